@@ -1,0 +1,73 @@
+/**
+ * What flows between the control plane and an agent. The control plane sends a versioned
+ * document; the agent reports what it runs and what it observes. Pure types: both the agent
+ * (which must run with no control plane) and the controller import them.
+ *
+ * Removal is explicit (principle 3): a load balancer, listener or back end leaves an agent only
+ * when a document lists it in `removals`, tied to the journal revision that removed it. Something
+ * merely absent from `loadBalancers` is kept, served, and reported as unexplained.
+ */
+import type { HealthCheck, Listener, Protocol } from "./types.js";
+
+export interface BackendSpec {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly zone: string;
+}
+
+export interface NodeLoadBalancer {
+  readonly name: string;
+  /** The journal revision of the load balancer this spec was compiled from. */
+  readonly revision: number;
+  readonly dnsName: string;
+  readonly listeners: readonly Listener[];
+  readonly healthCheck: HealthCheck;
+  readonly backends: readonly BackendSpec[];
+}
+
+export type RemovalKind = "loadBalancer" | "listener" | "backend";
+
+export interface Removal {
+  readonly kind: RemovalKind;
+  readonly loadBalancer: string;
+  /** Listener: the load-balancer port; back end: the instance id; load balancer: its name. */
+  readonly key: string;
+  /** The journal revision that removed it. */
+  readonly revision: number;
+}
+
+export interface AgentConfig {
+  /** The journal revision this document was compiled at. Monotonic per control plane store. */
+  readonly version: number;
+  readonly zone: string;
+  readonly loadBalancers: readonly NodeLoadBalancer[];
+  readonly removals: readonly Removal[];
+}
+
+export type InstanceState = "InService" | "OutOfService" | "Unknown";
+
+export interface InstanceHealthReport {
+  readonly loadBalancer: string;
+  readonly instanceId: string;
+  readonly state: InstanceState;
+  readonly reasonCode: "ELB" | "Instance" | "N/A";
+  readonly description: string;
+}
+
+export interface NodeReport {
+  readonly loadBalancer: string;
+  readonly address: string;
+  readonly listeners: readonly { readonly port: number; readonly protocol: Protocol; readonly bound: boolean }[];
+}
+
+export interface AgentStatus {
+  readonly agentId: string;
+  readonly zone: string;
+  /** Version of the configuration the agent is running (last accepted). */
+  readonly configVersion: number;
+  readonly nodes: readonly NodeReport[];
+  readonly health: readonly InstanceHealthReport[];
+  /** Load balancers the agent still runs although the latest document neither lists nor removes them. */
+  readonly unexplained: readonly string[];
+  readonly time: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * The desired state of Ballast, in the words of the Classic ELB API (2012-06-01). Every value here
+ * is readonly data: a change makes a new value, and the store records it as a new revision.
+ */
+export type Protocol = "HTTP" | "HTTPS" | "TCP" | "SSL";
+export const PROTOCOLS: readonly Protocol[] = ["HTTP", "HTTPS", "TCP", "SSL"];
+
+export interface Listener {
+  readonly protocol: Protocol;
+  readonly loadBalancerPort: number;
+  readonly instanceProtocol: Protocol;
+  readonly instancePort: number;
+  readonly sslCertificateId?: string;
+}
+
+export interface HealthCheck {
+  /** `HTTP:80/path`, `HTTPS:443/path`, `TCP:80` or `SSL:443`. */
+  readonly target: string;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+}
+
+export type Scheme = "internet-facing" | "internal";
+
+export interface Tag {
+  readonly key: string;
+  readonly value?: string;
+}
+
+export interface LoadBalancer {
+  readonly name: string;
+  /** Short stable id that makes the DNS name unique across re-creations of the same name. */
+  readonly id: string;
+  readonly dnsName: string;
+  readonly createdTime: string;
+  readonly scheme: Scheme;
+  readonly listeners: readonly Listener[];
+  readonly availabilityZones: readonly string[];
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  readonly healthCheck: HealthCheck;
+  /** Registered instance ids, in registration order. */
+  readonly instances: readonly string[];
+  readonly tags: readonly Tag[];
+}
+
+/** An inventory entry: where an instance id lives. */
+export interface Instance {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly zone: string;
+}
+
+/** An API credential. Secrets are stored so SigV4 can be verified; they never leave the store by API. */
+export interface Credential {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly principal: string;
+  readonly role: "admin" | "operator" | "reader";
+  readonly createdTime: string;
+}
+
+/** The kinds of entity the journal keeps, and the document type of each. */
+export interface EntityTypes {
+  readonly loadBalancer: LoadBalancer;
+  readonly instance: Instance;
+  readonly credential: Credential;
+}
+export type EntityKind = keyof EntityTypes;
+export const ENTITY_KINDS: readonly EntityKind[] = ["loadBalancer", "instance", "credential"];

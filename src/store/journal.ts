@@ -1,0 +1,56 @@
+/**
+ * Driver-independent journal rules: the revision hash chain and change normalisation. Both
+ * drivers call these, so the chain a SQLite store writes verifies the same on PostgreSQL.
+ */
+import { createHash } from "node:crypto";
+import type { EntityKind, EntityTypes } from "../model/types.js";
+import type { RevisionMeta } from "./store.js";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export interface PendingChange {
+  readonly kind: EntityKind;
+  readonly key: string;
+  readonly doc: EntityTypes[EntityKind] | null;
+}
+
+/** JSON with object keys sorted, so equal documents always serialise to equal bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+export function revisionHash(
+  prevHash: string,
+  number: number,
+  time: string,
+  meta: RevisionMeta,
+  changes: readonly PendingChange[],
+): string {
+  const body = canonicalJson({
+    number,
+    time,
+    principal: meta.principal,
+    sourceIp: meta.sourceIp,
+    requestId: meta.requestId,
+    action: meta.action,
+    ticket: meta.ticket ?? null,
+    changes: changes.map((c) => [c.kind, c.key, c.doc]),
+  });
+  return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
+}
+
+/** Keeps only the last write per entity, in first-write order. */
+export function collapseWrites(writes: readonly PendingChange[]): PendingChange[] {
+  const byId = new Map<string, PendingChange>();
+  for (const w of writes) {
+    const id = `${w.kind}\u0000${w.key}`;
+    byId.delete(id);
+    byId.set(id, w);
+  }
+  return [...byId.values()];
+}

@@ -1,0 +1,91 @@
+/**
+ * The store is a journal (principle 1 of the design guide): every mutation appends one numbered
+ * revision and the new version of each entity it touches. A delete appends a tombstone. The
+ * current state is derived from the journal; nothing is ever updated in place or removed.
+ *
+ * One interface, one folder per driver (sqlite/, postgres/), one conformance suite both run.
+ */
+import type { AgentStatus } from "../model/agent-protocol.js";
+import type { EntityKind, EntityTypes } from "../model/types.js";
+
+/** Who made a change, from where, and why: recorded with every revision. */
+export interface RevisionMeta {
+  readonly principal: string;
+  readonly sourceIp: string;
+  readonly requestId: string;
+  readonly action: string;
+  readonly ticket?: string;
+}
+
+export interface Revision extends RevisionMeta {
+  readonly number: number;
+  readonly time: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface EntityVersion<K extends EntityKind = EntityKind> {
+  readonly kind: K;
+  readonly key: string;
+  readonly revision: number;
+  /** `null` is a tombstone: the entity was deleted at this revision. */
+  readonly doc: EntityTypes[K] | null;
+}
+
+export interface Current<K extends EntityKind> {
+  readonly revision: number;
+  readonly doc: EntityTypes[K];
+}
+
+/** The view a mutation has: reads see its own pending writes. */
+export interface MutationTx {
+  get<K extends EntityKind>(kind: K, key: string): Promise<EntityTypes[K] | undefined>;
+  list<K extends EntityKind>(kind: K): Promise<readonly EntityTypes[K][]>;
+  put<K extends EntityKind>(kind: K, key: string, doc: EntityTypes[K]): void;
+  delete(kind: EntityKind, key: string): void;
+}
+
+export interface MutationResult<T> {
+  /** The appended revision, or undefined when the mutation changed nothing. */
+  readonly revision: Revision | undefined;
+  readonly result: T;
+}
+
+export interface Store {
+  /** A driver name for logs and metrics: "sqlite" or "postgres". */
+  readonly driver: string;
+
+  /**
+   * Runs `fn` and appends its writes as one revision, atomically. If another writer changed an
+   * entity `fn` read before the commit, `fn` runs again on fresh state: no update is lost.
+   * Writes that leave an entity as it was are dropped; if none remain, no revision is appended.
+   */
+  mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>>;
+
+  get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined>;
+  list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]>;
+
+  /** The number of the newest revision; 0 for an empty journal. */
+  head(): Promise<number>;
+  revision(number: number): Promise<Revision | undefined>;
+  /** Revisions with from < number <= to, oldest first. */
+  revisions(from: number, to?: number): Promise<readonly Revision[]>;
+  /** Entity versions appended with from < revision <= to, oldest first. */
+  changes(from: number, to?: number): Promise<readonly EntityVersion[]>;
+  /** Every version of one entity, oldest first. */
+  history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]>;
+  /** The entity as it stood at a revision (undefined if absent or deleted then). */
+  getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined>;
+
+  /**
+   * Observed state, beside the desired state and outside the journal: the latest status each
+   * agent reported (nodes, addresses, instance health). Overwritten, never journaled.
+   */
+  putAgentStatus(status: AgentStatus): Promise<void>;
+  agentStatuses(): Promise<readonly AgentStatus[]>;
+
+  /** Called after every commit made through this store object. Returns an unsubscribe. */
+  onCommit(listener: (revision: Revision) => void): () => void;
+
+  close(): Promise<void>;
+}
