@@ -57,7 +57,11 @@ export interface InstanceHealthReport {
 export interface NodeReport {
   readonly loadBalancer: string;
   readonly address: string;
-  readonly listeners: readonly { readonly port: number; readonly protocol: Protocol; readonly bound: boolean }[];
+  readonly listeners: readonly {
+    readonly port: number;
+    readonly protocol: Protocol;
+    readonly bound: boolean;
+  }[];
 }
 
 export interface AgentStatus {

@@ -39,7 +39,10 @@ export function revisionHash(
     requestId: meta.requestId,
     action: meta.action,
     ticket: meta.ticket ?? null,
-    changes: changes.map((c) => [c.kind, c.key, c.doc]),
+    // Sorted, so the hash does not depend on the order a driver returns the changes in.
+    changes: changes
+      .map((c) => [c.kind, c.key, c.doc] as const)
+      .sort((a, b) => (a[0] === b[0] ? cmp(a[1], b[1]) : cmp(a[0], b[0]))),
   });
   return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
 }
@@ -53,4 +56,8 @@ export function collapseWrites(writes: readonly PendingChange[]): PendingChange[
     byId.set(id, w);
   }
   return [...byId.values()];
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -244,7 +244,9 @@ export class SqliteStore implements Store {
   }
 
   async revision(number: number): Promise<Revision | undefined> {
-    const row = this.#db.prepare<[number], RevisionRow>("SELECT * FROM revisions WHERE number = ?").get(number);
+    const row = this.#db
+      .prepare<[number], RevisionRow>("SELECT * FROM revisions WHERE number = ?")
+      .get(number);
     return row ? toRevision(row) : undefined;
   }
 

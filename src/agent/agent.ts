@@ -1,0 +1,179 @@
+/**
+ * A load-balancer node agent. It starts from its last-known-good configuration, then follows
+ * the control plane: each accepted document is merged (explicit removals only), written to disk,
+ * and only then applied to the proxy. Request handling never waits on the control plane.
+ */
+import { randomUUID } from "node:crypto";
+import type { AgentConfig, AgentStatus, NodeLoadBalancer } from "../model/agent-protocol.js";
+import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
+import type { Logger } from "../util/logger.js";
+import { AddressPool } from "./address-pool.js";
+import { ConfigClient } from "./config-client.js";
+import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
+import { mergeConfig } from "./merge.js";
+
+export interface AgentOptions {
+  readonly agentId: string;
+  readonly zone: string;
+  readonly pool: string;
+  readonly dataDir: string;
+  readonly controlUrl: string;
+  readonly token: string;
+  readonly logger: Logger;
+  /** Seconds a config poll may wait on the control plane. */
+  readonly pollWaitSeconds?: number;
+  readonly statusIntervalMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5000;
+
+export class Agent {
+  readonly #opts: AgentOptions;
+  readonly #runtime: ProxyRuntime;
+  readonly #client: ConfigClient;
+  readonly #abort = new AbortController();
+  #pool: AddressPool;
+  #version = 0;
+  #running: readonly NodeLoadBalancer[] = [];
+  #unexplained: readonly string[] = [];
+  #statusTimer: NodeJS.Timeout | undefined;
+  #reportQueued = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: AgentOptions) {
+    this.#opts = opts;
+    this.#runtime = new ProxyRuntime({ logger: opts.logger, zone: opts.zone });
+    this.#client = new ConfigClient({ controlUrl: opts.controlUrl, token: opts.token, zone: opts.zone });
+    this.#pool = new AddressPool(opts.pool);
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Serves the last-known-good configuration at once, then follows the control plane. */
+  async start(): Promise<void> {
+    const lkg = await readLastKnownGood(this.#opts.dataDir);
+    if (lkg) {
+      if (lkg.zone !== this.#opts.zone) {
+        throw new Error(
+          `last-known-good in ${this.#opts.dataDir} is for zone ${lkg.zone}, not ${this.#opts.zone}`,
+        );
+      }
+      this.#pool = new AddressPool(this.#opts.pool, lkg.addresses);
+      this.#version = lkg.version;
+      this.#running = lkg.loadBalancers;
+      await this.#runtime.apply(this.#assignments());
+      this.#opts.logger.info("serving last-known-good configuration", {
+        version: lkg.version,
+        loadBalancers: lkg.loadBalancers.length,
+      });
+    }
+    this.#runtime.onHealthChange(() => this.#queueReport());
+    this.#statusTimer = setInterval(() => this.#queueReport(), this.#opts.statusIntervalMs ?? 1000);
+    this.#statusTimer.unref();
+    this.#loop = this.#follow();
+    this.#queueReport();
+  }
+
+  async #follow(): Promise<void> {
+    let backoff = 250;
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        const r = await this.#client.poll(this.#version, this.#opts.pollWaitSeconds ?? 25, signal);
+        if (r.kind === "config") await this.accept(r.config);
+        backoff = 250;
+      } catch (e) {
+        if (signal.aborted) return;
+        this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Merges, persists and applies one document. Exposed for tests of the agent's rules. */
+  async accept(doc: AgentConfig): Promise<void> {
+    const merged = mergeConfig(this.#running, doc);
+    for (const r of merged.removed) if (r.kind === "loadBalancer") this.#pool.release(r.loadBalancer);
+    const running = merged.running;
+    for (const lb of running) this.#pool.addressOf(lb.name);
+    await writeLastKnownGood(this.#opts.dataDir, {
+      format: 1,
+      version: doc.version,
+      zone: this.#opts.zone,
+      loadBalancers: running,
+      addresses: this.#pool.assigned(),
+      savedAt: new Date().toISOString(),
+    });
+    this.#version = doc.version;
+    this.#running = running;
+    this.#unexplained = merged.unexplained;
+    if (merged.unexplained.length > 0) {
+      this.#opts.logger.warn("kept what the control plane neither stated nor removed", {
+        version: doc.version,
+        unexplained: merged.unexplained,
+      });
+    }
+    await this.#runtime.apply(this.#assignments());
+    this.#opts.logger.info("applied configuration", {
+      version: doc.version,
+      loadBalancers: running.length,
+      removals: doc.removals.length,
+    });
+    this.#queueReport();
+  }
+
+  #assignments(): NodeAssignment[] {
+    return this.#running.map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
+  }
+
+  status(): AgentStatus {
+    return {
+      agentId: this.#opts.agentId,
+      zone: this.#opts.zone,
+      configVersion: this.#version,
+      nodes: this.#runtime.nodes(),
+      health: this.#runtime.health(),
+      unexplained: this.#unexplained,
+      time: new Date().toISOString(),
+    };
+  }
+
+  #queueReport(): void {
+    if (this.#reportQueued || this.#abort.signal.aborted) return;
+    this.#reportQueued = true;
+    setTimeout(() => {
+      this.#reportQueued = false;
+      this.#client.report(this.status(), this.#abort.signal).catch((e: unknown) => {
+        if (!this.#abort.signal.aborted) this.#opts.logger.debug("status report failed", { err: String(e) });
+      });
+    }, 50).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    if (this.#statusTimer) clearInterval(this.#statusTimer);
+    await this.#loop;
+    await this.#runtime.close();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+export function newAgentId(zone: string): string {
+  return `${zone}-${randomUUID().slice(0, 8)}`;
+}

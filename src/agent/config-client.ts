@@ -1,0 +1,73 @@
+/**
+ * The agent's side of the agent channel: long-polls for configuration and posts status. Every
+ * failure is reported to the caller and retried with backoff; none reaches the data plane.
+ */
+import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
+
+export interface ConfigClientOptions {
+  readonly controlUrl: string;
+  readonly token: string;
+  readonly zone: string;
+}
+
+export type PollResult =
+  | { readonly kind: "config"; readonly config: AgentConfig }
+  | { readonly kind: "unchanged" };
+
+export class ConfigClient {
+  readonly #opts: ConfigClientOptions;
+
+  constructor(opts: ConfigClientOptions) {
+    this.#opts = opts;
+  }
+
+  async poll(have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
+    const url = new URL("/agent/v1/config", this.#opts.controlUrl);
+    url.searchParams.set("zone", this.#opts.zone);
+    url.searchParams.set("have", String(have));
+    url.searchParams.set("wait", String(waitSeconds));
+    const res = await fetch(url, { headers: this.#headers(), signal });
+    if (res.status === 204) return { kind: "unchanged" };
+    if (res.status !== 200) throw new Error(`config poll answered ${res.status}: ${await res.text()}`);
+    return { kind: "config", config: parseConfig(await res.json(), this.#opts.zone) };
+  }
+
+  async report(status: AgentStatus, signal: AbortSignal): Promise<void> {
+    const res = await fetch(new URL("/agent/v1/status", this.#opts.controlUrl), {
+      method: "POST",
+      headers: { ...this.#headers(), "content-type": "application/json" },
+      body: JSON.stringify(status),
+      signal,
+    });
+    if (res.status !== 204) throw new Error(`status report answered ${res.status}: ${await res.text()}`);
+  }
+
+  #headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.#opts.token}` };
+  }
+}
+
+/** Rejects documents that are not shaped as AgentConfig, or are meant for another zone. */
+export function parseConfig(v: unknown, zone: string): AgentConfig {
+  if (typeof v !== "object" || v === null) throw new Error("config document is not an object");
+  const c = v as Record<string, unknown>;
+  if (typeof c.version !== "number" || !Number.isInteger(c.version) || c.version < 0) {
+    throw new Error("config document has no valid version");
+  }
+  if (c.zone !== zone) throw new Error(`config document is for zone ${String(c.zone)}, not ${zone}`);
+  if (!Array.isArray(c.loadBalancers) || !Array.isArray(c.removals)) {
+    throw new Error("config document lacks loadBalancers or removals");
+  }
+  for (const lb of c.loadBalancers as unknown[]) {
+    const l = lb as Record<string, unknown>;
+    if (
+      typeof l?.name !== "string" ||
+      !Array.isArray(l.listeners) ||
+      !Array.isArray(l.backends) ||
+      typeof l.healthCheck !== "object"
+    ) {
+      throw new Error("config document has a malformed load balancer");
+    }
+  }
+  return v as AgentConfig;
+}

@@ -1,0 +1,68 @@
+/**
+ * How an agent folds a new document into what it runs. Upserts take effect; removals take
+ * effect only when listed explicitly (principle 3). Anything the agent runs that the document
+ * neither states nor removes is kept and reported as unexplained: a control plane that lost
+ * state must not be able to take load balancers down by forgetting them.
+ */
+import type { AgentConfig, NodeLoadBalancer, Removal } from "../model/agent-protocol.js";
+
+export interface MergeResult {
+  readonly running: readonly NodeLoadBalancer[];
+  /** `lb`, `lb/listener/PORT` or `lb/backend/ID`: kept only because nothing removed them. */
+  readonly unexplained: readonly string[];
+  readonly removed: readonly Removal[];
+}
+
+export function mergeConfig(running: readonly NodeLoadBalancer[], doc: AgentConfig): MergeResult {
+  const removedLbs = new Set<string>();
+  const removedListeners = new Set<string>();
+  const removedBackends = new Set<string>();
+  for (const r of doc.removals) {
+    if (r.kind === "loadBalancer") removedLbs.add(r.loadBalancer);
+    else if (r.kind === "listener") removedListeners.add(`${r.loadBalancer}/${r.key}`);
+    else removedBackends.add(`${r.loadBalancer}/${r.key}`);
+  }
+  const stated = new Map(doc.loadBalancers.map((lb) => [lb.name, lb]));
+  const unexplained: string[] = [];
+  const out: NodeLoadBalancer[] = [];
+
+  for (const old of running) {
+    const next = stated.get(old.name);
+    if (!next) {
+      if (removedLbs.has(old.name)) continue;
+      out.push(old);
+      unexplained.push(old.name);
+      continue;
+    }
+    stated.delete(old.name);
+    out.push(keepUnremoved(old, next, removedListeners, removedBackends, unexplained));
+  }
+  for (const lb of stated.values()) out.push(lb);
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { running: out, unexplained, removed: doc.removals };
+}
+
+function keepUnremoved(
+  old: NodeLoadBalancer,
+  next: NodeLoadBalancer,
+  removedListeners: ReadonlySet<string>,
+  removedBackends: ReadonlySet<string>,
+  unexplained: string[],
+): NodeLoadBalancer {
+  const ports = new Set(next.listeners.map((l) => l.loadBalancerPort));
+  const keptListeners = old.listeners.filter(
+    (l) => !ports.has(l.loadBalancerPort) && !removedListeners.has(`${old.name}/${l.loadBalancerPort}`),
+  );
+  const ids = new Set(next.backends.map((b) => b.instanceId));
+  const keptBackends = old.backends.filter(
+    (b) => !ids.has(b.instanceId) && !removedBackends.has(`${old.name}/${b.instanceId}`),
+  );
+  if (keptListeners.length === 0 && keptBackends.length === 0) return next;
+  for (const l of keptListeners) unexplained.push(`${old.name}/listener/${l.loadBalancerPort}`);
+  for (const b of keptBackends) unexplained.push(`${old.name}/backend/${b.instanceId}`);
+  return {
+    ...next,
+    listeners: [...next.listeners, ...keptListeners],
+    backends: [...next.backends, ...keptBackends],
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * `ballast agent`: one load-balancer node agent in this process. A pid file in the agent's data
+ * directory makes a new agent for the same directory take over from one left running (an agent
+ * outlives a control plane that crashed, by design).
+ */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Agent } from "../agent/agent.js";
+import { createLogger } from "../util/logger.js";
+import { requireFlag } from "./args.js";
+
+export async function agentCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      zone: { type: "string" },
+      pool: { type: "string" },
+      control: { type: "string" },
+      "token-file": { type: "string" },
+      "data-dir": { type: "string" },
+      id: { type: "string" },
+    },
+  });
+  const zone = requireFlag(values.zone, "zone");
+  const dataDir = requireFlag(values["data-dir"], "data-dir");
+  const token = (await readFile(requireFlag(values["token-file"], "token-file"), "utf8")).trim();
+  const logger = createLogger({ component: "agent", zone });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await takeOver(join(dataDir, "agent.pid"), dataDir);
+
+  const agent = new Agent({
+    agentId: values.id ?? `agent-${zone}`,
+    zone,
+    pool: requireFlag(values.pool, "pool"),
+    dataDir,
+    controlUrl: requireFlag(values.control, "control"),
+    token,
+    logger,
+  });
+  await agent.start();
+  logger.info("agent started", { pid: process.pid, version: agent.version });
+
+  const stop = (signal: string): void => {
+    logger.info("agent stopping", { signal });
+    agent
+      .stop()
+      .then(() => rm(join(dataDir, "agent.pid"), { force: true }))
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          logger.error("agent stop failed", { err: e });
+          process.exit(1);
+        },
+      );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+async function takeOver(pidFile: string, dataDir: string): Promise<void> {
+  const old = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  // The pid must still be an agent of this directory: pids are reused.
+  const cmdline = await readFile(`/proc/${old}/cmdline`, "utf8").catch(() => "");
+  if (old > 0 && old !== process.pid && cmdline.includes("agent") && cmdline.includes(dataDir)) {
+    process.kill(old, "SIGTERM");
+    for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
+    if (alive(old)) process.kill(old, "SIGKILL");
+  }
+  await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The control-plane process, composed: store, bootstrap credentials, the AWS Query API and the
+ * admin API on one HTTP port, the agent channel on another, and the DNS responder. This is the
+ * composition root; `api` and `controller` never import each other.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createAdminHandler } from "../api/admin/handler.js";
+import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
+import { SigV4Authenticator } from "../api/auth/sigv4.js";
+import { createAwsQueryHandler } from "../api/aws-query/handler.js";
+import { AgentChannel } from "../controller/agent-channel.js";
+import { DnsResponder } from "../dns/responder.js";
+import { storeResolver } from "../dns/store-resolver.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import type { Store } from "../store/store.js";
+import type { Logger } from "../util/logger.js";
+
+export interface ControlPlaneOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly apiPort: number;
+  readonly agentPort: number;
+  readonly dnsPort: number;
+  readonly region: string;
+  readonly dnsDomain: string;
+  readonly zones: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+}
+
+export interface RunningControlPlane {
+  readonly store: Store;
+  readonly apiUrl: string;
+  readonly agentUrl: string;
+  readonly dnsPort: number;
+  readonly agentToken: string;
+  readonly accessKeyId: string;
+  readonly credentialsFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const { logger } = opts;
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteStore(join(opts.dataDir, "ballast.db"));
+  const closers: (() => Promise<void>)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse())
+      await c().catch((e: unknown) => logger.error("close failed", { err: e }));
+  };
+  try {
+    const admin = await ensureBootstrapAdmin({ store, dataDir: opts.dataDir, env: opts.env, logger });
+    const agentToken = await readOrCreateSecret(join(opts.dataDir, "agent-token"));
+    const authenticator = new SigV4Authenticator({
+      lookup: async (id) => (await store.get("credential", id))?.doc,
+      region: opts.region,
+      service: "elasticloadbalancing",
+    });
+    const common = { store, authenticator, logger, zones: opts.zones };
+    const query = createAwsQueryHandler({ ...common, region: opts.region, dnsDomain: opts.dnsDomain });
+    const adminApi = createAdminHandler(common);
+    const api = createServer((req, res) => {
+      if (req.url?.startsWith("/admin/")) adminApi(req, res);
+      else query(req, res);
+    });
+    const apiPort = await listen(api, opts.apiPort, opts.host);
+    closers.push(() => closeServer(api));
+
+    const channel = new AgentChannel({ store, token: agentToken, zones: opts.zones, logger });
+    const agentPort = await channel.listen(opts.agentPort, opts.host);
+    closers.push(() => channel.close());
+
+    const dns = new DnsResponder({
+      host: opts.host,
+      port: opts.dnsPort,
+      domain: `elb.${opts.dnsDomain}`,
+      resolve: storeResolver(store),
+      logger,
+    });
+    const { udpPort } = await dns.start();
+    closers.push(() => dns.close());
+
+    return {
+      store,
+      apiUrl: `http://${opts.host}:${apiPort}`,
+      agentUrl: `http://${opts.host}:${agentPort}`,
+      dnsPort: udpPort,
+      agentToken,
+      accessKeyId: admin.accessKeyId,
+      credentialsFile: admin.credentialsFile,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+async function readOrCreateSecret(path: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const secret = randomBytes(32).toString("base64url");
+  const fh = await open(path, "wx", 0o600);
+  try {
+    await fh.writeFile(`${secret}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return secret;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,44 @@
+/** The `ballast` command. */
+import { agentCommand } from "./agent-cmd.js";
+import { UsageError } from "./args.js";
+import { controlCommand } from "./control.js";
+import { instancesCommand } from "./instances.js";
+import { upCommand } from "./up.js";
+
+const USAGE = `usage: ballast <command> [flags]
+
+commands:
+  up [--demo] [--data-dir DIR] [--api-port 9700] [--dns-port 8053]
+                      control plane, two agents and the DNS responder, in the foreground
+  control             the control plane alone
+  agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR
+                      one load-balancer node agent
+  instances add ID --address ADDR --zone ZONE | remove ID | list
+                      the instance inventory (signed admin API)`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  up: upCommand,
+  control: controlCommand,
+  agent: agentCommand,
+  instances: instancesCommand,
+};
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(USAGE);
+    process.exitCode = name === undefined || name === "help" || name === "--help" ? 0 : 2;
+    return;
+  }
+  await command(rest);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
+    console.error(`ballast: ${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error("ballast:", e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

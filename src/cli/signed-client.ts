@@ -1,0 +1,72 @@
+/**
+ * A SigV4-signing HTTP client for the `ballast` command: the same signature the AWS SDKs send,
+ * so the CLI goes through exactly the authentication every other client does.
+ */
+import { readFile } from "node:fs/promises";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+
+export interface ClientCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface SignedResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export class SignedClient {
+  readonly #endpoint: URL;
+  readonly #signer: SignatureV4;
+
+  constructor(endpoint: string, credentials: ClientCredentials, region = "us-east-1") {
+    this.#endpoint = new URL(endpoint);
+    this.#signer = new SignatureV4({ credentials, region, service: "elasticloadbalancing", sha256: Sha256 });
+  }
+
+  async send(method: string, path: string, body = "", contentType?: string): Promise<SignedResponse> {
+    const url = new URL(path, this.#endpoint);
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const headers: Record<string, string> = { host: url.host };
+    if (contentType) headers["content-type"] = contentType;
+    const signed = await this.#signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers,
+      body,
+    });
+    const res = await fetch(url, {
+      method,
+      headers: signed.headers,
+      ...(method === "GET" || method === "HEAD" ? {} : { body }),
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** One AWS Query action; resolves with the XML body, rejects with the AWS error text. */
+  async query(action: string, params: Record<string, string>): Promise<string> {
+    const form = new URLSearchParams({ Action: action, Version: "2012-06-01", ...params }).toString();
+    const res = await this.send("POST", "/", form, "application/x-www-form-urlencoded; charset=utf-8");
+    if (res.status !== 200) {
+      const code = /<Code>([^<]*)<\/Code>/.exec(res.body)?.[1] ?? `HTTP ${res.status}`;
+      const message = /<Message>([^<]*)<\/Message>/.exec(res.body)?.[1] ?? res.body;
+      throw new Error(`${action} failed: ${code}: ${message}`);
+    }
+    return res.body;
+  }
+}
+
+/** Reads the `[ballast]` (or first) profile of an AWS shared-credentials file. */
+export async function readCredentialsFile(path: string): Promise<ClientCredentials> {
+  const text = await readFile(path, "utf8");
+  const id = /^\s*aws_access_key_id\s*=\s*(\S+)/m.exec(text)?.[1];
+  const secret = /^\s*aws_secret_access_key\s*=\s*(\S+)/m.exec(text)?.[1];
+  if (!id || !secret) throw new Error(`${path} has no aws_access_key_id / aws_secret_access_key`);
+  return { accessKeyId: id, secretAccessKey: secret };
+}

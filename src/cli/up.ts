@@ -1,0 +1,144 @@
+/**
+ * `ballast up`: a whole working system in the foreground — control plane, two agents as
+ * separate processes, the DNS responder, and with --demo a load balancer to curl.
+ */
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createLogger } from "../util/logger.js";
+import { intFlag, UsageError } from "./args.js";
+import { startControlPlane } from "./control-plane.js";
+import { DEMO_LB, type Demo, startDemo } from "./demo.js";
+import { readCredentialsFile, SignedClient } from "./signed-client.js";
+import { Supervisor } from "./supervisor.js";
+
+const DEFAULT_AGENTS = "us-east-1a=127.0.1.0/24,us-east-1b=127.0.2.0/24";
+
+export async function upCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      "data-dir": { type: "string", default: "./data" },
+      "api-port": { type: "string" },
+      "agent-port": { type: "string" },
+      "dns-port": { type: "string" },
+      region: { type: "string", default: "us-east-1" },
+      "dns-domain": { type: "string", default: "ballast.internal" },
+      agents: { type: "string", default: DEFAULT_AGENTS },
+      demo: { type: "boolean", default: false },
+      "demo-port": { type: "string" },
+    },
+  });
+  const dataDir = resolve(values["data-dir"]);
+  const agents = parseAgents(values.agents);
+  const logger = createLogger({ component: "control" });
+  await mkdir(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
+
+  const cp = await startControlPlane({
+    dataDir,
+    host: "127.0.0.1",
+    apiPort: intFlag(values["api-port"], "api-port", 9700),
+    agentPort: intFlag(values["agent-port"], "agent-port", 9701),
+    dnsPort: intFlag(values["dns-port"], "dns-port", 8053),
+    region: values.region,
+    dnsDomain: values["dns-domain"],
+    zones: agents.map((a) => a.zone),
+    env: process.env,
+    logger,
+  });
+
+  const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));
+  const supervisor = new Supervisor(mainJs, logger);
+  for (const a of agents) {
+    supervisor.start({
+      zone: a.zone,
+      logFile: join(dataDir, "logs", `agent-${a.zone}.log`),
+      args: [
+        "--zone",
+        a.zone,
+        "--pool",
+        a.pool,
+        "--control",
+        cp.agentUrl,
+        "--token-file",
+        join(dataDir, "agent-token"),
+        "--data-dir",
+        join(dataDir, "agents", a.zone),
+      ],
+    });
+  }
+
+  let demo: Demo | undefined;
+  let shuttingDown = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log(`\n${signal}: stopping agents and the control plane…`);
+    await supervisor.stop();
+    await demo?.close();
+    await cp.close();
+    console.log("Ballast stopped. State is kept in", dataDir);
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+
+  const credentialsFile = cp.credentialsFile;
+  const credentialsHint = credentialsFile
+    ? `AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} AWS_PROFILE=ballast`
+    : "AWS_ACCESS_KEY_ID=$BALLAST_BOOTSTRAP_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY";
+  console.log(`Ballast control plane
+  AWS ELB API      ${cp.apiUrl}   (region ${values.region})
+  agent channel    ${cp.agentUrl}
+  DNS responder    127.0.0.1:${cp.dnsPort} (UDP and TCP), zone ${values.region}.elb.${values["dns-domain"]}
+  data directory   ${dataDir}
+  administrator    ${cp.accessKeyId}${credentialsFile ? `  (credentials in ${credentialsFile})` : "  (from BALLAST_BOOTSTRAP_* env)"}
+  agents           ${agents.map((a) => `${a.zone} pool ${a.pool}`).join(", ")}  (logs in ${join(dataDir, "logs")})
+
+Try it with the AWS CLI:
+  ${credentialsHint} \\
+    aws elb describe-load-balancers --endpoint-url ${cp.apiUrl} --region ${values.region}`);
+
+  if (values.demo) {
+    if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");
+    const client = new SignedClient(cp.apiUrl, await readCredentialsFile(credentialsFile), values.region);
+    const port = intFlag(values["demo-port"], "demo-port", process.getuid?.() === 0 ? 80 : 8000);
+    demo = await startDemo(client, port);
+    const lb = await cp.store.get("loadBalancer", DEMO_LB);
+    const addresses = await waitForNodes(cp, DEMO_LB, 15_000);
+    const portSuffix = port === 80 ? "" : `:${port}`;
+    console.log(`
+Demo load balancer "${DEMO_LB}" with three back ends:
+  DNS name   ${lb?.doc.dnsName}
+  resolve    dig @127.0.0.1 -p ${cp.dnsPort} +short ${lb?.doc.dnsName}
+  curl       curl http://${addresses[0] ?? "<node address>"}${portSuffix}/`);
+  }
+  console.log("\nBallast is up. Ctrl-C stops every process it started.");
+}
+
+async function waitForNodes(
+  cp: Awaited<ReturnType<typeof startControlPlane>>,
+  lb: string,
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const addresses = (await cp.store.agentStatuses()).flatMap((s) =>
+      s.nodes.filter((n) => n.loadBalancer === lb && n.listeners.every((l) => l.bound)).map((n) => n.address),
+    );
+    if (addresses.length > 0) return addresses.sort();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return [];
+}
+
+function parseAgents(spec: string): { zone: string; pool: string }[] {
+  const agents = spec.split(",").map((part) => {
+    const [zone, pool] = part.split("=");
+    if (!zone || !pool) throw new UsageError(`--agents takes zone=cidr[,zone=cidr…], got ${part}`);
+    return { zone: zone.trim(), pool: pool.trim() };
+  });
+  if (agents.length === 0) throw new UsageError("--agents names no agent");
+  return agents;
+}

@@ -1,0 +1,92 @@
+/**
+ * The config compiler: turns the journal into the document one zone's agents run. It states
+ * everything the zone should serve and, separately, every explicit removal since the revision
+ * the agent already has — each tied to the journal revision that made it (principle 3).
+ */
+import type { AgentConfig, BackendSpec, NodeLoadBalancer, Removal } from "../model/agent-protocol.js";
+import type { LoadBalancer } from "../model/types.js";
+import type { Store } from "../store/store.js";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export interface CompileOptions {
+  /** The zone an instance id that is an IPv4 address belongs to. */
+  readonly defaultZone: string;
+}
+
+export async function compileAgentConfig(
+  store: Store,
+  zone: string,
+  have: number,
+  opts: CompileOptions,
+): Promise<AgentConfig> {
+  const version = await store.head();
+  const [lbs, inventory] = await Promise.all([store.list("loadBalancer"), store.list("instance")]);
+  const addressOf = new Map<string, BackendSpec>();
+  for (const { doc } of inventory) addressOf.set(doc.instanceId, doc);
+
+  const resolve = (instanceId: string): BackendSpec | undefined =>
+    addressOf.get(instanceId) ??
+    (IPV4.test(instanceId) ? { instanceId, address: instanceId, zone: opts.defaultZone } : undefined);
+
+  const loadBalancers: NodeLoadBalancer[] = [];
+  for (const { revision, doc } of lbs) {
+    if (!doc.availabilityZones.includes(zone)) continue;
+    loadBalancers.push(nodeSpec(doc, revision, resolve));
+  }
+  const removals = have > 0 && have < version ? await removalsSince(store, zone, have, version) : [];
+  return { version, zone, loadBalancers, removals };
+}
+
+function nodeSpec(
+  lb: LoadBalancer,
+  revision: number,
+  resolve: (id: string) => BackendSpec | undefined,
+): NodeLoadBalancer {
+  const backends: BackendSpec[] = [];
+  for (const id of lb.instances) {
+    const b = resolve(id);
+    if (b) backends.push(b);
+  }
+  return {
+    name: lb.name,
+    revision,
+    dnsName: lb.dnsName,
+    listeners: lb.listeners,
+    healthCheck: lb.healthCheck,
+    backends,
+  };
+}
+
+/**
+ * What left this zone between revision `from` and `to`, read from the journal: a load balancer
+ * deleted or moved out of the zone, a listener deleted, an instance deregistered.
+ */
+async function removalsSince(store: Store, zone: string, from: number, to: number): Promise<Removal[]> {
+  const touched = new Set<string>();
+  for (const v of await store.changes(from, to)) if (v.kind === "loadBalancer") touched.add(v.key);
+
+  const removals: Removal[] = [];
+  for (const name of touched) {
+    const before = await store.getAt("loadBalancer", name, from);
+    if (!before?.doc.availabilityZones.includes(zone)) continue;
+    const after = await store.getAt("loadBalancer", name, to);
+    const history = await store.history("loadBalancer", name);
+    const revision = history.filter((v) => v.revision <= to).at(-1)?.revision ?? to;
+    if (!after?.doc.availabilityZones.includes(zone)) {
+      removals.push({ kind: "loadBalancer", loadBalancer: name, key: name, revision });
+      continue;
+    }
+    const ports = new Set(after.doc.listeners.map((l) => l.loadBalancerPort));
+    for (const l of before.doc.listeners) {
+      if (!ports.has(l.loadBalancerPort)) {
+        removals.push({ kind: "listener", loadBalancer: name, key: String(l.loadBalancerPort), revision });
+      }
+    }
+    const instances = new Set(after.doc.instances);
+    for (const id of before.doc.instances) {
+      if (!instances.has(id)) removals.push({ kind: "backend", loadBalancer: name, key: id, revision });
+    }
+  }
+  return removals;
+}

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { compileAgentConfig } from "../../src/controller/compile.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
+
+describe("config compiler", () => {
+  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), "ballast-compile-")), "b.db"));
+  after(() => store.close());
+  const opts = { defaultZone: "us-east-1a" };
+
+  it("states each load balancer of the zone with its back ends resolved through the inventory", async () => {
+    await store.mutate(meta(), async (tx) => {
+      tx.put("instance", "i-1", anInstance({ instanceId: "i-1", address: "127.0.5.1" }));
+      tx.put("loadBalancer", "web", aLoadBalancer({ instances: ["i-1", "127.0.5.2", "i-unknown"] }));
+      tx.put("loadBalancer", "only-b", aLoadBalancer({ name: "only-b", availabilityZones: ["us-east-1b"] }));
+    });
+    const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
+    assert.equal(doc.version, 1);
+    assert.deepEqual(
+      doc.loadBalancers.map((l) => l.name),
+      ["web"],
+    );
+    assert.deepEqual(doc.loadBalancers[0]?.backends, [
+      { instanceId: "i-1", address: "127.0.5.1", zone: "us-east-1a" },
+      { instanceId: "127.0.5.2", address: "127.0.5.2", zone: "us-east-1a" },
+    ]);
+    assert.deepEqual(doc.removals, []);
+  });
+
+  it("lists each removal since the agent's revision, tied to the revision that made it", async () => {
+    const have = await store.head();
+    const dereg = await store.mutate(meta("DeregisterInstancesFromLoadBalancer"), async (tx) => {
+      const lb = await tx.get("loadBalancer", "web");
+      assert.ok(lb);
+      tx.put("loadBalancer", "web", { ...lb, instances: ["i-1", "i-unknown"] });
+    });
+    await store.mutate(meta("CreateLoadBalancer"), async (tx) => {
+      tx.put("loadBalancer", "gone", aLoadBalancer({ name: "gone" }));
+    });
+    const mid = await store.head();
+    const del = await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
+      tx.delete("loadBalancer", "gone");
+    });
+    const doc = await compileAgentConfig(store, "us-east-1a", have, opts);
+    assert.deepEqual(doc.removals, [
+      { kind: "backend", loadBalancer: "web", key: "127.0.5.2", revision: dereg.revision?.number },
+    ]);
+    const fromMid = await compileAgentConfig(store, "us-east-1a", mid, opts);
+    assert.deepEqual(fromMid.removals, [
+      { kind: "loadBalancer", loadBalancer: "gone", key: "gone", revision: del.revision?.number },
+    ]);
+  });
+
+  it("removes nothing for an agent ahead of the journal (the store lost history)", async () => {
+    const doc = await compileAgentConfig(store, "us-east-1a", 1_000_000, opts);
+    assert.deepEqual(doc.removals, []);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The store contract, run by every driver in a few lines (see sqlite.test.ts). A driver that
+ * passes this suite keeps the journal's promises: numbered revisions, tombstones, history,
+ * point-in-time reads, the hash chain, and no lost update under concurrent writers.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
+import type { Store } from "../../src/store/store.js";
+import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  open(): Promise<Store>;
+  /** A second handle on the same store (another process's view), when the driver has one. */
+  reopen?(): Promise<Store>;
+}
+
+export function storeConformance(driver: string, factory: StoreFactory): void {
+  describe(`store conformance: ${driver}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await factory.open();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    it("starts with an empty journal", async () => {
+      assert.equal(await store.head(), 0);
+      assert.deepEqual(await store.list("loadBalancer"), []);
+    });
+
+    it("appends one revision per mutation with who, where, request id and action", async () => {
+      const m = { ...meta("CreateLoadBalancer", "alice"), ticket: "CHG-1" };
+      const { revision, result } = await store.mutate(m, async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer());
+        tx.put("instance", "i-1", anInstance({ instanceId: "i-1" }));
+        return "done";
+      });
+      assert.equal(result, "done");
+      assert.ok(revision);
+      assert.equal(revision.number, 1);
+      assert.equal(revision.principal, "alice");
+      assert.equal(revision.requestId, m.requestId);
+      assert.equal(revision.ticket, "CHG-1");
+      assert.equal(revision.prevHash, GENESIS_HASH);
+      assert.equal(await store.head(), 1);
+      assert.deepEqual((await store.get("loadBalancer", "web"))?.doc, aLoadBalancer());
+      const changes = await store.changes(0);
+      assert.deepEqual(
+        changes.map((c) => [c.kind, c.key, c.revision]),
+        [
+          ["instance", "i-1", 1],
+          ["loadBalancer", "web", 1],
+        ],
+      );
+    });
+
+    it("appends no revision for a mutation that changes nothing", async () => {
+      const head = await store.head();
+      const { revision } = await store.mutate(meta(), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer());
+      });
+      assert.equal(revision, undefined);
+      assert.equal(await store.head(), head);
+    });
+
+    it("reads its own pending writes inside a mutation", async () => {
+      await store.mutate(meta(), async (tx) => {
+        tx.put("loadBalancer", "api", aLoadBalancer({ name: "api" }));
+        assert.equal((await tx.get("loadBalancer", "api"))?.name, "api");
+        assert.deepEqual(
+          (await tx.list("loadBalancer")).map((l) => l.name),
+          ["api", "web"],
+        );
+        tx.delete("loadBalancer", "api");
+        assert.equal(await tx.get("loadBalancer", "api"), undefined);
+      });
+      assert.equal(await store.get("loadBalancer", "api"), undefined);
+    });
+
+    it("keeps a tombstone on delete, and the full history of the entity", async () => {
+      const r2 = await store.mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer({ instances: ["i-1"] }));
+      });
+      const r3 = await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
+        tx.delete("loadBalancer", "web");
+      });
+      assert.ok(r2.revision && r3.revision);
+      assert.equal(await store.get("loadBalancer", "web"), undefined);
+      const history = await store.history("loadBalancer", "web");
+      assert.deepEqual(
+        history.map((v) => [v.revision, v.doc === null]),
+        [
+          [1, false],
+          [r2.revision.number, false],
+          [r3.revision.number, true],
+        ],
+      );
+      assert.deepEqual((await store.getAt("loadBalancer", "web", r2.revision.number))?.doc.instances, [
+        "i-1",
+      ]);
+      assert.equal(await store.getAt("loadBalancer", "web", r3.revision.number), undefined);
+      assert.equal(await store.getAt("loadBalancer", "web", 0), undefined);
+    });
+
+    it("chains every revision to the one before by hash", async () => {
+      const all = await store.revisions(0);
+      assert.ok(all.length >= 3);
+      let prev = GENESIS_HASH;
+      for (const r of all) {
+        assert.equal(r.prevHash, prev);
+        const changes = (await store.changes(r.number - 1, r.number)).map((c) => ({
+          kind: c.kind,
+          key: c.key,
+          doc: c.doc,
+        }));
+        assert.equal(revisionHash(r.prevHash, r.number, r.time, r, changes), r.hash);
+        prev = r.hash;
+      }
+    });
+
+    it("loses no update when writers race on the same entity", async () => {
+      await store.mutate(meta(), async (tx) => {
+        tx.put("loadBalancer", "race", aLoadBalancer({ name: "race" }));
+      });
+      const other = factory.reopen ? await factory.reopen() : store;
+      const writers = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? store : other).mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+          const lb = await tx.get("loadBalancer", "race");
+          assert.ok(lb);
+          await new Promise((r) => setTimeout(r, 1));
+          tx.put("loadBalancer", "race", { ...lb, instances: [...lb.instances, `i-${i}`] });
+        }),
+      );
+      await Promise.all(writers);
+      const lb = await store.get("loadBalancer", "race");
+      assert.equal(lb?.doc.instances.length, 20);
+      if (other !== store) await other.close();
+    });
+
+    it("notifies commit listeners with the new revision", async () => {
+      const seen: number[] = [];
+      const off = store.onCommit((r) => seen.push(r.number));
+      const { revision } = await store.mutate(meta(), async (tx) => {
+        tx.put("instance", "i-2", anInstance({ instanceId: "i-2" }));
+      });
+      off();
+      assert.deepEqual(seen, [revision?.number]);
+    });
+
+    it("keeps the latest status per agent outside the journal", async () => {
+      const head = await store.head();
+      const status = {
+        agentId: "agent-a",
+        zone: "us-east-1a",
+        configVersion: 3,
+        nodes: [],
+        health: [],
+        unexplained: [],
+        time: new Date().toISOString(),
+      };
+      await store.putAgentStatus(status);
+      await store.putAgentStatus({ ...status, configVersion: 4 });
+      assert.deepEqual(
+        (await store.agentStatuses()).map((s) => s.configVersion),
+        [4],
+      );
+      assert.equal(await store.head(), head);
+    });
+  });
+}
