@@ -29,6 +29,7 @@ export const AWS_ERRORS = {
   Throttling: { status: 400, type: "Sender" },
   InternalFailure: { status: 500, type: "Receiver" },
   ServiceUnavailable: { status: 503, type: "Receiver" },
+  RequestEntityTooLarge: { status: 413, type: "Sender" },
   // Elastic Load Balancing 2012-06-01: the wire codes from the service model's awsQueryError traits.
   LoadBalancerNotFound: { status: 400, type: "Sender" },
   DuplicateLoadBalancerName: { status: 400, type: "Sender" },

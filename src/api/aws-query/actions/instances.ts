@@ -1,0 +1,179 @@
+/** RegisterInstancesWithLoadBalancer, DeregisterInstancesFromLoadBalancer, DescribeInstanceHealth. */
+import type { AgentStatus, InstanceHealthReport } from "../../../model/agent-protocol.js";
+import { BallastError } from "../../../model/errors.js";
+import { withInstancesDeregistered, withInstancesRegistered } from "../../../model/load-balancer.js";
+import type { Instance, LoadBalancer } from "../../../model/types.js";
+import { isIPv4, requireMembers } from "../../../model/validate.js";
+import type { MutationTx } from "../../../store/store.js";
+import type { ActionContext, ActionDefinition } from "../context.js";
+import { instancesXml } from "../describe.js";
+import type { XmlValue } from "../xml.js";
+
+/** Agent reports older than this are not evidence of anything: the agent may be gone. */
+export const STATUS_MAX_AGE_MS = 30_000;
+
+function notFound(name: string): BallastError {
+  return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
+}
+
+/** Wording of AWS's InvalidInstance answer (boto/boto#2274). */
+function invalidInstance(id: string): BallastError {
+  return new BallastError("InvalidInstance", `Could not find EC2 instance ${id}.`);
+}
+
+function readRequest(
+  ctx: ActionContext,
+  instancesRequired: boolean,
+): { name: string; ids: string[] | undefined } {
+  const name = ctx.params.string("LoadBalancerName");
+  const instances = ctx.params.structs("Instances");
+  requireMembers(instancesRequired ? { loadBalancerName: name, instances } : { loadBalancerName: name });
+  const ids = instances?.map((p, i) => {
+    const id = p.string("InstanceId");
+    requireMembers({ [`instances.${i + 1}.member.instanceId`]: id });
+    return id ?? "";
+  });
+  return { name: name ?? "", ids };
+}
+
+/** An instance id resolves through the inventory, or is itself an IPv4 address (zone: the first zone). */
+async function resolve(
+  get: (id: string) => Promise<Instance | undefined>,
+  id: string,
+  defaultZone: string,
+): Promise<Instance | undefined> {
+  const known = await get(id);
+  if (known) return known;
+  return isIPv4(id) ? { instanceId: id, address: id, zone: defaultZone } : undefined;
+}
+
+async function loadBalancerIn(tx: MutationTx, name: string): Promise<LoadBalancer> {
+  const lb = await tx.get("loadBalancer", name);
+  if (!lb) throw notFound(name);
+  return lb;
+}
+
+async function registerInstances(ctx: ActionContext): Promise<XmlValue> {
+  const { name, ids = [] } = readRequest(ctx, true);
+  const defaultZone = ctx.settings.zones[0] ?? "";
+  const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
+    const lb = await loadBalancerIn(tx, name);
+    for (const id of ids)
+      if (!(await resolve((k) => tx.get("instance", k), id, defaultZone))) throw invalidInstance(id);
+    const next = withInstancesRegistered(lb, ids);
+    if (next !== lb) tx.put("loadBalancer", name, next);
+    return next.instances;
+  });
+  return { Instances: instancesXml(result) };
+}
+
+/**
+ * Deregistering an instance that is not registered is InvalidInstance for the whole call, with
+ * nothing removed — what AWS answers (boto/boto#2274), though the docs once said "no effect".
+ */
+async function deregisterInstances(ctx: ActionContext): Promise<XmlValue> {
+  const { name, ids = [] } = readRequest(ctx, true);
+  const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
+    const lb = await loadBalancerIn(tx, name);
+    for (const id of ids) if (!lb.instances.includes(id)) throw invalidInstance(id);
+    const next = withInstancesDeregistered(lb, ids);
+    if (next !== lb) tx.put("loadBalancer", name, next);
+    return next.instances;
+  });
+  return { Instances: instancesXml(result) };
+}
+
+export interface InstanceHealth {
+  readonly instanceId: string;
+  readonly state: "InService" | "OutOfService" | "Unknown";
+  readonly reasonCode: "ELB" | "Instance" | "N/A";
+  readonly description: string;
+}
+
+/**
+ * One instance's health from every fresh agent report: OutOfService if any agent sees it so (its
+ * reason wins), InService if at least one agent sees it in service and none out of it, Unknown if
+ * agents only report Unknown, and "registration still in progress" while no agent has reported.
+ */
+export function aggregateHealth(
+  lb: LoadBalancer,
+  instance: Instance | undefined,
+  instanceId: string,
+  statuses: readonly AgentStatus[],
+  now: Date,
+): InstanceHealth {
+  if (!lb.instances.includes(instanceId))
+    return {
+      instanceId,
+      state: "OutOfService",
+      reasonCode: "N/A",
+      description: "Instance is not currently registered with the LoadBalancer.",
+    };
+  if (instance && !lb.availabilityZones.includes(instance.zone))
+    return {
+      instanceId,
+      state: "OutOfService",
+      reasonCode: "ELB",
+      description:
+        "Instance is in the EC2 Availability Zone for which LoadBalancer is not configured to route traffic to.",
+    };
+  const reports: InstanceHealthReport[] = [];
+  for (const s of statuses) {
+    const age = now.getTime() - Date.parse(s.time);
+    if (!(age <= STATUS_MAX_AGE_MS)) continue;
+    for (const h of s.health) if (h.loadBalancer === lb.name && h.instanceId === instanceId) reports.push(h);
+  }
+  const out = reports.find((r) => r.state === "OutOfService");
+  if (out)
+    return { instanceId, state: "OutOfService", reasonCode: out.reasonCode, description: out.description };
+  if (reports.some((r) => r.state === "InService"))
+    return { instanceId, state: "InService", reasonCode: "N/A", description: "N/A" };
+  const unknown = reports[0];
+  if (unknown)
+    return { instanceId, state: "Unknown", reasonCode: unknown.reasonCode, description: unknown.description };
+  return {
+    instanceId,
+    state: "OutOfService",
+    reasonCode: "ELB",
+    description: "Instance registration is still in progress.",
+  };
+}
+
+/**
+ * Requested instances are described even when not registered (the API docs: "their state is
+ * returned even if they are no longer registered"); only ids that resolve to no instance at all
+ * are InvalidInstance.
+ */
+async function describeInstanceHealth(ctx: ActionContext): Promise<XmlValue> {
+  const { name, ids } = readRequest(ctx, false);
+  const lb = (await ctx.store.get("loadBalancer", name))?.doc;
+  if (!lb) throw notFound(name);
+  const defaultZone = ctx.settings.zones[0] ?? "";
+  const get = async (id: string): Promise<Instance | undefined> => (await ctx.store.get("instance", id))?.doc;
+  const wanted = ids && ids.length > 0 ? [...new Set(ids)] : lb.instances;
+  const instances = new Map<string, Instance | undefined>();
+  for (const id of wanted) {
+    const instance = await resolve(get, id, defaultZone);
+    if (!instance && !lb.instances.includes(id)) throw invalidInstance(id);
+    instances.set(id, instance);
+  }
+  const statuses = await ctx.store.agentStatuses();
+  const now = ctx.settings.now();
+  return {
+    InstanceStates: wanted.map((id) => {
+      const h = aggregateHealth(lb, instances.get(id), id, statuses, now);
+      return {
+        InstanceId: h.instanceId,
+        State: h.state,
+        ReasonCode: h.reasonCode,
+        Description: h.description,
+      };
+    }),
+  };
+}
+
+export const instanceActions: Readonly<Record<string, ActionDefinition>> = {
+  RegisterInstancesWithLoadBalancer: { mutates: true, run: registerInstances },
+  DeregisterInstancesFromLoadBalancer: { mutates: true, run: deregisterInstances },
+  DescribeInstanceHealth: { mutates: false, run: describeInstanceHealth },
+};

@@ -1,0 +1,166 @@
+/** CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer. */
+import { BallastError } from "../../../model/errors.js";
+import {
+  buildLoadBalancer,
+  type LoadBalancerSpec,
+  loadBalancerIdFrom,
+  matchesSpec,
+} from "../../../model/load-balancer.js";
+import type { LoadBalancer } from "../../../model/types.js";
+import {
+  type ListenerInput,
+  requireMembers,
+  validateListeners,
+  validateLoadBalancerName,
+  validatePageSize,
+  validateScheme,
+  validateTags,
+} from "../../../model/validate.js";
+import type { ActionContext, ActionDefinition } from "../context.js";
+import { loadBalancerDescription } from "../describe.js";
+import type { QueryParams } from "../params.js";
+import type { XmlValue } from "../xml.js";
+
+function listenerInput(p: QueryParams): ListenerInput {
+  return {
+    protocol: p.string("Protocol"),
+    loadBalancerPort: p.integer("LoadBalancerPort"),
+    instanceProtocol: p.string("InstanceProtocol"),
+    instancePort: p.integer("InstancePort"),
+    sslCertificateId: p.string("SSLCertificateId"),
+  };
+}
+
+/** Validates a CreateLoadBalancer request into a spec; every rejection happens here, before the store. */
+export function createSpec(params: QueryParams, zones: readonly string[]): LoadBalancerSpec {
+  const rawName = params.string("LoadBalancerName");
+  const rawListeners = params.structs("Listeners");
+  requireMembers({ loadBalancerName: rawName, listeners: rawListeners });
+  const name = validateLoadBalancerName(rawName ?? "");
+  const listeners = validateListeners((rawListeners ?? []).map(listenerInput));
+  // No certificate store exists yet, so no certificate id can resolve.
+  const withCertificate = listeners.find((l) => l.sslCertificateId !== undefined);
+  if (withCertificate)
+    throw new BallastError(
+      "CertificateNotFound",
+      `The specified SSL ID does not refer to a valid SSL certificate: ${withCertificate.sslCertificateId}`,
+    );
+
+  const availabilityZones = [...new Set(params.strings("AvailabilityZones") ?? [])];
+  const subnets = params.strings("Subnets") ?? [];
+  // Wire messages as AWS answers them: kubernetes-sigs/cluster-api-provider-aws#1423 and
+  // hashicorp/terraform-provider-aws#12635.
+  if (availabilityZones.length === 0 && subnets.length === 0)
+    throw new BallastError("ValidationError", "Either AvailabilityZones or SubnetIds must be specified");
+  if (availabilityZones.length > 0 && subnets.length > 0)
+    throw new BallastError("ValidationError", "Only one of SubnetIds or AvailabilityZones may be specified");
+  // Ballast has no subnet registry yet: every subnet id is unknown.
+  if (subnets.length > 0)
+    throw new BallastError("SubnetNotFound", `One or more subnets could not be found: ${subnets.join(", ")}`);
+  for (const zone of availabilityZones)
+    if (!zones.includes(zone))
+      // InvalidConfigurationRequest (409) is what AWS answers for a zone it cannot place a Classic
+      // load balancer in (gruntwork-io/terragrunt-infrastructure-live-example#10).
+      throw new BallastError(
+        "InvalidConfigurationRequest",
+        `Classic Load Balancers do not support Availability Zone '${zone}'.`,
+      );
+  const securityGroups = params.strings("SecurityGroups") ?? [];
+  // Likewise no security group registry: a security group can only be named where none exist.
+  if (securityGroups.length > 0)
+    throw new BallastError(
+      "InvalidSecurityGroup",
+      `One or more security groups are invalid: ${securityGroups.join(", ")}`,
+    );
+  const scheme = validateScheme(params.string("Scheme"));
+  const tags = validateTags(
+    (params.structs("Tags") ?? []).map((t) => ({ key: t.string("Key"), value: t.string("Value") })),
+  );
+  return { name, scheme, listeners, availabilityZones, subnets, securityGroups, tags };
+}
+
+async function createLoadBalancer(ctx: ActionContext): Promise<XmlValue> {
+  const spec = createSpec(ctx.params, ctx.settings.zones);
+  const { settings } = ctx;
+  const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
+    const existing = await tx.get("loadBalancer", spec.name);
+    if (existing) {
+      if (matchesSpec(existing, spec)) return existing.dnsName;
+      throw new BallastError(
+        "DuplicateLoadBalancerName",
+        `Load Balancer named '${spec.name}' already exists and it is configured with different parameters.`,
+      );
+    }
+    const count = (await tx.list("loadBalancer")).length;
+    if (count >= settings.maxLoadBalancers)
+      throw new BallastError(
+        "TooManyLoadBalancers",
+        `Exceeded quota of account: at most ${settings.maxLoadBalancers} load balancers`,
+      );
+    const lb = buildLoadBalancer(
+      spec,
+      { id: loadBalancerIdFrom(settings.randomBytes(10)), createdTime: settings.now().toISOString() },
+      settings,
+    );
+    tx.put("loadBalancer", lb.name, lb);
+    return lb.dnsName;
+  });
+  return { DNSName: result };
+}
+
+/** Markers are opaque to clients: the base64url of the last name of the previous page. */
+function decodeMarker(marker: string | undefined): string | undefined {
+  if (marker === undefined || marker === "") return undefined;
+  const name = Buffer.from(marker, "base64url").toString("utf8");
+  if (Buffer.from(name, "utf8").toString("base64url") !== marker)
+    throw new BallastError("ValidationError", "Invalid Marker");
+  return name;
+}
+
+async function describeLoadBalancers(ctx: ActionContext): Promise<XmlValue> {
+  const names = ctx.params.strings("LoadBalancerNames") ?? [];
+  const pageSize = validatePageSize(ctx.params.integer("PageSize"));
+  const after = decodeMarker(ctx.params.string("Marker"));
+
+  const all = new Map<string, LoadBalancer>();
+  for (const { doc } of await ctx.store.list("loadBalancer")) all.set(doc.name, doc);
+  let selected: LoadBalancer[];
+  if (names.length > 0) {
+    const missing = names.filter((n) => !all.has(n));
+    if (missing.length > 0)
+      throw new BallastError(
+        "LoadBalancerNotFound",
+        `There is no ACTIVE Load Balancer named '${missing[0]}'`,
+      );
+    selected = [...new Set(names)]
+      .map((n) => all.get(n))
+      .filter((lb): lb is LoadBalancer => lb !== undefined);
+  } else {
+    selected = [...all.values()];
+  }
+  selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const start = after === undefined ? selected : selected.filter((lb) => lb.name > after);
+  const page = start.slice(0, pageSize);
+  const last = page.at(-1);
+  const more = start.length > page.length && last !== undefined;
+  return {
+    LoadBalancerDescriptions: page.map((lb) => loadBalancerDescription(lb, ctx.settings.region)),
+    NextMarker: more ? Buffer.from(last.name, "utf8").toString("base64url") : undefined,
+  };
+}
+
+async function deleteLoadBalancer(ctx: ActionContext): Promise<XmlValue> {
+  const name = ctx.params.string("LoadBalancerName");
+  requireMembers({ loadBalancerName: name });
+  // Deleting a load balancer that does not exist succeeds and appends no revision (API docs).
+  await ctx.store.mutate(ctx.meta, async (tx) => {
+    if (await tx.get("loadBalancer", name ?? "")) tx.delete("loadBalancer", name ?? "");
+  });
+  return {};
+}
+
+export const loadBalancerActions: Readonly<Record<string, ActionDefinition>> = {
+  CreateLoadBalancer: { mutates: true, run: createLoadBalancer },
+  DescribeLoadBalancers: { mutates: false, run: describeLoadBalancers },
+  DeleteLoadBalancer: { mutates: true, run: deleteLoadBalancer },
+};

@@ -1,0 +1,31 @@
+/** What an action handler gets: the parsed request, who sent it, and the service settings. */
+import type { Credential } from "../../model/types.js";
+import type { RevisionMeta, Store } from "../../store/store.js";
+import type { QueryParams } from "./params.js";
+import type { XmlValue } from "./xml.js";
+
+export interface QuerySettings {
+  readonly region: string;
+  readonly dnsDomain: string;
+  /** The availability zones this deployment has agents in; the first is where bare IPs live. */
+  readonly zones: readonly string[];
+  /** The per-region quota of CreateLoadBalancer (TooManyLoadBalancers past it). */
+  readonly maxLoadBalancers: number;
+  readonly now: () => Date;
+  readonly randomBytes: (n: number) => Uint8Array;
+}
+
+export interface ActionContext {
+  readonly store: Store;
+  readonly params: QueryParams;
+  /** The revision metadata for any mutation this request makes. */
+  readonly meta: RevisionMeta;
+  readonly credential: Credential;
+  readonly settings: QuerySettings;
+}
+
+export interface ActionDefinition {
+  /** Whether the action writes desired state (a `reader` credential may not call it). */
+  readonly mutates: boolean;
+  readonly run: (ctx: ActionContext) => Promise<XmlValue>;
+}

@@ -1,0 +1,53 @@
+/** LoadBalancer → the LoadBalancerDescription shape of DescribeLoadBalancers. */
+import type { HealthCheck, Listener, LoadBalancer } from "../../model/types.js";
+import type { XmlValue } from "./xml.js";
+
+export function listenerXml(l: Listener): XmlValue {
+  return {
+    Protocol: l.protocol,
+    LoadBalancerPort: l.loadBalancerPort,
+    InstanceProtocol: l.instanceProtocol,
+    InstancePort: l.instancePort,
+    SSLCertificateId: l.sslCertificateId,
+  };
+}
+
+export function healthCheckXml(h: HealthCheck): XmlValue {
+  return {
+    Target: h.target,
+    Interval: h.interval,
+    Timeout: h.timeout,
+    UnhealthyThreshold: h.unhealthyThreshold,
+    HealthyThreshold: h.healthyThreshold,
+  };
+}
+
+export function instancesXml(ids: readonly string[]): XmlValue {
+  return ids.map((id) => ({ InstanceId: id }));
+}
+
+/** A fixed hosted zone id per region: Ballast serves the records itself, so there is no Route 53 zone. */
+export function canonicalHostedZoneNameId(region: string): string {
+  return `ZBALLAST${region.toUpperCase().replace(/[^A-Z0-9]/g, "")}`;
+}
+
+export function loadBalancerDescription(lb: LoadBalancer, region: string): XmlValue {
+  return {
+    LoadBalancerName: lb.name,
+    DNSName: lb.dnsName,
+    // As in AWS, only an internet-facing load balancer has a canonical hosted zone name.
+    CanonicalHostedZoneName: lb.scheme === "internet-facing" ? lb.dnsName : undefined,
+    CanonicalHostedZoneNameID: canonicalHostedZoneNameId(region),
+    ListenerDescriptions: lb.listeners.map((l) => ({ Listener: listenerXml(l), PolicyNames: [] })),
+    Policies: { AppCookieStickinessPolicies: [], LBCookieStickinessPolicies: [], OtherPolicies: [] },
+    BackendServerDescriptions: [],
+    AvailabilityZones: [...lb.availabilityZones],
+    Subnets: [...lb.subnets],
+    Instances: instancesXml(lb.instances),
+    HealthCheck: healthCheckXml(lb.healthCheck),
+    SourceSecurityGroup: { OwnerAlias: "amazon-elb", GroupName: "amazon-elb-sg" },
+    SecurityGroups: [...lb.securityGroups],
+    CreatedTime: lb.createdTime,
+    Scheme: lb.scheme,
+  };
+}

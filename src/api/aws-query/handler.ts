@@ -1,0 +1,114 @@
+/**
+ * The AWS Query protocol edge of the ELB 2012-06-01 API: a node:http handler that reads the body,
+ * authenticates the caller before anything else, picks the action, and answers in the XML AWS
+ * sends. Every failure becomes an `<ErrorResponse>` with the status of its code; an unexpected
+ * exception is logged and answered InternalFailure, never a crash.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { BallastError, isBallastError } from "../../model/errors.js";
+import type { Store } from "../../store/store.js";
+import type { Logger } from "../../util/logger.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import { ACTIONS } from "./actions/index.js";
+import { readBody } from "./body.js";
+import type { QuerySettings } from "./context.js";
+import { QueryParams } from "./params.js";
+import { errorDocument, resultDocument } from "./xml.js";
+
+export const API_VERSION = "2012-06-01";
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AwsQueryHandlerOptions {
+  readonly store: Store;
+  readonly authenticator: Authenticator;
+  readonly region: string;
+  readonly dnsDomain: string;
+  readonly zones: readonly string[];
+  readonly logger: Logger;
+  /** CreateLoadBalancer quota; the Classic ELB default of 20 per region when omitted. */
+  readonly maxLoadBalancers?: number;
+  /** Clock and randomness, injectable for tests. */
+  readonly now?: () => Date;
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
+
+export function createAwsQueryHandler(
+  opts: AwsQueryHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const settings: QuerySettings = {
+    region: opts.region,
+    dnsDomain: opts.dnsDomain,
+    zones: opts.zones,
+    maxLoadBalancers: opts.maxLoadBalancers ?? 20,
+    now: opts.now ?? (() => new Date()),
+    randomBytes: opts.randomBytes ?? ((n) => randomBytes(n)),
+  };
+  const logger = opts.logger.child({ component: "aws-query" });
+
+  return (req, res) => {
+    const requestId = randomUUID();
+    handle(req, requestId)
+      .then((xml) => send(res, 200, xml, requestId))
+      .catch((e: unknown) => {
+        const err = isBallastError(e)
+          ? e
+          : new BallastError("InternalFailure", "An internal error occurred.");
+        if (isBallastError(e))
+          logger.debug("request rejected", { requestId, code: e.code, message: e.message });
+        else logger.error("unexpected failure", { requestId, err: e });
+        send(res, err.status, errorDocument(err.faultType, err.code, err.message, requestId), requestId);
+      });
+  };
+
+  async function handle(req: IncomingMessage, requestId: string): Promise<string> {
+    const method = req.method ?? "GET";
+    if (method !== "POST" && method !== "GET")
+      throw new BallastError("InvalidAction", `The HTTP method ${method} is not supported; use POST or GET.`);
+    const body = await readBody(req, MAX_BODY_BYTES);
+    const url = req.url ?? "/";
+    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+
+    const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+    const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
+    const action = params.string("Action");
+    if (!action) throw new BallastError("MissingAction", "The request must contain the parameter Action.");
+    const version = params.string("Version");
+    const definition = ACTIONS.get(action);
+    // Coral services (ELB among them) resolve an operation by Action *and* Version: an unknown action
+    // and a known action under another or no Version get the same answer, InvalidAction
+    // "Could not find operation X for version Y". Ballast answers exactly that.
+    if (!definition || version !== API_VERSION)
+      throw new BallastError(
+        "InvalidAction",
+        `Could not find operation ${action} for version ${version ?? "NO_VERSION_SPECIFIED"}`,
+      );
+    if (definition.mutates && credential.role === "reader")
+      throw new BallastError(
+        "AccessDenied",
+        `User: ${credential.principal} is not authorized to perform: elasticloadbalancing:${action}`,
+      );
+    const meta = {
+      principal: credential.principal,
+      sourceIp: req.socket.remoteAddress ?? "",
+      requestId,
+      action,
+    };
+    const result = await definition.run({ store: opts.store, params, meta, credential, settings });
+    return resultDocument(action, result, requestId);
+  }
+}
+
+function send(res: ServerResponse, status: number, xml: string, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = Buffer.from(xml, "utf8");
+  res.writeHead(status, {
+    "Content-Type": "text/xml",
+    "Content-Length": payload.length,
+    "x-amzn-RequestId": requestId,
+  });
+  res.end(payload);
+}
