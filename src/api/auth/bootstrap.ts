@@ -1,0 +1,166 @@
+/**
+ * The first admin credential. Nobody holds standing access by default (principle 5), but a new
+ * installation needs one principal to create the others: this creates it exactly once, either
+ * from the environment (for automated installs) or generated, written to a 0600 file in the data
+ * directory in AWS shared-credentials format so `AWS_PROFILE=ballast` works as-is.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { BallastError } from "../../model/errors.js";
+import type { Credential } from "../../model/types.js";
+import type { Store } from "../../store/store.js";
+import type { Logger } from "../../util/logger.js";
+
+export const BOOTSTRAP_FILE = "bootstrap-credentials";
+export const BOOTSTRAP_PROFILE = "ballast";
+
+export interface BootstrapOptions {
+  readonly store: Store;
+  readonly dataDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+}
+
+export interface BootstrapResult {
+  readonly accessKeyId: string;
+  readonly credentialsFile?: string;
+  readonly created: boolean;
+}
+
+const KEY_ID = /^[A-Z0-9]{16,128}$/;
+/** RFC 4648 base32 alphabet: upper case and digits 2-7, like AWS key ids. */
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+export function generateAccessKeyId(): string {
+  let id = "AKIA";
+  for (const b of randomBytes(16)) id += BASE32[b & 31];
+  return id;
+}
+
+/** 40 characters, the length and alphabet of an AWS secret access key. */
+export function generateSecretAccessKey(): string {
+  return randomBytes(30).toString("base64");
+}
+
+export function credentialsFileText(accessKeyId: string, secretAccessKey: string): string {
+  return `[${BOOTSTRAP_PROFILE}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const id = env.BALLAST_BOOTSTRAP_ACCESS_KEY_ID;
+  const secret = env.BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY;
+  if (id === undefined && secret === undefined) return undefined;
+  if (id === undefined || secret === undefined) {
+    throw new BallastError(
+      "ValidationError",
+      "BALLAST_BOOTSTRAP_ACCESS_KEY_ID and BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY must be set together",
+    );
+  }
+  if (!KEY_ID.test(id)) {
+    throw new BallastError(
+      "ValidationError",
+      "BALLAST_BOOTSTRAP_ACCESS_KEY_ID must be 16 to 128 characters of A-Z and 0-9",
+    );
+  }
+  if (secret.length < 16 || /\s/.test(secret)) {
+    throw new BallastError(
+      "ValidationError",
+      "BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY must be at least 16 characters, without whitespace",
+    );
+  }
+  return { accessKeyId: id, secretAccessKey: secret };
+}
+
+/**
+ * Writes the file through a fresh temporary created with mode 0600 (`wx`: never an existing file
+ * whose mode we don't control), then renames it into place, so the secret is never readable by
+ * others, not even for a moment, and a crash never leaves half a file.
+ */
+async function writeSecretFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(text, "utf8");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function existingFile(path: string): Promise<string | undefined> {
+  try {
+    return (await stat(path)).isFile() ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstAdmin(credentials: readonly Credential[]): Credential | undefined {
+  const sorted = [...credentials].sort((a, b) => a.createdTime.localeCompare(b.createdTime));
+  return sorted.find((c) => c.role === "admin") ?? sorted[0];
+}
+
+export async function ensureBootstrapAdmin(opts: BootstrapOptions): Promise<BootstrapResult> {
+  const { store, dataDir, env, logger } = opts;
+  const path = join(dataDir, BOOTSTRAP_FILE);
+  const existing = firstAdmin((await store.list("credential")).map((c) => c.doc));
+  if (existing) {
+    const file = await existingFile(path);
+    return { accessKeyId: existing.accessKeyId, created: false, ...(file ? { credentialsFile: file } : {}) };
+  }
+
+  const given = fromEnv(env);
+  const accessKeyId = given?.accessKeyId ?? generateAccessKeyId();
+  const secretAccessKey = given?.secretAccessKey ?? generateSecretAccessKey();
+  // The file is written before the credential is stored: if the process dies in between, the
+  // next start finds no credential and starts over. The other order could store a credential
+  // whose secret nobody ever saw, locking the installation out.
+  if (!given) {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await writeSecretFile(path, credentialsFileText(accessKeyId, secretAccessKey));
+  }
+
+  const credential: Credential = {
+    accessKeyId,
+    secretAccessKey,
+    principal: "admin",
+    role: "admin",
+    createdTime: new Date().toISOString(),
+  };
+  const meta = {
+    principal: "bootstrap",
+    sourceIp: "local",
+    requestId: randomUUID(),
+    action: "BootstrapAdmin",
+  };
+  const { result: winner } = await store.mutate(meta, async (tx) => {
+    // Another control-plane replica on the same store may have bootstrapped meanwhile.
+    const other = firstAdmin(await tx.list("credential"));
+    if (other) return other;
+    tx.put("credential", accessKeyId, credential);
+    return undefined;
+  });
+
+  if (winner) {
+    if (!given) await rm(path, { force: true });
+    logger.info("bootstrap admin credential already created by another replica", {
+      accessKeyId: winner.accessKeyId,
+    });
+    return { accessKeyId: winner.accessKeyId, created: false };
+  }
+  logger.info("bootstrap admin credential created", {
+    accessKeyId,
+    source: given ? "environment" : "generated",
+    ...(given ? {} : { credentialsFile: path }),
+  });
+  return { accessKeyId, created: true, ...(given ? {} : { credentialsFile: path }) };
+}

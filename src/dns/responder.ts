@@ -1,0 +1,169 @@
+/**
+ * Ballast's authoritative DNS responder: the DNSName of every load balancer resolves to the
+ * addresses of its nodes. UDP and TCP on the same port (RFC 7766: TCP is mandatory, and it is
+ * where a client goes after a truncated UDP answer).
+ *
+ * Nothing a client sends can crash it: an undecodable UDP datagram is dropped, an undecodable
+ * TCP message closes that one connection.
+ */
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../util/logger.js";
+import { answerQuery, type Resolve, type ZoneOptions } from "./answer.js";
+
+export interface DnsResponderOptions {
+  readonly host: string;
+  /** 0 picks a free port, the same one for UDP and TCP. */
+  readonly port: number;
+  readonly domain: string;
+  readonly resolve: Resolve;
+  readonly logger: Logger;
+  /** TTL of answers and of negative answers (SOA minimum). Default 60 s. */
+  readonly ttl?: number;
+  /** A TCP connection with no complete query for this long is closed. Default 10 s. */
+  readonly tcpIdleTimeoutMs?: number;
+}
+
+const DEFAULT_TTL = 60;
+const DEFAULT_TCP_IDLE_MS = 10_000;
+/** How often to retry when port 0 gave UDP a port that TCP cannot have. */
+const BIND_ATTEMPTS = 10;
+/** Queries one TCP connection may have waiting for an answer; a flood closes the connection. */
+const MAX_PENDING_TCP = 64;
+
+export class DnsResponder {
+  readonly #opts: DnsResponderOptions;
+  readonly #zone: ZoneOptions;
+  readonly #log: Logger;
+  readonly #connections = new Set<Socket>();
+  #udp: UdpSocket | undefined;
+  #tcp: Server | undefined;
+
+  constructor(opts: DnsResponderOptions) {
+    this.#opts = opts;
+    this.#zone = { domain: opts.domain, resolve: opts.resolve, ttl: opts.ttl ?? DEFAULT_TTL };
+    this.#log = opts.logger.child({ component: "dns" });
+  }
+
+  async start(): Promise<{ udpPort: number; tcpPort: number }> {
+    if (this.#udp || this.#tcp) throw new Error("DnsResponder already started");
+    for (let attempt = 1; ; attempt++) {
+      const udp = await this.#bindUdp(this.#opts.port);
+      const port = udp.address().port;
+      try {
+        const tcp = await this.#bindTcp(port);
+        this.#udp = udp;
+        this.#tcp = tcp;
+        this.#log.info("dns responder listening", { host: this.#opts.host, port, domain: this.#opts.domain });
+        return { udpPort: port, tcpPort: port };
+      } catch (e) {
+        udp.close();
+        const inUse = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+        if (this.#opts.port !== 0 || !inUse || attempt >= BIND_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const udp = this.#udp;
+    const tcp = this.#tcp;
+    this.#udp = undefined;
+    this.#tcp = undefined;
+    for (const c of this.#connections) c.destroy();
+    this.#connections.clear();
+    await Promise.all([
+      udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : undefined,
+      tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
+    ]);
+  }
+
+  #onResolveError = (e: unknown): void => {
+    this.#log.warn("dns resolve failed, answering SERVFAIL", { error: e });
+  };
+
+  #bindUdp(port: number): Promise<UdpSocket> {
+    const family = this.#opts.host.includes(":") ? "udp6" : "udp4";
+    const socket = createSocket(family);
+    return new Promise((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, this.#opts.host, () => {
+        socket.off("error", reject);
+        socket.on("error", (e) => this.#log.warn("dns udp socket error", { error: e }));
+        socket.on("message", (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
+        resolve(socket);
+      });
+    });
+  }
+
+  #onDatagram(socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+    answerQuery(this.#zone, msg, "udp", this.#onResolveError).then(
+      (reply) => {
+        if (!reply) {
+          this.#log.debug("dns udp message dropped", { from: rinfo.address, bytes: msg.length });
+          return;
+        }
+        if (this.#udp !== socket) return;
+        socket.send(reply, rinfo.port, rinfo.address, (e) => {
+          if (e) this.#log.debug("dns udp send failed", { error: e });
+        });
+      },
+      (e: unknown) => this.#log.error("dns udp answer failed", { error: e }),
+    );
+  }
+
+  #bindTcp(port: number): Promise<Server> {
+    const server = createServer((socket) => this.#onConnection(socket));
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port, host: this.#opts.host, exclusive: true }, () => {
+        server.off("error", reject);
+        server.on("error", (e) => this.#log.warn("dns tcp server error", { error: e }));
+        resolve(server);
+      });
+    });
+  }
+
+  /** RFC 1035 §4.2.2 framing: a 2-byte length, then the message; many messages per connection. */
+  #onConnection(socket: Socket): void {
+    this.#connections.add(socket);
+    socket.setTimeout(this.#opts.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_MS, () => socket.destroy());
+    socket.on("close", () => this.#connections.delete(socket));
+    socket.on("error", (e) => this.#log.debug("dns tcp connection error", { error: e }));
+
+    let buffered: Buffer = Buffer.alloc(0);
+    // Answers go out in query order: each waits for the one before it.
+    let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
+    socket.on("data", (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + length) break;
+        const message = buffered.subarray(2, 2 + length);
+        buffered = buffered.subarray(2 + length);
+        if (++pending > MAX_PENDING_TCP) {
+          socket.destroy();
+          return;
+        }
+        queue = queue.then(() => this.#answerTcp(socket, message)).finally(() => pending--);
+      }
+    });
+  }
+
+  async #answerTcp(socket: Socket, message: Buffer): Promise<void> {
+    if (socket.destroyed) return;
+    const reply = await answerQuery(this.#zone, message, "tcp", this.#onResolveError).catch((e: unknown) => {
+      this.#log.error("dns tcp answer failed", { error: e });
+      return undefined;
+    });
+    if (!reply) {
+      this.#log.debug("dns tcp message malformed, closing connection", { from: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    const frame = Buffer.alloc(2 + reply.length);
+    frame.writeUInt16BE(reply.length, 0);
+    reply.copy(frame, 2);
+    socket.write(frame);
+  }
+}

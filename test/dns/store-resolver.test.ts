@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { Resolver } from "node:dns/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { DnsResponder } from "../../src/dns/responder.js";
+import { storeResolver } from "../../src/dns/store-resolver.js";
+import type { AgentStatus, NodeReport } from "../../src/model/agent-protocol.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { aLoadBalancer } from "../support/builders.js";
+
+const META = { principal: "test", sourceIp: "127.0.0.1", requestId: "r-1", action: "CreateLoadBalancer" };
+
+function node(loadBalancer: string, address: string): NodeReport {
+  return { loadBalancer, address, listeners: [{ port: 80, protocol: "HTTP", bound: true }] };
+}
+
+function status(agentId: string, nodes: NodeReport[], ageMs = 0): AgentStatus {
+  return {
+    agentId,
+    zone: "us-east-1a",
+    configVersion: 1,
+    nodes,
+    health: [],
+    unexplained: [],
+    time: new Date(Date.now() - ageMs).toISOString(),
+  };
+}
+
+describe("storeResolver", () => {
+  let dir: string;
+  let store: SqliteStore;
+  const web = aLoadBalancer({ name: "web", dnsName: "web-1234567890.us-east-1.elb.ballast.internal" });
+  const idle = aLoadBalancer({ name: "idle", id: "999", dnsName: "idle-999.us-east-1.elb.ballast.internal" });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ballast-dns-"));
+    store = new SqliteStore(join(dir, "state.db"));
+    await store.mutate(META, async (tx) => {
+      tx.put("loadBalancer", web.name, web);
+      tx.put("loadBalancer", idle.name, idle);
+    });
+    await store.putAgentStatus(
+      status("agent-a", [node("web", "127.0.1.10"), node("web", "127.0.1.9"), node("other", "127.0.1.50")]),
+    );
+    await store.putAgentStatus(status("agent-b", [node("web", "127.0.1.9"), node("web", "127.0.1.2")]));
+    // Silent for a minute: its nodes must not be handed out.
+    await store.putAgentStatus(status("agent-stale", [node("web", "127.0.1.99")], 60_000));
+  });
+
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("maps a DNS name to the fresh node addresses of its load balancer, deduplicated and sorted", async () => {
+    const resolve = storeResolver(store);
+    assert.deepEqual(await resolve(web.dnsName), ["127.0.1.2", "127.0.1.9", "127.0.1.10"]);
+    assert.deepEqual(await resolve(`${web.dnsName.toUpperCase()}.`), [
+      "127.0.1.2",
+      "127.0.1.9",
+      "127.0.1.10",
+    ]);
+  });
+
+  test("a load balancer with no nodes yet is [], an unknown name undefined", async () => {
+    const resolve = storeResolver(store);
+    assert.deepEqual(await resolve(idle.dnsName), []);
+    assert.equal(await resolve("nope.us-east-1.elb.ballast.internal"), undefined);
+  });
+
+  test("a deleted load balancer no longer resolves", async () => {
+    const gone = aLoadBalancer({ name: "gone", id: "77", dnsName: "gone-77.us-east-1.elb.ballast.internal" });
+    await store.mutate(META, async (tx) => tx.put("loadBalancer", gone.name, gone));
+    const resolve = storeResolver(store);
+    assert.deepEqual(await resolve(gone.dnsName), []);
+    await store.mutate({ ...META, action: "DeleteLoadBalancer" }, async (tx) =>
+      tx.delete("loadBalancer", "gone"),
+    );
+    assert.equal(await resolve(gone.dnsName), undefined);
+  });
+
+  test("end to end: the responder answers a load balancer's DNSName from the store", async () => {
+    const responder = new DnsResponder({
+      host: "127.0.0.1",
+      port: 0,
+      domain: "elb.ballast.internal",
+      resolve: storeResolver(store),
+      logger: silentLogger,
+    });
+    const { udpPort } = await responder.start();
+    try {
+      const resolver = new Resolver({ timeout: 1000, tries: 1 });
+      resolver.setServers([`127.0.0.1:${udpPort}`]);
+      assert.deepEqual(await resolver.resolve4(web.dnsName), ["127.0.1.2", "127.0.1.9", "127.0.1.10"]);
+      await assert.rejects(resolver.resolve4("nope.us-east-1.elb.ballast.internal"), { code: "ENOTFOUND" });
+    } finally {
+      await responder.close();
+    }
+  });
+});
