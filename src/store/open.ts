@@ -1,0 +1,29 @@
+/** Opens the store a `--store` setting names: the embedded SQLite file or a PostgreSQL database. */
+import { join } from "node:path";
+import { PostgresStore } from "./postgres/postgres-store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
+import type { Store } from "./store.js";
+
+/**
+ * `sqlite` (the default: `<dataDir>/ballast.db`), `sqlite:/path/to/file.db`, or a
+ * `postgres://` / `postgresql://` connection URL.
+ */
+export async function openStore(spec: string, dataDir: string): Promise<Store> {
+  const s = spec.trim();
+  if (s === "" || s === "sqlite") return new SqliteStore(join(dataDir, "ballast.db"));
+  if (s.startsWith("sqlite:")) {
+    const path = s.slice("sqlite:".length);
+    if (path === "")
+      throw new Error(`store "${spec}": sqlite: needs a file path, e.g. sqlite:/var/lib/ballast.db`);
+    return new SqliteStore(path);
+  }
+  if (s.startsWith("postgres://") || s.startsWith("postgresql://")) return PostgresStore.open(s);
+  throw new Error(
+    `unknown store "${redact(spec)}": use "sqlite", "sqlite:/path/to/file.db", or a postgres:// URL`,
+  );
+}
+
+/** Never echo a password that was pasted into the wrong setting. */
+function redact(spec: string): string {
+  return spec.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}

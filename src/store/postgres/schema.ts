@@ -1,0 +1,86 @@
+/**
+ * The PostgreSQL tables of the journal: the same meaning as the SQLite ones, plus one lock row that
+ * serialises appends across every process writing the database.
+ *
+ * Keys use the "C" collation so `ORDER BY key` sorts bytewise like SQLite, whatever the database
+ * locale. Documents are stored as the exact JSON text that was hashed, not as jsonb: jsonb reorders
+ * keys and cannot hold U+0000, and the journal must give back exactly what it was given.
+ */
+import type pg from "pg";
+
+/** Identifies "schema DDL for Ballast" among advisory locks: ASCII "BLST". */
+const DDL_LOCK_CLASS = 0x424c5354;
+
+const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock"];
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The statements that create the journal in schema `s` (already quoted), each idempotent. */
+function ddl(s: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.revisions (
+      number     bigint PRIMARY KEY CHECK (number > 0),
+      time       text NOT NULL,
+      principal  text NOT NULL,
+      source_ip  text NOT NULL,
+      request_id text NOT NULL,
+      action     text NOT NULL,
+      ticket     text,
+      prev_hash  text NOT NULL,
+      hash       text NOT NULL
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${s}.versions (
+      kind     text COLLATE "C" NOT NULL,
+      key      text COLLATE "C" NOT NULL,
+      revision bigint NOT NULL REFERENCES ${s}.revisions(number),
+      doc      text,
+      PRIMARY KEY (kind, key, revision)
+    )`,
+    `CREATE INDEX IF NOT EXISTS versions_by_revision ON ${s}.versions(revision)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.current (
+      kind     text COLLATE "C" NOT NULL,
+      key      text COLLATE "C" NOT NULL,
+      revision bigint NOT NULL,
+      doc      text NOT NULL,
+      PRIMARY KEY (kind, key)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${s}.agent_status (
+      agent_id text COLLATE "C" PRIMARY KEY,
+      status   text NOT NULL
+    )`,
+    // Every append locks this one row first (SELECT ... FOR UPDATE), so revision numbers are
+    // handed out one writer at a time, in commit order, with no gap.
+    `CREATE TABLE IF NOT EXISTS ${s}.journal_lock (
+      id smallint PRIMARY KEY CHECK (id = 1)
+    )`,
+    `INSERT INTO ${s}.journal_lock (id) VALUES (1) ON CONFLICT DO NOTHING`,
+  ];
+}
+
+/**
+ * Creates the schema and its tables if absent. Several processes may start at once: an advisory
+ * lock makes them take turns, since concurrent `CREATE ... IF NOT EXISTS` can still collide.
+ */
+export async function ensureSchema(client: pg.PoolClient, schema: string): Promise<void> {
+  // Already there: touch nothing, so a role with no CREATE privilege can run on a migrated database.
+  const present = await client.query(
+    "SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
+    [schema, TABLES],
+  );
+  if (Number(present.rows[0]?.n) === TABLES.length) return;
+  const s = quoteIdent(schema);
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", [DDL_LOCK_CLASS, schema]);
+    // CREATE SCHEMA needs the CREATE privilege on the database even when the schema exists.
+    const exists = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+    for (const stmt of ddl(s)) await client.query(stmt);
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
