@@ -15,12 +15,14 @@ import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { AgentChannel } from "../controller/agent-channel.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
-import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
+  /** `sqlite` (the default, in the data directory), `sqlite:/path`, or a `postgres://` URL. */
+  readonly store: string;
   readonly host: string;
   readonly apiPort: number;
   readonly agentPort: number;
@@ -46,7 +48,7 @@ export interface RunningControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const { logger } = opts;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(join(opts.dataDir, "ballast.db"));
+  const store = await openStore(opts.store, opts.dataDir);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.reverse())

@@ -10,6 +10,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       "data-dir": { type: "string", default: "./data" },
+      store: { type: "string", default: "sqlite" },
       host: { type: "string", default: "127.0.0.1" },
       "api-port": { type: "string" },
       "agent-port": { type: "string" },
@@ -22,6 +23,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
   const logger = createLogger({ component: "control" });
   const cp = await startControlPlane({
     dataDir: resolve(values["data-dir"]),
+    store: values.store,
     host: values.host,
     apiPort: intFlag(values["api-port"], "api-port", 9700),
     agentPort: intFlag(values["agent-port"], "agent-port", 9701),

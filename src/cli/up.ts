@@ -20,6 +20,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       "data-dir": { type: "string", default: "./data" },
+      store: { type: "string", default: "sqlite" },
       "api-port": { type: "string" },
       "agent-port": { type: "string" },
       "dns-port": { type: "string" },
@@ -37,6 +38,7 @@ export async function upCommand(argv: string[]): Promise<void> {
 
   const cp = await startControlPlane({
     dataDir,
+    store: values.store,
     host: "127.0.0.1",
     apiPort: intFlag(values["api-port"], "api-port", 9700),
     agentPort: intFlag(values["agent-port"], "agent-port", 9701),

@@ -1,0 +1,167 @@
+/**
+ * Static stability end to end: agents keep serving when the control plane dies, a restarted
+ * `ballast up` on the same data directory serves every load balancer again, and Ctrl-C stops
+ * every process it started.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  CreateLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
+  RegisterInstancesWithLoadBalancerCommand,
+} from "@aws-sdk/client-elastic-load-balancing";
+import { Backend, type RunningUp, sdkClient, spray, startUp, tempDir, waitFor } from "./support.js";
+
+const LB_PORT = 8089;
+const BACKEND_PORT = 9081;
+const ZONES = ["us-east-1a", "us-east-1b"];
+
+describe("e2e: restarts and a dead control plane", () => {
+  const dataDir = tempDir("e2e-restart");
+  const backend = new Backend("solo", "127.0.52.1", BACKEND_PORT);
+  let up: RunningUp | undefined;
+  let ports: { apiPort: number; agentPort: number; dnsPort: number };
+  let nodes: string[] = [];
+
+  const agentPids = (): number[] =>
+    ZONES.flatMap((z) => {
+      try {
+        return [Number(readFileSync(join(dataDir, "agents", z, "agent.pid"), "utf8").trim())];
+      } catch {
+        return [];
+      }
+    });
+
+  before(async () => {
+    await backend.start();
+    up = await startUp({ dataDir, poolOctet: 45 });
+    ports = { apiPort: up.apiPort, agentPort: up.agentPort, dnsPort: up.dnsPort };
+  });
+  after(async () => {
+    await up?.stop();
+    for (const pid of agentPids()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    await backend.stop();
+  });
+
+  async function nodeAddresses(): Promise<string[]> {
+    return waitFor(
+      async () => {
+        const s = await statusNodes();
+        return s.length === 2 ? s : false;
+      },
+      { what: "both agents serving the load balancer" },
+    );
+  }
+  async function statusNodes(): Promise<string[]> {
+    const lkg = ZONES.map((z) => {
+      try {
+        return JSON.parse(readFileSync(join(dataDir, "agents", z, "last-known-good.json"), "utf8")) as {
+          addresses: Record<string, string>;
+        };
+      } catch {
+        return undefined;
+      }
+    });
+    return lkg.flatMap((l) => (l?.addresses.app ? [l.addresses.app] : [])).sort();
+  }
+
+  it("serves a load balancer created through the API", async () => {
+    assert.ok(up);
+    const elb = sdkClient(up.apiUrl);
+    await elb.send(
+      new CreateLoadBalancerCommand({
+        LoadBalancerName: "app",
+        Listeners: [
+          {
+            Protocol: "HTTP",
+            LoadBalancerPort: LB_PORT,
+            InstanceProtocol: "HTTP",
+            InstancePort: BACKEND_PORT,
+          },
+        ],
+        AvailabilityZones: ZONES,
+      }),
+    );
+    await elb.send(
+      new RegisterInstancesWithLoadBalancerCommand({
+        LoadBalancerName: "app",
+        Instances: [{ InstanceId: backend.address }],
+      }),
+    );
+    elb.destroy();
+    nodes = await nodeAddresses();
+    await waitFor(async () => (await spray(nodes, LB_PORT, 4)).every((n) => n === "solo"), {
+      what: "traffic through both nodes",
+    });
+  });
+
+  it("keeps serving with the control plane killed", async () => {
+    assert.ok(up);
+    const pids = agentPids();
+    assert.equal(pids.length, 2);
+    await up.stop("SIGKILL");
+    up = undefined;
+    for (const pid of pids) assert.doesNotThrow(() => process.kill(pid, 0), "agent still running");
+    for (let round = 0; round < 5; round++) {
+      assert.deepEqual(await spray(nodes, LB_PORT, 4), ["solo", "solo", "solo", "solo"]);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  it("serves again from a restarted `ballast up` on the same data directory", async () => {
+    const orphans = agentPids();
+    up = await startUp({ dataDir, poolOctet: 45, ...ports });
+    // The new agents take over from the ones the killed control plane left running.
+    await waitFor(
+      async () => {
+        const now = agentPids();
+        return (
+          now.length === 2 && now.every((p) => !orphans.includes(p)) && orphans.every((p) => !isAlive(p))
+        );
+      },
+      { what: "new agents to take over from the orphaned ones" },
+    );
+    const elb = sdkClient(up.apiUrl);
+    const d = await elb.send(new DescribeLoadBalancersCommand({}));
+    elb.destroy();
+    assert.deepEqual(
+      d.LoadBalancerDescriptions?.map((l) => l.LoadBalancerName),
+      ["app"],
+    );
+    assert.deepEqual(await nodeAddresses(), nodes);
+    await waitFor(async () => (await spray(nodes, LB_PORT, 4)).every((n) => n === "solo"), {
+      what: "traffic after restart",
+    });
+  });
+
+  it("stops every process it started on SIGINT, and starts serving again afterwards", async () => {
+    assert.ok(up);
+    const pids = agentPids();
+    await up.stop("SIGINT");
+    up = undefined;
+    for (const pid of pids) {
+      await waitFor(async () => !isAlive(pid), { what: `agent ${pid} to exit` });
+    }
+    await assert.rejects(fetch(`http://${nodes[0]}:${LB_PORT}/`));
+    up = await startUp({ dataDir, poolOctet: 45, ...ports });
+    await waitFor(async () => (await spray(nodes, LB_PORT, 4)).every((n) => n === "solo"), {
+      what: "traffic after a clean restart",
+    });
+  });
+});
+
+/** Running, not a zombie waiting for an init process that may never reap it. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Whole-system harness: runs the real `ballast up` as a child process on free loopback ports,
+ * real back ends, and a resolver pointed at Ballast's DNS responder.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { Resolver } from "node:dns/promises";
+import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+
+export const MAIN_JS = resolve(import.meta.dirname, "../../src/cli/main.js");
+export const ACCESS_KEY_ID = "AKIAE2ETESTKEY000001";
+export const SECRET_ACCESS_KEY = "e2e-test-secret-key-0123456789abcdefghij";
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, "127.0.0.1");
+  await once(s, "listening");
+  const { port } = s.address() as AddressInfo;
+  s.close();
+  return port;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `ballast-${prefix}-`));
+}
+
+export interface UpOptions {
+  readonly dataDir: string;
+  /** Second octet of the agents' pools: zone a gets 127.0.N.0/24, zone b 127.0.N+1.0/24. */
+  readonly poolOctet: number;
+  readonly apiPort?: number;
+  readonly agentPort?: number;
+  readonly dnsPort?: number;
+}
+
+export interface RunningUp {
+  readonly proc: ChildProcess;
+  readonly apiUrl: string;
+  readonly apiPort: number;
+  readonly agentPort: number;
+  readonly dnsPort: number;
+  readonly output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startUp(opts: UpOptions): Promise<RunningUp> {
+  const apiPort = opts.apiPort ?? (await freePort());
+  const agentPort = opts.agentPort ?? (await freePort());
+  const dnsPort = opts.dnsPort ?? (await freePort());
+  const proc = spawn(
+    process.execPath,
+    [
+      MAIN_JS,
+      "up",
+      "--data-dir",
+      opts.dataDir,
+      "--api-port",
+      String(apiPort),
+      "--agent-port",
+      String(agentPort),
+      "--dns-port",
+      String(dnsPort),
+      "--agents",
+      `us-east-1a=127.0.${opts.poolOctet}.0/24,us-east-1b=127.0.${opts.poolOctet + 1}.0/24`,
+    ],
+    {
+      env: {
+        ...process.env,
+        BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
+        BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+        BALLAST_LOG_LEVEL: process.env.BALLAST_LOG_LEVEL ?? "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`ballast up exited ${proc.exitCode}:\n${out}`);
+      return out.includes("Ballast is up.");
+    },
+    { timeoutMs: 30_000, what: "ballast up to start" },
+  );
+  return {
+    proc,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiPort,
+    agentPort,
+    dnsPort,
+    output: () => out,
+    stop: async (signal: NodeJS.Signals = "SIGINT") => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, "exit");
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export function sdkClient(apiUrl: string): ElasticLoadBalancingClient {
+  return new ElasticLoadBalancingClient({
+    endpoint: apiUrl,
+    region: "us-east-1",
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    maxAttempts: 1,
+  });
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | false | undefined>,
+  { timeoutMs = 20_000, intervalMs = 200, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== false && v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export async function resolveA(dnsPort: number, name: string): Promise<string[]> {
+  const r = new Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([`127.0.0.1:${dnsPort}`]);
+  return (await r.resolve4(name)).sort();
+}
+
+/** An HTTP back end that answers with its own name and counts the requests it served. */
+export class Backend {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  hits = 0;
+  healthy = true;
+  #server: Server | undefined;
+
+  constructor(name: string, address: string, port: number) {
+    this.name = name;
+    this.address = address;
+    this.port = port;
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      if (req.url === "/health") {
+        res.writeHead(this.healthy ? 200 : 500).end(this.healthy ? "ok" : "sick");
+        return;
+      }
+      this.hits += 1;
+      res.writeHead(200, { "content-type": "text/plain", "x-backend": this.name });
+      res.end(JSON.stringify({ backend: this.name, xff: req.headers["x-forwarded-for"] ?? null }));
+    });
+    this.#server.listen(this.port, this.address);
+    await once(this.#server, "listening");
+  }
+
+  async stop(): Promise<void> {
+    const s = this.#server;
+    if (!s) return;
+    this.#server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+/** GETs `/` through each address in turn, `count` times; returns the back-end name per reply. */
+export async function spray(addresses: readonly string[], port: number, count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const addr = addresses[i % addresses.length];
+    const res = await fetch(`http://${addr}:${port}/`);
+    names.push(res.headers.get("x-backend") ?? `status-${res.status}`);
+    await res.arrayBuffer();
+  }
+  return names;
+}
