@@ -4,7 +4,7 @@
  * and its journal verifies. Run on both drivers.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import {
@@ -16,15 +16,7 @@ import {
 import { openStore } from "../../src/store/open.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
-import {
-  ACCESS_KEY_ID,
-  freePort,
-  MAIN_JS,
-  SECRET_ACCESS_KEY,
-  sdkClient,
-  tempDir,
-  waitFor,
-} from "./support.js";
+import { freePort, sdkClient, startBallast, tempDir } from "./support.js";
 
 const WRITERS = 8;
 const LOAD_MS = 1500;
@@ -35,10 +27,8 @@ interface Control {
 }
 
 async function startControl(dataDir: string, store: string, apiPort: number): Promise<Control> {
-  const proc = spawn(
-    process.execPath,
+  const { proc } = await startBallast(
     [
-      MAIN_JS,
       "control",
       "--data-dir",
       dataDir,
@@ -51,29 +41,7 @@ async function startControl(dataDir: string, store: string, apiPort: number): Pr
       "--dns-port",
       "0",
     ],
-    {
-      env: {
-        ...process.env,
-        BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        BALLAST_LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  proc.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  await waitFor(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`control exited ${proc.exitCode}: ${out}`);
-      return out.includes("control plane: API");
-    },
-    { what: "control plane to start" },
+    "control plane: API",
   );
   return { proc, apiUrl: `http://127.0.0.1:${apiPort}` };
 }

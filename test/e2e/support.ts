@@ -52,10 +52,8 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
   const apiPort = opts.apiPort ?? (await freePort());
   const agentPort = opts.agentPort ?? (await freePort());
   const dnsPort = opts.dnsPort ?? (await freePort());
-  const proc = spawn(
-    process.execPath,
+  const { proc, output } = await startBallast(
     [
-      MAIN_JS,
       "up",
       "--data-dir",
       opts.dataDir,
@@ -68,16 +66,41 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
       "--agents",
       `us-east-1a=127.0.${opts.poolOctet}.0/24,us-east-1b=127.0.${opts.poolOctet + 1}.0/24`,
     ],
-    {
-      env: {
-        ...process.env,
-        BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        BALLAST_LOG_LEVEL: process.env.BALLAST_LOG_LEVEL ?? "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    "Ballast is up.",
   );
+  return {
+    proc,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiPort,
+    agentPort,
+    dnsPort,
+    output,
+    stop: async (signal: NodeJS.Signals = "SIGINT") => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, "exit");
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/**
+ * Spawns `ballast <args>` with the test administrator's bootstrap key and resolves once its
+ * output contains `ready`.
+ */
+export async function startBallast(
+  args: readonly string[],
+  ready: string,
+): Promise<{ proc: ChildProcess; output: () => string }> {
+  const proc = spawn(process.execPath, [MAIN_JS, ...args], {
+    env: {
+      ...process.env,
+      BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      BALLAST_LOG_LEVEL: process.env.BALLAST_LOG_LEVEL ?? "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => {
     out += d.toString();
@@ -87,25 +110,12 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
   });
   await waitFor(
     async () => {
-      if (proc.exitCode !== null) throw new Error(`ballast up exited ${proc.exitCode}:\n${out}`);
-      return out.includes("Ballast is up.");
+      if (proc.exitCode !== null) throw new Error(`ballast ${args[0]} exited ${proc.exitCode}:\n${out}`);
+      return out.includes(ready);
     },
-    { timeoutMs: 30_000, what: "ballast up to start" },
+    { timeoutMs: 30_000, what: `ballast ${args[0]} to start` },
   );
-  return {
-    proc,
-    apiUrl: `http://127.0.0.1:${apiPort}`,
-    apiPort,
-    agentPort,
-    dnsPort,
-    output: () => out,
-    stop: async (signal: NodeJS.Signals = "SIGINT") => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, "exit");
-      proc.kill(signal);
-      await exited;
-    },
-  };
+  return { proc, output: () => out };
 }
 
 export function sdkClient(apiUrl: string): ElasticLoadBalancingClient {
