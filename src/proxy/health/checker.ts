@@ -1,0 +1,167 @@
+import type { BackendSpec } from "../../model/agent-protocol.js";
+import type { HealthCheck } from "../../model/types.js";
+import type { Logger } from "../../util/logger.js";
+import { type HealthProbe, type ProbeSink, SocketProbe } from "./probe.js";
+import { BackendHealth, type Thresholds } from "./state.js";
+import { type HealthTarget, parseHealthTarget } from "./target.js";
+
+/** Told when any back end of the checked load balancer changes state. */
+export interface HealthChangeSink {
+  healthChanged(loadBalancer: string, health: BackendHealth): void;
+}
+
+/** One back end under check: its observed health and the probe that feeds it. */
+class BackendCheck implements ProbeSink {
+  readonly health: BackendHealth;
+  probe: HealthProbe | null = null;
+  readonly #checker: HealthChecker;
+
+  constructor(health: BackendHealth, checker: HealthChecker) {
+    this.health = health;
+    this.#checker = checker;
+  }
+
+  onProbeResult(ok: boolean): void {
+    this.#checker.record(this, ok);
+  }
+}
+
+/**
+ * The active health checker of one load balancer on this node: every `interval` seconds it probes
+ * each registered back end (one probe at a time per back end), straight to the back end's address
+ * and the target's port. Separate from balancing: it only writes `BackendHealth`, which the
+ * routing tables read.
+ */
+export class HealthChecker {
+  readonly #loadBalancer: string;
+  readonly #sink: HealthChangeSink;
+  readonly #log: Logger;
+  readonly #checks = new Map<string, BackendCheck>();
+  #config: HealthCheck;
+  #target: HealthTarget | undefined;
+  #thresholds: Thresholds;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(loadBalancer: string, config: HealthCheck, sink: HealthChangeSink, log: Logger) {
+    this.#loadBalancer = loadBalancer;
+    this.#sink = sink;
+    this.#log = log;
+    this.#config = config;
+    this.#target = this.#parse(config);
+    this.#thresholds = config;
+  }
+
+  /** The health of a registered instance, if it is under check. */
+  get(instanceId: string): BackendHealth | undefined {
+    return this.#checks.get(instanceId)?.health;
+  }
+
+  /** Every back end under check, in registration order. */
+  all(): BackendHealth[] {
+    const out: BackendHealth[] = [];
+    for (const c of this.#checks.values()) out.push(c.health);
+    return out;
+  }
+
+  /**
+   * Makes the checked set equal `backends` under `config`. An instance kept at the same address
+   * keeps its health; a new (or moved) one starts as registering and is probed at once.
+   */
+  update(config: HealthCheck, backends: readonly BackendSpec[]): void {
+    const configChanged = !sameHealthCheck(this.#config, config);
+    if (configChanged) {
+      this.#config = config;
+      this.#target = this.#parse(config);
+      this.#thresholds = config;
+    }
+    const wanted = new Set<string>();
+    const fresh: BackendCheck[] = [];
+    for (const b of backends) {
+      wanted.add(b.instanceId);
+      const existing = this.#checks.get(b.instanceId);
+      if (existing !== undefined && existing.health.address === b.address) {
+        if (configChanged) this.#newProbe(existing);
+        continue;
+      }
+      existing?.probe?.stop();
+      const check = new BackendCheck(new BackendHealth(b.instanceId, b.address), this);
+      this.#newProbe(check);
+      this.#checks.set(b.instanceId, check);
+      fresh.push(check);
+    }
+    for (const [id, check] of this.#checks) {
+      if (wanted.has(id)) continue;
+      check.probe?.stop();
+      this.#checks.delete(id);
+    }
+    if (configChanged || this.#timer === null) this.#schedule();
+    for (const c of fresh) c.probe?.run();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const c of this.#checks.values()) c.probe?.stop();
+  }
+
+  /** @internal Called by a back end's probe with one result. */
+  record(check: BackendCheck, ok: boolean): void {
+    if (this.#stopped || this.#checks.get(check.health.instanceId) !== check) return;
+    if (check.health.record(ok, this.#thresholds)) {
+      this.#log.info("instance health changed", {
+        loadBalancer: this.#loadBalancer,
+        instanceId: check.health.instanceId,
+        state: check.health.state,
+      });
+      this.#sink.healthChanged(this.#loadBalancer, check.health);
+    }
+  }
+
+  /** @internal One round of checks. */
+  tick(): void {
+    for (const c of this.#checks.values()) if (c.probe !== null && !c.probe.running) c.probe.run();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = setInterval(onTick, Math.max(1, this.#config.interval * 1000), this);
+    this.#timer.unref();
+  }
+
+  #newProbe(check: BackendCheck): void {
+    check.probe?.stop();
+    const t = this.#target;
+    check.probe =
+      t === undefined
+        ? null
+        : new SocketProbe(check.health.address, t, Math.max(1, this.#config.timeout * 1000), check);
+  }
+
+  #parse(config: HealthCheck): HealthTarget | undefined {
+    const t = parseHealthTarget(config.target);
+    if (t === undefined) {
+      this.#log.warn("health check target not understood; instances stay OutOfService", {
+        loadBalancer: this.#loadBalancer,
+        target: config.target,
+      });
+    }
+    return t;
+  }
+}
+
+function onTick(checker: HealthChecker): void {
+  checker.tick();
+}
+
+function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
+  return (
+    a.target === b.target &&
+    a.interval === b.interval &&
+    a.timeout === b.timeout &&
+    a.healthyThreshold === b.healthyThreshold &&
+    a.unhealthyThreshold === b.unhealthyThreshold
+  );
+}

@@ -1,0 +1,136 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Logger } from "../../util/logger.js";
+import type { BalancerFactory } from "../balancer/balancer.js";
+import { bindServer, drainServer } from "../bind.js";
+import type { LoadBalancerMetrics } from "../metrics.js";
+import type { PoolRegistry } from "../pools.js";
+import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
+import { Exchange, type ExchangeHost, ProxyResponse, replyElbError } from "./exchange.js";
+import { upstreamRequestHeaders } from "./headers.js";
+
+/** ELB's default idle timeout for client connections. */
+const CLIENT_IDLE_TIMEOUT_MS = 60_000;
+
+export interface HttpListenerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly metrics: LoadBalancerMetrics;
+  readonly pools: PoolRegistry;
+  readonly balancer: BalancerFactory;
+  readonly log: Logger;
+}
+
+/**
+ * An HTTP listener of a load-balancer node: node:http on the client side, undici pools with raw
+ * dispatch handlers on the back-end side. The request path is one method of early returns.
+ */
+export class HttpListener implements ProxyListener, ExchangeHost {
+  readonly port: number;
+  readonly metrics: LoadBalancerMetrics;
+  readonly #address: string;
+  readonly #portText: string;
+  readonly #pools: PoolRegistry;
+  readonly #balancer: BalancerFactory;
+  readonly #log: Logger;
+  readonly #server: Server<typeof IncomingMessage, typeof ProxyResponse>;
+  #table: RoutingTable;
+  #bound = false;
+  #draining = false;
+  #closed: Promise<void> | null = null;
+  #inFlight = 0;
+
+  constructor(opts: HttpListenerOptions) {
+    this.port = opts.port;
+    this.metrics = opts.metrics;
+    this.#address = opts.address;
+    this.#portText = String(opts.port);
+    this.#pools = opts.pools;
+    this.#balancer = opts.balancer;
+    this.#log = opts.log;
+    this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
+    this.#server = createServer<typeof IncomingMessage, typeof ProxyResponse>(
+      { ServerResponse: ProxyResponse },
+      this.#onRequest.bind(this),
+    );
+    this.#server.keepAliveTimeout = CLIENT_IDLE_TIMEOUT_MS;
+  }
+
+  get bound(): boolean {
+    return this.#bound;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async listen(): Promise<boolean> {
+    if (this.#bound || this.#closed !== null) return this.#bound;
+    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log);
+    return this.#bound;
+  }
+
+  route(spec: RouteSpec): void {
+    const targets = spec.backends.map(
+      (h) => new RouteTarget(h, spec.instancePort, this.#pools.acquire(h.address, spec.instancePort)),
+    );
+    const old = this.#table;
+    this.#table = { targets, balancer: this.#balancer(targets) };
+    this.#releaseTable(old);
+  }
+
+  pick(exclude: RouteTarget): RouteTarget | undefined {
+    return this.#table.balancer.pick(exclude);
+  }
+
+  exchangeDone(): void {
+    this.#inFlight--;
+    if (this.#draining) setImmediate(closeIdle, this.#server);
+  }
+
+  close(graceMs: number): Promise<void> {
+    if (this.#closed !== null) {
+      // Already draining: a shorter grace (shutdown during a removal's drain) cuts sooner.
+      const timer = setTimeout(closeAll, graceMs, this.#server);
+      timer.unref();
+      void this.#closed.finally(() => clearTimeout(timer));
+      return this.#closed;
+    }
+    this.#draining = true;
+    const wasBound = this.#bound;
+    this.#bound = false;
+    this.#closed = (wasBound ? drainServer(this.#server, graceMs, closeAll) : Promise.resolve()).then(() => {
+      this.#releaseTable(this.#table);
+      this.#table = { targets: [], balancer: this.#balancer<RouteTarget>([]) };
+    });
+    return this.#closed;
+  }
+
+  #onRequest(req: IncomingMessage, res: ProxyResponse): void {
+    this.metrics.requestCount++;
+    if (this.#draining) res.shouldKeepAlive = false;
+    const target = this.#table.balancer.pick();
+    if (target === undefined) {
+      replyElbError(res, 503, this.metrics);
+      return;
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? "", this.#portText);
+    this.#inFlight++;
+    new Exchange(this, req, res, target, headers).dispatch();
+  }
+
+  #releaseTable(table: RoutingTable): void {
+    for (const t of table.targets) if (t.pool !== null) this.#pools.release(t.pool);
+  }
+}
+
+function closeIdle(server: Server): void {
+  server.closeIdleConnections();
+}
+
+function closeAll(server: Server): void {
+  server.closeAllConnections();
+}

@@ -1,0 +1,177 @@
+import { createServer, type Server, Socket } from "node:net";
+import type { Logger } from "../../util/logger.js";
+import type { BalancerFactory } from "../balancer/balancer.js";
+import { bindServer, drainServer } from "../bind.js";
+import type { LoadBalancerMetrics } from "../metrics.js";
+import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
+
+/** ELB's default idle timeout, applied to both sides of a TCP connection. */
+const IDLE_TIMEOUT_MS = 60_000;
+
+export interface TcpListenerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly metrics: LoadBalancerMetrics;
+  readonly balancer: BalancerFactory;
+  readonly log: Logger;
+}
+
+/** The upstream socket of one proxied connection, knowing its client and listener. */
+class UpstreamSocket extends Socket {
+  client: Socket | null = null;
+  listener: TcpListener | null = null;
+  target: RouteTarget | null = null;
+  connected = false;
+  retried = false;
+}
+
+/**
+ * A TCP listener of a load-balancer node: each client connection is piped to one InService back
+ * end, in both directions, with half-close passed through. The client is paused until the back
+ * end accepts, so a failed connect can be retried once on another back end.
+ */
+export class TcpListener implements ProxyListener {
+  readonly port: number;
+  readonly #address: string;
+  readonly #metrics: LoadBalancerMetrics;
+  readonly #balancer: BalancerFactory;
+  readonly #log: Logger;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #table: RoutingTable;
+  #bound = false;
+  #closed: Promise<void> | null = null;
+
+  constructor(opts: TcpListenerOptions) {
+    this.port = opts.port;
+    this.#address = opts.address;
+    this.#metrics = opts.metrics;
+    this.#balancer = opts.balancer;
+    this.#log = opts.log;
+    this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, this.#onConnection.bind(this));
+  }
+
+  get bound(): boolean {
+    return this.#bound;
+  }
+
+  async listen(): Promise<boolean> {
+    if (this.#bound || this.#closed !== null) return this.#bound;
+    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log);
+    return this.#bound;
+  }
+
+  route(spec: RouteSpec): void {
+    const targets = spec.backends.map((h) => new RouteTarget(h, spec.instancePort, null));
+    this.#table = { targets, balancer: this.#balancer(targets) };
+  }
+
+  close(graceMs: number): Promise<void> {
+    if (this.#closed !== null) {
+      // Already draining: a shorter grace (shutdown during a removal's drain) cuts sooner.
+      const timer = setTimeout(this.#destroyAll.bind(this), graceMs);
+      timer.unref();
+      void this.#closed.finally(() => clearTimeout(timer));
+      return this.#closed;
+    }
+    const wasBound = this.#bound;
+    this.#bound = false;
+    this.#closed = wasBound
+      ? drainServer(this.#server, graceMs, this.#destroyAll.bind(this))
+      : Promise.resolve();
+    return this.#closed;
+  }
+
+  /** @internal */ connectUpstream(client: Socket, exclude: RouteTarget | null, retried: boolean): void {
+    const target = this.#table.balancer.pick(exclude ?? undefined);
+    if (target === undefined) {
+      client.destroy();
+      return;
+    }
+    const up = new UpstreamSocket({ allowHalfOpen: true });
+    up.client = client;
+    up.listener = this;
+    up.target = target;
+    up.retried = retried;
+    this.#sockets.add(up);
+    up.on("connect", onUpstreamConnect);
+    up.on("error", onUpstreamError);
+    up.on("close", onUpstreamClose);
+    up.setTimeout(IDLE_TIMEOUT_MS, onIdle);
+    up.connect(target.port, target.host);
+  }
+
+  /** @internal */ connectionError(): void {
+    this.#metrics.backendConnectionErrors++;
+  }
+
+  /** @internal */ forget(s: Socket): void {
+    this.#sockets.delete(s);
+  }
+
+  #onConnection(client: Socket): void {
+    this.#metrics.requestCount++;
+    this.#sockets.add(client);
+    client.on("error", onClientError);
+    client.on("close", onClientClose.bind(this, client));
+    client.setTimeout(IDLE_TIMEOUT_MS, onIdle);
+    this.connectUpstream(client, null, false);
+  }
+
+  #destroyAll(): void {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+}
+
+function onUpstreamConnect(this: UpstreamSocket): void {
+  const client = this.client;
+  if (client === null || client.destroyed) {
+    this.destroy();
+    return;
+  }
+  this.connected = true;
+  // pipe() ends the destination when the source ends: half-close in each direction.
+  client.pipe(this);
+  this.pipe(client);
+  client.on("close", destroyPeer.bind(this));
+  client.resume();
+}
+
+function onUpstreamError(this: UpstreamSocket): void {
+  const client = this.client;
+  const listener = this.listener;
+  if (!this.connected && client !== null && listener !== null && !client.destroyed) {
+    listener.connectionError();
+    if (!this.retried) {
+      this.client = null;
+      listener.connectUpstream(client, this.target, true);
+      return;
+    }
+  }
+  client?.destroy();
+}
+
+function onUpstreamClose(this: UpstreamSocket): void {
+  this.listener?.forget(this);
+  // An upstream that closed without error after connecting has already ended the client through
+  // pipe(); if it was reset instead, the error handler destroyed the client.
+  if (this.connected && this.client !== null && !this.client.writableEnded) this.client.destroy();
+}
+
+function onClientError(this: Socket): void {
+  this.destroy();
+}
+
+function onClientClose(this: TcpListener, client: Socket): void {
+  this.forget(client);
+}
+
+function destroyPeer(this: UpstreamSocket): void {
+  this.destroy();
+}
+
+function onIdle(this: Socket): void {
+  this.destroy();
+}
