@@ -16,8 +16,10 @@ import { AgentChannel } from "../controller/agent-channel.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
 import { openStore } from "../store/open.js";
+import { BackupScheduler } from "../store/ops/index.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
+import { UsageError } from "./args.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -32,6 +34,26 @@ export interface ControlPlaneOptions {
   readonly zones: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly logger: Logger;
+  /** Seconds between scheduled backups into `<data-dir>/backups` (default 3600). */
+  readonly backupIntervalSeconds?: number;
+  /** How many scheduled backups to keep (default 48). */
+  readonly backupKeep?: number;
+}
+
+/** `--backup-interval` (seconds) and `--backup-keep`, shared by `ballast up` and `ballast control`. */
+export function backupFlags(interval: string | undefined, keep: string | undefined) {
+  const whole = (raw: string | undefined, name: string, fallback: number, max: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 1 || n > max)
+      throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+    return n;
+  };
+  return {
+    // A timer longer than 2^31 - 1 ms fires at once: keep the interval under about 24 days.
+    backupIntervalSeconds: whole(interval, "backup-interval", 3600, 2_000_000),
+    backupKeep: whole(keep, "backup-keep", 48, 100_000),
+  };
 }
 
 export interface RunningControlPlane {
@@ -62,9 +84,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       region: opts.region,
       service: "elasticloadbalancing",
     });
+    const backupDir = join(opts.dataDir, "backups");
+    const backups = new BackupScheduler({
+      store,
+      dir: backupDir,
+      intervalMs: (opts.backupIntervalSeconds ?? 3600) * 1000,
+      keep: opts.backupKeep ?? 48,
+      logger: logger.child({ component: "backup" }),
+    });
+    backups.start();
+    closers.push(() => backups.stop());
+
     const common = { store, authenticator, logger, zones: opts.zones };
     const query = createAwsQueryHandler({ ...common, region: opts.region, dnsDomain: opts.dnsDomain });
-    const adminApi = createAdminHandler(common);
+    const adminApi = createAdminHandler({ ...common, backupDir });
     const api = createServer((req, res) => {
       if (req.url?.startsWith("/admin/")) adminApi(req, res);
       else query(req, res);

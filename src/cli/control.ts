@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
 import { intFlag } from "./args.js";
-import { startControlPlane } from "./control-plane.js";
+import { backupFlags, startControlPlane } from "./control-plane.js";
 
 export async function controlCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -17,6 +17,8 @@ export async function controlCommand(argv: string[]): Promise<void> {
       "dns-port": { type: "string" },
       region: { type: "string", default: "us-east-1" },
       "dns-domain": { type: "string", default: "ballast.internal" },
+      "backup-interval": { type: "string" },
+      "backup-keep": { type: "string" },
       zones: { type: "string", default: "us-east-1a,us-east-1b" },
     },
   });
@@ -33,6 +35,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
     zones: values.zones.split(",").map((z) => z.trim()),
     env: process.env,
     logger,
+    ...backupFlags(values["backup-interval"], values["backup-keep"]),
   });
   console.log(`control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS 127.0.0.1:${cp.dnsPort}`);
   const stop = (): void => {

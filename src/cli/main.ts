@@ -3,6 +3,7 @@ import { agentCommand } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
 import { controlCommand } from "./control.js";
 import { instancesCommand } from "./instances.js";
+import { stateCommand } from "./state.js";
 import { upCommand } from "./up.js";
 
 const USAGE = `usage: ballast <command> [flags]
@@ -14,13 +15,16 @@ commands:
   agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR
                       one load-balancer node agent
   instances add ID --address ADDR --zone ZONE | remove ID | list
-                      the instance inventory (signed admin API)`;
+                      the instance inventory (signed admin API)
+  state history|show|diff|restore|verify|export|import|backups [flags]
+                      the state journal: read, diff, restore, verify, back up (signed admin API)`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
   control: controlCommand,
   agent: agentCommand,
   instances: instancesCommand,
+  state: stateCommand,
 };
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
-import { startControlPlane } from "./control-plane.js";
+import { backupFlags, startControlPlane } from "./control-plane.js";
 import { DEMO_LB, type Demo, startDemo } from "./demo.js";
 import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { Supervisor } from "./supervisor.js";
@@ -26,6 +26,8 @@ export async function upCommand(argv: string[]): Promise<void> {
       "dns-port": { type: "string" },
       region: { type: "string", default: "us-east-1" },
       "dns-domain": { type: "string", default: "ballast.internal" },
+      "backup-interval": { type: "string" },
+      "backup-keep": { type: "string" },
       agents: { type: "string", default: DEFAULT_AGENTS },
       demo: { type: "boolean", default: false },
       "demo-port": { type: "string" },
@@ -48,6 +50,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     zones: agents.map((a) => a.zone),
     env: process.env,
     logger,
+    ...backupFlags(values["backup-interval"], values["backup-keep"]),
   });
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));

@@ -6,6 +6,9 @@
  *   GET    /admin/v1/instances/{id}     → { instance: Instance }
  *   PUT    /admin/v1/instances/{id}     { address, zone } → { instance: Instance }
  *   DELETE /admin/v1/instances/{id}     → { deleted: id }
+ *
+ * `/admin/v1/state/…` (the journal: history, show, diff, restore, verify, export/import,
+ * backups) is delegated to state.ts after authentication.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -16,6 +19,7 @@ import type { RevisionMeta, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { readBody } from "../aws-query/body.js";
+import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
 
 export const ADMIN_PREFIX = "/admin/v1";
 const MAX_BODY_BYTES = 64 * 1024;
@@ -26,6 +30,8 @@ export interface AdminHandlerOptions {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly zones: readonly string[];
+  /** Where state backups live (the state routes list and create them there). */
+  readonly backupDir?: string;
 }
 
 interface AdminRequest {
@@ -42,10 +48,17 @@ export function createAdminHandler(
   opts: AdminHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const logger = opts.logger.child({ component: "admin-api" });
+  const state = createStateRoutes({
+    store: opts.store,
+    logger: opts.logger,
+    ...(opts.backupDir === undefined ? {} : { backupDir: opts.backupDir }),
+  });
   return (req, res) => {
     const requestId = randomUUID();
-    handle(req, requestId)
-      .then((body) => sendJson(res, 200, body, requestId))
+    handle(req, res, requestId)
+      .then((body) => {
+        if (body) sendJson(res, 200, body, requestId);
+      })
       .catch((e: unknown) => {
         const err = isBallastError(e)
           ? e
@@ -55,19 +68,32 @@ export function createAdminHandler(
       });
   };
 
-  async function handle(req: IncomingMessage, requestId: string): Promise<Json> {
+  /** The JSON to answer with, or undefined when the response was already written. */
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+  ): Promise<Json | undefined> {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
-    const body = await readBody(req, MAX_BODY_BYTES);
-    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
     const path = url.split("?")[0] ?? "";
+    const importing = method === "POST" && path === `${STATE_PREFIX}/import`;
+    const body = await readBody(req, importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES);
+    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
+    if (isStatePath(path)) {
+      const query = new URLSearchParams(url.slice(path.length + 1));
+      const route = path.slice(STATE_PREFIX.length);
+      await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);
+      return undefined;
+    }
     const id = routeInstanceId(path);
     const request: AdminRequest = {
       method,
       id: id === null ? undefined : id,
       body,
       credential,
-      meta: { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId },
+      meta,
     };
     if (id === undefined) throw new BallastError("NotFound", `No such resource: ${path}`);
     if (method !== "GET" && credential.role === "reader")

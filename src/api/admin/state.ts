@@ -1,0 +1,439 @@
+/**
+ * The admin JSON API for the journal (design principle 1): any past revision can be listed, read,
+ * diffed and restored; the journal can be verified, exported, imported and backed up. Reads need
+ * any signed credential; every write — and the export, which carries credential secrets — needs
+ * role `admin`. Restore and import are ordinary journal revisions (actions `RestoreState`,
+ * `ImportState`) with principal, source address and request id, so each can itself be undone.
+ *
+ *   GET  /admin/v1/state/history?lb=&limit=&before=  → { head, revisions, next? }
+ *   GET  /admin/v1/state/show?at=REV|TIME            → { revision, time, loadBalancers, instances, credentials }
+ *   GET  /admin/v1/state/diff?from=A&to=B            → { from, to, lines, diff }
+ *   POST /admin/v1/state/restore  { to, loadBalancers?, includeCredentials?, allowEmpty? }
+ *                                                    → { target, revision, lines, diff, warnings }
+ *   GET  /admin/v1/state/verify                      → VerifyReport (200 also when not ok)
+ *   GET  /admin/v1/state/export                      → the export document, as its own JSON text
+ *   POST /admin/v1/state/import?includeCredentials=false   body: an export document
+ *                                                    → { revision, exportRevision, lines, diff }
+ *   GET  /admin/v1/state/backups                     → { backups }
+ *   POST /admin/v1/state/backups                     → { backup }
+ *
+ * Progress: verify, restore and import answer a request with `Accept: application/x-ndjson` as a
+ * stream of lines — `{"progress":{phase,done,total,elapsedMs}}` at most every 250 ms and at least
+ * every 2 s, then one `{"result":…}` or `{"error":{code,message}}`. The 200 status is committed
+ * only with the first line, so an error found before any work (an unknown revision, a corrupt
+ * document, a missing role) still gets its own HTTP status and the plain JSON error body. Without
+ * that Accept header they answer plain JSON. Either way the server logs progress every 5 s.
+ */
+import type { ServerResponse } from "node:http";
+import { BallastError } from "../../model/errors.js";
+import type { Credential, EntityKind } from "../../model/types.js";
+import {
+  createBackup,
+  diffLines,
+  diffRevisions,
+  exportState,
+  importState,
+  listBackups,
+  parseExport,
+  type RestoreOptions,
+  requireRevision,
+  restore,
+  revisionAtTime,
+  type StateDiff,
+  serializeExport,
+  stateAt,
+  stateEntries,
+  verifyJournal,
+} from "../../store/ops/index.js";
+import type { Revision, RevisionMeta, Store } from "../../store/store.js";
+import type { Logger } from "../../util/logger.js";
+
+export const STATE_PREFIX = "/admin/v1/state";
+/** An import carries the whole state; every other state route takes at most a small JSON body. */
+export const IMPORT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+const NDJSON = "application/x-ndjson";
+const STREAM_MIN_GAP_MS = 250;
+const HEARTBEAT_MS = 2000;
+const LOG_EVERY_MS = 5000;
+
+export interface StateRoutesOptions {
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Where backups are written and listed; without it the backup routes answer NotFound. */
+  readonly backupDir?: string;
+}
+
+export interface StateCall {
+  readonly method: string;
+  /** The path below STATE_PREFIX, e.g. `/history`. */
+  readonly route: string;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+  readonly accept: string | undefined;
+  readonly credential: Credential;
+  readonly meta: Omit<RevisionMeta, "action">;
+}
+
+type Json = Readonly<Record<string, unknown>>;
+type Progress = (phase: string, done: number, total: number) => void;
+
+export function isStatePath(path: string): boolean {
+  return path === STATE_PREFIX || path.startsWith(`${STATE_PREFIX}/`);
+}
+
+/** Handles one authenticated state call, writing the response; throws BallastErrors before writing. */
+export function createStateRoutes(
+  opts: StateRoutesOptions,
+): (call: StateCall, res: ServerResponse) => Promise<void> {
+  const { store } = opts;
+  const logger = opts.logger.child({ component: "admin-state" });
+
+  return async (call, res) => {
+    const key = `${call.method} ${call.route}`;
+    const mutation = call.method !== "GET" || call.route === "/export";
+    if (mutation && call.credential.role !== "admin") {
+      throw new BallastError(
+        "AccessDenied",
+        `User: ${call.credential.principal} is not authorized to ${key} (role admin is required)`,
+      );
+    }
+    const send = (body: Json): void => sendText(res, 200, "application/json", JSON.stringify(body), call);
+    switch (key) {
+      case "GET /history":
+        return send(await history(call.query));
+      case "GET /show":
+        return send(await show(call.query.get("at") ?? "head"));
+      case "GET /diff":
+        return send(await diff(call.query));
+      case "GET /verify":
+        return streamed(call, res, logger, "verify", async (progress) => ({
+          ...(await verifyJournal(store, { onProgress: (d, t) => progress("verify", d, t) })),
+        }));
+      case "POST /restore":
+        return restoreRoute(call, res);
+      case "GET /export": {
+        const started = Date.now();
+        const doc = await exportState(store);
+        logger.info("state exported", {
+          requestId: call.meta.requestId,
+          principal: call.meta.principal,
+          revision: doc.revision,
+          entities: doc.entities.length,
+          ms: Date.now() - started,
+        });
+        return sendText(res, 200, "application/json", serializeExport(doc), call);
+      }
+      case "POST /import":
+        return importRoute(call, res);
+      case "GET /backups":
+        return send({ backups: await listBackups(backupDir()) });
+      case "POST /backups": {
+        const backup = await createBackup(store, backupDir());
+        logger.info("backup written on request", {
+          ...call.meta,
+          file: backup.file,
+          revision: backup.revision,
+        });
+        return send({ backup });
+      }
+    }
+    throw new BallastError("NotFound", `No route for ${call.method} ${STATE_PREFIX}${call.route}`);
+  };
+
+  function backupDir(): string {
+    if (opts.backupDir === undefined)
+      throw new BallastError("NotFound", "Backups are not configured on this control plane");
+    return opts.backupDir;
+  }
+
+  async function history(query: URLSearchParams): Promise<Json> {
+    const limit = wholeParam(query, "limit", 1, 1000) ?? 50;
+    const head = await store.head();
+    const before = wholeParam(query, "before", 1, Number.MAX_SAFE_INTEGER);
+    const top = Math.min(head, before === undefined ? head : before - 1);
+    const lb = query.get("lb");
+    if (lb === null) {
+      const from = Math.max(0, top - limit);
+      const revisions = (await store.revisions(from, top)).map((r) => entry(r)).reverse();
+      return { head, revisions, ...(from > 0 ? { next: from + 1 } : {}) };
+    }
+    const versions = await store.history("loadBalancer", lb);
+    if (versions.length === 0)
+      throw new BallastError("LoadBalancerNotFound", `No revision ever touched load balancer '${lb}'`);
+    const changes = versions.map((v, i) => ({
+      number: v.revision,
+      change: v.doc === null ? "deleted" : i === 0 || versions[i - 1]?.doc === null ? "created" : "modified",
+    }));
+    const eligible = changes.filter((c) => c.number <= top);
+    const page = eligible.slice(-limit).reverse();
+    const revisions: Json[] = [];
+    for (const c of page) {
+      const r = await store.revision(c.number);
+      if (r) revisions.push(entry(r, c.change));
+    }
+    const oldest = page.at(-1);
+    const more = oldest !== undefined && eligible.length > page.length;
+    return { head, loadBalancer: lb, revisions, ...(more ? { next: oldest.number } : {}) };
+  }
+
+  async function show(at: string): Promise<Json> {
+    const revision = await resolveRevision(store, at, "at");
+    const state = await stateAt(store, revision);
+    const grouped: Record<EntityKind, unknown[]> = { loadBalancer: [], instance: [], credential: [] };
+    for (const e of stateEntries(state)) {
+      if (e.kind === "credential") {
+        const { secretAccessKey: _secret, ...rest } = e.doc as Credential;
+        grouped.credential.push(rest);
+      } else grouped[e.kind].push(e.doc);
+    }
+    const time = revision === 0 ? undefined : (await store.revision(revision))?.time;
+    return {
+      revision,
+      ...(time === undefined ? {} : { time }),
+      loadBalancers: grouped.loadBalancer,
+      instances: grouped.instance,
+      credentials: grouped.credential,
+    };
+  }
+
+  async function diff(query: URLSearchParams): Promise<Json> {
+    const fromRaw = query.get("from");
+    if (fromRaw === null)
+      throw new BallastError("MissingParameter", "from is required: a revision or a time");
+    const from = await resolveRevision(store, fromRaw, "from");
+    const to = await resolveRevision(store, query.get("to") ?? "head", "to");
+    const d = await diffRevisions(store, from, to);
+    return { from, to, lines: diffLines(d), diff: d };
+  }
+
+  async function restoreRoute(call: StateCall, res: ServerResponse): Promise<void> {
+    const body = parseRestoreBody(call.body);
+    const to: RestoreOptions["to"] = typeof body.to === "number" ? body.to : { time: body.to };
+    // Resolve and check the target before answering, so a bad one keeps its own HTTP status.
+    if (typeof to === "number") await requireRevision(store, to);
+    else await revisionAtTime(store, to.time);
+    return streamed(call, res, logger, "restore", async (progress) => {
+      const result = await restore(store, {
+        to,
+        meta: { ...call.meta, action: "RestoreState" },
+        // After the replay, the new revision is written in one transaction that reports nothing.
+        onProgress: (d, t) => progress(d === t ? "apply" : "replay", d === t ? 0 : d, d === t ? 0 : t),
+        ...(body.loadBalancers === undefined ? {} : { loadBalancers: body.loadBalancers }),
+        ...(body.includeCredentials === undefined ? {} : { includeCredentials: body.includeCredentials }),
+        ...(body.allowEmpty === undefined ? {} : { allowEmpty: body.allowEmpty }),
+      });
+      logger.info("state restored", {
+        ...call.meta,
+        target: result.target,
+        revision: result.revision?.number,
+        changes: diffLines(result.diff).length,
+      });
+      return {
+        target: result.target,
+        revision: result.revision ? entry(result.revision) : null,
+        ...diffBody(result.diff),
+        warnings: result.warnings,
+      };
+    });
+  }
+
+  async function importRoute(call: StateCall, res: ServerResponse): Promise<void> {
+    const doc = parseExport(call.body.toString("utf8"), "the request body");
+    const flag = call.query.get("includeCredentials");
+    if (flag !== null && flag !== "true" && flag !== "false")
+      throw new BallastError("InvalidParameterValue", "includeCredentials must be true or false");
+    return streamed(call, res, logger, "import", async (progress) => {
+      progress("apply", 0, 0);
+      const result = await importState(
+        store,
+        doc,
+        { ...call.meta, action: "ImportState" },
+        flag === null ? {} : { includeCredentials: flag === "true" },
+      );
+      logger.info("state imported", {
+        ...call.meta,
+        exportRevision: doc.revision,
+        revision: result.revision?.number,
+        changes: diffLines(result.diff).length,
+      });
+      return {
+        revision: result.revision ? entry(result.revision) : null,
+        exportRevision: doc.revision,
+        ...diffBody(result.diff),
+      };
+    });
+  }
+}
+
+/** A revision as the history lists it: who, when, from where, why — no hashes. */
+function entry(r: Revision, change?: string): Json {
+  return {
+    number: r.number,
+    time: r.time,
+    principal: r.principal,
+    sourceIp: r.sourceIp,
+    requestId: r.requestId,
+    action: r.action,
+    ...(r.ticket === undefined ? {} : { ticket: r.ticket }),
+    ...(change === undefined ? {} : { change }),
+  };
+}
+
+function diffBody(d: StateDiff): Json {
+  return { lines: diffLines(d), diff: d };
+}
+
+/** `head`, a revision number, or an ISO 8601 time (the newest revision at or before it). */
+export async function resolveRevision(store: Store, raw: string, name: string): Promise<number> {
+  const value = raw.trim();
+  if (value === "head") return store.head();
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    await requireRevision(store, n);
+    return n;
+  }
+  if (Number.isNaN(Date.parse(value)))
+    throw new BallastError(
+      "ValidationError",
+      `${name} must be a revision number or an ISO 8601 time, not '${raw}'`,
+    );
+  return revisionAtTime(store, value);
+}
+
+function wholeParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new BallastError("InvalidParameterValue", `${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+interface RestoreBody {
+  readonly to: number | string;
+  readonly loadBalancers?: readonly string[];
+  readonly includeCredentials?: boolean;
+  readonly allowEmpty?: boolean;
+}
+
+const RESTORE_FIELDS = new Set(["to", "loadBalancers", "includeCredentials", "allowEmpty"]);
+
+/** Strict: a misspelt `loadBalancers` must not silently widen a restore to everything. */
+function parseRestoreBody(body: Buffer): RestoreBody {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new BallastError("ValidationError", "The request body is not valid JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new BallastError(
+      "ValidationError",
+      "The request body must be a JSON object {to, loadBalancers?, …}",
+    );
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!RESTORE_FIELDS.has(k))
+      throw new BallastError(
+        "ValidationError",
+        `Unknown field '${k}'; expected ${[...RESTORE_FIELDS].join(", ")}`,
+      );
+  let to: number | string;
+  if (typeof o.to === "number") to = o.to;
+  else if (typeof o.to === "string" && /^\d+$/.test(o.to.trim())) to = Number(o.to.trim());
+  else if (typeof o.to === "string" && !Number.isNaN(Date.parse(o.to))) to = o.to;
+  else throw new BallastError("ValidationError", "to must be a revision number or an ISO 8601 time");
+  const lbs = o.loadBalancers;
+  if (lbs !== undefined && (!Array.isArray(lbs) || !lbs.every((n) => typeof n === "string" && n !== "")))
+    throw new BallastError("ValidationError", "loadBalancers must be a list of load balancer names");
+  for (const f of ["includeCredentials", "allowEmpty"] as const)
+    if (o[f] !== undefined && typeof o[f] !== "boolean")
+      throw new BallastError("ValidationError", `${f} must be true or false`);
+  return {
+    to,
+    ...(lbs === undefined ? {} : { loadBalancers: lbs as string[] }),
+    ...(o.includeCredentials === undefined ? {} : { includeCredentials: o.includeCredentials as boolean }),
+    ...(o.allowEmpty === undefined ? {} : { allowEmpty: o.allowEmpty as boolean }),
+  };
+}
+
+/**
+ * Runs a long operation, reporting progress to the log and — when the client asked for NDJSON —
+ * to the client. Headers are sent with the first progress line or the result, never before.
+ */
+async function streamed(
+  call: StateCall,
+  res: ServerResponse,
+  logger: Logger,
+  operation: string,
+  run: (progress: Progress) => Promise<Json>,
+): Promise<void> {
+  const stream = (call.accept ?? "").includes(NDJSON);
+  const started = Date.now();
+  let current = { phase: "start", done: 0, total: 0 };
+  let lastSent = 0;
+  let lastPhase = "";
+  let lastLogged = started;
+  const line = (value: Json): void => {
+    if (!res.headersSent) {
+      res.writeHead(200, {
+        "Content-Type": NDJSON,
+        "Cache-Control": "no-store",
+        "x-amzn-RequestId": call.meta.requestId,
+      });
+    }
+    res.write(`${JSON.stringify(value)}\n`);
+    // Node corks the socket on a write and uncorks on the next tick, but the store's work runs as
+    // one long chain of promise jobs that starves the tick queue: uncork now, so the line leaves.
+    res.socket?.uncork();
+  };
+  const sendProgress = (): void => {
+    lastSent = Date.now();
+    lastPhase = current.phase;
+    line({ progress: { ...current, elapsedMs: lastSent - started } });
+  };
+  const progress: Progress = (phase, done, total) => {
+    current = { phase, done, total };
+    const now = Date.now();
+    if (now - lastLogged >= LOG_EVERY_MS) {
+      lastLogged = now;
+      logger.info(`${operation} in progress`, { requestId: call.meta.requestId, phase, done, total });
+    }
+    if (stream && (phase !== lastPhase || done === total || now - lastSent >= STREAM_MIN_GAP_MS))
+      sendProgress();
+  };
+  const heartbeat = stream ? setInterval(sendProgress, HEARTBEAT_MS) : undefined;
+  heartbeat?.unref();
+  try {
+    const result = await run(progress);
+    if (!stream) return sendText(res, 200, "application/json", JSON.stringify(result), call);
+    line({ result });
+    res.end();
+  } catch (e) {
+    if (!res.headersSent) throw e;
+    const err =
+      e instanceof BallastError ? e : new BallastError("InternalFailure", "An internal error occurred.");
+    if (!(e instanceof BallastError))
+      logger.error(`${operation} failed`, { requestId: call.meta.requestId, err: e });
+    line({ error: { code: err.code, message: err.message } });
+    res.end();
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  call: StateCall,
+): void {
+  const payload = Buffer.from(text, "utf8");
+  res.writeHead(status, {
+    "Content-Type": contentType,
+    "Content-Length": payload.length,
+    "x-amzn-RequestId": call.meta.requestId,
+  });
+  res.end(payload);
+}

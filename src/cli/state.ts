@@ -1,0 +1,444 @@
+/**
+ * `ballast state …`: the journal through the signed admin API — history, show, diff, restore,
+ * verify, export, import, backups. Human output by default, `--json` for machines.
+ *
+ * Long operations show progress on stderr: verify, restore and import ask the server for an
+ * NDJSON stream (`{progress}` lines, then `{result}`) and draw it; every other call shows the
+ * time waited. On a terminal one line is redrawn; otherwise a line is printed every 5 s.
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { isBallastError } from "../model/errors.js";
+import type { Instance, LoadBalancer } from "../model/types.js";
+import { listenerText } from "../store/ops/diff.js";
+import { parseExport, writeFileAtomic } from "../store/ops/export.js";
+import type { VerifyReport } from "../store/ops/verify.js";
+import { UsageError } from "./args.js";
+import { credentials } from "./instances.js";
+import type { ClientCredentials } from "./signed-client.js";
+
+const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data-dir DIR] [--json]
+  history [--lb NAME] [--limit N] [--before REV]
+  show [--at REV|TIME]
+  diff A [B]                        (B defaults to the head)
+  restore --to REV|TIME [--lb NAME …] [--include-credentials] [--allow-empty]
+  verify                            (exit code 1 when the journal does not verify)
+  export [--out FILE]
+  import FILE [--keep-credentials]
+  backups [--create]`;
+
+const PREFIX = "/admin/v1/state";
+const VERBS = new Set(["history", "show", "diff", "restore", "verify", "export", "import", "backups"]);
+
+interface HistoryEntry {
+  readonly number: number;
+  readonly time: string;
+  readonly principal: string;
+  readonly sourceIp: string;
+  readonly action: string;
+  readonly ticket?: string;
+  readonly change?: string;
+}
+
+interface ChangeResult {
+  readonly revision: HistoryEntry | null;
+  readonly lines: readonly string[];
+}
+
+/** An error the admin API answered with. */
+class ApiError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export async function stateCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
+      region: { type: "string", default: "us-east-1" },
+      "data-dir": { type: "string", default: "./data" },
+      json: { type: "boolean", default: false },
+      lb: { type: "string", multiple: true },
+      limit: { type: "string" },
+      before: { type: "string" },
+      at: { type: "string" },
+      to: { type: "string" },
+      "include-credentials": { type: "boolean", default: false },
+      "allow-empty": { type: "boolean", default: false },
+      "keep-credentials": { type: "boolean", default: false },
+      out: { type: "string" },
+      create: { type: "boolean", default: false },
+    },
+  });
+  const [verb, ...args] = positionals;
+  if (verb === undefined || verb === "help" || !VERBS.has(verb)) {
+    console.error(
+      verb === undefined || verb === "help" ? USAGE : `ballast state: unknown verb '${verb}'\n${USAGE}`,
+    );
+    process.exitCode = verb === undefined || verb === "help" ? 0 : 2;
+    return;
+  }
+  const client = new StateClient(values.endpoint, await credentials(values["data-dir"]), values.region);
+  const print = (json: unknown, human: () => string): void => {
+    const text = values.json ? JSON.stringify(json, null, 2) : human();
+    if (text !== "") console.log(text);
+  };
+  try {
+    switch (verb) {
+      case "history": {
+        const q = new URLSearchParams();
+        const lbs = values.lb ?? [];
+        if (lbs.length > 1) throw new UsageError("state history takes one --lb");
+        if (lbs[0] !== undefined) q.set("lb", lbs[0]);
+        if (values.limit !== undefined) q.set("limit", values.limit);
+        if (values.before !== undefined) q.set("before", values.before);
+        const r = await client.get<{ revisions: HistoryEntry[]; next?: number }>(`/history?${q}`);
+        return print(r, () => historyText(r.revisions, r.next, lbs[0] !== undefined));
+      }
+      case "show": {
+        const r = await client.get<ShowResult>(`/show?${new URLSearchParams({ at: values.at ?? "head" })}`);
+        return print(r, () => showText(r));
+      }
+      case "diff": {
+        const [from, to] = args;
+        if (from === undefined)
+          throw new UsageError("state diff needs A (and optionally B): revisions or times");
+        const q = new URLSearchParams({ from, ...(to === undefined ? {} : { to }) });
+        const r = await client.get<{ from: number; to: number; lines: string[] }>(`/diff?${q}`);
+        return print(r, () =>
+          [`diff of revision ${r.from} → ${r.to}:`, ...indent(r.lines, "no differences")].join("\n"),
+        );
+      }
+      case "restore": {
+        if (values.to === undefined) throw new UsageError("state restore needs --to REV|TIME");
+        const to = /^\d+$/.test(values.to) ? Number(values.to) : values.to;
+        const body = {
+          to,
+          ...(values.lb ? { loadBalancers: values.lb } : {}),
+          ...(values["include-credentials"] ? { includeCredentials: true } : {}),
+          ...(values["allow-empty"] ? { allowEmpty: true } : {}),
+        };
+        const r = await client.stream<ChangeResult & { target: number; warnings: string[] }>(
+          "restore",
+          "POST",
+          "/restore",
+          JSON.stringify(body),
+        );
+        return print(r, () => restoreText(r));
+      }
+      case "verify": {
+        const r = await client.stream<VerifyReport>("verify", "GET", "/verify");
+        print(r, () => verifyText(r));
+        if (!r.ok) process.exitCode = 1;
+        return;
+      }
+      case "export": {
+        const text = await client.text("export", "GET", "/export");
+        const doc = parseExport(text, "the export the server sent");
+        if (values.out === undefined) {
+          process.stdout.write(text);
+          return;
+        }
+        await writeFileAtomic(values.out, text);
+        const summary = { file: values.out, revision: doc.revision, entities: doc.entities.length };
+        return print(
+          summary,
+          () => `exported revision ${doc.revision} (${doc.entities.length} entities) to ${values.out}`,
+        );
+      }
+      case "import": {
+        const [file] = args;
+        if (file === undefined) throw new UsageError("state import needs FILE");
+        const text = await readFile(file, "utf8");
+        // Refuse a damaged file here, before sending it; the server checks again.
+        parseExport(text, `export ${file}`);
+        const q = values["keep-credentials"] ? "?includeCredentials=false" : "";
+        const r = await client.stream<ChangeResult & { exportRevision: number }>(
+          "import",
+          "POST",
+          `/import${q}`,
+          text,
+        );
+        return print(r, () =>
+          changeText(
+            r,
+            `imported the export of revision ${r.exportRevision}`,
+            `the state already equals the export of revision ${r.exportRevision}; nothing was written`,
+          ),
+        );
+      }
+      case "backups": {
+        if (values.create) {
+          const r = await client.send<{ backup: Backup }>("backup", "POST", "/backups");
+          return print(r, () => `backup written: ${r.backup.file} (revision ${r.backup.revision})`);
+        }
+        const r = await client.get<{ backups: Backup[] }>("/backups");
+        return print(r, () =>
+          r.backups.length === 0
+            ? "no backups"
+            : table(
+                ["REVISION", "TAKEN", "FILE"],
+                r.backups.map((b) => [String(b.revision), b.time, b.file]),
+              ),
+        );
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError) && !isBallastError(e)) throw e;
+    console.error(`ballast state ${verb}: ${e.code}: ${e.message}`);
+    process.exitCode = 1;
+    return;
+  }
+}
+
+interface Backup {
+  readonly file: string;
+  readonly revision: number;
+  readonly time: string;
+}
+
+interface ShowResult {
+  readonly revision: number;
+  readonly time?: string;
+  readonly loadBalancers: LoadBalancer[];
+  readonly instances: Instance[];
+  readonly credentials: { accessKeyId: string; principal: string; role: string }[];
+}
+
+function historyText(revisions: readonly HistoryEntry[], next: number | undefined, byLb: boolean): string {
+  if (revisions.length === 0) return "no revisions";
+  const head = ["REV", "TIME", "PRINCIPAL", "ACTION", ...(byLb ? ["CHANGE"] : []), "SOURCE", "TICKET"];
+  const rows = revisions.map((r) => [
+    String(r.number),
+    r.time,
+    r.principal,
+    r.action,
+    ...(byLb ? [r.change ?? ""] : []),
+    r.sourceIp || "-",
+    r.ticket ?? "-",
+  ]);
+  const more = next === undefined ? "" : `\n(older revisions: --before ${next})`;
+  return `${table(head, rows)}${more}`;
+}
+
+function showText(r: ShowResult): string {
+  const out = [`state at revision ${r.revision}${r.time ? ` (${r.time})` : ""}`];
+  out.push(`load balancers (${r.loadBalancers.length}):`);
+  for (const lb of r.loadBalancers) {
+    out.push(`  ${lb.name}  ${lb.dnsName}`);
+    out.push(`    listeners  ${lb.listeners.map(listenerText).join(", ") || "none"}`);
+    out.push(`    zones      ${lb.availabilityZones.join(", ") || "none"}`);
+    out.push(`    instances  ${lb.instances.join(", ") || "none"}`);
+  }
+  out.push(`instances (${r.instances.length}):`);
+  for (const i of r.instances) out.push(`  ${i.instanceId}  ${i.address}  ${i.zone}`);
+  out.push(`credentials (${r.credentials.length}):`);
+  for (const c of r.credentials) out.push(`  ${c.accessKeyId}  ${c.principal}  ${c.role}`);
+  return out.join("\n");
+}
+
+function restoreText(r: ChangeResult & { target: number; warnings: string[] }): string {
+  const text = changeText(
+    r,
+    `restored revision ${r.target}`,
+    `the state already equals revision ${r.target}; nothing was written`,
+  );
+  const warnings = r.warnings.map((w) => `warning: ${w}`);
+  const undo = r.revision ? [`undo with: ballast state restore --to ${r.revision.number - 1}`] : [];
+  return [text, ...warnings, ...undo].join("\n");
+}
+
+function changeText(r: ChangeResult, done: string, unchanged: string): string {
+  if (!r.revision) return unchanged;
+  const rev = r.revision;
+  return [
+    `${done} as revision ${rev.number} (${rev.action} by ${rev.principal} at ${rev.time}):`,
+    ...indent(r.lines, "no changes"),
+  ].join("\n");
+}
+
+function verifyText(r: VerifyReport): string {
+  if (r.ok)
+    return `journal verified: ${r.revisionsChecked} revisions and ${r.entitiesChecked} entities consistent up to revision ${r.head}`;
+  const first = r.firstDivergence;
+  const out = [
+    `journal does NOT verify: first divergence at revision ${first?.revision} (${first?.type}): ${first?.message}`,
+  ];
+  const more = r.divergences.length - 1;
+  if (more > 0) out.push(`${more}${r.truncated ? "+" : ""} more:`);
+  for (const d of r.divergences.slice(1, 20)) out.push(`  revision ${d.revision} ${d.type}: ${d.message}`);
+  return out.join("\n");
+}
+
+function indent(lines: readonly string[], empty: string): string[] {
+  return lines.length === 0 ? [`  ${empty}`] : lines.map((l) => `  ${l}`);
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const fmt = (r: readonly string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [fmt(head), ...rows.map(fmt)].join("\n");
+}
+
+interface ProgressLine {
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Progress on stderr while a call runs: a redrawn line on a terminal, a line every 5 s otherwise. */
+class ProgressDisplay {
+  readonly #label: string;
+  readonly #tty = process.stderr.isTTY === true;
+  readonly #started = Date.now();
+  readonly #timer: NodeJS.Timeout;
+  #progress: ProgressLine | undefined;
+  #frame = 0;
+  #drawn = false;
+
+  constructor(label: string) {
+    this.#label = label;
+    this.#timer = setInterval(() => this.#draw(), this.#tty ? 120 : 5000);
+    this.#timer.unref();
+  }
+
+  update(p: ProgressLine): void {
+    this.#progress = p;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    if (this.#tty && this.#drawn) process.stderr.write("\r\x1b[K");
+  }
+
+  #draw(): void {
+    const elapsed = ((Date.now() - this.#started) / 1000).toFixed(1);
+    const p = this.#progress;
+    const detail =
+      p === undefined
+        ? "in progress"
+        : p.total > 0
+          ? `${p.phase} ${p.done}/${p.total} (${Math.floor((100 * p.done) / p.total)}%)`
+          : p.phase;
+    const text = `${this.#label}: ${detail}, ${elapsed}s`;
+    this.#drawn = true;
+    if (this.#tty) process.stderr.write(`\r\x1b[K${"|/-\\"[this.#frame++ % 4]} ${text}`);
+    else process.stderr.write(`${text}\n`);
+  }
+}
+
+/** SigV4-signed calls to the state routes, with NDJSON progress streams for the long ones. */
+class StateClient {
+  readonly #endpoint: URL;
+  readonly #signer: SignatureV4;
+
+  constructor(endpoint: string, creds: ClientCredentials, region: string) {
+    this.#endpoint = new URL(endpoint);
+    this.#signer = new SignatureV4({
+      credentials: creds,
+      region,
+      service: "elasticloadbalancing",
+      sha256: Sha256,
+    });
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.send<T>(undefined, "GET", path);
+  }
+
+  async send<T>(label: string | undefined, method: string, path: string, body = ""): Promise<T> {
+    return JSON.parse(await this.text(label, method, path, body)) as T;
+  }
+
+  /** The response body of a successful call; an ApiError for any other. */
+  async text(label: string | undefined, method: string, path: string, body = ""): Promise<string> {
+    const display = label === undefined ? undefined : new ProgressDisplay(label);
+    try {
+      const res = await this.#fetch(method, path, body, "application/json");
+      const text = await res.text();
+      if (!res.ok) throw apiError(res.status, text);
+      return text;
+    } finally {
+      display?.stop();
+    }
+  }
+
+  /** A long call: progress lines are drawn as they come; resolves with the final result. */
+  async stream<T>(label: string, method: string, path: string, body = ""): Promise<T> {
+    const display = new ProgressDisplay(label);
+    try {
+      const res = await this.#fetch(method, path, body, "application/x-ndjson");
+      if (!res.ok) throw apiError(res.status, await res.text());
+      if (!(res.headers.get("content-type") ?? "").includes("ndjson") || !res.body)
+        return JSON.parse(await res.text()) as T;
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for await (const chunk of res.body) {
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === "") continue;
+          const msg = JSON.parse(line) as {
+            progress?: ProgressLine;
+            result?: T;
+            error?: { code: string; message: string };
+          };
+          if (msg.progress) display.update(msg.progress);
+          else if (msg.error) throw new ApiError(msg.error.code, msg.error.message);
+          else if (msg.result !== undefined) return msg.result;
+        }
+      }
+      throw new ApiError(
+        "IncompleteResponse",
+        `the ${label} response ended before its result; check the control plane's log`,
+      );
+    } finally {
+      display.stop();
+    }
+  }
+
+  async #fetch(method: string, path: string, body: string, accept: string): Promise<Response> {
+    const url = new URL(`${PREFIX}${path}`, this.#endpoint);
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const headers: Record<string, string> = { host: url.host };
+    if (body !== "") headers["content-type"] = "application/json";
+    const signed = await this.#signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers,
+      body,
+    });
+    return fetch(url, {
+      method,
+      headers: { ...signed.headers, accept },
+      ...(method === "GET" ? {} : { body }),
+    });
+  }
+}
+
+function apiError(status: number, text: string): ApiError {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) return new ApiError(parsed.error.code, parsed.error.message ?? "");
+  } catch {
+    // Not the admin API's JSON error: report the status and raw text below.
+  }
+  return new ApiError(`HTTP ${status}`, text.slice(0, 500));
+}

@@ -1,0 +1,239 @@
+/**
+ * The December 2012 drill with the real `ballast state` command against a real `ballast up`: a
+ * load balancer deleted by mistake is found in the diff, restored from the journal and served
+ * again; the restore is undone and redone; the journal verifies, exports and imports; and state
+ * deleted behind the journal's back is named by `state verify` and repaired by a restore.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
+  type ElasticLoadBalancingClient,
+  RegisterInstancesWithLoadBalancerCommand,
+} from "@aws-sdk/client-elastic-load-balancing";
+import Database from "better-sqlite3";
+import { parseExport } from "../../src/store/ops/export.js";
+import {
+  ACCESS_KEY_ID,
+  Backend,
+  MAIN_JS,
+  type RunningUp,
+  resolveA,
+  SECRET_ACCESS_KEY,
+  sdkClient,
+  spray,
+  startUp,
+  tempDir,
+  waitFor,
+} from "./support.js";
+
+const LB_PORT = 8147;
+const BACKEND_PORT = 9147;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe("e2e: ballast state — find, restore, undo, verify, export and import", () => {
+  let up: RunningUp;
+  let elb: ElasticLoadBalancingClient;
+  let dataDir: string;
+  const backend = new Backend("shop-1", "127.0.57.1", BACKEND_PORT);
+  let beforeDelete = 0;
+  let restoredAt = 0;
+
+  before(async () => {
+    await backend.start();
+    dataDir = tempDir("state-cli");
+    up = await startUp({ dataDir, poolOctet: 47 });
+    elb = sdkClient(up.apiUrl);
+  });
+  after(async () => {
+    elb?.destroy();
+    await up?.stop();
+    await backend.stop();
+  });
+
+  function state(...args: string[]): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [MAIN_JS, "state", ...args, "--endpoint", up.apiUrl],
+        {
+          env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+        },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  async function ok(...args: string[]): Promise<string> {
+    const r = await state(...args);
+    assert.equal(r.code, 0, `ballast state ${args.join(" ")} failed: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  async function names(): Promise<string[]> {
+    const d = await elb.send(new DescribeLoadBalancersCommand({}));
+    return (d.LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName ?? "").sort();
+  }
+
+  async function served(lb: string): Promise<void> {
+    const d = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [lb] }));
+    const dnsName = d.LoadBalancerDescriptions?.[0]?.DNSName ?? "";
+    const nodes = await waitFor(
+      async () => {
+        const a = await resolveA(up.dnsPort, dnsName);
+        return a.length === 2 ? a : false;
+      },
+      { what: `${lb} nodes in DNS` },
+    );
+    await waitFor(async () => (await spray(nodes, LB_PORT, 4)).every((n) => n === backend.name), {
+      what: `${lb} to serve from ${backend.name}`,
+    });
+  }
+
+  it("creates load balancers with the SDK and serves one", async () => {
+    for (const [name, port] of [
+      ["shop", LB_PORT],
+      ["blog", LB_PORT + 1],
+    ] as const) {
+      await elb.send(
+        new CreateLoadBalancerCommand({
+          LoadBalancerName: name,
+          Listeners: [
+            {
+              Protocol: "HTTP",
+              LoadBalancerPort: port,
+              InstanceProtocol: "HTTP",
+              InstancePort: BACKEND_PORT,
+            },
+          ],
+          AvailabilityZones: ["us-east-1a", "us-east-1b"],
+        }),
+      );
+    }
+    await elb.send(
+      new RegisterInstancesWithLoadBalancerCommand({
+        LoadBalancerName: "shop",
+        Instances: [{ InstanceId: backend.address }],
+      }),
+    );
+    await served("shop");
+  });
+
+  it("the maintenance mistake: a delete shows up in `state diff`", async () => {
+    const latest = JSON.parse(await ok("history", "--limit", "1", "--json")) as {
+      revisions: { number: number }[];
+    };
+    beforeDelete = latest.revisions[0]?.number ?? 0;
+    assert.ok(beforeDelete > 0);
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: "shop" }));
+    assert.deepEqual(await names(), ["blog"]);
+
+    const diff = await ok("diff", String(beforeDelete));
+    assert.match(diff, /load balancer shop: deleted/);
+    assert.doesNotMatch(diff, /blog/);
+  });
+
+  it("`state restore --to <revision before>` brings it back, and an agent serves it again", async () => {
+    const out = await ok("restore", "--to", String(beforeDelete));
+    assert.match(out, new RegExp(`restored revision ${beforeDelete} as revision (\\d+) \\(RestoreState by `));
+    assert.match(out, /load balancer shop: created/);
+    restoredAt = Number(/as revision (\d+)/.exec(out)?.[1]);
+    assert.match(out, new RegExp(`undo with: ballast state restore --to ${restoredAt - 1}`));
+    assert.deepEqual(await names(), ["blog", "shop"]);
+    await served("shop");
+  });
+
+  it("`state history --lb` lists the revisions that touched it", async () => {
+    const out = await ok("history", "--lb", "shop");
+    const rows = out.trim().split("\n");
+    assert.match(rows[0] ?? "", /^REV\s+TIME\s+PRINCIPAL\s+ACTION\s+CHANGE/);
+    const actions = rows.slice(1).map((r) => r.split(/\s+/).slice(3, 5).join(" "));
+    assert.deepEqual(actions, [
+      "RestoreState created",
+      "DeleteLoadBalancer deleted",
+      "RegisterInstancesWithLoadBalancer modified",
+      "CreateLoadBalancer created",
+    ]);
+    assert.match(rows[1] ?? "", new RegExp(`^${restoredAt}\\s`));
+  });
+
+  it("undoing the restore works, and so does redoing it", async () => {
+    const undo = await ok("restore", "--to", String(restoredAt - 1));
+    assert.match(undo, /load balancer shop: deleted/);
+    assert.deepEqual(await names(), ["blog"]);
+    const redo = await ok("restore", "--to", String(restoredAt), "--lb", "shop");
+    assert.match(redo, /load balancer shop: created/);
+    assert.deepEqual(await names(), ["blog", "shop"]);
+  });
+
+  it("restore to a revision that does not exist fails and changes nothing", async () => {
+    const head = (await names()).length;
+    const r = await state("restore", "--to", "99999");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /NotFound: revision 99999 does not exist/);
+    assert.equal((await names()).length, head);
+  });
+
+  it("`state verify` passes", async () => {
+    const out = await ok("verify");
+    assert.match(out, /^journal verified: \d+ revisions/);
+  });
+
+  it("`state export` then `state import` round-trips", async () => {
+    const file = join(dataDir, "export.json");
+    const out = await ok("export", "--out", file);
+    assert.match(out, /exported revision \d+ \(\d+ entities\)/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const doc = parseExport(await ok("export"));
+    assert.ok(doc.entities.some((e) => e.kind === "loadBalancer" && e.key === "shop"));
+
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: "blog" }));
+    const imported = await ok("import", file);
+    assert.match(imported, /imported the export of revision \d+ as revision \d+ \(ImportState by /);
+    assert.match(imported, /load balancer blog: created/);
+    assert.deepEqual(await names(), ["blog", "shop"]);
+    const again = await ok("import", file);
+    assert.match(again, /nothing was written/);
+  });
+
+  it("backups can be taken and listed", async () => {
+    const created = await ok("backups", "--create");
+    assert.match(created, /^backup written: ballast-state-\d+-\S+\.json \(revision \d+\)/);
+    const list = await ok("backups");
+    assert.match(list, /^REVISION\s+TAKEN\s+FILE/);
+    assert.match(list, /ballast-state-\d+-/);
+  });
+
+  it("state deleted behind the journal's back fails `state verify` (exit 1) and a restore repairs it", async () => {
+    const db = new Database(join(dataDir, "ballast.db"));
+    try {
+      db.prepare("DELETE FROM current WHERE kind = 'loadBalancer' AND key = 'blog'").run();
+    } finally {
+      db.close();
+    }
+    const bad = await state("verify");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /does NOT verify: first divergence at revision \d+ \(missing-from-current\)/);
+    assert.match(bad.stdout, /loadBalancer 'blog'/);
+
+    const head = JSON.parse(await ok("history", "--limit", "1", "--json")) as {
+      revisions: { number: number }[];
+    };
+    const repaired = await ok("restore", "--to", String(head.revisions[0]?.number), "--lb", "blog");
+    assert.match(repaired, /load balancer blog: created/);
+    assert.match(await ok("verify"), /^journal verified/);
+  });
+});
