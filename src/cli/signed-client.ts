@@ -26,6 +26,18 @@ export class SignedClient {
   }
 
   async send(method: string, path: string, body = "", contentType?: string): Promise<SignedResponse> {
+    const res = await this.fetch(method, path, { body, ...(contentType ? { contentType } : {}) });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** A signed request; the caller reads (or streams) the response. */
+  async fetch(
+    method: string,
+    path: string,
+    opts: { readonly body?: string; readonly contentType?: string; readonly accept?: string } = {},
+  ): Promise<Response> {
+    const body = opts.body ?? "";
+    const contentType = opts.contentType;
     const url = new URL(path, this.#endpoint);
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
@@ -41,12 +53,11 @@ export class SignedClient {
       headers,
       body,
     });
-    const res = await fetch(url, {
+    return fetch(url, {
       method,
-      headers: signed.headers,
+      headers: opts.accept ? { ...signed.headers, accept: opts.accept } : signed.headers,
       ...(method === "GET" || method === "HEAD" ? {} : { body }),
     });
-    return { status: res.status, body: await res.text() };
   }
 
   /** One AWS Query action; resolves with the XML body, rejects with the AWS error text. */

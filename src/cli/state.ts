@@ -8,8 +8,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { isBallastError } from "../model/errors.js";
 import type { Instance, LoadBalancer } from "../model/types.js";
 import { listenerText } from "../store/ops/diff.js";
@@ -17,7 +15,7 @@ import { parseExport, writeFileAtomic } from "../store/ops/export.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
-import type { ClientCredentials } from "./signed-client.js";
+import { ApiError, StateClient } from "./state-client.js";
 
 const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data-dir DIR] [--json]
   history [--lb NAME] [--limit N] [--before REV]
@@ -29,7 +27,6 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   import FILE [--keep-credentials]
   backups [--create]`;
 
-const PREFIX = "/admin/v1/state";
 const VERBS = new Set(["history", "show", "diff", "restore", "verify", "export", "import", "backups"]);
 
 interface HistoryEntry {
@@ -45,15 +42,6 @@ interface HistoryEntry {
 interface ChangeResult {
   readonly revision: HistoryEntry | null;
   readonly lines: readonly string[];
-}
-
-/** An error the admin API answered with. */
-class ApiError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export async function stateCommand(argv: string[]): Promise<void> {
@@ -289,156 +277,4 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
       .join("  ")
       .trimEnd();
   return [fmt(head), ...rows.map(fmt)].join("\n");
-}
-
-interface ProgressLine {
-  readonly phase: string;
-  readonly done: number;
-  readonly total: number;
-}
-
-/** Progress on stderr while a call runs: a redrawn line on a terminal, a line every 5 s otherwise. */
-class ProgressDisplay {
-  readonly #label: string;
-  readonly #tty = process.stderr.isTTY === true;
-  readonly #started = Date.now();
-  readonly #timer: NodeJS.Timeout;
-  #progress: ProgressLine | undefined;
-  #frame = 0;
-  #drawn = false;
-
-  constructor(label: string) {
-    this.#label = label;
-    this.#timer = setInterval(() => this.#draw(), this.#tty ? 120 : 5000);
-    this.#timer.unref();
-  }
-
-  update(p: ProgressLine): void {
-    this.#progress = p;
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    if (this.#tty && this.#drawn) process.stderr.write("\r\x1b[K");
-  }
-
-  #draw(): void {
-    const elapsed = ((Date.now() - this.#started) / 1000).toFixed(1);
-    const p = this.#progress;
-    const detail =
-      p === undefined
-        ? "in progress"
-        : p.total > 0
-          ? `${p.phase} ${p.done}/${p.total} (${Math.floor((100 * p.done) / p.total)}%)`
-          : p.phase;
-    const text = `${this.#label}: ${detail}, ${elapsed}s`;
-    this.#drawn = true;
-    if (this.#tty) process.stderr.write(`\r\x1b[K${"|/-\\"[this.#frame++ % 4]} ${text}`);
-    else process.stderr.write(`${text}\n`);
-  }
-}
-
-/** SigV4-signed calls to the state routes, with NDJSON progress streams for the long ones. */
-class StateClient {
-  readonly #endpoint: URL;
-  readonly #signer: SignatureV4;
-
-  constructor(endpoint: string, creds: ClientCredentials, region: string) {
-    this.#endpoint = new URL(endpoint);
-    this.#signer = new SignatureV4({
-      credentials: creds,
-      region,
-      service: "elasticloadbalancing",
-      sha256: Sha256,
-    });
-  }
-
-  get<T>(path: string): Promise<T> {
-    return this.send<T>(undefined, "GET", path);
-  }
-
-  async send<T>(label: string | undefined, method: string, path: string, body = ""): Promise<T> {
-    return JSON.parse(await this.text(label, method, path, body)) as T;
-  }
-
-  /** The response body of a successful call; an ApiError for any other. */
-  async text(label: string | undefined, method: string, path: string, body = ""): Promise<string> {
-    const display = label === undefined ? undefined : new ProgressDisplay(label);
-    try {
-      const res = await this.#fetch(method, path, body, "application/json");
-      const text = await res.text();
-      if (!res.ok) throw apiError(res.status, text);
-      return text;
-    } finally {
-      display?.stop();
-    }
-  }
-
-  /** A long call: progress lines are drawn as they come; resolves with the final result. */
-  async stream<T>(label: string, method: string, path: string, body = ""): Promise<T> {
-    const display = new ProgressDisplay(label);
-    try {
-      const res = await this.#fetch(method, path, body, "application/x-ndjson");
-      if (!res.ok) throw apiError(res.status, await res.text());
-      if (!(res.headers.get("content-type") ?? "").includes("ndjson") || !res.body)
-        return JSON.parse(await res.text()) as T;
-      const decoder = new TextDecoder();
-      let buffered = "";
-      for await (const chunk of res.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line === "") continue;
-          const msg = JSON.parse(line) as {
-            progress?: ProgressLine;
-            result?: T;
-            error?: { code: string; message: string };
-          };
-          if (msg.progress) display.update(msg.progress);
-          else if (msg.error) throw new ApiError(msg.error.code, msg.error.message);
-          else if (msg.result !== undefined) return msg.result;
-        }
-      }
-      throw new ApiError(
-        "IncompleteResponse",
-        `the ${label} response ended before its result; check the control plane's log`,
-      );
-    } finally {
-      display.stop();
-    }
-  }
-
-  async #fetch(method: string, path: string, body: string, accept: string): Promise<Response> {
-    const url = new URL(`${PREFIX}${path}`, this.#endpoint);
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
-    const headers: Record<string, string> = { host: url.host };
-    if (body !== "") headers["content-type"] = "application/json";
-    const signed = await this.#signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query,
-      headers,
-      body,
-    });
-    return fetch(url, {
-      method,
-      headers: { ...signed.headers, accept },
-      ...(method === "GET" ? {} : { body }),
-    });
-  }
-}
-
-function apiError(status: number, text: string): ApiError {
-  try {
-    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.code) return new ApiError(parsed.error.code, parsed.error.message ?? "");
-  } catch {
-    // Not the admin API's JSON error: report the status and raw text below.
-  }
-  return new ApiError(`HTTP ${status}`, text.slice(0, 500));
 }
