@@ -14,6 +14,7 @@ import {
 import {
   ACCESS_KEY_ID,
   Backend,
+  MAIN_JS,
   type RunningUp,
   resolveA,
   SECRET_ACCESS_KEY,
@@ -27,35 +28,47 @@ import {
 const run = promisify(execFile);
 const LB_PORT = 8090;
 const BACKEND_PORT = 9082;
+const C1_ID = "i-0c10000000000001";
+const CLIENT_ENV = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_MAX_ATTEMPTS: "1",
+  AWS_PAGER: "",
+};
+
+async function exec(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(file, args, { env: CLIENT_ENV, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+function ballast(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return exec(process.execPath, [MAIN_JS, ...args]);
+}
 
 describe("e2e with the aws CLI", () => {
   let up: RunningUp;
   const backends = [1, 2].map((n) => new Backend(`c${n}`, `127.0.53.${n}`, BACKEND_PORT));
 
-  async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(
-        "aws",
-        ["elb", ...args, "--endpoint-url", up.apiUrl, "--region", "us-east-1", "--output", "json"],
-        {
-          env: {
-            ...process.env,
-            AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-            AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-            AWS_CONFIG_FILE: "/dev/null",
-            AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-            AWS_EC2_METADATA_DISABLED: "true",
-            AWS_MAX_ATTEMPTS: "1",
-            AWS_PAGER: "",
-          },
-          timeout: 60_000,
-        },
-      );
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-    }
+  function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return exec("aws", [
+      "elb",
+      ...args,
+      "--endpoint-url",
+      up.apiUrl,
+      "--region",
+      "us-east-1",
+      "--output",
+      "json",
+    ]);
   }
 
   before(async () => {
@@ -82,12 +95,28 @@ describe("e2e with the aws CLI", () => {
     const dnsName = (JSON.parse(created.stdout) as { DNSName: string }).DNSName;
     assert.match(dnsName, /^cli-\d+\.us-east-1\.elb\.ballast\.internal$/);
 
+    // One back end through the inventory (`ballast instances add`), one by its address.
+    const added = await ballast(
+      "instances",
+      "add",
+      C1_ID,
+      "--address",
+      backends[0]?.address ?? "",
+      "--zone",
+      "us-east-1a",
+      "--endpoint",
+      up.apiUrl,
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const listed = await ballast("instances", "list", "--endpoint", up.apiUrl);
+    assert.match(listed.stdout, new RegExp(C1_ID));
     const reg = await aws(
       "register-instances-with-load-balancer",
       "--load-balancer-name",
       "cli",
       "--instances",
-      ...backends.map((b) => b.address),
+      C1_ID,
+      backends[1]?.address ?? "",
     );
     assert.equal(reg.code, 0, reg.stderr);
 
@@ -113,7 +142,7 @@ describe("e2e with the aws CLI", () => {
       "--load-balancer-name",
       "cli",
       "--instances",
-      backends[0]?.address ?? "",
+      C1_ID,
     );
     assert.equal(dereg.code, 0, dereg.stderr);
     await waitFor(async () => (await spray(nodes, LB_PORT, 6)).every((n) => n === "c2"), { what: "only c2" });

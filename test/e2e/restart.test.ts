@@ -12,7 +12,16 @@ import {
   DescribeLoadBalancersCommand,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
-import { Backend, type RunningUp, sdkClient, spray, startUp, tempDir, waitFor } from "./support.js";
+import {
+  Backend,
+  type RunningUp,
+  sdkClient,
+  spray,
+  startBallast,
+  startUp,
+  tempDir,
+  waitFor,
+} from "./support.js";
 
 const LB_PORT = 8089;
 const BACKEND_PORT = 9081;
@@ -111,6 +120,39 @@ describe("e2e: restarts and a dead control plane", () => {
     for (let round = 0; round < 5; round++) {
       assert.deepEqual(await spray(nodes, LB_PORT, 4), ["solo", "solo", "solo", "solo"]);
       await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  it("starts an agent from its last-known-good file while the control plane is down", async () => {
+    const zone = "us-east-1a";
+    const orphan = agentPids()[0];
+    const { proc } = await startBallast(
+      [
+        "agent",
+        "--zone",
+        zone,
+        "--pool",
+        "127.0.45.0/24",
+        "--control",
+        `http://127.0.0.1:${ports.agentPort}`,
+        "--token-file",
+        join(dataDir, "agent-token"),
+        "--data-dir",
+        join(dataDir, "agents", zone),
+      ],
+      "serving last-known-good configuration",
+      { BALLAST_LOG_LEVEL: "info" },
+    );
+    try {
+      await waitFor(async () => orphan !== undefined && !isAlive(orphan), {
+        what: "the old agent to hand over",
+      });
+      const address = nodes.find((a) => a.startsWith("127.0.45."));
+      assert.ok(address);
+      assert.deepEqual(await spray([address], LB_PORT, 4), ["solo", "solo", "solo", "solo"]);
+    } finally {
+      // Leave it running as an orphan would be: the restarted `ballast up` takes over from it.
+      proc.unref();
     }
   });
 

@@ -91,6 +91,7 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
 export async function startBallast(
   args: readonly string[],
   ready: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ proc: ChildProcess; output: () => string }> {
   const proc = spawn(process.execPath, [MAIN_JS, ...args], {
     env: {
@@ -98,6 +99,7 @@ export async function startBallast(
       BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
       BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
       BALLAST_LOG_LEVEL: process.env.BALLAST_LOG_LEVEL ?? "warn",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
