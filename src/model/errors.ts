@@ -48,6 +48,10 @@ export const AWS_ERRORS = {
   DuplicateTagKeys: { status: 400, type: "Sender" },
   OperationNotPermitted: { status: 400, type: "Sender" },
   DependencyThrottle: { status: 400, type: "Sender" },
+  PolicyNotFound: { status: 400, type: "Sender" },
+  PolicyTypeNotFound: { status: 400, type: "Sender" },
+  DuplicatePolicyName: { status: 400, type: "Sender" },
+  TooManyPolicies: { status: 400, type: "Sender" },
   // Ballast's own (admin API, journal).
   RevisionConflict: { status: 409, type: "Sender" },
   NotFound: { status: 404, type: "Sender" },
