@@ -11,21 +11,8 @@ import {
   type PolicyType,
   type PolicyTypeName,
 } from "./policy-types.js";
-import {
-  type PolicyAttribute,
-  predefinedPolicy,
-  REFERENCE_SECURITY_POLICY,
-  tlsOptionsFor,
-} from "./ssl-policies.js";
-import type { Protocol } from "./types.js";
-
-export type { PolicyAttribute } from "./ssl-policies.js";
-
-export interface LoadBalancerPolicy {
-  readonly policyName: string;
-  readonly policyTypeName: PolicyTypeName;
-  readonly attributes: readonly PolicyAttribute[];
-}
+import { predefinedPolicy, REFERENCE_SECURITY_POLICY, tlsOptionsFor } from "./ssl-policies.js";
+import type { LoadBalancerPolicy, PolicyAttribute, Protocol } from "./types.js";
 
 export interface PolicyInput {
   readonly policyName: string;
@@ -170,7 +157,7 @@ export type PolicyKind =
   | "backend-authentication"
   | "public-key";
 
-const KIND: Readonly<Record<PolicyTypeName, PolicyKind>> = {
+const KIND_BY_TYPE: Readonly<Record<PolicyTypeName, PolicyKind>> = {
   LBCookieStickinessPolicyType: "stickiness",
   AppCookieStickinessPolicyType: "stickiness",
   SSLNegotiationPolicyType: "ssl-negotiation",
@@ -179,9 +166,16 @@ const KIND: Readonly<Record<PolicyTypeName, PolicyKind>> = {
   PublicKeyPolicyType: "public-key",
 };
 
+function kindOf(p: LoadBalancerPolicy): PolicyKind {
+  const type = findPolicyType(p.policyTypeName);
+  if (type === undefined)
+    throw new BallastError("PolicyTypeNotFound", `Policy type ${p.policyTypeName} not found`);
+  return KIND_BY_TYPE[type.policyTypeName];
+}
+
 /** What a named policy of the load balancer does; PolicyNotFound when it has none by that name. */
 export function policyKindFor(policyName: string, policies: readonly LoadBalancerPolicy[]): PolicyKind {
-  return KIND[findPolicy(policyName, policies).policyTypeName];
+  return kindOf(findPolicy(policyName, policies));
 }
 
 export function findPolicy(policyName: string, policies: readonly LoadBalancerPolicy[]): LoadBalancerPolicy {
@@ -236,7 +230,7 @@ function validateSet(
   const chosen = policyNames.map((n) => findPolicy(n, policies));
   const seen = new Set<PolicyKind>();
   for (const p of chosen) {
-    const kind = KIND[p.policyTypeName];
+    const kind = kindOf(p);
     if (!allowed.includes(kind))
       throw invalid(`${p.policyTypeName} policy '${p.policyName}' cannot be set on ${target}`);
     // At most one of each kind: both stickiness types count as one (a listener has one cookie rule).

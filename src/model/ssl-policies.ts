@@ -10,11 +10,7 @@
  * AWS and are reconstructed from the announcements of their era; treat them as approximate.
  */
 import { BallastError } from "./errors.js";
-
-export interface PolicyAttribute {
-  readonly name: string;
-  readonly value: string;
-}
+import type { PolicyAttribute } from "./types.js";
 
 /**
  * ELB cipher name → the OpenSSL name Node 20 (OpenSSL 3) accepts, or null when Ballast cannot offer

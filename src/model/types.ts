@@ -11,6 +11,43 @@ export interface Listener {
   readonly instanceProtocol: Protocol;
   readonly instancePort: number;
   readonly sslCertificateId?: string;
+  /** Policies of this listener (SetLoadBalancerPoliciesOfListener), by name. */
+  readonly policyNames?: readonly string[];
+}
+
+/** A policy attribute, as ELB names and values it (`ProxyProtocol` = `true`). */
+export interface PolicyAttribute {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface LoadBalancerPolicy {
+  readonly policyName: string;
+  readonly policyTypeName: string;
+  readonly attributes: readonly PolicyAttribute[];
+}
+
+/** Policies applied to the connections to back ends on one instance port. */
+export interface BackendServerPolicies {
+  readonly instancePort: number;
+  readonly policyNames: readonly string[];
+}
+
+export interface AccessLogAttribute {
+  readonly enabled: boolean;
+  readonly s3BucketName?: string;
+  /** Minutes: 5 or 60. */
+  readonly emitInterval: number;
+  readonly s3BucketPrefix?: string;
+}
+
+/** ModifyLoadBalancerAttributes' settings; `loadBalancerAttributes()` fills in ELB's defaults. */
+export interface LoadBalancerAttributes {
+  readonly crossZoneLoadBalancing: { readonly enabled: boolean };
+  readonly connectionDraining: { readonly enabled: boolean; readonly timeout: number };
+  readonly connectionSettings: { readonly idleTimeout: number };
+  readonly accessLog: AccessLogAttribute;
+  readonly additionalAttributes: readonly { readonly key: string; readonly value: string }[];
 }
 
 export interface HealthCheck {
@@ -44,6 +81,10 @@ export interface LoadBalancer {
   /** Registered instance ids, in registration order. */
   readonly instances: readonly string[];
   readonly tags: readonly Tag[];
+  /** Absent on load balancers that never had one: read them through the model's accessors. */
+  readonly policies?: readonly LoadBalancerPolicy[];
+  readonly backendServerPolicies?: readonly BackendServerPolicies[];
+  readonly attributes?: LoadBalancerAttributes;
 }
 
 /** An inventory entry: where an instance id lives. */

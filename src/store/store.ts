@@ -37,12 +37,34 @@ export interface Current<K extends EntityKind> {
   readonly doc: EntityTypes[K];
 }
 
+/** One entity whose committed document now is not the one it had at an earlier revision. */
+export interface EntityDifference {
+  readonly kind: EntityKind;
+  readonly key: string;
+  /** The document as of the earlier revision; undefined if the entity was absent (or deleted) then. */
+  readonly past: EntityTypes[EntityKind] | undefined;
+  /** The committed document now; undefined if absent now. */
+  readonly now: EntityTypes[EntityKind] | undefined;
+}
+
 /** The view a mutation has: reads see its own pending writes. */
 export interface MutationTx {
   get<K extends EntityKind>(kind: K, key: string): Promise<EntityTypes[K] | undefined>;
   list<K extends EntityKind>(kind: K): Promise<readonly EntityTypes[K][]>;
   put<K extends EntityKind>(kind: K, key: string, doc: EntityTypes[K]): void;
   delete(kind: EntityKind, key: string): void;
+  /**
+   * Bulk read for point-in-time restore, in one query however large the state: every entity of
+   * `kinds` whose committed document now is not byte for byte the one the journal holds for it as
+   * of revision `at`. "Now" is the drivers' current state as stored — so an entity removed from it
+   * behind the journal's back shows up too. Documents that differ only in key order are included
+   * (the caller decides equality). Sees committed state only, not this mutation's own writes; a
+   * commit by anyone after this read makes the mutation run again on fresh state.
+   *
+   * Optional to use and to implement: callers fall back to replaying the journal (`stateAt`) and
+   * `list()`. Both bundled drivers implement it.
+   */
+  differencesFrom?(at: number, kinds: readonly EntityKind[]): Promise<readonly EntityDifference[]>;
 }
 
 export interface MutationResult<T> {

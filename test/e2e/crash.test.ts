@@ -19,7 +19,9 @@ import { type PostgresServer, startPostgres } from "../support/postgres.js";
 import { freePort, sdkClient, startBallast, tempDir } from "./support.js";
 
 const WRITERS = 8;
-const LOAD_MS = 1500;
+/** The kill comes once this many writes were acknowledged (or after MAX_LOAD_MS), mid-stream. */
+const KILL_AFTER_WRITES = 60;
+const MAX_LOAD_MS = 15_000;
 
 interface Control {
   readonly proc: ChildProcess;
@@ -67,7 +69,7 @@ function crashSuite(driver: string, storeSpec: () => string): void {
       const control = await startControl(dataDir, storeSpec(), apiPort);
       const acked = new Map<string, string[]>();
       let stop = false;
-      const deadline = Date.now() + LOAD_MS * 4;
+      const deadline = Date.now() + MAX_LOAD_MS * 2;
 
       const writer = async (w: number): Promise<void> => {
         const elb = sdkClient(control.apiUrl);
@@ -98,14 +100,18 @@ function crashSuite(driver: string, storeSpec: () => string): void {
       };
 
       const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
-      await new Promise((r) => setTimeout(r, LOAD_MS));
+      const ackedWrites = (): number => [...acked.values()].reduce((n, ips) => n + 1 + ips.length, 0);
+      const loadStarted = Date.now();
+      while (ackedWrites() < KILL_AFTER_WRITES && Date.now() - loadStarted < MAX_LOAD_MS) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       control.proc.kill("SIGKILL");
       await once(control.proc, "exit");
       stop = true;
       await Promise.all(writers);
-      const writes = [...acked.values()].reduce((n, ips) => n + 1 + ips.length, 0);
+      const writes = ackedWrites();
       t.diagnostic(`${writes} writes acknowledged before the SIGKILL`);
-      assert.ok(writes >= WRITERS * 10, `only ${writes} writes were acknowledged before the crash`);
+      assert.ok(writes >= KILL_AFTER_WRITES, `only ${writes} writes were acknowledged before the crash`);
 
       const again = await startControl(dataDir, storeSpec(), apiPort);
       try {

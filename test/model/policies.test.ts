@@ -4,7 +4,6 @@ import tls from "node:tls";
 import { BallastError } from "../../src/model/errors.js";
 import {
   appCookieStickinessPolicy,
-  type LoadBalancerPolicy,
   lbCookieStickinessPolicy,
   policiesReferencing,
   policyKindFor,
@@ -21,6 +20,7 @@ import {
   predefinedPolicy,
   tlsOptionsFor,
 } from "../../src/model/ssl-policies.js";
+import type { LoadBalancerPolicy } from "../../src/model/types.js";
 
 function rejects(fn: () => unknown, code: string, status: number, message?: RegExp): void {
   assert.throws(fn, (e: unknown) => {

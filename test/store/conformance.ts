@@ -150,6 +150,73 @@ export function storeConformance(driver: string, factory: StoreFactory): void {
       assert.deepEqual(seen, [revision?.number]);
     });
 
+    it("reports the entities that differ from a past revision, in one bulk read", async () => {
+      const { revision: base } = await store.mutate(meta(), async (tx) => {
+        tx.put("loadBalancer", "diff-a", aLoadBalancer({ name: "diff-a" }));
+        tx.put("loadBalancer", "diff-b", aLoadBalancer({ name: "diff-b" }));
+        tx.put("instance", "i-diff", anInstance({ instanceId: "i-diff" }));
+      });
+      assert.ok(base);
+      await store.mutate(meta(), async (tx) => {
+        tx.delete("loadBalancer", "diff-a");
+        tx.put("loadBalancer", "diff-b", aLoadBalancer({ name: "diff-b", instances: ["i-diff"] }));
+        tx.put("loadBalancer", "diff-c", aLoadBalancer({ name: "diff-c" }));
+        tx.put("instance", "i-diff", anInstance({ instanceId: "i-diff", address: "10.9.9.9" }));
+      });
+      // Changed and changed back: the same bytes as at the base revision, so no difference.
+      await store.mutate(meta(), async (tx) => {
+        tx.put("instance", "i-diff", anInstance({ instanceId: "i-diff" }));
+      });
+      let seen: { kind: string; key: string; past: unknown; now: unknown }[] = [];
+      await store.mutate(meta(), async (tx) => {
+        assert.ok(tx.differencesFrom, "the driver implements differencesFrom");
+        seen = [...(await tx.differencesFrom(base.number, ["loadBalancer"]))]
+          .filter((d) => d.key.startsWith("diff-"))
+          .sort((a, b) => (a.key < b.key ? -1 : 1));
+        const inventory = await tx.differencesFrom(base.number, ["instance"]);
+        assert.deepEqual(
+          inventory.filter((d) => d.key === "i-diff"),
+          [],
+        );
+      });
+      assert.deepEqual(
+        seen.map((d) => [d.kind, d.key, d.past === undefined, d.now === undefined]),
+        [
+          ["loadBalancer", "diff-a", false, true],
+          ["loadBalancer", "diff-b", false, false],
+          ["loadBalancer", "diff-c", true, false],
+        ],
+      );
+      assert.deepEqual(seen[1]?.past, aLoadBalancer({ name: "diff-b" }));
+      assert.deepEqual(seen[1]?.now, aLoadBalancer({ name: "diff-b", instances: ["i-diff"] }));
+    });
+
+    it("runs a mutation again when a commit lands after its differencesFrom read", async () => {
+      const other = factory.reopen ? await factory.reopen() : store;
+      const head = await store.head();
+      let runs = 0;
+      let interloper: Promise<{ revision?: { number: number } }> | undefined;
+      const { revision } = await store.mutate(meta(), async (tx) => {
+        runs++;
+        const seen = await tx.differencesFrom?.(head, ["loadBalancer"]);
+        assert.ok(seen, "the driver implements differencesFrom");
+        if (runs === 1) {
+          // Another writer tries to commit between the read and this mutation's commit. A driver
+          // that locks (PostgreSQL) makes it wait; one that checks at commit (SQLite) runs again.
+          interloper = other.mutate(meta(), async (o) => {
+            o.put("instance", "i-interloper", anInstance({ instanceId: "i-interloper" }));
+          });
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        tx.put("loadBalancer", "after-read", aLoadBalancer({ name: "after-read" }));
+      });
+      const theirs = await interloper;
+      if (other !== store) await other.close();
+      assert.ok(revision && theirs?.revision);
+      if (theirs.revision.number < revision.number) assert.equal(runs, 2, "re-ran after the interloper");
+      else assert.equal(runs, 1);
+    });
+
     it("keeps the latest status per agent outside the journal", async () => {
       const head = await store.head();
       const status = {

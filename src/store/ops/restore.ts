@@ -18,11 +18,11 @@
  */
 import { isIP } from "node:net";
 import { BallastError } from "../../model/errors.js";
-import type { EntityKind } from "../../model/types.js";
+import type { EntityKind, LoadBalancer } from "../../model/types.js";
 import type { Revision, RevisionMeta, Store } from "../store.js";
-import { applyState, type Scope } from "./apply.js";
+import { applyRevision, type Scope } from "./apply.js";
 import type { StateDiff } from "./diff.js";
-import { type ProgressFn, requireRevision, revisionAtTime, stateAt } from "./snapshot.js";
+import { type ProgressFn, requireRevision, revisionAtTime } from "./snapshot.js";
 
 export interface RestoreOptions {
   /** A revision number, or a time: the newest revision committed at or before it. */
@@ -61,14 +61,16 @@ export async function restore(store: Store, options: RestoreOptions): Promise<Re
       "loadBalancers is empty: name at least one, or omit it to restore everything",
     );
   }
-  const state = await stateAt(store, target, options.onProgress);
-
   const kinds: EntityKind[] = names ? ["loadBalancer"] : ["loadBalancer", "instance"];
   if (options.includeCredentials) kinds.push("credential");
   let scope: Scope = { kinds };
+  // The named load balancers as they stood at the target (a past revision: it cannot change).
+  const then = new Map<string, LoadBalancer>();
   if (names) {
-    for (const name of names) {
-      if (!state.entities.loadBalancer.has(name) && !(await store.get("loadBalancer", name))) {
+    for (const name of new Set(names)) {
+      const lb = (await store.getAt("loadBalancer", name, target))?.doc;
+      if (lb) then.set(name, lb);
+      else if (!(await store.get("loadBalancer", name))) {
         throw new BallastError(
           "LoadBalancerNotFound",
           `load balancer '${name}' existed neither at revision ${target} nor now; nothing was restored`,
@@ -78,8 +80,8 @@ export async function restore(store: Store, options: RestoreOptions): Promise<Re
     scope = { kinds, keys: { loadBalancer: [...new Set(names)] } };
   }
 
-  const { revision, diff } = await applyState(store, state, scope, options.meta);
-  return { target, revision, diff, warnings: names ? await missingInstances(store, names, state) : [] };
+  const { revision, diff } = await applyRevision(store, target, scope, options.meta, options.onProgress);
+  return { target, revision, diff, warnings: names ? await missingInstances(store, then) : [] };
 }
 
 async function resolveTarget(store: Store, to: RestoreOptions["to"]): Promise<number> {
@@ -90,15 +92,9 @@ async function resolveTarget(store: Store, to: RestoreOptions["to"]): Promise<nu
   return revisionAtTime(store, to.time);
 }
 
-async function missingInstances(
-  store: Store,
-  names: readonly string[],
-  state: Awaited<ReturnType<typeof stateAt>>,
-): Promise<string[]> {
+async function missingInstances(store: Store, then: ReadonlyMap<string, LoadBalancer>): Promise<string[]> {
   const warnings: string[] = [];
-  for (const name of names) {
-    const lb = state.entities.loadBalancer.get(name);
-    if (!lb) continue;
+  for (const [name, lb] of then) {
     const missing: string[] = [];
     for (const id of lb.instances) if (isIP(id) === 0 && !(await store.get("instance", id))) missing.push(id);
     if (missing.length > 0) {

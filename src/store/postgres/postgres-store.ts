@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../../util/logger.js";
 import { canonicalJson, collapseWrites, GENESIS_HASH, type PendingChange, revisionHash } from "../journal.js";
 import type {
   Current,
+  EntityDifference,
   EntityVersion,
   MutationResult,
   MutationTx,
@@ -46,6 +47,12 @@ interface VersionRow {
   key: string;
   revision: number;
   doc: string | null;
+}
+interface DifferenceRow {
+  kind: string;
+  key: string;
+  past_doc: string | null;
+  now_doc: string | null;
 }
 interface CurrentRow {
   key: string;
@@ -180,6 +187,34 @@ export class PostgresStore implements Store {
       delete: (kind, key) => {
         writes.push({ kind, key, doc: null });
       },
+      // On the mutation's own connection, under the journal lock: nobody commits until it ends.
+      differencesFrom: async (at, kinds) => {
+        const res = await client.query<DifferenceRow>(
+          `WITH t AS (
+             SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${this.#s}.versions
+             WHERE revision <= $1 AND kind = ANY($2::text[])
+             ORDER BY kind, key, revision DESC
+           ),
+           c AS (SELECT kind, key, doc FROM ${this.#s}.current WHERE kind = ANY($2::text[]))
+           SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
+                  t.doc AS past_doc, c.doc AS now_doc
+           FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
+           WHERE t.doc IS DISTINCT FROM c.doc`,
+          [at, kinds],
+        );
+        const rows = res.rows;
+        const out: EntityDifference[] = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) {
+          const r = rows[i] as DifferenceRow;
+          out[i] = {
+            kind: r.kind as EntityKind,
+            key: r.key,
+            past: r.past_doc === null ? undefined : (JSON.parse(r.past_doc) as EntityTypes[EntityKind]),
+            now: r.now_doc === null ? undefined : (JSON.parse(r.now_doc) as EntityTypes[EntityKind]),
+          };
+        }
+        return out;
+      },
     };
   }
 
@@ -196,13 +231,27 @@ export class PostgresStore implements Store {
        JOIN unnest($1::text[], $2::text[]) AS w(kind, key) ON c.kind = w.kind AND c.key = w.key`,
       [writes.map((w) => w.kind), writes.map((w) => w.key)],
     );
-    const stored = new Map(before.rows.map((r) => [`${r.kind}\u0000${r.key}`, r.doc]));
+    const stored = new Map<string, string>();
+    for (const r of before.rows) stored.set(`${r.kind}\u0000${r.key}`, r.doc);
     // The hash covers the documents as given, never as re-read from the database.
-    const effective = writes.filter((w) => {
+    const effective: PendingChange[] = [];
+    const texts: (string | null)[] = [];
+    for (const w of writes) {
       const doc = stored.get(`${w.kind}\u0000${w.key}`);
-      if (w.doc === null) return doc !== undefined;
-      return doc === undefined || canonicalJson(JSON.parse(doc)) !== canonicalJson(w.doc);
-    });
+      if (w.doc === null) {
+        if (doc === undefined) continue;
+        effective.push(w);
+        texts.push(null);
+        continue;
+      }
+      const text = JSON.stringify(w.doc);
+      // Stored text is what JSON.stringify made of an equal document, so equal text decides the
+      // common case without parsing; otherwise compare canonical forms.
+      if (doc !== undefined && (doc === text || canonicalJson(JSON.parse(doc)) === canonicalJson(w.doc)))
+        continue;
+      effective.push(w);
+      texts.push(text);
+    }
     if (effective.length === 0) return undefined;
 
     const last = await client.query<{ number: number; hash: string }>(
@@ -234,12 +283,7 @@ export class PostgresStore implements Store {
              SELECT kind, key, $1, doc FROM w WHERE doc IS NOT NULL
              ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc)
        DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
-      [
-        number,
-        effective.map((w) => w.kind),
-        effective.map((w) => w.key),
-        effective.map((w) => (w.doc === null ? null : JSON.stringify(w.doc))),
-      ],
+      [number, effective.map((w) => w.kind), effective.map((w) => w.key), texts],
     );
     return { ...meta, number, time, prevHash, hash };
   }

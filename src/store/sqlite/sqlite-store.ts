@@ -11,6 +11,7 @@ import type { EntityKind, EntityTypes } from "../../model/types.js";
 import { canonicalJson, collapseWrites, GENESIS_HASH, type PendingChange, revisionHash } from "../journal.js";
 import type {
   Current,
+  EntityDifference,
   EntityVersion,
   MutationResult,
   MutationTx,
@@ -75,6 +76,38 @@ interface CurrentRow {
 }
 
 const MAX_ATTEMPTS = 20;
+/** The read-set entry for "the journal's head": set by bulk reads that depend on every entity. */
+const HEAD_READ = "\u0000head";
+
+interface DifferenceRow {
+  kind: string;
+  key: string;
+  past_doc: string | null;
+  now_doc: string | null;
+}
+
+/**
+ * The entities of @kinds (a JSON array) whose current document is not byte-identical to the one
+ * the journal holds as of revision @at. `t` is the state at @at: the newest version of each entity
+ * at or before it (SQLite takes the bare `doc` from the row holding max(revision)). The first half
+ * finds entities the journal had at @at (tombstones included), the second those it never had.
+ * Every join is a primary-key lookup.
+ */
+const DIFFERENCES_SQL = `
+WITH kinds AS (SELECT value AS kind FROM json_each(@kinds)),
+t AS (
+  SELECT kind, key, doc, max(revision) AS revision FROM versions
+  WHERE revision <= @at AND kind IN kinds
+  GROUP BY kind, key
+)
+SELECT t.kind AS kind, t.key AS key, t.doc AS past_doc, c.doc AS now_doc
+FROM t LEFT JOIN current c ON c.kind = t.kind AND c.key = t.key
+WHERE t.doc IS NOT c.doc
+UNION ALL
+SELECT c.kind, c.key, NULL, c.doc FROM current c
+WHERE c.kind IN kinds AND NOT EXISTS (
+  SELECT 1 FROM versions v WHERE v.kind = c.kind AND v.key = c.key AND v.revision <= @at
+)`;
 
 export class ConflictError extends Error {}
 
@@ -83,6 +116,29 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #listeners = new Set<(r: Revision) => void>();
   #queue: Promise<unknown> = Promise.resolve();
+  // Prepared once: preparing a statement costs about as much as running a small one.
+  readonly #getOne: Database.Statement<[string, string], CurrentRow>;
+  readonly #listKind: Database.Statement<[string], CurrentRow & { key: string }>;
+  readonly #kindHeadStmt: Database.Statement<[string], { r: number | null }>;
+  readonly #headStmt: Database.Statement<[], { n: number | null }>;
+  readonly #lastRevision: Database.Statement<[], { number: number; hash: string }>;
+  readonly #insRevision: Database.Statement<unknown[]>;
+  readonly #insVersion: Database.Statement<unknown[]>;
+  readonly #upsertCurrent: Database.Statement<unknown[]>;
+  readonly #delCurrent: Database.Statement<unknown[]>;
+  readonly #differences: Database.Statement<[{ at: number; kinds: string }], DifferenceRow>;
+  readonly #dataVersion: Database.Statement<[], number>;
+  /**
+   * `list()` results per kind, parsed once and deep-frozen (the model types are readonly, so no
+   * caller may change them). Valid while this connection has committed nothing (`#commits`) and
+   * no other connection has changed the file (`PRAGMA data_version`) — which also catches a
+   * change made behind the journal's back with the sqlite3 shell.
+   */
+  readonly #listCache = new Map<
+    string,
+    { version: number; commits: number; rows: readonly Current<EntityKind>[] }
+  >();
+  #commits = 0;
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -91,6 +147,24 @@ export class SqliteStore implements Store {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(SCHEMA);
+    const db = this.#db;
+    this.#getOne = db.prepare("SELECT revision, doc FROM current WHERE kind = ? AND key = ?");
+    this.#listKind = db.prepare("SELECT key, revision, doc FROM current WHERE kind = ? ORDER BY key");
+    this.#kindHeadStmt = db.prepare("SELECT MAX(revision) AS r FROM versions WHERE kind = ?");
+    this.#headStmt = db.prepare("SELECT MAX(number) AS n FROM revisions");
+    this.#lastRevision = db.prepare("SELECT number, hash FROM revisions ORDER BY number DESC LIMIT 1");
+    this.#insRevision = db.prepare(
+      `INSERT INTO revisions (number, time, principal, source_ip, request_id, action, ticket, prev_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insVersion = db.prepare("INSERT INTO versions (kind, key, revision, doc) VALUES (?, ?, ?, ?)");
+    this.#upsertCurrent = db.prepare(
+      `INSERT INTO current (kind, key, revision, doc) VALUES (?, ?, ?, ?)
+       ON CONFLICT(kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc`,
+    );
+    this.#delCurrent = db.prepare("DELETE FROM current WHERE kind = ? AND key = ?");
+    this.#differences = db.prepare(DIFFERENCES_SQL);
+    this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   }
 
   mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
@@ -101,18 +175,25 @@ export class SqliteStore implements Store {
 
   async #mutateNow<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
     for (let attempt = 1; ; attempt++) {
+      // Every commit appends a revision, so a head that has not moved since before the first read
+      // proves every read is still current: the commit then skips checking them one by one.
+      const startHead = this.#head();
       const reads = new Map<string, number>();
       const writes: PendingChange[] = [];
       const tx = this.#tx(reads, writes);
       const result = await fn(tx);
       try {
-        const revision = this.#commit(meta, reads, collapseWrites(writes));
+        const revision = this.#commit(meta, startHead, reads, collapseWrites(writes));
         if (revision) for (const l of this.#listeners) l(revision);
         return { revision, result };
       } catch (e) {
         if (!(e instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw e;
       }
     }
+  }
+
+  #head(): number {
+    return this.#headStmt.get()?.n ?? 0;
   }
 
   #tx(reads: Map<string, number>, writes: PendingChange[]): MutationTx {
@@ -123,12 +204,8 @@ export class SqliteStore implements Store {
       }
       return undefined;
     };
-    const getOne = this.#db.prepare<[string, string], CurrentRow>(
-      "SELECT revision, doc FROM current WHERE kind = ? AND key = ?",
-    );
-    const listKind = this.#db.prepare<[string], CurrentRow & { key: string }>(
-      "SELECT key, revision, doc FROM current WHERE kind = ? ORDER BY key",
-    );
+    const getOne = this.#getOne;
+    const listKind = this.#listKind;
     return {
       get: async <K extends EntityKind>(kind: K, key: string) => {
         const p = pending(kind, key);
@@ -157,46 +234,76 @@ export class SqliteStore implements Store {
       delete: (kind, key) => {
         writes.push({ kind, key, doc: null });
       },
+      differencesFrom: async (at, kinds) => {
+        // One read transaction, so the head recorded is the one the differences were read at.
+        const [head, rows] = this.#db.transaction(
+          () => [this.#head(), this.#differences.all({ at, kinds: JSON.stringify(kinds) })] as const,
+        )();
+        reads.set(HEAD_READ, head);
+        const out: EntityDifference[] = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) {
+          const r = rows[i] as DifferenceRow;
+          out[i] = {
+            kind: r.kind as EntityKind,
+            key: r.key,
+            past: r.past_doc === null ? undefined : (JSON.parse(r.past_doc) as EntityTypes[EntityKind]),
+            now: r.now_doc === null ? undefined : (JSON.parse(r.now_doc) as EntityTypes[EntityKind]),
+          };
+        }
+        return out;
+      },
     };
   }
 
   #kindHead(kind: string): number {
-    const row = this.#db
-      .prepare<[string], { r: number | null }>("SELECT MAX(revision) AS r FROM versions WHERE kind = ?")
-      .get(kind);
-    return row?.r ?? 0;
+    return this.#kindHeadStmt.get(kind)?.r ?? 0;
   }
 
-  #commit(meta: RevisionMeta, reads: Map<string, number>, writes: PendingChange[]): Revision | undefined {
+  #commit(
+    meta: RevisionMeta,
+    startHead: number,
+    reads: Map<string, number>,
+    writes: PendingChange[],
+  ): Revision | undefined {
     const db = this.#db;
-    const getOne = db.prepare<[string, string], CurrentRow>(
-      "SELECT revision, doc FROM current WHERE kind = ? AND key = ?",
-    );
+    const getOne = this.#getOne;
     const txn = db.transaction((): Revision | undefined => {
-      for (const [id, seen] of reads) {
-        const [kind, key] = id.split("\u0000") as [string, string];
-        const now = key === "*" ? this.#kindHead(kind) : (getOne.get(kind, key)?.revision ?? 0);
-        if (now !== seen) throw new ConflictError(`${kind} ${key} changed concurrently`);
+      const last = this.#lastRevision.get();
+      if ((last?.number ?? 0) !== startHead) {
+        for (const [id, seen] of reads) {
+          let now: number;
+          if (id === HEAD_READ) now = last?.number ?? 0;
+          else {
+            const [kind, key] = id.split("\u0000") as [string, string];
+            now = key === "*" ? this.#kindHead(kind) : (getOne.get(kind, key)?.revision ?? 0);
+          }
+          if (now !== seen) throw new ConflictError(`${id.replace("\u0000", " ")} changed concurrently`);
+        }
       }
-      const effective = writes.filter((w) => {
+      const effective: PendingChange[] = [];
+      const texts: (string | null)[] = [];
+      for (const w of writes) {
         const row = getOne.get(w.kind, w.key);
-        if (w.doc === null) return row !== undefined;
-        return !row || canonicalJson(JSON.parse(row.doc)) !== canonicalJson(w.doc);
-      });
+        if (w.doc === null) {
+          if (row === undefined) continue;
+          effective.push(w);
+          texts.push(null);
+          continue;
+        }
+        const text = JSON.stringify(w.doc);
+        // The stored text is what JSON.stringify made of an equal document, so equal text is the
+        // common case and decides without parsing; otherwise compare canonical forms.
+        if (row && (row.doc === text || canonicalJson(JSON.parse(row.doc)) === canonicalJson(w.doc)))
+          continue;
+        effective.push(w);
+        texts.push(text);
+      }
       if (effective.length === 0) return undefined;
-      const last = db
-        .prepare<[], { number: number; hash: string }>(
-          "SELECT number, hash FROM revisions ORDER BY number DESC LIMIT 1",
-        )
-        .get();
       const number = (last?.number ?? 0) + 1;
       const prevHash = last?.hash ?? GENESIS_HASH;
       const time = new Date().toISOString();
       const hash = revisionHash(prevHash, number, time, meta, effective);
-      db.prepare(
-        `INSERT INTO revisions (number, time, principal, source_ip, request_id, action, ticket, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
+      this.#insRevision.run(
         number,
         time,
         meta.principal,
@@ -207,40 +314,50 @@ export class SqliteStore implements Store {
         prevHash,
         hash,
       );
-      const insVersion = db.prepare("INSERT INTO versions (kind, key, revision, doc) VALUES (?, ?, ?, ?)");
-      const upsert = db.prepare(
-        `INSERT INTO current (kind, key, revision, doc) VALUES (?, ?, ?, ?)
-         ON CONFLICT(kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc`,
-      );
-      const del = db.prepare("DELETE FROM current WHERE kind = ? AND key = ?");
-      for (const w of effective) {
-        const doc = w.doc === null ? null : JSON.stringify(w.doc);
+      const insVersion = this.#insVersion;
+      const upsert = this.#upsertCurrent;
+      const del = this.#delCurrent;
+      for (let i = 0; i < effective.length; i++) {
+        const w = effective[i] as PendingChange;
+        const doc = texts[i] ?? null;
         insVersion.run(w.kind, w.key, number, doc);
         if (doc === null) del.run(w.kind, w.key);
         else upsert.run(w.kind, w.key, number, doc);
       }
+      this.#commits++;
       return { ...meta, number, time, prevHash, hash };
     });
     return txn.immediate();
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
-    const row = this.#db
-      .prepare<[string, string], CurrentRow>("SELECT revision, doc FROM current WHERE kind = ? AND key = ?")
-      .get(kind, key);
+    const row = this.#getOne.get(kind, key);
     return row ? { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] } : undefined;
   }
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
-    return this.#db
-      .prepare<[string], CurrentRow>("SELECT revision, doc FROM current WHERE kind = ? ORDER BY key")
-      .all(kind)
-      .map((row) => ({ revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] }));
+    const version = this.#dataVersion.get() ?? 0;
+    const cached = this.#listCache.get(kind);
+    if (cached && cached.version === version && cached.commits === this.#commits) {
+      return cached.rows as readonly Current<K>[];
+    }
+    const commits = this.#commits;
+    const rows = this.#listKind.all(kind);
+    const out: Current<K>[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as CurrentRow;
+      out[i] = Object.freeze({
+        revision: row.revision,
+        doc: deepFreeze(JSON.parse(row.doc)) as EntityTypes[K],
+      });
+    }
+    Object.freeze(out);
+    this.#listCache.set(kind, { version, commits, rows: out });
+    return out;
   }
 
   async head(): Promise<number> {
-    const row = this.#db.prepare<[], { n: number | null }>("SELECT MAX(number) AS n FROM revisions").get();
-    return row?.n ?? 0;
+    return this.#head();
   }
 
   async revision(number: number): Promise<Revision | undefined> {
@@ -312,6 +429,14 @@ export class SqliteStore implements Store {
     await this.#queue;
     this.#db.close();
   }
+}
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function toRevision(row: RevisionRow): Revision {
