@@ -103,11 +103,70 @@ export interface Credential {
   readonly createdTime: string;
 }
 
+/**
+ * A server certificate for HTTPS/SSL listeners, addressed by ARN (IAM server-certificate or
+ * ACM style). The private key stays in the store and reaches only the agents that serve it.
+ */
+export interface Certificate {
+  readonly arn: string;
+  readonly name: string;
+  readonly certificateBody: string;
+  readonly privateKey: string;
+  readonly certificateChain?: string;
+  readonly uploadedTime: string;
+  readonly notAfter: string;
+  readonly subject: string;
+}
+
+/** A subnet of the subnet registry: Ballast has no EC2, so each subnet id is declared with its zone. */
+export interface Subnet {
+  readonly subnetId: string;
+  readonly zone: string;
+  readonly vpcId: string;
+  readonly cidrBlock?: string;
+}
+
+/** An account limit DescribeAccountLimits reports and the API enforces (`classic-load-balancers`, …). */
+export interface Limit {
+  readonly name: string;
+  readonly max: number;
+}
+
 /** The kinds of entity the journal keeps, and the document type of each. */
 export interface EntityTypes {
   readonly loadBalancer: LoadBalancer;
   readonly instance: Instance;
   readonly credential: Credential;
+  readonly certificate: Certificate;
+  readonly subnet: Subnet;
+  readonly limit: Limit;
 }
 export type EntityKind = keyof EntityTypes;
-export const ENTITY_KINDS: readonly EntityKind[] = ["loadBalancer", "instance", "credential"];
+export const ENTITY_KINDS: readonly EntityKind[] = [
+  "loadBalancer",
+  "instance",
+  "credential",
+  "certificate",
+  "subnet",
+  "limit",
+];
+
+/** The key each kind is stored under: the name or id the document itself carries. */
+export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): string {
+  const d = doc as EntityTypes[EntityKind];
+  switch (kind) {
+    case "loadBalancer":
+      return (d as LoadBalancer).name;
+    case "instance":
+      return (d as Instance).instanceId;
+    case "credential":
+      return (d as Credential).accessKeyId;
+    case "certificate":
+      return (d as Certificate).arn;
+    case "subnet":
+      return (d as Subnet).subnetId;
+    case "limit":
+      return (d as Limit).name;
+  }
+  throw new Error(`unknown entity kind ${String(kind)}`);
+}

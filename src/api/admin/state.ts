@@ -26,7 +26,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { BallastError } from "../../model/errors.js";
-import type { Credential, EntityKind } from "../../model/types.js";
+import { type Certificate, type Credential, ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import {
   createBackup,
   diffLines,
@@ -173,13 +173,11 @@ export function createStateRoutes(
   async function show(at: string): Promise<Json> {
     const revision = await resolveRevision(store, at, "at");
     const state = await stateAt(store, revision);
-    const grouped: Record<EntityKind, unknown[]> = { loadBalancer: [], instance: [], credential: [] };
-    for (const e of stateEntries(state)) {
-      if (e.kind === "credential") {
-        const { secretAccessKey: _secret, ...rest } = e.doc as Credential;
-        grouped.credential.push(rest);
-      } else grouped[e.kind].push(e.doc);
-    }
+    const grouped = Object.fromEntries(ENTITY_KINDS.map((k) => [k, [] as unknown[]])) as Record<
+      EntityKind,
+      unknown[]
+    >;
+    for (const e of stateEntries(state)) grouped[e.kind].push(withoutSecrets(e.kind, e.doc));
     const time = revision === 0 ? undefined : (await store.revision(revision))?.time;
     return {
       revision,
@@ -187,6 +185,9 @@ export function createStateRoutes(
       loadBalancers: grouped.loadBalancer,
       instances: grouped.instance,
       credentials: grouped.credential,
+      certificates: grouped.certificate,
+      subnets: grouped.subnet,
+      limits: grouped.limit,
     };
   }
 
@@ -349,4 +350,17 @@ function parseRestoreBody(body: Buffer): RestoreBody {
     ...(o.includeCredentials === undefined ? {} : { includeCredentials: o.includeCredentials as boolean }),
     ...(o.allowEmpty === undefined ? {} : { allowEmpty: o.allowEmpty as boolean }),
   };
+}
+
+/** Secrets never leave the store through `show`: credential secrets and certificate private keys. */
+function withoutSecrets(kind: EntityKind, doc: unknown): unknown {
+  if (kind === "credential") {
+    const { secretAccessKey: _secret, ...rest } = doc as Credential;
+    return rest;
+  }
+  if (kind === "certificate") {
+    const { privateKey: _key, ...rest } = doc as Certificate;
+    return rest;
+  }
+  return doc;
 }

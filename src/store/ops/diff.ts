@@ -55,16 +55,30 @@ export interface CredentialDiff {
   readonly fields: readonly string[];
 }
 
+/** A change to a certificate, subnet or limit, summarised without secrets. */
+export interface SettingDiff {
+  readonly kind: "certificate" | "subnet" | "limit";
+  readonly key: string;
+  readonly change: EntityChangeType;
+  readonly summary: string;
+}
+
 export interface StateDiff {
   readonly from: number;
   readonly to: number;
   readonly loadBalancers: readonly LoadBalancerDiff[];
   readonly instances: readonly InstanceDiff[];
   readonly credentials: readonly CredentialDiff[];
+  readonly settings: readonly SettingDiff[];
 }
 
 export function isEmptyDiff(d: StateDiff): boolean {
-  return d.loadBalancers.length === 0 && d.instances.length === 0 && d.credentials.length === 0;
+  return (
+    d.loadBalancers.length === 0 &&
+    d.instances.length === 0 &&
+    d.credentials.length === 0 &&
+    d.settings.length === 0
+  );
 }
 
 export function diffStates(a: State, b: State): StateDiff {
@@ -92,6 +106,26 @@ export function diffStates(a: State, b: State): StateDiff {
         fields: x && y ? credentialFields(x, y) : [],
       };
     }),
+    settings: [
+      ...diffMaps(a.entities.certificate, b.entities.certificate, (key, change, _x, y) => ({
+        kind: "certificate" as const,
+        key,
+        change,
+        summary: y ? `${y.subject}, valid until ${y.notAfter}` : "",
+      })),
+      ...diffMaps(a.entities.subnet, b.entities.subnet, (key, change, _x, y) => ({
+        kind: "subnet" as const,
+        key,
+        change,
+        summary: y ? `${y.zone}, ${y.vpcId}` : "",
+      })),
+      ...diffMaps(a.entities.limit, b.entities.limit, (key, change, x, y) => ({
+        kind: "limit" as const,
+        key,
+        change,
+        summary: `${x?.max ?? "unset"} → ${y?.max ?? "unset"}`,
+      })),
+    ],
   };
 }
 
@@ -232,6 +266,8 @@ export function diffLines(d: StateDiff): string[] {
   }
   for (const i of d.instances) out.push(instanceText(i));
   for (const c of d.credentials) out.push(credentialText(c));
+  for (const x of d.settings)
+    out.push(`${x.kind} ${x.key}: ${x.change}${x.summary ? ` (${x.summary})` : ""}`);
   return out;
 }
 

@@ -3,21 +3,12 @@
  * is stored under (`list()` returns documents without keys) and when two documents are equal.
  */
 import type { EntityKind, EntityTypes } from "../../model/types.js";
+
+export { entityKey } from "../../model/types.js";
+
 import { canonicalJson } from "../journal.js";
 
 export type AnyDoc = EntityTypes[EntityKind];
-
-/** The key the API layer stores each kind under: the name or id the document itself carries. */
-export function entityKey(kind: EntityKind, doc: AnyDoc): string {
-  switch (kind) {
-    case "loadBalancer":
-      return (doc as EntityTypes["loadBalancer"]).name;
-    case "instance":
-      return (doc as EntityTypes["instance"]).instanceId;
-    case "credential":
-      return (doc as EntityTypes["credential"]).accessKeyId;
-  }
-}
 
 /** Equal documents, whatever order their keys were written in. */
 export function docsEqual(a: unknown, b: unknown): boolean {

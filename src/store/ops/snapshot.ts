@@ -29,7 +29,16 @@ export type ProgressFn = (done: number, total: number) => void;
 export const REPLAY_BATCH = 2000;
 
 export function emptyEntityMaps(): MutableEntityMaps {
-  return { loadBalancer: new Map(), instance: new Map(), credential: new Map() };
+  return Object.fromEntries(ENTITY_KINDS.map((k) => [k, new Map()])) as unknown as MutableEntityMaps;
+}
+
+function copyEntityMaps(from: EntityMaps): MutableEntityMaps {
+  const maps = emptyEntityMaps();
+  for (const k of ENTITY_KINDS) {
+    const into = maps[k] as Map<string, EntityTypes[EntityKind]>;
+    for (const [key, doc] of from[k]) into.set(key, doc);
+  }
+  return maps;
 }
 
 export function emptyState(revision = 0): State {
@@ -103,11 +112,7 @@ export async function advanceState(
       `cannot advance a state at revision ${state.revision} back to ${to}`,
     );
   }
-  const maps: MutableEntityMaps = {
-    loadBalancer: new Map(state.entities.loadBalancer),
-    instance: new Map(state.entities.instance),
-    credential: new Map(state.entities.credential),
-  };
+  const maps = copyEntityMaps(state.entities);
   await forEachChangeBatch(
     store,
     state.revision,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EntityKind, Protocol } from "../../../src/model/types.js";
 import { restore } from "../../../src/store/ops/restore.js";
-import { currentState, stateAt } from "../../../src/store/ops/snapshot.js";
+import { currentState, emptyEntityMaps, stateAt } from "../../../src/store/ops/snapshot.js";
 import { verifyJournal } from "../../../src/store/ops/verify.js";
 import { PostgresStore } from "../../../src/store/postgres/postgres-store.js";
 import type { MutationTx, Store } from "../../../src/store/store.js";
@@ -155,7 +155,7 @@ describe("on PostgreSQL", () => {
 /** Rebuilds a State from its canonical form, so the recorded form is what gets compared. */
 function stateFromForm(form: string | undefined): Parameters<typeof stateForm>[0] {
   const entries = JSON.parse(form ?? "[]") as { kind: EntityKind; key: string; doc: never }[];
-  const entities = { loadBalancer: new Map(), instance: new Map(), credential: new Map() };
-  for (const e of entries) entities[e.kind].set(e.key, e.doc);
+  const entities = emptyEntityMaps();
+  for (const e of entries) (entities[e.kind] as Map<string, unknown>).set(e.key, e.doc);
   return { revision: -1, entities };
 }
