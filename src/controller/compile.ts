@@ -3,8 +3,15 @@
  * everything the zone should serve and, separately, every explicit removal since the revision
  * the agent already has — each tied to the journal revision that made it (principle 3).
  */
-import type { AgentConfig, BackendSpec, NodeLoadBalancer, Removal } from "../model/agent-protocol.js";
-import type { LoadBalancer } from "../model/types.js";
+import type {
+  AgentConfig,
+  BackendSpec,
+  CertificateSpec,
+  NodeLoadBalancer,
+  Removal,
+} from "../model/agent-protocol.js";
+import { loadBalancerAttributes } from "../model/attributes.js";
+import type { Certificate, LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -21,9 +28,15 @@ export async function compileAgentConfig(
   opts: CompileOptions,
 ): Promise<AgentConfig> {
   const version = await store.head();
-  const [lbs, inventory] = await Promise.all([store.list("loadBalancer"), store.list("instance")]);
+  const [lbs, inventory, certificates] = await Promise.all([
+    store.list("loadBalancer"),
+    store.list("instance"),
+    store.list("certificate"),
+  ]);
   const addressOf = new Map<string, BackendSpec>();
   for (const { doc } of inventory) addressOf.set(doc.instanceId, doc);
+  const certificateOf = new Map<string, Certificate>();
+  for (const { doc } of certificates) certificateOf.set(doc.arn, doc);
 
   const resolve = (instanceId: string): BackendSpec | undefined =>
     addressOf.get(instanceId) ??
@@ -32,7 +45,7 @@ export async function compileAgentConfig(
   const loadBalancers: NodeLoadBalancer[] = [];
   for (const { revision, doc } of lbs) {
     if (!doc.availabilityZones.includes(zone)) continue;
-    loadBalancers.push(nodeSpec(doc, revision, resolve));
+    loadBalancers.push(nodeSpec(doc, revision, resolve, certificateOf));
   }
   const removals = have > 0 && have < version ? await removalsSince(store, zone, have, version) : [];
   return { version, zone, loadBalancers, removals };
@@ -42,11 +55,24 @@ function nodeSpec(
   lb: LoadBalancer,
   revision: number,
   resolve: (id: string) => BackendSpec | undefined,
+  certificateOf: ReadonlyMap<string, Certificate>,
 ): NodeLoadBalancer {
   const backends: BackendSpec[] = [];
   for (const id of lb.instances) {
     const b = resolve(id);
     if (b) backends.push(b);
+  }
+  const certificates: CertificateSpec[] = [];
+  for (const arn of new Set(lb.listeners.flatMap((l) => (l.sslCertificateId ? [l.sslCertificateId] : [])))) {
+    const c = certificateOf.get(arn);
+    if (c) {
+      certificates.push({
+        arn,
+        certificateBody: c.certificateBody,
+        privateKey: c.privateKey,
+        ...(c.certificateChain ? { certificateChain: c.certificateChain } : {}),
+      });
+    }
   }
   return {
     name: lb.name,
@@ -55,6 +81,10 @@ function nodeSpec(
     listeners: lb.listeners,
     healthCheck: lb.healthCheck,
     backends,
+    attributes: loadBalancerAttributes(lb),
+    policies: lb.policies ?? [],
+    backendServerPolicies: lb.backendServerPolicies ?? [],
+    certificates,
   };
 }
 

@@ -7,7 +7,14 @@
  * when a document lists it in `removals`, tied to the journal revision that removed it. Something
  * merely absent from `loadBalancers` is kept, served, and reported as unexplained.
  */
-import type { HealthCheck, Listener, Protocol } from "./types.js";
+import type {
+  BackendServerPolicies,
+  HealthCheck,
+  Listener,
+  LoadBalancerAttributes,
+  LoadBalancerPolicy,
+  Protocol,
+} from "./types.js";
 
 export interface BackendSpec {
   readonly instanceId: string;
@@ -23,6 +30,19 @@ export interface NodeLoadBalancer {
   readonly listeners: readonly Listener[];
   readonly healthCheck: HealthCheck;
   readonly backends: readonly BackendSpec[];
+  /** With ELB's defaults filled in. */
+  readonly attributes?: LoadBalancerAttributes;
+  readonly policies?: readonly LoadBalancerPolicy[];
+  readonly backendServerPolicies?: readonly BackendServerPolicies[];
+  /** The certificates the HTTPS/SSL listeners name, with their keys. */
+  readonly certificates?: readonly CertificateSpec[];
+}
+
+export interface CertificateSpec {
+  readonly arn: string;
+  readonly certificateBody: string;
+  readonly privateKey: string;
+  readonly certificateChain?: string;
 }
 
 export type RemovalKind = "loadBalancer" | "listener" | "backend";

@@ -55,6 +55,54 @@ describe("config compiler", () => {
     ]);
   });
 
+  it("carries attributes with ELB's defaults, policies and the listeners' certificates to the agents", async () => {
+    const arn = "arn:aws:iam::000000000000:server-certificate/site";
+    await store.mutate(meta(), async (tx) => {
+      tx.put("certificate", arn, {
+        arn,
+        name: "site",
+        certificateBody: "CERT",
+        privateKey: "KEY",
+        uploadedTime: "2026-11-23T00:00:00.000Z",
+        notAfter: "2027-11-23T00:00:00.000Z",
+        subject: "CN=site",
+      });
+      tx.put(
+        "loadBalancer",
+        "tls",
+        aLoadBalancer({
+          name: "tls",
+          listeners: [
+            {
+              protocol: "HTTPS",
+              loadBalancerPort: 443,
+              instanceProtocol: "HTTP",
+              instancePort: 80,
+              sslCertificateId: arn,
+            },
+          ],
+          policies: [
+            {
+              policyName: "pp",
+              policyTypeName: "ProxyProtocolPolicyType",
+              attributes: [{ name: "ProxyProtocol", value: "true" }],
+            },
+          ],
+        }),
+      );
+    });
+    const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
+    const tls = doc.loadBalancers.find((l) => l.name === "tls");
+    assert.ok(tls);
+    assert.deepEqual(tls.certificates, [{ arn, certificateBody: "CERT", privateKey: "KEY" }]);
+    assert.equal(tls.attributes?.connectionSettings.idleTimeout, 60);
+    assert.equal(tls.attributes?.crossZoneLoadBalancing.enabled, false);
+    assert.deepEqual(
+      tls.policies?.map((p) => p.policyName),
+      ["pp"],
+    );
+  });
+
   it("removes nothing for an agent ahead of the journal (the store lost history)", async () => {
     const doc = await compileAgentConfig(store, "us-east-1a", 1_000_000, opts);
     assert.deepEqual(doc.removals, []);
