@@ -5,6 +5,7 @@
  *   GET  /agent/v1/config?zone=Z&have=N&wait=S  → 200 AgentConfig, or 204 after S seconds if
  *                                                 the journal has not moved past N
  *   POST /agent/v1/status                        → 204; body: AgentStatus
+ *   GET  /metrics                                → Prometheus text (no token: numbers only)
  *
  * Long-polling keeps agents a commit away from every change without a push connection to keep
  * alive; an agent that cannot reach this server keeps serving its last-known-good config.
@@ -16,6 +17,7 @@ import type { AgentStatus } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
+import { renderMetrics } from "./metrics.js";
 
 export interface AgentChannelOptions {
   readonly store: Store;
@@ -77,6 +79,11 @@ export class AgentChannel {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === "GET" && req.url === "/metrics") {
+      const text = await renderMetrics(this.#opts.store);
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
+      return;
+    }
     if (!this.#authorized(req)) {
       res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
       return;

@@ -67,6 +67,23 @@ describe("e2e with the AWS SDK: create, route, follow health, deregister, delete
     assert.ok(nodes.some((a) => a.startsWith("127.0.42.")));
   });
 
+  it("reports each agent's progress through the journal as metrics", async () => {
+    const text = await waitFor(
+      async () => {
+        const t = await (await fetch(`http://127.0.0.1:${up.agentPort}/metrics`)).text();
+        return /ballast_agent_config_lag_revisions\{agent="agent-us-east-1a",zone="us-east-1a"\} 0\n/.test(
+          t,
+        ) && /ballast_agent_config_lag_revisions\{agent="agent-us-east-1b",zone="us-east-1b"\} 0\n/.test(t)
+          ? t
+          : false;
+      },
+      { what: "both agents caught up with the journal" },
+    );
+    assert.match(text, /^ballast_load_balancers 1$/m);
+    assert.match(text, /^ballast_agent_up\{agent="agent-us-east-1a",zone="us-east-1a"\} 1$/m);
+    assert.match(text, /^ballast_agent_unexplained\{agent="agent-us-east-1b",zone="us-east-1b"\} 0$/m);
+  });
+
   it("routes to every registered back end once their health checks pass", async () => {
     await elb.send(
       new ConfigureHealthCheckCommand({

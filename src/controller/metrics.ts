@@ -1,0 +1,61 @@
+/**
+ * The control plane's numbers, in the Prometheus text format, served at GET /metrics on the agent
+ * channel: how far the journal has moved, and how far each agent is behind it — the first alarm
+ * of a control plane whose state went missing is an agent reporting what it cannot explain.
+ */
+import type { AgentStatus } from "../model/agent-protocol.js";
+import type { Store } from "../store/store.js";
+
+/** Statuses older than this are reported as a stale agent, not as a live one. */
+export const STATUS_FRESH_MS = 30_000;
+
+export async function renderMetrics(store: Store, now = Date.now()): Promise<string> {
+  const [head, statuses, lbs] = await Promise.all([
+    store.head(),
+    store.agentStatuses(),
+    store.list("loadBalancer"),
+  ]);
+  const out: string[] = [];
+  const gauge = (name: string, help: string, rows: readonly [string, number][]): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+  };
+  const label = (s: AgentStatus): string => `{agent="${esc(s.agentId)}",zone="${esc(s.zone)}"}`;
+  gauge("ballast_journal_head_revision", "Newest revision of the state journal.", [["", head]]);
+  gauge("ballast_load_balancers", "Load balancers in the current state.", [["", lbs.length]]);
+  gauge(
+    "ballast_agent_up",
+    "1 when the agent reported within the last 30 seconds.",
+    statuses.map((s) => [label(s), now - Date.parse(s.time) <= STATUS_FRESH_MS ? 1 : 0]),
+  );
+  gauge(
+    "ballast_agent_config_version",
+    "Journal revision of the configuration the agent runs.",
+    statuses.map((s) => [label(s), s.configVersion]),
+  );
+  gauge(
+    "ballast_agent_config_lag_revisions",
+    "Journal revisions the agent's configuration is behind the head (negative: ahead of the journal).",
+    statuses.map((s) => [label(s), head - s.configVersion]),
+  );
+  gauge(
+    "ballast_agent_unexplained",
+    "Load balancers, listeners and back ends an agent keeps that the control plane neither states nor removed.",
+    statuses.map((s) => [label(s), s.unexplained.length]),
+  );
+  gauge(
+    "ballast_agent_instances_in_service",
+    "Back ends the agent's health checks see InService, per agent.",
+    statuses.map((s) => [label(s), s.health.filter((h) => h.state === "InService").length]),
+  );
+  gauge(
+    "ballast_agent_instances_out_of_service",
+    "Back ends the agent's health checks see OutOfService, per agent.",
+    statuses.map((s) => [label(s), s.health.filter((h) => h.state === "OutOfService").length]),
+  );
+  return `${out.join("\n")}\n`;
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
