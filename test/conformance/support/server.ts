@@ -1,0 +1,45 @@
+/** The real control plane in-process: SQLite in a temp dir, real SigV4, real handler, no agents. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RunningControlPlane, startControlPlane } from "../../../src/cli/control-plane.js";
+import { silentLogger } from "../../../src/util/logger.js";
+
+export const ACCESS_KEY_ID = "AKIACONFORMANCE00001";
+export const SECRET_ACCESS_KEY = "conformance-secret-0123456789abcdefghijkl";
+export const REGION = "us-east-1";
+export const ZONES = ["us-east-1a", "us-east-1b"] as const;
+
+export interface ConformanceServer {
+  readonly cp: RunningControlPlane;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startConformanceServer(): Promise<ConformanceServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "ballast-conformance-"));
+  const cp = await startControlPlane({
+    dataDir,
+    store: "sqlite",
+    host: "127.0.0.1",
+    apiPort: 0,
+    agentPort: 0,
+    dnsPort: 0,
+    region: REGION,
+    dnsDomain: "ballast.test",
+    zones: ZONES,
+    env: {
+      BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+    },
+    logger: silentLogger,
+  });
+  return {
+    cp,
+    url: cp.apiUrl,
+    async close() {
+      await cp.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
