@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
 import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
+import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { AgentChannel } from "../controller/agent-channel.js";
 import { DnsResponder } from "../dns/responder.js";
@@ -102,6 +103,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       if (req.url?.startsWith("/admin/")) adminApi(req, res);
       else query(req, res);
     });
+    answerClientErrorsAsAws(api);
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
 

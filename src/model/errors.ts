@@ -27,6 +27,9 @@ export const AWS_ERRORS = {
   MalformedQueryString: { status: 404, type: "Sender" },
   ValidationError: { status: 400, type: "Sender" },
   Throttling: { status: 400, type: "Sender" },
+  /** Requests Node's HTTP parser refuses before routing (see api/aws-query/client-error.ts). */
+  BadRequest: { status: 400, type: "Sender" },
+  RequestHeaderSectionTooLarge: { status: 431, type: "Sender" },
   InternalFailure: { status: 500, type: "Receiver" },
   ServiceUnavailable: { status: 503, type: "Receiver" },
   RequestEntityTooLarge: { status: 413, type: "Sender" },
@@ -52,6 +55,10 @@ export const AWS_ERRORS = {
   PolicyTypeNotFound: { status: 400, type: "Sender" },
   DuplicatePolicyName: { status: 400, type: "Sender" },
   TooManyPolicies: { status: 400, type: "Sender" },
+  LoadBalancerAttributeNotFound: { status: 400, type: "Sender" },
+  // IAM UploadServerCertificate's codes, for the admin API's certificate upload.
+  MalformedCertificate: { status: 400, type: "Sender" },
+  KeyPairMismatch: { status: 400, type: "Sender" },
   // Ballast's own (admin API, journal).
   RevisionConflict: { status: 409, type: "Sender" },
   NotFound: { status: 404, type: "Sender" },

@@ -28,8 +28,9 @@ export class QueryParams {
   integer(name: string): number | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isSafeInteger(n))
+    // Digits only: Number() would also read "0x1E", "3e1" and " 5 " as integers.
+    const n = /^-?\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(n))
       throw new BallastError(
         "ValidationError",
         `1 validation error detected: Value '${raw}' at '${lowerFirst(name)}' failed to satisfy constraint: Member must be an integer`,
