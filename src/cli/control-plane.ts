@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   readonly backupIntervalSeconds?: number;
   /** How many scheduled backups to keep (default 48). */
   readonly backupKeep?: number;
+  /** Days of history a compaction never removes (default 90). */
+  readonly retentionDays?: number;
 }
 
 /** `--backup-interval` (seconds) and `--backup-keep`, shared by `ballast up` and `ballast control`. */
@@ -55,6 +57,15 @@ export function backupFlags(interval: string | undefined, keep: string | undefin
     backupIntervalSeconds: whole(interval, "backup-interval", 3600, 2_000_000),
     backupKeep: whole(keep, "backup-keep", 48, 100_000),
   };
+}
+
+/** `--retention-days`, shared by `ballast up` and `ballast control`: at least 1, default 90. */
+export function retentionFlag(raw: string | undefined): { retentionDays: number } {
+  if (raw === undefined) return { retentionDays: 90 };
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 1_000_000)
+    throw new UsageError("--retention-days must be a whole number of days from 1 to 1000000");
+  return { retentionDays: n };
 }
 
 export interface RunningControlPlane {
@@ -98,7 +109,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
 
     const common = { store, authenticator, logger, zones: opts.zones };
     const query = createAwsQueryHandler({ ...common, region: opts.region, dnsDomain: opts.dnsDomain });
-    const adminApi = createAdminHandler({ ...common, backupDir });
+    const adminApi = createAdminHandler({
+      ...common,
+      backupDir,
+      ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
+    });
     const api = createServer((req, res) => {
       if (req.url?.startsWith("/admin/")) adminApi(req, res);
       else query(req, res);

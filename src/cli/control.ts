@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
 import { intFlag } from "./args.js";
-import { backupFlags, startControlPlane } from "./control-plane.js";
+import { backupFlags, retentionFlag, startControlPlane } from "./control-plane.js";
 
 export async function controlCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -19,6 +19,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
       "dns-domain": { type: "string", default: "ballast.internal" },
       "backup-interval": { type: "string" },
       "backup-keep": { type: "string" },
+      "retention-days": { type: "string" },
       zones: { type: "string", default: "us-east-1a,us-east-1b" },
     },
   });
@@ -36,6 +37,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
     env: process.env,
     logger,
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
+    ...retentionFlag(values["retention-days"]),
   });
   console.log(`control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS 127.0.0.1:${cp.dnsPort}`);
   const stop = (): void => {

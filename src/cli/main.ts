@@ -1,8 +1,10 @@
 /** The `ballast` command. */
 import { agentCommand } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
+import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
 import { instancesCommand } from "./instances.js";
+import { limitsCommand, subnetsCommand } from "./registry.js";
 import { stateCommand } from "./state.js";
 import { upCommand } from "./up.js";
 
@@ -16,6 +18,12 @@ commands:
                       one load-balancer node agent
   instances add ID --address ADDR --zone ZONE | remove ID | list
                       the instance inventory (signed admin API)
+  subnets add ID --zone Z --vpc VPC [--cidr C] | remove ID | list
+                      the subnet registry (signed admin API)
+  limits list | set NAME MAX | reset NAME
+                      the account limits DescribeAccountLimits reports and the API enforces
+  certs upload NAME --cert FILE --key FILE [--chain FILE] | list | delete NAME
+                      server certificates for HTTPS/SSL listeners (signed admin API)
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)`;
 
@@ -24,6 +32,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   control: controlCommand,
   agent: agentCommand,
   instances: instancesCommand,
+  subnets: subnetsCommand,
+  limits: limitsCommand,
+  certs: certsCommand,
   state: stateCommand,
 };
 

@@ -1,6 +1,6 @@
 /**
  * `ballast state …`: the journal through the signed admin API — history, show, diff, restore,
- * verify, export, import, backups. Human output by default, `--json` for machines.
+ * verify, export, import, backups, compaction. Human output by default, `--json` for machines.
  *
  * Long operations show progress on stderr: verify, restore and import ask the server for an
  * NDJSON stream (`{progress}` lines, then `{result}`) and draw it; every other call shows the
@@ -25,9 +25,23 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   verify                            (exit code 1 when the journal does not verify)
   export [--out FILE]
   import FILE [--keep-credentials]
-  backups [--create]`;
+  backups [--create]
+  compact (--through REV | --older-than DAYS) --ticket ID
+                                    (removes superseded history older than the retention period)
+  compactions`;
 
-const VERBS = new Set(["history", "show", "diff", "restore", "verify", "export", "import", "backups"]);
+const VERBS = new Set([
+  "history",
+  "show",
+  "diff",
+  "restore",
+  "verify",
+  "export",
+  "import",
+  "backups",
+  "compact",
+  "compactions",
+]);
 
 interface HistoryEntry {
   readonly number: number;
@@ -63,6 +77,9 @@ export async function stateCommand(argv: string[]): Promise<void> {
       "keep-credentials": { type: "boolean", default: false },
       out: { type: "string" },
       create: { type: "boolean", default: false },
+      through: { type: "string" },
+      "older-than": { type: "string" },
+      ticket: { type: "string" },
     },
   });
   const [verb, ...args] = positionals;
@@ -162,6 +179,51 @@ export async function stateCommand(argv: string[]): Promise<void> {
           ),
         );
       }
+      case "compact": {
+        const through = values.through;
+        const olderThan = values["older-than"];
+        if ((through === undefined) === (olderThan === undefined))
+          throw new UsageError("state compact needs one of --through REV and --older-than DAYS");
+        if (values.ticket === undefined) throw new UsageError("state compact needs --ticket ID");
+        const number = (raw: string, flag: string): number => {
+          if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${flag} must be a number, not '${raw}'`);
+          return Number(raw);
+        };
+        const body = {
+          ticket: values.ticket,
+          ...(through === undefined ? {} : { through: number(through, "--through") }),
+          ...(olderThan === undefined ? {} : { olderThanDays: number(olderThan, "--older-than") }),
+        };
+        const r = await client.stream<{ through: number; compacted: boolean; compaction: Compaction }>(
+          "compact",
+          "POST",
+          "/compact",
+          JSON.stringify(body),
+        );
+        return print(r, () =>
+          r.compacted
+            ? `compacted the journal through revision ${r.through}: ${r.compaction.versionsRemoved} superseded version(s) removed (ticket ${r.compaction.ticket ?? "-"}); history is kept from revision ${r.through}`
+            : `the journal is already compacted through revision ${r.compaction.through}; nothing was removed`,
+        );
+      }
+      case "compactions": {
+        const r = await client.get<{ compactedThrough: number; compactions: Compaction[] }>("/compactions");
+        return print(r, () =>
+          r.compactions.length === 0
+            ? "the journal was never compacted"
+            : table(
+                ["THROUGH", "TIME", "PRINCIPAL", "TICKET", "REMOVED", "SOURCE"],
+                r.compactions.map((c) => [
+                  String(c.through),
+                  c.time,
+                  c.principal,
+                  c.ticket ?? "-",
+                  String(c.versionsRemoved),
+                  c.sourceIp || "-",
+                ]),
+              ),
+        );
+      }
       case "backups": {
         if (values.create) {
           const r = await client.send<{ backup: Backup }>("backup", "POST", "/backups");
@@ -184,6 +246,15 @@ export async function stateCommand(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+}
+
+interface Compaction {
+  readonly through: number;
+  readonly time: string;
+  readonly principal: string;
+  readonly sourceIp: string;
+  readonly ticket?: string;
+  readonly versionsRemoved: number;
 }
 
 interface Backup {
@@ -253,8 +324,13 @@ function changeText(r: ChangeResult, done: string, unchanged: string): string {
 }
 
 function verifyText(r: VerifyReport): string {
-  if (r.ok)
-    return `journal verified: ${r.revisionsChecked} revisions and ${r.entitiesChecked} entities consistent up to revision ${r.head}`;
+  if (r.ok) {
+    const compacted =
+      r.compactedThrough > 0
+        ? ` (compacted through revision ${r.compactedThrough}: ${r.linkCheckedOnly} revisions link-checked only)`
+        : "";
+    return `journal verified: ${r.revisionsChecked} revisions and ${r.entitiesChecked} entities consistent up to revision ${r.head}${compacted}`;
+  }
   const first = r.firstDivergence;
   const out = [
     `journal does NOT verify: first divergence at revision ${first?.revision} (${first?.type}): ${first?.message}`,

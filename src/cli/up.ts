@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
-import { backupFlags, startControlPlane } from "./control-plane.js";
+import { backupFlags, retentionFlag, startControlPlane } from "./control-plane.js";
 import { DEMO_LB, type Demo, startDemo } from "./demo.js";
 import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { Supervisor } from "./supervisor.js";
@@ -28,6 +28,7 @@ export async function upCommand(argv: string[]): Promise<void> {
       "dns-domain": { type: "string", default: "ballast.internal" },
       "backup-interval": { type: "string" },
       "backup-keep": { type: "string" },
+      "retention-days": { type: "string" },
       agents: { type: "string", default: DEFAULT_AGENTS },
       demo: { type: "boolean", default: false },
       "demo-port": { type: "string" },
@@ -51,6 +52,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     env: process.env,
     logger,
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
+    ...retentionFlag(values["retention-days"]),
   });
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));

@@ -11,6 +11,8 @@ export interface LoadBalancerSpec {
   readonly listeners: readonly Listener[];
   readonly availabilityZones: readonly string[];
   readonly subnets: readonly string[];
+  /** Set for a load balancer in subnets: their VPC. */
+  readonly vpcId?: string;
   readonly securityGroups: readonly string[];
   readonly tags: readonly Tag[];
 }
@@ -58,6 +60,7 @@ export function buildLoadBalancer(
     listeners: spec.listeners,
     availabilityZones: spec.availabilityZones,
     subnets: spec.subnets,
+    ...(spec.vpcId === undefined ? {} : { vpcId: spec.vpcId }),
     securityGroups: spec.securityGroups,
     healthCheck: defaultHealthCheck(spec.listeners),
     instances: [],

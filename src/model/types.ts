@@ -76,6 +76,8 @@ export interface LoadBalancer {
   readonly listeners: readonly Listener[];
   readonly availabilityZones: readonly string[];
   readonly subnets: readonly string[];
+  /** The VPC of the subnets; only a load balancer with subnets has one. */
+  readonly vpcId?: string;
   readonly securityGroups: readonly string[];
   readonly healthCheck: HealthCheck;
   /** Registered instance ids, in registration order. */

@@ -47,6 +47,30 @@ export function revisionHash(
   return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
 }
 
+/** One live entity of a whole state, with the revision that last wrote it. */
+export interface DigestEntry {
+  readonly kind: string;
+  readonly key: string;
+  readonly revision: number;
+  readonly doc: unknown;
+}
+
+/**
+ * sha256 over a whole state (live entities only), independent of driver, row order and document
+ * key order. A compaction records it for the state it keeps; `verifyJournal` recomputes it.
+ */
+export function stateDigest(entries: Iterable<DigestEntry>): string {
+  const sorted = [...entries].sort((a, b) => (a.kind === b.kind ? cmp(a.key, b.key) : cmp(a.kind, b.kind)));
+  const hash = createHash("sha256");
+  for (const e of sorted) hash.update(canonicalJson([e.kind, e.key, e.revision, e.doc])).update("\n");
+  return hash.digest("hex");
+}
+
+/** The message for a read below the compacted revision, the same from the drivers and the ops. */
+export function compactedMessage(revision: number, compactedThrough: number): string {
+  return `revision ${revision} was compacted (history is kept from revision ${compactedThrough})`;
+}
+
 /** Keeps only the last write per entity, in first-write order. */
 export function collapseWrites(writes: readonly PendingChange[]): PendingChange[] {
   const byId = new Map<string, PendingChange>();

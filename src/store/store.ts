@@ -1,7 +1,10 @@
 /**
  * The store is a journal (principle 1 of the design guide): every mutation appends one numbered
  * revision and the new version of each entity it touches. A delete appends a tombstone. The
- * current state is derived from the journal; nothing is ever updated in place or removed.
+ * current state is derived from the journal; nothing is ever updated in place or removed — except by
+ * an explicit compaction (`compact`), which drops versions superseded at or before one revision
+ * and keeps every revision row, so the hash chain still links and the state at that revision and
+ * every later one stays readable.
  *
  * One interface, one folder per driver (sqlite/, postgres/), one conformance suite both run.
  */
@@ -45,6 +48,25 @@ export interface EntityDifference {
   readonly past: EntityTypes[EntityKind] | undefined;
   /** The committed document now; undefined if absent now. */
   readonly now: EntityTypes[EntityKind] | undefined;
+}
+
+/**
+ * The record a compaction leaves: through which revision superseded versions were removed, on
+ * whose authority, and what the state at `through` was, so a verification can prove it intact.
+ */
+export interface CompactionRecord {
+  /** Versions superseded at or before this revision were removed; the state at it is kept. */
+  readonly through: number;
+  readonly time: string;
+  readonly principal: string;
+  readonly sourceIp: string;
+  readonly requestId: string;
+  readonly ticket?: string;
+  readonly versionsRemoved: number;
+  /** The hash of revision `through` when it was compacted: the chain head the kept state belongs to. */
+  readonly throughHash: string;
+  /** `stateDigest` (journal.ts) of the state at `through`, taken before anything was removed. */
+  readonly stateHash: string;
 }
 
 /** The view a mutation has: reads see its own pending writes. */
@@ -96,8 +118,25 @@ export interface Store {
   changes(from: number, to?: number): Promise<readonly EntityVersion[]>;
   /** Every version of one entity, oldest first. */
   history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]>;
-  /** The entity as it stood at a revision (undefined if absent or deleted then). */
+  /**
+   * The entity as it stood at a revision (undefined if absent or deleted then). A revision below
+   * `compactedThrough()` is refused with a ValidationError: the journal no longer knows it.
+   */
   getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined>;
+
+  /**
+   * Removes, in one transaction, every entity version at or before `through` that a newer version
+   * at or before `through` supersedes, and every tombstone that is an entity's last version at or
+   * before `through` with nothing after it. Revision rows stay; versions after `through` are
+   * untouched; a CompactionRecord is kept. Returns undefined (and changes nothing) when the journal
+   * is already compacted through `through`. Only the mechanics: retention and change-ticket rules
+   * live in ops/compact.ts. `through` must be an existing revision (ValidationError otherwise).
+   */
+  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined>;
+  /** Every compaction made, oldest first. */
+  compactions(): Promise<readonly CompactionRecord[]>;
+  /** The revision the journal is compacted through; 0 when it never was. */
+  compactedThrough(): Promise<number>;
 
   /**
    * Observed state, beside the desired state and outside the journal: the latest status each

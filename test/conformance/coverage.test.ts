@@ -14,11 +14,23 @@ import { operationErrors, serviceModel } from "./support/model.js";
 /** Model errors of implemented actions that Ballast has no way to produce today, and why. */
 const NOT_PRODUCIBLE: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   CreateLoadBalancer: {
-    InvalidSubnet: "no subnet registry: every subnet is SubnetNotFound",
+    InvalidSubnet: "no internet gateways are modelled: every registered subnet is usable",
     UnsupportedProtocol: "an unknown listener protocol is a ValidationError",
     OperationNotPermitted: "no account-level restrictions exist",
   },
   DescribeLoadBalancers: { DependencyThrottle: "no throttled dependency" },
+  DescribeLoadBalancerAttributes: {
+    LoadBalancerAttributeNotFound: "every attribute exists: unset ones have ELB's defaults",
+  },
+  AttachLoadBalancerToSubnets: {
+    InvalidSubnet: "no internet gateways are modelled: every registered subnet is usable",
+  },
+  CreateLoadBalancerListeners: { UnsupportedProtocol: "an unknown listener protocol is a ValidationError" },
+  SetLoadBalancerListenerSSLCertificate: {
+    UnsupportedProtocol: "the listener's protocol decides: HTTP/TCP is InvalidConfigurationRequest",
+    CertificateNotFound:
+      "needs an HTTPS listener, so a stored certificate; the conformance server seeds none",
+  },
 };
 
 describe("conformance table coverage", () => {

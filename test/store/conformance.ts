@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
-import type { Store } from "../../src/store/store.js";
+import { isBallastError } from "../../src/model/errors.js";
+import { GENESIS_HASH, revisionHash, stateDigest } from "../../src/store/journal.js";
+import type { EntityVersion, Store } from "../../src/store/store.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
 
 export interface StoreFactory {
@@ -236,5 +237,146 @@ export function storeConformance(driver: string, factory: StoreFactory): void {
       );
       assert.equal(await store.head(), head);
     });
+
+    // Compaction changes what every earlier case reads, so these cases come last.
+    describe("compaction", () => {
+      const rev: Record<string, number> = {};
+      let before: { revisions: unknown; after: readonly EntityVersion[]; atC: string; head: number };
+      const step = async (name: string, fn: Parameters<Store["mutate"]>[1]): Promise<void> => {
+        const { revision } = await store.mutate(meta(), fn);
+        assert.ok(revision, name);
+        rev[name] = revision.number;
+      };
+      const c = (): number => rev.c ?? -1;
+
+      it("removes the superseded versions at or before C and keeps the state at C", async () => {
+        await step("a", async (tx) => {
+          tx.put("loadBalancer", "cmp-web", aLoadBalancer({ name: "cmp-web" }));
+          tx.put("loadBalancer", "cmp-old", aLoadBalancer({ name: "cmp-old" }));
+          tx.put("loadBalancer", "cmp-back", aLoadBalancer({ name: "cmp-back" }));
+        });
+        await step("b", async (tx) => {
+          tx.put("loadBalancer", "cmp-web", aLoadBalancer({ name: "cmp-web", instances: ["i-1"] }));
+          tx.delete("loadBalancer", "cmp-old");
+          tx.delete("loadBalancer", "cmp-back");
+        });
+        await step("c", async (tx) => {
+          tx.put("loadBalancer", "cmp-web", aLoadBalancer({ name: "cmp-web", instances: ["i-1", "i-2"] }));
+        });
+        await step("d", async (tx) => {
+          tx.put("loadBalancer", "cmp-web", aLoadBalancer({ name: "cmp-web", instances: [] }));
+          tx.put("loadBalancer", "cmp-back", aLoadBalancer({ name: "cmp-back", scheme: "internal" }));
+        });
+        const head = await store.head();
+        before = {
+          revisions: await store.revisions(0),
+          after: await store.changes(c()),
+          atC: stateDigest(replay(await store.changes(0, c()))),
+          head,
+        };
+
+        const m = { ...meta("CompactJournal", "carol"), ticket: "CHG-42" };
+        const record = await store.compact(c(), m);
+        assert.ok(record);
+        assert.equal(record.through, c());
+        assert.equal(record.principal, "carol");
+        assert.equal(record.ticket, "CHG-42");
+        assert.equal(record.requestId, m.requestId);
+        assert.equal(record.throughHash, (await store.revision(c()))?.hash);
+        assert.equal(record.stateHash, before.atC);
+        // cmp-web a, b; cmp-old a and its tombstone; cmp-back a (its tombstone has a later version).
+        assert.ok(record.versionsRemoved >= 5, `removed ${record.versionsRemoved}`);
+        assert.equal(await store.compactedThrough(), c());
+        assert.deepEqual(await store.compactions(), [record]);
+
+        assert.deepEqual(
+          (await store.history("loadBalancer", "cmp-web")).map((v) => v.revision),
+          [c(), rev.d],
+        );
+        assert.deepEqual(await store.history("loadBalancer", "cmp-old"), []);
+        assert.deepEqual(
+          (await store.history("loadBalancer", "cmp-back")).map((v) => [v.revision, v.doc === null]),
+          [
+            [rev.b, true],
+            [rev.d, false],
+          ],
+        );
+        assert.equal(stateDigest(replay(await store.changes(0, c()))), before.atC);
+      });
+
+      it("keeps every revision row and everything after C", async () => {
+        assert.deepEqual(await store.revisions(0), before.revisions);
+        assert.deepEqual(await store.changes(c()), before.after);
+        let prev = GENESIS_HASH;
+        for (const r of await store.revisions(0)) {
+          assert.equal(r.prevHash, prev, `link of revision ${r.number}`);
+          if (r.number > c()) {
+            const changes = (await store.changes(r.number - 1, r.number)).map((v) => ({
+              kind: v.kind,
+              key: v.key,
+              doc: v.doc,
+            }));
+            assert.equal(revisionHash(r.prevHash, r.number, r.time, r, changes), r.hash);
+          }
+          prev = r.hash;
+        }
+      });
+
+      it("reads at C and later as before, and refuses reads below C", async () => {
+        assert.deepEqual((await store.getAt("loadBalancer", "cmp-web", c()))?.doc.instances, ["i-1", "i-2"]);
+        assert.equal(await store.getAt("loadBalancer", "cmp-old", c()), undefined);
+        assert.equal(await store.getAt("loadBalancer", "cmp-back", c()), undefined);
+        assert.equal((await store.getAt("loadBalancer", "cmp-back", before.head))?.doc.scheme, "internal");
+        await assert.rejects(
+          store.getAt("loadBalancer", "cmp-web", c() - 1),
+          (e: unknown) =>
+            isBallastError(e) &&
+            e.code === "ValidationError" &&
+            e.message === `revision ${c() - 1} was compacted (history is kept from revision ${c()})`,
+        );
+      });
+
+      it("is a no-op through a revision already compacted, and refuses one that does not exist", async () => {
+        const records = await store.compactions();
+        assert.equal(await store.compact(c(), meta("CompactJournal")), undefined);
+        assert.equal(await store.compact(c() - 1, meta("CompactJournal")), undefined);
+        assert.deepEqual(await store.compactions(), records);
+        const head = await store.head();
+        for (const bad of [0, head + 1, 1.5]) {
+          await assert.rejects(store.compact(bad, meta("CompactJournal")), (e: unknown) => {
+            return isBallastError(e) && e.code === "ValidationError";
+          });
+        }
+      });
+
+      it("appends revisions after a compaction and compacts further later", async () => {
+        await step("e", async (tx) => {
+          tx.put("loadBalancer", "cmp-web", aLoadBalancer({ name: "cmp-web", instances: ["i-9"] }));
+        });
+        const record = await store.compact(rev.e ?? -1, meta("CompactJournal"));
+        assert.ok(record);
+        assert.deepEqual(
+          (await store.compactions()).map((r) => r.through),
+          [c(), rev.e],
+        );
+        assert.equal(await store.compactedThrough(), rev.e);
+        assert.deepEqual(
+          (await store.history("loadBalancer", "cmp-web")).map((v) => v.revision),
+          [rev.e],
+        );
+        assert.deepEqual((await store.get("loadBalancer", "cmp-web"))?.doc.instances, ["i-9"]);
+      });
+    });
   });
+}
+
+/** The live entities after applying `versions` in order, as `stateDigest` entries. */
+function replay(versions: readonly EntityVersion[]) {
+  const state = new Map<string, { kind: string; key: string; revision: number; doc: unknown }>();
+  for (const v of versions) {
+    const id = `${v.kind}\u0000${v.key}`;
+    if (v.doc === null) state.delete(id);
+    else state.set(id, { kind: v.kind, key: v.key, revision: v.revision, doc: v.doc });
+  }
+  return state.values();
 }

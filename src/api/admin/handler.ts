@@ -8,7 +8,8 @@
  *   DELETE /admin/v1/instances/{id}     → { deleted: id }
  *
  * `/admin/v1/state/…` (the journal: history, show, diff, restore, verify, export/import,
- * backups) is delegated to state.ts after authentication.
+ * backups) is delegated to state.ts after authentication, `/admin/v1/certificates…` to certificates.ts,
+ * `/admin/v1/subnets…` and `/admin/v1/limits…` (subnet registry, account limits) to registry.ts.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -19,6 +20,8 @@ import type { RevisionMeta, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { readBody } from "../aws-query/body.js";
+import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
+import { createRegistryRoutes, isRegistryPath } from "./registry.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
 
 export const ADMIN_PREFIX = "/admin/v1";
@@ -32,6 +35,8 @@ export interface AdminHandlerOptions {
   readonly zones: readonly string[];
   /** Where state backups live (the state routes list and create them there). */
   readonly backupDir?: string;
+  /** Days of history a journal compaction never removes (the state routes' default: 90). */
+  readonly retentionDays?: number;
 }
 
 interface AdminRequest {
@@ -48,10 +53,13 @@ export function createAdminHandler(
   opts: AdminHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const logger = opts.logger.child({ component: "admin-api" });
+  const certificates = createCertificateRoutes({ store: opts.store });
+  const registry = createRegistryRoutes({ store: opts.store, zones: opts.zones });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
     ...(opts.backupDir === undefined ? {} : { backupDir: opts.backupDir }),
+    ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
   });
   return (req, res) => {
     const requestId = randomUUID();
@@ -87,6 +95,8 @@ export function createAdminHandler(
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);
       return undefined;
     }
+    if (isRegistryPath(path)) return registry({ method, path, body, credential, meta });
+    if (isCertificatesPath(path)) return certificates({ method, path, body, credential, meta });
     const id = routeInstanceId(path);
     const request: AdminRequest = {
       method,

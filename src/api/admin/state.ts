@@ -16,6 +16,12 @@
  *                                                    → { revision, exportRevision, lines, diff }
  *   GET  /admin/v1/state/backups                     → { backups }
  *   POST /admin/v1/state/backups                     → { backup }
+ *   POST /admin/v1/state/compact  { through? | olderThanDays?, ticket }
+ *                                                    → { through, compacted, compaction }
+ *   GET  /admin/v1/state/compactions                 → { compactedThrough, compactions }
+ *
+ * Compaction (action `CompactJournal`, role admin, a change ticket required) removes history older
+ * than the retention period; see store/ops/compact.ts for its rules.
  *
  * Progress: verify, restore and import answer a request with `Accept: application/x-ndjson` as a
  * stream of lines — `{"progress":{phase,done,total,elapsedMs}}` at most every 250 ms and at least
@@ -28,6 +34,7 @@ import type { ServerResponse } from "node:http";
 import { BallastError } from "../../model/errors.js";
 import { type Certificate, type Credential, ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import {
+  compactJournal,
   createBackup,
   diffLines,
   diffRevisions,
@@ -36,6 +43,7 @@ import {
   listBackups,
   parseExport,
   type RestoreOptions,
+  requireKept,
   requireRevision,
   restore,
   revisionAtTime,
@@ -58,6 +66,8 @@ export interface StateRoutesOptions {
   readonly logger: Logger;
   /** Where backups are written and listed; without it the backup routes answer NotFound. */
   readonly backupDir?: string;
+  /** History younger than this many days is never compacted (default 90). */
+  readonly retentionDays?: number;
 }
 
 export interface StateCall {
@@ -121,6 +131,28 @@ export function createStateRoutes(
         return importRoute(call, res);
       case "GET /backups":
         return send({ backups: await listBackups(backupDir()) });
+      case "POST /compact":
+        return streamed(call, res, logger, "compact", async (progress) => {
+          const body = parseCompactBody(call.body);
+          const result = await compactJournal(store, {
+            ...body,
+            ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
+            meta: { ...call.meta, action: "CompactJournal" },
+            onProgress: (phase, d, t) => progress(phase, d, t),
+          });
+          logger.info(result.compacted ? "journal compacted" : "journal already compacted", {
+            ...call.meta,
+            ticket: body.ticket,
+            through: result.through,
+            versionsRemoved: result.compacted ? result.record.versionsRemoved : 0,
+          });
+          return { through: result.through, compacted: result.compacted, compaction: { ...result.record } };
+        });
+      case "GET /compactions":
+        return send({
+          compactedThrough: await store.compactedThrough(),
+          compactions: (await store.compactions()).map((c) => ({ ...c })),
+        });
       case "POST /backups": {
         const backup = await createBackup(store, backupDir());
         logger.info("backup written on request", {
@@ -206,7 +238,7 @@ export function createStateRoutes(
     const to: RestoreOptions["to"] = typeof body.to === "number" ? body.to : { time: body.to };
     // Resolve and check the target before answering, so a bad one keeps its own HTTP status.
     if (typeof to === "number") await requireRevision(store, to);
-    else await revisionAtTime(store, to.time);
+    await requireKept(store, typeof to === "number" ? to : await revisionAtTime(store, to.time));
     return streamed(call, res, logger, "restore", async (progress) => {
       const result = await restore(store, {
         to,
@@ -349,6 +381,44 @@ function parseRestoreBody(body: Buffer): RestoreBody {
     ...(lbs === undefined ? {} : { loadBalancers: lbs as string[] }),
     ...(o.includeCredentials === undefined ? {} : { includeCredentials: o.includeCredentials as boolean }),
     ...(o.allowEmpty === undefined ? {} : { allowEmpty: o.allowEmpty as boolean }),
+  };
+}
+
+interface CompactBody {
+  readonly through?: number;
+  readonly olderThanDays?: number;
+  readonly ticket: string;
+}
+
+/** Strict like the restore body: a misspelt field must not turn into a different purge. */
+function parseCompactBody(body: Buffer): CompactBody {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new BallastError("ValidationError", "The request body is not valid JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new BallastError(
+      "ValidationError",
+      "The request body must be a JSON object {through | olderThanDays, ticket}",
+    );
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!["through", "olderThanDays", "ticket"].includes(k))
+      throw new BallastError(
+        "ValidationError",
+        `Unknown field '${k}'; expected through, olderThanDays, ticket`,
+      );
+  for (const f of ["through", "olderThanDays"] as const)
+    if (o[f] !== undefined && typeof o[f] !== "number")
+      throw new BallastError("ValidationError", `${f} must be a number`);
+  if (o.ticket !== undefined && typeof o.ticket !== "string")
+    throw new BallastError("ValidationError", "ticket must be a change ticket id (a string)");
+  return {
+    ticket: (o.ticket as string | undefined) ?? "",
+    ...(o.through === undefined ? {} : { through: o.through as number }),
+    ...(o.olderThanDays === undefined ? {} : { olderThanDays: o.olderThanDays as number }),
   };
 }
 

@@ -9,7 +9,10 @@ export interface QuerySettings {
   readonly dnsDomain: string;
   /** The availability zones this deployment has agents in; the first is where bare IPs live. */
   readonly zones: readonly string[];
-  /** The per-region quota of CreateLoadBalancer (TooManyLoadBalancers past it). */
+  /**
+   * The default of the `classic-load-balancers` limit when no `limit` entity sets it (ELB's 20;
+   * tests lower it). The limits themselves live in the store (admin API `/admin/v1/limits`).
+   */
   readonly maxLoadBalancers: number;
   readonly now: () => Date;
   readonly randomBytes: (n: number) => Uint8Array;

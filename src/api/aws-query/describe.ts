@@ -1,5 +1,6 @@
 /** LoadBalancer → the LoadBalancerDescription shape of DescribeLoadBalancers. */
 import type { HealthCheck, Listener, LoadBalancer } from "../../model/types.js";
+import { backendServerDescriptionsXml, policiesXml } from "./policies-xml.js";
 import type { XmlValue } from "./xml.js";
 
 export function listenerXml(l: Listener): XmlValue {
@@ -38,11 +39,15 @@ export function loadBalancerDescription(lb: LoadBalancer, region: string): XmlVa
     // As in AWS, only an internet-facing load balancer has a canonical hosted zone name.
     CanonicalHostedZoneName: lb.scheme === "internet-facing" ? lb.dnsName : undefined,
     CanonicalHostedZoneNameID: canonicalHostedZoneNameId(region),
-    ListenerDescriptions: lb.listeners.map((l) => ({ Listener: listenerXml(l), PolicyNames: [] })),
-    Policies: { AppCookieStickinessPolicies: [], LBCookieStickinessPolicies: [], OtherPolicies: [] },
-    BackendServerDescriptions: [],
+    ListenerDescriptions: lb.listeners.map((l) => ({
+      Listener: listenerXml(l),
+      PolicyNames: [...(l.policyNames ?? [])],
+    })),
+    Policies: policiesXml(lb.policies ?? []),
+    BackendServerDescriptions: backendServerDescriptionsXml(lb),
     AvailabilityZones: [...lb.availabilityZones],
     Subnets: [...lb.subnets],
+    VPCId: lb.vpcId,
     Instances: instancesXml(lb.instances),
     HealthCheck: healthCheckXml(lb.healthCheck),
     SourceSecurityGroup: { OwnerAlias: "amazon-elb", GroupName: "amazon-elb-sg" },

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BallastError, isBallastError } from "../../model/errors.js";
+import { DEFAULT_LIMITS } from "../../model/limits.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -26,7 +27,7 @@ export interface AwsQueryHandlerOptions {
   readonly dnsDomain: string;
   readonly zones: readonly string[];
   readonly logger: Logger;
-  /** CreateLoadBalancer quota; the Classic ELB default of 20 per region when omitted. */
+  /** Default of the classic-load-balancers limit (20, ELB's) when no limit entity sets it; for tests. */
   readonly maxLoadBalancers?: number;
   /** Clock and randomness, injectable for tests. */
   readonly now?: () => Date;
@@ -40,7 +41,7 @@ export function createAwsQueryHandler(
     region: opts.region,
     dnsDomain: opts.dnsDomain,
     zones: opts.zones,
-    maxLoadBalancers: opts.maxLoadBalancers ?? 20,
+    maxLoadBalancers: opts.maxLoadBalancers ?? DEFAULT_LIMITS["classic-load-balancers"],
     now: opts.now ?? (() => new Date()),
     randomBytes: opts.randomBytes ?? ((n) => randomBytes(n)),
   };

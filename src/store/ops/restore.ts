@@ -10,8 +10,8 @@
  *   incident. Configuration and credentials are recovered separately, on purpose.
  * - Restoring to revision 0 (the empty journal, or a time before the first revision) deletes
  *   everything: exactly the damage of December 2012. It is refused unless `allowEmpty` is set.
- * - A revision that does not exist, or a load balancer that existed neither then nor now, is an
- *   error and nothing is written.
+ * - A revision that does not exist, one below the journal's compaction, or a load balancer that
+ *   existed neither then nor now, is an error and nothing is written.
  * - With `loadBalancers`, only those load balancers change; the inventory is left alone, and
  *   instance ids they register that the inventory no longer has (IP-address ids need no entry)
  *   are returned as warnings.
@@ -22,7 +22,7 @@ import { ENTITY_KINDS, type EntityKind, type LoadBalancer } from "../../model/ty
 import type { Revision, RevisionMeta, Store } from "../store.js";
 import { applyRevision, type Scope } from "./apply.js";
 import type { StateDiff } from "./diff.js";
-import { type ProgressFn, requireRevision, revisionAtTime } from "./snapshot.js";
+import { type ProgressFn, requireKept, requireRevision, revisionAtTime } from "./snapshot.js";
 
 export interface RestoreOptions {
   /** A revision number, or a time: the newest revision committed at or before it. */
@@ -87,9 +87,12 @@ export async function restore(store: Store, options: RestoreOptions): Promise<Re
 async function resolveTarget(store: Store, to: RestoreOptions["to"]): Promise<number> {
   if (typeof to === "number") {
     await requireRevision(store, to);
+    await requireKept(store, to);
     return to;
   }
-  return revisionAtTime(store, to.time);
+  const at = await revisionAtTime(store, to.time);
+  await requireKept(store, at, `time ${to.time}`);
+  return at;
 }
 
 async function missingInstances(store: Store, then: ReadonlyMap<string, LoadBalancer>): Promise<string[]> {

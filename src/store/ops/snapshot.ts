@@ -5,6 +5,7 @@
  */
 import { BallastError } from "../../model/errors.js";
 import { ENTITY_KINDS, type EntityKind, type EntityTypes } from "../../model/types.js";
+import { compactedMessage } from "../journal.js";
 import type { EntityVersion, Store } from "../store.js";
 import { type AnyDoc, compareKeys, entityKey } from "./entity.js";
 
@@ -90,9 +91,26 @@ export async function requireRevision(store: Store, at: number): Promise<number>
   return head;
 }
 
+/**
+ * Checks that the journal still knows the state at `at`: a revision below the one it is
+ * compacted through is refused. `asked` names what resolved to `at` (a time), for the message.
+ */
+export async function requireKept(store: Store, at: number, asked?: string): Promise<void> {
+  const compacted = await store.compactedThrough();
+  if (at < compacted) {
+    throw new BallastError(
+      "ValidationError",
+      asked === undefined
+        ? compactedMessage(at, compacted)
+        : `${asked} falls at revision ${at}, which was compacted (history is kept from revision ${compacted})`,
+    );
+  }
+}
+
 /** The whole state as it stood at revision `at`, by replay of the journal. */
 export async function stateAt(store: Store, at: number, onProgress?: ProgressFn): Promise<State> {
   await requireRevision(store, at);
+  await requireKept(store, at);
   const maps = emptyEntityMaps();
   await forEachChangeBatch(store, 0, at, (versions) => applyVersions(maps, versions), onProgress);
   return { revision: at, entities: maps };

@@ -4,9 +4,14 @@
  * no gaps; then compares the drivers' current state with the replay of the journal. The 2012
  * failure — state logically deleted behind the journal's back — shows up here as an entity the
  * journal has and the current state lacks, named with the revision that last wrote it.
+ *
+ * After a compaction through revision C the revisions up to C no longer hold all their changes,
+ * so their hashes cannot be recomputed: their links are checked, and the state at C — replayed
+ * from the versions kept — must match the digest the compaction recorded (and revision C the hash
+ * it had then). Everything after C is checked in full, as before.
  */
 import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
-import { GENESIS_HASH, revisionHash } from "../journal.js";
+import { GENESIS_HASH, revisionHash, stateDigest } from "../journal.js";
 import type { EntityVersion, Revision, Store } from "../store.js";
 import { type AnyDoc, compareKeys, docsEqual, entityKey } from "./entity.js";
 import { type ProgressFn, REPLAY_BATCH } from "./snapshot.js";
@@ -19,7 +24,8 @@ export type DivergenceType =
   | "missing-from-current"
   | "extra-in-current"
   | "doc-differs"
-  | "revision-differs";
+  | "revision-differs"
+  | "compaction-mismatch";
 
 export interface Divergence {
   readonly type: DivergenceType;
@@ -35,6 +41,10 @@ export interface VerifyReport {
   readonly ok: boolean;
   readonly head: number;
   readonly revisionsChecked: number;
+  /** The revision the journal is compacted through (0: never compacted). */
+  readonly compactedThrough: number;
+  /** Of `revisionsChecked`, how many (those up to `compactedThrough`) had only their link checked. */
+  readonly linkCheckedOnly: number;
   readonly entitiesChecked: number;
   /** The earliest problem: journal problems by revision first, then state differences. */
   readonly firstDivergence: Divergence | undefined;
@@ -75,6 +85,10 @@ export async function verifyJournal(
   let walked = 0;
   let prevHash = GENESIS_HASH;
   let revisionsChecked = 0;
+  let linkCheckedOnly = 0;
+  const compactions = await store.compactions();
+  const compacted = compactions.at(-1);
+  const compactedThrough = compacted?.through ?? 0;
 
   const walk = async (to: number, total: number): Promise<void> => {
     for (let lo = walked; lo < to; lo += batch) {
@@ -87,9 +101,11 @@ export async function verifyJournal(
           note({ type: "missing-revision", revision: expected, message: `revision ${expected} is missing` });
         }
         expected = r.number + 1;
-        prevHash = checkRevision(r, prevHash, byRevision.get(r.number) ?? [], note);
+        const linkOnly = r.number <= compactedThrough;
+        prevHash = checkRevision(r, prevHash, linkOnly ? undefined : (byRevision.get(r.number) ?? []), note);
         byRevision.delete(r.number);
         revisionsChecked++;
+        if (linkOnly) linkCheckedOnly++;
       }
       for (; expected <= hi; expected++) {
         note({ type: "missing-revision", revision: expected, message: `revision ${expected} is missing` });
@@ -109,6 +125,28 @@ export async function verifyJournal(
   };
 
   const start = await store.head();
+  if (compacted) {
+    if (compacted.through > start) {
+      note({
+        type: "compaction-mismatch",
+        revision: compacted.through,
+        message: `the journal is recorded as compacted through revision ${compacted.through}, beyond its head ${start}`,
+      });
+    } else {
+      await walk(compacted.through, start);
+      checkCompactedState(replay, compacted.stateHash, compacted.through, note);
+    }
+    for (const c of compactions) {
+      const r = await store.revision(c.through);
+      if (r && r.hash !== c.throughHash) {
+        note({
+          type: "compaction-mismatch",
+          revision: c.through,
+          message: `revision ${c.through} has hash ${short(r.hash)} but was ${short(c.throughHash)} when the journal was compacted through it`,
+        });
+      }
+    }
+  }
   await walk(start, start);
   // The current state is read after the walk; if commits landed meanwhile, walk them too so both
   // sides describe the same revision.
@@ -127,6 +165,8 @@ export async function verifyJournal(
     ok: totalCount === 0,
     head,
     revisionsChecked,
+    compactedThrough,
+    linkCheckedOnly,
     entitiesChecked: current.count,
     firstDivergence: divergences[0],
     divergences,
@@ -134,10 +174,33 @@ export async function verifyJournal(
   };
 }
 
+/** The replay as of the compaction must be the state the compaction recorded it kept. */
+function checkCompactedState(
+  replay: Map<EntityKind, Map<string, Replayed>>,
+  expected: string,
+  through: number,
+  note: (d: Divergence) => void,
+): void {
+  const entries: { kind: string; key: string; revision: number; doc: AnyDoc }[] = [];
+  for (const [kind, m] of replay) {
+    for (const [key, v] of m)
+      if (v.doc !== null) entries.push({ kind, key, revision: v.revision, doc: v.doc });
+  }
+  const actual = stateDigest(entries);
+  if (actual !== expected) {
+    note({
+      type: "compaction-mismatch",
+      revision: through,
+      message: `the state at revision ${through} replayed from the kept versions hashes to ${short(actual)}, but the compaction through it recorded ${short(expected)}: kept versions were altered or removed`,
+    });
+  }
+}
+
+/** `changes` undefined: a compacted revision, whose link alone can be checked. */
 function checkRevision(
   r: Revision,
   prevHash: string,
-  changes: readonly EntityVersion[],
+  changes: readonly EntityVersion[] | undefined,
   note: (d: Divergence) => void,
 ): string {
   if (r.prevHash !== prevHash) {
@@ -147,6 +210,7 @@ function checkRevision(
       message: `revision ${r.number} links to ${short(r.prevHash)} but revision ${r.number - 1} has hash ${short(prevHash)}`,
     });
   }
+  if (changes === undefined) return r.hash;
   const pending = changes.map((c) => ({ kind: c.kind, key: c.key, doc: c.doc }));
   const recomputed = revisionHash(r.prevHash, r.number, r.time, r, pending);
   if (recomputed !== r.hash) {

@@ -8,10 +8,20 @@
  */
 import pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
+import { BallastError } from "../../model/errors.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import { canonicalJson, collapseWrites, GENESIS_HASH, type PendingChange, revisionHash } from "../journal.js";
+import {
+  canonicalJson,
+  collapseWrites,
+  compactedMessage,
+  GENESIS_HASH,
+  type PendingChange,
+  revisionHash,
+  stateDigest,
+} from "../journal.js";
 import type {
+  CompactionRecord,
   Current,
   EntityDifference,
   EntityVersion,
@@ -58,6 +68,17 @@ interface CurrentRow {
   key: string;
   revision: number;
   doc: string;
+}
+interface CompactionRow {
+  through: number;
+  time: string;
+  principal: string;
+  source_ip: string;
+  request_id: string;
+  ticket: string | null;
+  versions_removed: number;
+  through_hash: string;
+  state_hash: string;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -357,14 +378,149 @@ export class PostgresStore implements Store {
   }
 
   async getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
-    const res = await this.#pool.query<VersionRow>(
-      `SELECT kind, key, revision, doc FROM ${this.#s}.versions
-       WHERE kind = $1 AND key = $2 AND revision <= $3 ORDER BY revision DESC LIMIT 1`,
+    // One round trip, one snapshot: the version and the compaction bound are read together.
+    const res = await this.#pool.query<{
+      kind: string | null;
+      key: string;
+      revision: number;
+      doc: string | null;
+      compacted: number;
+    }>(
+      `SELECT v.kind, v.key, v.revision, v.doc, c.compacted
+       FROM (SELECT coalesce(max(through), 0) AS compacted FROM ${this.#s}.compactions) c
+       LEFT JOIN LATERAL (
+         SELECT kind, key, revision, doc FROM ${this.#s}.versions
+         WHERE kind = $1 AND key = $2 AND revision <= $3 ORDER BY revision DESC LIMIT 1
+       ) v ON true`,
       [kind, key, revision],
     );
-    const row = res.rows[0];
+    const compacted = res.rows[0]?.compacted ?? 0;
+    if (revision < compacted)
+      throw new BallastError("ValidationError", compactedMessage(revision, compacted));
+    const row = res.rows[0]?.kind == null ? undefined : res.rows[0];
     if (!row || row.doc === null) return undefined;
     return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+  }
+
+  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
+    const run = this.#queue.then(() => this.#compactNow(through, meta));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One transaction under the journal lock, like a mutation: no writer commits meanwhile. */
+  async #compactNow(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
+    const s = this.#s;
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(
+        `BEGIN ISOLATION LEVEL READ COMMITTED;
+         SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';
+         SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE`,
+      );
+      const bounds = await client.query<{ head: number | null; compacted: number; hash: string | null }>(
+        `SELECT (SELECT max(number) FROM ${s}.revisions) AS head,
+                (SELECT coalesce(max(through), 0) FROM ${s}.compactions) AS compacted,
+                (SELECT hash FROM ${s}.revisions WHERE number = $1) AS hash`,
+        [Number.isSafeInteger(through) ? through : 0],
+      );
+      const head = bounds.rows[0]?.head ?? 0;
+      const throughHash = bounds.rows[0]?.hash ?? null;
+      if (!Number.isSafeInteger(through) || through < 1 || through > head || throughHash === null) {
+        throw new BallastError(
+          "ValidationError",
+          `cannot compact through revision ${through}: the journal holds revisions 1 to ${head}`,
+        );
+      }
+      if (through <= (bounds.rows[0]?.compacted ?? 0)) {
+        await client.query("ROLLBACK");
+        return undefined;
+      }
+      const digest = async (): Promise<string> => {
+        const res = await client.query<VersionRow>(
+          `SELECT DISTINCT ON (kind, key) kind, key, revision, doc FROM ${s}.versions
+           WHERE revision <= $1 ORDER BY kind, key, revision DESC`,
+          [through],
+        );
+        return stateDigest(
+          res.rows
+            .filter((r) => r.doc !== null)
+            .map((r) => ({
+              kind: r.kind,
+              key: r.key,
+              revision: r.revision,
+              doc: JSON.parse(r.doc as string),
+            })),
+        );
+      };
+      const stateHash = await digest();
+      const deleted = await client.query(
+        `DELETE FROM ${s}.versions v WHERE v.revision <= $1 AND (
+           EXISTS (SELECT 1 FROM ${s}.versions w WHERE w.kind = v.kind AND w.key = v.key
+                   AND w.revision > v.revision AND w.revision <= $1)
+           OR (v.doc IS NULL AND NOT EXISTS (SELECT 1 FROM ${s}.versions w WHERE w.kind = v.kind
+                   AND w.key = v.key AND w.revision > v.revision)))`,
+        [through],
+      );
+      const removed = deleted.rowCount ?? 0;
+      // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
+      if ((await digest()) !== stateHash) {
+        throw new BallastError(
+          "InternalFailure",
+          `compaction through revision ${through} would change its state`,
+        );
+      }
+      const record: CompactionRecord = {
+        through,
+        time: new Date().toISOString(),
+        principal: meta.principal,
+        sourceIp: meta.sourceIp,
+        requestId: meta.requestId,
+        ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
+        versionsRemoved: removed,
+        throughHash,
+        stateHash,
+      };
+      await client.query(
+        `INSERT INTO ${s}.compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          through,
+          record.time,
+          meta.principal,
+          meta.sourceIp,
+          meta.requestId,
+          meta.ticket ?? null,
+          removed,
+          throughHash,
+          stateHash,
+        ],
+      );
+      await client.query("COMMIT");
+      return record;
+    } catch (e) {
+      await client.query("ROLLBACK").catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async compactions(): Promise<readonly CompactionRecord[]> {
+    const res = await this.#pool.query<CompactionRow>(
+      `SELECT * FROM ${this.#s}.compactions ORDER BY through`,
+    );
+    return res.rows.map(toCompaction);
+  }
+
+  async compactedThrough(): Promise<number> {
+    const res = await this.#pool.query<{ c: number }>(
+      `SELECT coalesce(max(through), 0) AS c FROM ${this.#s}.compactions`,
+    );
+    return res.rows[0]?.c ?? 0;
   }
 
   async putAgentStatus(status: AgentStatus): Promise<void> {
@@ -408,6 +564,20 @@ function toRevision(row: RevisionRow): Revision {
     ...(row.ticket === null ? {} : { ticket: row.ticket }),
     prevHash: row.prev_hash,
     hash: row.hash,
+  };
+}
+
+function toCompaction(row: CompactionRow): CompactionRecord {
+  return {
+    through: row.through,
+    time: row.time,
+    principal: row.principal,
+    sourceIp: row.source_ip,
+    requestId: row.request_id,
+    ...(row.ticket === null ? {} : { ticket: row.ticket }),
+    versionsRemoved: row.versions_removed,
+    throughHash: row.through_hash,
+    stateHash: row.state_hash,
   };
 }
 

@@ -11,7 +11,7 @@ import type pg from "pg";
 /** Identifies "schema DDL for Ballast" among advisory locks: ASCII "BLST". */
 const DDL_LOCK_CLASS = 0x424c5354;
 
-const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock"];
+const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock", "compactions"];
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -56,6 +56,19 @@ function ddl(s: string): string[] {
       id smallint PRIMARY KEY CHECK (id = 1)
     )`,
     `INSERT INTO ${s}.journal_lock (id) VALUES (1) ON CONFLICT DO NOTHING`,
+    // One row per explicit compaction (store.ts `compact`); added later, so created on open of an
+    // older database too.
+    `CREATE TABLE IF NOT EXISTS ${s}.compactions (
+      through          bigint PRIMARY KEY REFERENCES ${s}.revisions(number),
+      time             text NOT NULL,
+      principal        text NOT NULL,
+      source_ip        text NOT NULL,
+      request_id       text NOT NULL,
+      ticket           text,
+      versions_removed bigint NOT NULL,
+      through_hash     text NOT NULL,
+      state_hash       text NOT NULL
+    )`,
   ];
 }
 

@@ -7,9 +7,19 @@
  */
 import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
+import { BallastError } from "../../model/errors.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
-import { canonicalJson, collapseWrites, GENESIS_HASH, type PendingChange, revisionHash } from "../journal.js";
+import {
+  canonicalJson,
+  collapseWrites,
+  compactedMessage,
+  GENESIS_HASH,
+  type PendingChange,
+  revisionHash,
+  stateDigest,
+} from "../journal.js";
 import type {
+  CompactionRecord,
   Current,
   EntityDifference,
   EntityVersion,
@@ -44,6 +54,17 @@ CREATE TABLE IF NOT EXISTS agent_status (
   agent_id TEXT PRIMARY KEY,
   status   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS compactions (
+  through          INTEGER PRIMARY KEY REFERENCES revisions(number),
+  time             TEXT NOT NULL,
+  principal        TEXT NOT NULL,
+  source_ip        TEXT NOT NULL,
+  request_id       TEXT NOT NULL,
+  ticket           TEXT,
+  versions_removed INTEGER NOT NULL,
+  through_hash     TEXT NOT NULL,
+  state_hash       TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS current (
   kind     TEXT NOT NULL,
   key      TEXT NOT NULL,
@@ -74,6 +95,33 @@ interface CurrentRow {
   revision: number;
   doc: string;
 }
+interface CompactionRow {
+  through: number;
+  time: string;
+  principal: string;
+  source_ip: string;
+  request_id: string;
+  ticket: string | null;
+  versions_removed: number;
+  through_hash: string;
+  state_hash: string;
+}
+
+/** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
+const STATE_AT_SQL = `
+SELECT kind, key, doc, max(revision) AS revision FROM versions WHERE revision <= @c GROUP BY kind, key`;
+
+/**
+ * The versions a compaction through @c removes: superseded by a newer version at or before @c, or
+ * a tombstone with nothing after it. Each EXISTS is a primary-key range lookup.
+ */
+const COMPACT_SQL = `
+DELETE FROM versions WHERE revision <= @c AND (
+  EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind AND w.key = versions.key
+          AND w.revision > versions.revision AND w.revision <= @c)
+  OR (doc IS NULL AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind
+          AND w.key = versions.key AND w.revision > versions.revision))
+)`;
 
 const MAX_ATTEMPTS = 20;
 /** The read-set entry for "the journal's head": set by bulk reads that depend on every entity. */
@@ -128,6 +176,7 @@ export class SqliteStore implements Store {
   readonly #delCurrent: Database.Statement<unknown[]>;
   readonly #differences: Database.Statement<[{ at: number; kinds: string }], DifferenceRow>;
   readonly #dataVersion: Database.Statement<[], number>;
+  readonly #compactedStmt: Database.Statement<[], number>;
   /**
    * `list()` results per kind, parsed once and deep-frozen (the model types are readonly, so no
    * caller may change them). Valid while this connection has committed nothing (`#commits`) and
@@ -165,6 +214,7 @@ export class SqliteStore implements Store {
     this.#delCurrent = db.prepare("DELETE FROM current WHERE kind = ? AND key = ?");
     this.#differences = db.prepare(DIFFERENCES_SQL);
     this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.#compactedStmt = db.prepare<[], number>("SELECT coalesce(max(through), 0) FROM compactions").pluck();
   }
 
   mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
@@ -395,6 +445,9 @@ export class SqliteStore implements Store {
   }
 
   async getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
+    const compacted = this.#compactedStmt.get() ?? 0;
+    if (revision < compacted)
+      throw new BallastError("ValidationError", compactedMessage(revision, compacted));
     const row = this.#db
       .prepare<[string, string, number], VersionRow>(
         "SELECT kind, key, revision, doc FROM versions WHERE kind = ? AND key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1",
@@ -402,6 +455,91 @@ export class SqliteStore implements Store {
       .get(kind, key, revision);
     if (!row || row.doc === null) return undefined;
     return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+  }
+
+  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
+    // In the mutation queue, so no mutation of this process is between its reads and its commit.
+    const run = this.#queue.then(() => this.#compactNow(through, meta));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #compactNow(through: number, meta: RevisionMeta): CompactionRecord | undefined {
+    const db = this.#db;
+    const txn = db.transaction((): CompactionRecord | undefined => {
+      const head = this.#head();
+      if (!Number.isSafeInteger(through) || through < 1 || through > head) {
+        throw new BallastError(
+          "ValidationError",
+          `cannot compact through revision ${through}: the journal holds revisions 1 to ${head}`,
+        );
+      }
+      if (through <= (this.#compactedStmt.get() ?? 0)) return undefined;
+      const digest = (): string =>
+        stateDigest(
+          db
+            .prepare<[{ c: number }], VersionRow>(STATE_AT_SQL)
+            .all({ c: through })
+            .filter((r) => r.doc !== null)
+            .map((r) => ({
+              kind: r.kind,
+              key: r.key,
+              revision: r.revision,
+              doc: JSON.parse(r.doc as string),
+            })),
+        );
+      const stateHash = digest();
+      const removed = db.prepare(COMPACT_SQL).run({ c: through }).changes;
+      // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
+      if (digest() !== stateHash) {
+        throw new BallastError(
+          "InternalFailure",
+          `compaction through revision ${through} would change its state`,
+        );
+      }
+      const throughHash = db
+        .prepare<[number], string>("SELECT hash FROM revisions WHERE number = ?")
+        .pluck()
+        .get(through) as string;
+      const record: CompactionRecord = {
+        through,
+        time: new Date().toISOString(),
+        principal: meta.principal,
+        sourceIp: meta.sourceIp,
+        requestId: meta.requestId,
+        ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
+        versionsRemoved: removed,
+        throughHash,
+        stateHash,
+      };
+      db.prepare(
+        `INSERT INTO compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        through,
+        record.time,
+        meta.principal,
+        meta.sourceIp,
+        meta.requestId,
+        meta.ticket ?? null,
+        removed,
+        throughHash,
+        stateHash,
+      );
+      return record;
+    });
+    return txn.immediate();
+  }
+
+  async compactions(): Promise<readonly CompactionRecord[]> {
+    return this.#db
+      .prepare<[], CompactionRow>("SELECT * FROM compactions ORDER BY through")
+      .all()
+      .map(toCompaction);
+  }
+
+  async compactedThrough(): Promise<number> {
+    return this.#compactedStmt.get() ?? 0;
   }
 
   async putAgentStatus(status: AgentStatus): Promise<void> {
@@ -450,6 +588,20 @@ function toRevision(row: RevisionRow): Revision {
     ...(row.ticket === null ? {} : { ticket: row.ticket }),
     prevHash: row.prev_hash,
     hash: row.hash,
+  };
+}
+
+function toCompaction(row: CompactionRow): CompactionRecord {
+  return {
+    through: row.through,
+    time: row.time,
+    principal: row.principal,
+    sourceIp: row.source_ip,
+    requestId: row.request_id,
+    ...(row.ticket === null ? {} : { ticket: row.ticket }),
+    versionsRemoved: row.versions_removed,
+    throughHash: row.through_hash,
+    stateHash: row.state_hash,
   };
 }
 

@@ -115,8 +115,8 @@ export const createLoadBalancerCases: readonly ConformanceCase[] = [
   },
   {
     action: "CreateLoadBalancer",
-    name: "InvalidSecurityGroup: a security group that does not exist",
-    params: createInput({ SecurityGroups: ["sg-0123456789abcdef0"] }),
+    name: "InvalidSecurityGroup: a security group id not in EC2's form",
+    params: createInput({ SecurityGroups: ["sg-not-hex"] }),
     expect: fails("InvalidSecurityGroup"),
   },
   {

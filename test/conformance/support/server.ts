@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningControlPlane, startControlPlane } from "../../../src/cli/control-plane.js";
+import type { Subnet } from "../../../src/model/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 
 export const ACCESS_KEY_ID = "AKIACONFORMANCE00001";
@@ -34,6 +35,7 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
     },
     logger: silentLogger,
   });
+  await seedSubnets(cp);
   return {
     cp,
     url: cp.apiUrl,
@@ -42,4 +44,18 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The subnet registry the rows of cases/attributes-tags-zones.ts use (Ballast has no EC2 to ask). */
+export const SEEDED_SUBNETS: readonly Subnet[] = [
+  { subnetId: "subnet-0000000a", zone: "us-east-1a", vpcId: "vpc-0a1b2c3d" },
+  { subnetId: "subnet-0000000b", zone: "us-east-1b", vpcId: "vpc-0a1b2c3d" },
+  { subnetId: "subnet-000000a2", zone: "us-east-1a", vpcId: "vpc-0a1b2c3d" },
+];
+
+async function seedSubnets(cp: RunningControlPlane): Promise<void> {
+  const meta = { principal: "conformance", sourceIp: "127.0.0.1", requestId: "seed", action: "PutSubnet" };
+  await cp.store.mutate(meta, async (tx) => {
+    for (const s of SEEDED_SUBNETS) tx.put("subnet", s.subnetId, s);
+  });
 }

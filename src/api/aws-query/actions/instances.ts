@@ -8,6 +8,7 @@ import type { MutationTx } from "../../../store/store.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { instancesXml } from "../describe.js";
 import type { XmlValue } from "../xml.js";
+import { assertInstanceLimit, limitFor } from "./limits.js";
 
 /** Agent reports older than this are not evidence of anything: the agent may be gone. */
 export const STATUS_MAX_AGE_MS = 30_000;
@@ -61,6 +62,8 @@ async function registerInstances(ctx: ActionContext): Promise<XmlValue> {
     for (const id of ids)
       if (!(await resolve((k) => tx.get("instance", k), id, defaultZone))) throw invalidInstance(id);
     const next = withInstancesRegistered(lb, ids);
+    const max = await limitFor((n) => tx.get("limit", n), "classic-registered-instances", ctx.settings);
+    if (next !== lb) assertInstanceLimit(next.instances.length, max);
     if (next !== lb) tx.put("loadBalancer", name, next);
     return next.instances;
   });

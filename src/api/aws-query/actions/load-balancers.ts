@@ -1,5 +1,6 @@
 /** CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer. */
 import { BallastError } from "../../../model/errors.js";
+import type { LimitName } from "../../../model/limits.js";
 import {
   buildLoadBalancer,
   type LoadBalancerSpec,
@@ -16,10 +17,14 @@ import {
   validateScheme,
   validateTags,
 } from "../../../model/validate.js";
+import { validateSecurityGroups } from "../../../model/vpc.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { loadBalancerDescription } from "../describe.js";
 import type { QueryParams } from "../params.js";
 import type { XmlValue } from "../xml.js";
+import { assertListenerLimit, limitFor } from "./limits.js";
+import { requireCertificates } from "./listeners.js";
+import { placeInSubnets } from "./zones.js";
 
 function listenerInput(p: QueryParams): ListenerInput {
   return {
@@ -38,13 +43,7 @@ export function createSpec(params: QueryParams, zones: readonly string[]): LoadB
   requireMembers({ loadBalancerName: rawName, listeners: rawListeners });
   const name = validateLoadBalancerName(rawName ?? "");
   const listeners = validateListeners((rawListeners ?? []).map(listenerInput));
-  // No certificate store exists yet, so no certificate id can resolve.
-  const withCertificate = listeners.find((l) => l.sslCertificateId !== undefined);
-  if (withCertificate)
-    throw new BallastError(
-      "CertificateNotFound",
-      `The specified SSL ID does not refer to a valid SSL certificate: ${withCertificate.sslCertificateId}`,
-    );
+  // Certificates are looked up in the store, inside the mutation (requireCertificates).
 
   const availabilityZones = [...new Set(params.strings("AvailabilityZones") ?? [])];
   const subnets = params.strings("Subnets") ?? [];
@@ -54,9 +53,7 @@ export function createSpec(params: QueryParams, zones: readonly string[]): LoadB
     throw new BallastError("ValidationError", "Either AvailabilityZones or SubnetIds must be specified");
   if (availabilityZones.length > 0 && subnets.length > 0)
     throw new BallastError("ValidationError", "Only one of SubnetIds or AvailabilityZones may be specified");
-  // Ballast has no subnet registry yet: every subnet id is unknown.
-  if (subnets.length > 0)
-    throw new BallastError("SubnetNotFound", `One or more subnets could not be found: ${subnets.join(", ")}`);
+  // Subnets resolve through the registry inside the mutation (placeInSubnets).
   for (const zone of availabilityZones)
     if (!zones.includes(zone))
       // InvalidConfigurationRequest (409) is what AWS answers for a zone it cannot place a Classic
@@ -65,12 +62,12 @@ export function createSpec(params: QueryParams, zones: readonly string[]): LoadB
         "InvalidConfigurationRequest",
         `Classic Load Balancers do not support Availability Zone '${zone}'.`,
       );
-  const securityGroups = params.strings("SecurityGroups") ?? [];
-  // Likewise no security group registry: a security group can only be named where none exist.
-  if (securityGroups.length > 0)
+  // Security groups are checked in form and stored; like ApplySecurityGroupsToLoadBalancer, only in a VPC.
+  const securityGroups = validateSecurityGroups(params.strings("SecurityGroups") ?? []);
+  if (securityGroups.length > 0 && subnets.length === 0)
     throw new BallastError(
-      "InvalidSecurityGroup",
-      `One or more security groups are invalid: ${securityGroups.join(", ")}`,
+      "InvalidConfigurationRequest",
+      "Security groups can be applied to only ELBs in VPC.",
     );
   const scheme = validateScheme(params.string("Scheme"));
   const tags = validateTags(
@@ -83,22 +80,27 @@ async function createLoadBalancer(ctx: ActionContext): Promise<XmlValue> {
   const spec = createSpec(ctx.params, ctx.settings.zones);
   const { settings } = ctx;
   const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
+    await requireCertificates(tx, spec.listeners);
+    const placed = await placeInSubnets(tx, spec);
     const existing = await tx.get("loadBalancer", spec.name);
     if (existing) {
-      if (matchesSpec(existing, spec)) return existing.dnsName;
+      if (matchesSpec(existing, placed)) return existing.dnsName;
       throw new BallastError(
         "DuplicateLoadBalancerName",
         `Load Balancer named '${spec.name}' already exists and it is configured with different parameters.`,
       );
     }
+    const limit = (name: LimitName) => tx.get("limit", name);
+    const maxLoadBalancers = await limitFor(limit, "classic-load-balancers", settings);
     const count = (await tx.list("loadBalancer")).length;
-    if (count >= settings.maxLoadBalancers)
+    if (count >= maxLoadBalancers)
       throw new BallastError(
         "TooManyLoadBalancers",
-        `Exceeded quota of account: at most ${settings.maxLoadBalancers} load balancers`,
+        `Exceeded quota of account: at most ${maxLoadBalancers} load balancers (classic-load-balancers)`,
       );
+    assertListenerLimit(placed.listeners.length, await limitFor(limit, "classic-listeners", settings));
     const lb = buildLoadBalancer(
-      spec,
+      placed,
       { id: loadBalancerIdFrom(settings.randomBytes(10)), createdTime: settings.now().toISOString() },
       settings,
     );

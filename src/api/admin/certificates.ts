@@ -1,0 +1,136 @@
+/**
+ * The admin JSON API of the certificate store. A certificate is stored under its ARN; the routes
+ * address it by name, the last part of the IAM-style ARN an upload gets. The private key goes in
+ * and never comes out: every answer carries the certificate without it.
+ *
+ *   GET    /admin/v1/certificates          → { certificates: PublicCertificate[] }
+ *   GET    /admin/v1/certificates/{name}   → { certificate: PublicCertificate }
+ *   PUT    /admin/v1/certificates/{name}   { certificateBody, privateKey, certificateChain? }
+ *                                          → { certificate: PublicCertificate }
+ *   DELETE /admin/v1/certificates/{name}   → { deleted: arn }  (409 while a listener uses it)
+ *
+ * A PUT over an existing name replaces it in place (certificate rotation): listeners name the
+ * ARN, which stays the same, so they pick the new certificate up with the next revision.
+ */
+import {
+  certificateArn,
+  publicCertificate,
+  validateCertificateName,
+  validateCertificateUpload,
+} from "../../model/certificates.js";
+import { BallastError } from "../../model/errors.js";
+import type { Credential } from "../../model/types.js";
+import type { RevisionMeta, Store } from "../../store/store.js";
+
+export const CERTIFICATES_PREFIX = "/admin/v1/certificates";
+
+export interface CertificateRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: Buffer;
+  readonly credential: Credential;
+  readonly meta: Omit<RevisionMeta, "action">;
+}
+
+type Json = Readonly<Record<string, unknown>>;
+
+export function isCertificatesPath(path: string): boolean {
+  return path === CERTIFICATES_PREFIX || path.startsWith(`${CERTIFICATES_PREFIX}/`);
+}
+
+export function createCertificateRoutes(opts: {
+  readonly store: Store;
+  readonly now?: () => Date;
+}): (req: CertificateRequest) => Promise<Json> {
+  const now = opts.now ?? (() => new Date());
+  const { store } = opts;
+
+  return async (req) => {
+    const name = routeName(req.path);
+    if (req.method !== "GET" && req.credential.role === "reader")
+      throw new BallastError(
+        "AccessDenied",
+        `User: ${req.credential.principal} is not authorized to change certificates`,
+      );
+    if (name === undefined) {
+      if (req.method === "GET")
+        return { certificates: (await store.list("certificate")).map((c) => publicCertificate(c.doc)) };
+    } else if (req.method === "GET") {
+      const found = await store.get("certificate", certificateArn(name));
+      if (!found) throw notFound(name);
+      return { certificate: publicCertificate(found.doc) };
+    } else if (req.method === "PUT") {
+      const certificate = validateCertificateUpload({ name, ...parseUpload(req.body) }, now().toISOString());
+      await store.mutate({ ...req.meta, action: "PutCertificate" }, async (tx) => {
+        tx.put("certificate", certificate.arn, certificate);
+      });
+      return { certificate: publicCertificate(certificate) };
+    } else if (req.method === "DELETE") {
+      const arn = certificateArn(name);
+      await store.mutate({ ...req.meta, action: "DeleteCertificate" }, async (tx) => {
+        if (!(await tx.get("certificate", arn))) throw notFound(name);
+        // Removal is explicit (design principle 3): a listener never loses its certificate by inference.
+        const users = (await tx.list("loadBalancer")).flatMap((lb) =>
+          lb.listeners
+            .filter((l) => l.sslCertificateId === arn)
+            .map((l) => `${lb.name}:${l.loadBalancerPort}`),
+        );
+        if (users.length > 0)
+          throw new BallastError(
+            "InvalidConfigurationRequest",
+            `Certificate ${name} is in use by the listeners ${users.join(", ")}; change or delete them first`,
+          );
+        tx.delete("certificate", arn);
+      });
+      return { deleted: arn };
+    }
+    throw new BallastError("NotFound", `No route for ${req.method} ${req.path}`);
+  };
+}
+
+function notFound(name: string): BallastError {
+  return new BallastError("NotFound", `There is no certificate named ${name}`);
+}
+
+/** undefined for the collection, the decoded certificate name for one certificate. */
+function routeName(path: string): string | undefined {
+  const rest = path.slice(CERTIFICATES_PREFIX.length + 1);
+  if (rest === "") return undefined;
+  if (rest.includes("/")) throw new BallastError("NotFound", `No such resource: ${path}`);
+  let name: string;
+  try {
+    name = decodeURIComponent(rest);
+  } catch {
+    throw new BallastError("ValidationError", "The certificate name is not valid percent-encoding");
+  }
+  return validateCertificateName(name);
+}
+
+function parseUpload(body: Buffer): {
+  certificateBody: string;
+  privateKey: string;
+  certificateChain?: string;
+} {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new BallastError("ValidationError", "The request body is not valid JSON");
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new BallastError(
+      "ValidationError",
+      "The request body must be a JSON object {certificateBody, privateKey, certificateChain?}",
+    );
+  const { certificateBody, privateKey, certificateChain } = doc as Record<string, unknown>;
+  if (typeof certificateBody !== "string" || certificateBody === "")
+    throw new BallastError("ValidationError", "certificateBody is required: a PEM-encoded certificate");
+  if (typeof privateKey !== "string" || privateKey === "")
+    throw new BallastError("ValidationError", "privateKey is required: a PEM-encoded private key");
+  if (certificateChain !== undefined && typeof certificateChain !== "string")
+    throw new BallastError(
+      "ValidationError",
+      "certificateChain, when given, is a string of PEM certificates",
+    );
+  return { certificateBody, privateKey, ...(certificateChain === undefined ? {} : { certificateChain }) };
+}
