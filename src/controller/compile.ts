@@ -47,7 +47,10 @@ export async function compileAgentConfig(
     if (!doc.availabilityZones.includes(zone)) continue;
     loadBalancers.push(nodeSpec(doc, revision, resolve, certificateOf));
   }
-  const removals = have > 0 && have < version ? await removalsSince(store, zone, have, version) : [];
+  // History before a compaction is gone: an agent from before it gets the removals from there on,
+  // and keeps (reporting it as unexplained) whatever was removed earlier.
+  const from = Math.max(have, await store.compactedThrough());
+  const removals = have > 0 && from < version ? await removalsSince(store, zone, from, version) : [];
   return { version, zone, loadBalancers, removals };
 }
 

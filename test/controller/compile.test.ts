@@ -103,6 +103,23 @@ describe("config compiler", () => {
     );
   });
 
+  it("gives an agent from before a compaction the removals from the compaction on", async () => {
+    const stale = await store.head();
+    await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
+      tx.delete("loadBalancer", "tls");
+    });
+    const through = await store.head();
+    await store.compact(through, meta("CompactJournal"));
+    const del = await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
+      tx.delete("loadBalancer", "web");
+    });
+    const doc = await compileAgentConfig(store, "us-east-1a", stale, opts);
+    // "tls" left before the compaction: no removal survives for it, so the agent keeps it.
+    assert.deepEqual(doc.removals, [
+      { kind: "loadBalancer", loadBalancer: "web", key: "web", revision: del.revision?.number },
+    ]);
+  });
+
   it("removes nothing for an agent ahead of the journal (the store lost history)", async () => {
     const doc = await compileAgentConfig(store, "us-east-1a", 1_000_000, opts);
     assert.deepEqual(doc.removals, []);

@@ -10,13 +10,18 @@
  * - C must exist. Compacting through a revision already compacted is a no-op.
  * - The journal must verify before anything is removed: a compaction would otherwise destroy the
  *   evidence of tampering (the hashes up to C can no longer be recomputed afterwards).
- * - No agent may be running a configuration older than C: its explicit removals (principle 3) are
- *   computed from the journal between its version and the head, and the compaction removes them.
+ * - No live agent (one that reported in the last 30 s) may be running a configuration older than
+ *   C: its explicit removals (principle 3) are computed from the journal between its version and
+ *   the head, and the compaction removes them. An agent that comes back later from before C gets
+ *   removals only from C on, and keeps (and reports as unexplained) what was removed before C.
  */
 import { BallastError } from "../../model/errors.js";
 import type { CompactionRecord, RevisionMeta, Store } from "../store.js";
 import { type ProgressFn, revisionAtTime } from "./snapshot.js";
 import { verifyJournal } from "./verify.js";
+
+/** An agent status older than this belongs to an agent that is gone or cut off. */
+const LIVE_AGENT_MS = 30_000;
 
 export const DEFAULT_RETENTION_DAYS = 90;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -87,8 +92,9 @@ export async function compactJournal(store: Store, options: CompactOptions): Pro
     );
   }
 
+  const liveSince = now.getTime() - LIVE_AGENT_MS;
   const lagging = (await store.agentStatuses()).filter(
-    (a) => a.configVersion > 0 && a.configVersion < through,
+    (a) => a.configVersion > 0 && a.configVersion < through && Date.parse(a.time) >= liveSince,
   );
   if (lagging.length > 0) {
     throw new BallastError(
