@@ -28,8 +28,6 @@ const NOT_PRODUCIBLE: Readonly<Record<string, Readonly<Record<string, string>>>>
   CreateLoadBalancerListeners: { UnsupportedProtocol: "an unknown listener protocol is a ValidationError" },
   SetLoadBalancerListenerSSLCertificate: {
     UnsupportedProtocol: "the listener's protocol decides: HTTP/TCP is InvalidConfigurationRequest",
-    CertificateNotFound:
-      "needs an HTTPS listener, so a stored certificate; the conformance server seeds none",
   },
 };
 

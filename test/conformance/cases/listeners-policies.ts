@@ -1,13 +1,15 @@
 /**
- * Listener and policy actions. The conformance server seeds no certificate, so HTTPS/SSL rows
- * that need a stored one are left to test/api/listeners.test.ts (see NOT_PRODUCIBLE and the todo).
+ * Listener and policy actions. The conformance server seeds two certificates
+ * (support/server.ts), so HTTPS rows run through every client too.
  */
 import assert from "node:assert/strict";
 import { at, type Json, list, str } from "../support/json.js";
+import { SEEDED_CERTIFICATE_ARNS } from "../support/server.js";
 import type { CaseContext, ConformanceCase, Params, Step } from "../support/table.js";
 import { CREATE, fails, LB } from "./common.js";
 
 const UNKNOWN_CERT = "arn:aws:iam::000000000000:server-certificate/not-uploaded";
+const [CERT_A = "", CERT_B = ""] = SEEDED_CERTIFICATE_ARNS;
 const http = (port: number, instancePort = 8080) => ({
   Protocol: "HTTP",
   LoadBalancerPort: port,
@@ -30,6 +32,17 @@ const PROXY = step("CreateLoadBalancerPolicy", {
 const ON_LISTENER = step("SetLoadBalancerPoliciesOfListener", {
   LoadBalancerPort: 80,
   PolicyNames: ["lb-cookie"],
+});
+const HTTPS_LISTENER = step("CreateLoadBalancerListeners", {
+  Listeners: [
+    {
+      Protocol: "HTTPS",
+      LoadBalancerPort: 443,
+      InstanceProtocol: "HTTP",
+      InstancePort: 8080,
+      SSLCertificateId: CERT_A,
+    },
+  ],
 });
 /** 100 policies: the most one load balancer may have. */
 const FULL: readonly Step[] = Array.from({ length: 100 }, (_, i) =>
@@ -113,15 +126,28 @@ export const listenerCases: readonly ConformanceCase[] = [
     [CREATE, step("CreateLoadBalancerListeners", { Listeners: [http(81)] })],
   ),
   err("DeleteLoadBalancerListeners", "LoadBalancerNotFound", { LoadBalancerPorts: [80] }, []),
-  {
-    ...row(
-      "SetLoadBalancerListenerSSLCertificate",
-      "the certificate of an HTTPS listener is replaced",
-      { LoadBalancerPort: 443, SSLCertificateId: UNKNOWN_CERT },
-      { ok: () => {} },
-    ),
-    todo: "needs a certificate in the store; the conformance server seeds none (covered in test/api/listeners.test.ts)",
-  },
+  row(
+    "SetLoadBalancerListenerSSLCertificate",
+    "the certificate of an HTTPS listener is replaced",
+    { LoadBalancerPort: 443, SSLCertificateId: CERT_B },
+    {
+      revisions: 1,
+      ok: async (_out, { lb, call }) => {
+        const d = await describeLb(call, lb);
+        const https = list(d, "ListenerDescriptions").find(
+          (l) => at(l, "Listener", "LoadBalancerPort") === 443,
+        );
+        assert.equal(str(at(https ?? null, "Listener", "SSLCertificateId")), CERT_B);
+      },
+    },
+    [CREATE, HTTPS_LISTENER],
+  ),
+  err(
+    "SetLoadBalancerListenerSSLCertificate",
+    "CertificateNotFound",
+    { LoadBalancerPort: 443, SSLCertificateId: UNKNOWN_CERT },
+    [CREATE, HTTPS_LISTENER],
+  ),
   err(
     "SetLoadBalancerListenerSSLCertificate",
     "LoadBalancerNotFound",

@@ -1,8 +1,11 @@
 /** The real control plane in-process: SQLite in a temp dir, real SigV4, real handler, no agents. */
-import { mkdtempSync, rmSync } from "node:fs";
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningControlPlane, startControlPlane } from "../../../src/cli/control-plane.js";
+import { validateCertificateUpload } from "../../../src/model/certificates.js";
 import type { Subnet } from "../../../src/model/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 
@@ -36,6 +39,7 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
     logger: silentLogger,
   });
   await seedSubnets(cp);
+  await seedCertificates(cp);
   return {
     cp,
     url: cp.apiUrl,
@@ -58,4 +62,54 @@ async function seedSubnets(cp: RunningControlPlane): Promise<void> {
   await cp.store.mutate(meta, async (tx) => {
     for (const s of SEEDED_SUBNETS) tx.put("subnet", s.subnetId, s);
   });
+}
+
+/** Two server certificates in the store, for the HTTPS/SSL rows (self-signed, made with openssl). */
+export const SEEDED_CERTIFICATES = ["conformance-a", "conformance-b"] as const;
+export const SEEDED_CERTIFICATE_ARNS = SEEDED_CERTIFICATES.map(
+  (name) => `arn:aws:iam::000000000000:server-certificate/${name}`,
+);
+
+async function seedCertificates(cp: RunningControlPlane): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ballast-conformance-certs-"));
+  try {
+    const certs = SEEDED_CERTIFICATES.map((name) => {
+      const key = join(dir, `${name}.key`);
+      const crt = join(dir, `${name}.crt`);
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-keyout",
+          key,
+          "-out",
+          crt,
+          "-days",
+          "2",
+          "-subj",
+          `/CN=${name}.ballast.test`,
+        ],
+        { stdio: "ignore" },
+      );
+      return validateCertificateUpload(
+        { name, certificateBody: readFileSync(crt, "utf8"), privateKey: readFileSync(key, "utf8") },
+        new Date().toISOString(),
+      );
+    });
+    const meta = {
+      principal: "conformance",
+      sourceIp: "127.0.0.1",
+      requestId: "seed",
+      action: "PutCertificate",
+    };
+    await cp.store.mutate(meta, async (tx) => {
+      for (const c of certs) tx.put("certificate", c.arn, c);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
