@@ -20,6 +20,14 @@ import {
   revisionHash,
   stateDigest,
 } from "../journal.js";
+import {
+  type CompactionRow,
+  type RevisionRow,
+  toCompaction,
+  toRevision,
+  toVersion,
+  type VersionRow,
+} from "../rows.js";
 import type {
   CompactionRecord,
   Current,
@@ -41,23 +49,6 @@ export interface PostgresStoreOptions {
   readonly logger?: Logger;
 }
 
-interface RevisionRow {
-  number: number;
-  time: string;
-  principal: string;
-  source_ip: string;
-  request_id: string;
-  action: string;
-  ticket: string | null;
-  prev_hash: string;
-  hash: string;
-}
-interface VersionRow {
-  kind: string;
-  key: string;
-  revision: number;
-  doc: string | null;
-}
 interface DifferenceRow {
   kind: string;
   key: string;
@@ -68,17 +59,6 @@ interface CurrentRow {
   key: string;
   revision: number;
   doc: string;
-}
-interface CompactionRow {
-  through: number;
-  time: string;
-  principal: string;
-  source_ip: string;
-  request_id: string;
-  ticket: string | null;
-  versions_removed: number;
-  through_hash: string;
-  state_hash: string;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -551,41 +531,4 @@ export class PostgresStore implements Store {
 
 function isRetryable(e: unknown): boolean {
   return e instanceof Error && "code" in e && typeof e.code === "string" && RETRYABLE.has(e.code);
-}
-
-function toRevision(row: RevisionRow): Revision {
-  return {
-    number: row.number,
-    time: row.time,
-    principal: row.principal,
-    sourceIp: row.source_ip,
-    requestId: row.request_id,
-    action: row.action,
-    ...(row.ticket === null ? {} : { ticket: row.ticket }),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
-
-function toCompaction(row: CompactionRow): CompactionRecord {
-  return {
-    through: row.through,
-    time: row.time,
-    principal: row.principal,
-    sourceIp: row.source_ip,
-    requestId: row.request_id,
-    ...(row.ticket === null ? {} : { ticket: row.ticket }),
-    versionsRemoved: row.versions_removed,
-    throughHash: row.through_hash,
-    stateHash: row.state_hash,
-  };
-}
-
-function toVersion(row: VersionRow): EntityVersion {
-  return {
-    kind: row.kind as EntityKind,
-    key: row.key,
-    revision: row.revision,
-    doc: row.doc === null ? null : (JSON.parse(row.doc) as EntityTypes[EntityKind]),
-  };
 }

@@ -18,6 +18,14 @@ import {
   revisionHash,
   stateDigest,
 } from "../journal.js";
+import {
+  type CompactionRow,
+  type RevisionRow,
+  toCompaction,
+  toRevision,
+  toVersion,
+  type VersionRow,
+} from "../rows.js";
 import type {
   CompactionRecord,
   Current,
@@ -29,133 +37,18 @@ import type {
   RevisionMeta,
   Store,
 } from "../store.js";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS revisions (
-  number     INTEGER PRIMARY KEY,
-  time       TEXT NOT NULL,
-  principal  TEXT NOT NULL,
-  source_ip  TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  ticket     TEXT,
-  prev_hash  TEXT NOT NULL,
-  hash       TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS versions (
-  kind     TEXT NOT NULL,
-  key      TEXT NOT NULL,
-  revision INTEGER NOT NULL REFERENCES revisions(number),
-  doc      TEXT,
-  PRIMARY KEY (kind, key, revision)
-);
-CREATE INDEX IF NOT EXISTS versions_by_revision ON versions(revision);
-CREATE TABLE IF NOT EXISTS agent_status (
-  agent_id TEXT PRIMARY KEY,
-  status   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS compactions (
-  through          INTEGER PRIMARY KEY REFERENCES revisions(number),
-  time             TEXT NOT NULL,
-  principal        TEXT NOT NULL,
-  source_ip        TEXT NOT NULL,
-  request_id       TEXT NOT NULL,
-  ticket           TEXT,
-  versions_removed INTEGER NOT NULL,
-  through_hash     TEXT NOT NULL,
-  state_hash       TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS current (
-  kind     TEXT NOT NULL,
-  key      TEXT NOT NULL,
-  revision INTEGER NOT NULL,
-  doc      TEXT NOT NULL,
-  PRIMARY KEY (kind, key)
-);
-`;
-
-interface RevisionRow {
-  number: number;
-  time: string;
-  principal: string;
-  source_ip: string;
-  request_id: string;
-  action: string;
-  ticket: string | null;
-  prev_hash: string;
-  hash: string;
-}
-interface VersionRow {
-  kind: string;
-  key: string;
-  revision: number;
-  doc: string | null;
-}
-interface CurrentRow {
-  revision: number;
-  doc: string;
-}
-interface CompactionRow {
-  through: number;
-  time: string;
-  principal: string;
-  source_ip: string;
-  request_id: string;
-  ticket: string | null;
-  versions_removed: number;
-  through_hash: string;
-  state_hash: string;
-}
-
-/** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
-const STATE_AT_SQL = `
-SELECT kind, key, doc, max(revision) AS revision FROM versions WHERE revision <= @c GROUP BY kind, key`;
-
-/**
- * The versions a compaction through @c removes: superseded by a newer version at or before @c, or
- * a tombstone with nothing after it. Each EXISTS is a primary-key range lookup.
- */
-const COMPACT_SQL = `
-DELETE FROM versions WHERE revision <= @c AND (
-  EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind AND w.key = versions.key
-          AND w.revision > versions.revision AND w.revision <= @c)
-  OR (doc IS NULL AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind
-          AND w.key = versions.key AND w.revision > versions.revision))
-)`;
+import {
+  COMPACT_SQL,
+  type CurrentRow,
+  DIFFERENCES_SQL,
+  type DifferenceRow,
+  SCHEMA,
+  STATE_AT_SQL,
+} from "./schema.js";
 
 const MAX_ATTEMPTS = 20;
 /** The read-set entry for "the journal's head": set by bulk reads that depend on every entity. */
 const HEAD_READ = "\u0000head";
-
-interface DifferenceRow {
-  kind: string;
-  key: string;
-  past_doc: string | null;
-  now_doc: string | null;
-}
-
-/**
- * The entities of @kinds (a JSON array) whose current document is not byte-identical to the one
- * the journal holds as of revision @at. `t` is the state at @at: the newest version of each entity
- * at or before it (SQLite takes the bare `doc` from the row holding max(revision)). The first half
- * finds entities the journal had at @at (tombstones included), the second those it never had.
- * Every join is a primary-key lookup.
- */
-const DIFFERENCES_SQL = `
-WITH kinds AS (SELECT value AS kind FROM json_each(@kinds)),
-t AS (
-  SELECT kind, key, doc, max(revision) AS revision FROM versions
-  WHERE revision <= @at AND kind IN kinds
-  GROUP BY kind, key
-)
-SELECT t.kind AS kind, t.key AS key, t.doc AS past_doc, c.doc AS now_doc
-FROM t LEFT JOIN current c ON c.kind = t.kind AND c.key = t.key
-WHERE t.doc IS NOT c.doc
-UNION ALL
-SELECT c.kind, c.key, NULL, c.doc FROM current c
-WHERE c.kind IN kinds AND NOT EXISTS (
-  SELECT 1 FROM versions v WHERE v.kind = c.kind AND v.key = c.key AND v.revision <= @at
-)`;
 
 export class ConflictError extends Error {}
 
@@ -575,41 +468,4 @@ function deepFreeze(value: unknown): unknown {
     Object.freeze(value);
   }
   return value;
-}
-
-function toRevision(row: RevisionRow): Revision {
-  return {
-    number: row.number,
-    time: row.time,
-    principal: row.principal,
-    sourceIp: row.source_ip,
-    requestId: row.request_id,
-    action: row.action,
-    ...(row.ticket === null ? {} : { ticket: row.ticket }),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
-
-function toCompaction(row: CompactionRow): CompactionRecord {
-  return {
-    through: row.through,
-    time: row.time,
-    principal: row.principal,
-    sourceIp: row.source_ip,
-    requestId: row.request_id,
-    ...(row.ticket === null ? {} : { ticket: row.ticket }),
-    versionsRemoved: row.versions_removed,
-    throughHash: row.through_hash,
-    stateHash: row.state_hash,
-  };
-}
-
-function toVersion(row: VersionRow): EntityVersion {
-  return {
-    kind: row.kind as EntityKind,
-    key: row.key,
-    revision: row.revision,
-    doc: row.doc === null ? null : (JSON.parse(row.doc) as EntityTypes[EntityKind]),
-  };
 }

@@ -1,0 +1,96 @@
+/** The SQLite journal's schema and its larger statements. */
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS revisions (
+  number     INTEGER PRIMARY KEY,
+  time       TEXT NOT NULL,
+  principal  TEXT NOT NULL,
+  source_ip  TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  ticket     TEXT,
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+  kind     TEXT NOT NULL,
+  key      TEXT NOT NULL,
+  revision INTEGER NOT NULL REFERENCES revisions(number),
+  doc      TEXT,
+  PRIMARY KEY (kind, key, revision)
+);
+CREATE INDEX IF NOT EXISTS versions_by_revision ON versions(revision);
+CREATE TABLE IF NOT EXISTS agent_status (
+  agent_id TEXT PRIMARY KEY,
+  status   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS compactions (
+  through          INTEGER PRIMARY KEY REFERENCES revisions(number),
+  time             TEXT NOT NULL,
+  principal        TEXT NOT NULL,
+  source_ip        TEXT NOT NULL,
+  request_id       TEXT NOT NULL,
+  ticket           TEXT,
+  versions_removed INTEGER NOT NULL,
+  through_hash     TEXT NOT NULL,
+  state_hash       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS current (
+  kind     TEXT NOT NULL,
+  key      TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  doc      TEXT NOT NULL,
+  PRIMARY KEY (kind, key)
+);
+`;
+
+export interface CurrentRow {
+  revision: number;
+  doc: string;
+}
+
+/** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
+export const STATE_AT_SQL = `
+SELECT kind, key, doc, max(revision) AS revision FROM versions WHERE revision <= @c GROUP BY kind, key`;
+
+/**
+ * The versions a compaction through @c removes: superseded by a newer version at or before @c, or
+ * a tombstone with nothing after it. Each EXISTS is a primary-key range lookup.
+ */
+export const COMPACT_SQL = `
+DELETE FROM versions WHERE revision <= @c AND (
+  EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind AND w.key = versions.key
+          AND w.revision > versions.revision AND w.revision <= @c)
+  OR (doc IS NULL AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind
+          AND w.key = versions.key AND w.revision > versions.revision))
+)`;
+
+export interface DifferenceRow {
+  kind: string;
+  key: string;
+  past_doc: string | null;
+  now_doc: string | null;
+}
+
+/**
+ * The entities of @kinds (a JSON array) whose current document is not byte-identical to the one
+ * the journal holds as of revision @at. `t` is the state at @at: the newest version of each entity
+ * at or before it (SQLite takes the bare `doc` from the row holding max(revision)). The first half
+ * finds entities the journal had at @at (tombstones included), the second those it never had.
+ * Every join is a primary-key lookup.
+ */
+export const DIFFERENCES_SQL = `
+WITH kinds AS (SELECT value AS kind FROM json_each(@kinds)),
+t AS (
+  SELECT kind, key, doc, max(revision) AS revision FROM versions
+  WHERE revision <= @at AND kind IN kinds
+  GROUP BY kind, key
+)
+SELECT t.kind AS kind, t.key AS key, t.doc AS past_doc, c.doc AS now_doc
+FROM t LEFT JOIN current c ON c.kind = t.kind AND c.key = t.key
+WHERE t.doc IS NOT c.doc
+UNION ALL
+SELECT c.kind, c.key, NULL, c.doc FROM current c
+WHERE c.kind IN kinds AND NOT EXISTS (
+  SELECT 1 FROM versions v WHERE v.kind = c.kind AND v.key = c.key AND v.revision <= @at
+)`;
