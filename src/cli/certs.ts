@@ -5,7 +5,8 @@ import { requireFlag, UsageError } from "./args.js";
 import { credentials } from "./instances.js";
 import { SignedClient } from "./signed-client.js";
 
-const USAGE = "usage: ballast certs upload NAME --cert FILE --key FILE [--chain FILE] | list | delete NAME";
+const USAGE =
+  "usage: ballast certs upload NAME --cert FILE --key FILE [--chain FILE] [--arn ARN] | list | delete NAME";
 
 export async function certsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -15,6 +16,7 @@ export async function certsCommand(argv: string[]): Promise<void> {
       cert: { type: "string" },
       key: { type: "string" },
       chain: { type: "string" },
+      arn: { type: "string" },
       endpoint: { type: "string", default: "http://127.0.0.1:9700" },
       region: { type: "string", default: "us-east-1" },
       "data-dir": { type: "string", default: "./data" },
@@ -29,6 +31,7 @@ export async function certsCommand(argv: string[]): Promise<void> {
       certificateBody: await readFile(requireFlag(values.cert, "cert"), "utf8"),
       privateKey: await readFile(requireFlag(values.key, "key"), "utf8"),
       ...(values.chain === undefined ? {} : { certificateChain: await readFile(values.chain, "utf8") }),
+      ...(values.arn === undefined ? {} : { arn: values.arn }),
     });
     res = await client.send("PUT", path, body, "application/json");
   } else if (verb === "delete") {

@@ -30,6 +30,11 @@ export interface CertificateUpload {
   readonly certificateBody: string;
   readonly privateKey: string;
   readonly certificateChain?: string;
+  /**
+   * The ARN to store it under, for listeners written against an existing AWS setup: an ACM ARN
+   * (`arn:aws:acm:REGION:ACCOUNT:certificate/ID`) or an IAM one. Default: Ballast's IAM-style ARN.
+   */
+  readonly arn?: string;
 }
 
 /** A certificate as it may leave the store: everything but the private key. */
@@ -98,8 +103,13 @@ export function validateCertificateUpload(upload: CertificateUpload, uploadedTim
     for (const [i, pem] of members.entries()) parseCertificate(pem, `certificate ${i + 1} of the chain`);
     chain = members.join("\n");
   }
+  if (upload.arn !== undefined && !isCertificateArn(upload.arn))
+    throw new BallastError(
+      "ValidationError",
+      `'${upload.arn}' is neither an IAM server-certificate ARN nor an ACM certificate ARN`,
+    );
   return {
-    arn: certificateArn(name),
+    arn: upload.arn ?? certificateArn(name),
     name,
     certificateBody: body,
     privateKey: upload.privateKey,

@@ -198,6 +198,42 @@ describe("certificate store", () => {
     assert.equal((await server.store.get("certificate", ARN("rot")))?.doc.subject, "CN=other.example.test");
   });
 
+  test("an upload may carry an ACM-style ARN; an HTTPS listener names it; the name stays unique", async () => {
+    const acm = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
+    const res = await call("PUT", "/certificates/acm-site", {
+      certificateBody: web.cert,
+      privateKey: web.key,
+      arn: acm,
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal((res.json.certificate as { arn: string }).arn, acm);
+    assert.equal((await call("GET", "/certificates/acm-site")).status, 200);
+    await elb.send(
+      new CreateLoadBalancerCommand({
+        LoadBalancerName: "acm",
+        Listeners: [{ Protocol: "HTTPS", LoadBalancerPort: 443, InstancePort: 8080, SSLCertificateId: acm }],
+        AvailabilityZones: ["us-east-1a"],
+      }),
+    );
+    await refused(
+      "PUT",
+      "/certificates/acm-site",
+      { certificateBody: web.cert, privateKey: web.key },
+      "InvalidConfigurationRequest",
+      409,
+    );
+    await refused(
+      "PUT",
+      "/certificates/bad-arn",
+      { certificateBody: web.cert, privateKey: web.key, arn: "arn:aws:s3:::bucket" },
+      "ValidationError",
+      400,
+    );
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: "acm" }));
+    const del = await call("DELETE", "/certificates/acm-site");
+    assert.equal(del.json.deleted, acm);
+  });
+
   test("ballast certs upload | list | delete", async () => {
     const env = { ...process.env, AWS_ACCESS_KEY_ID: ADMIN_KEY, AWS_SECRET_ACCESS_KEY: SECRET };
     const cli = (...args: string[]) =>

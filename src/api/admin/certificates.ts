@@ -1,11 +1,11 @@
 /**
- * The admin JSON API of the certificate store. A certificate is stored under its ARN; the routes
- * address it by name, the last part of the IAM-style ARN an upload gets. The private key goes in
- * and never comes out: every answer carries the certificate without it.
+ * The admin JSON API of the certificate store. A certificate is stored under its ARN — the
+ * IAM-style one an upload gets, or an ACM/IAM ARN given with the upload — and the routes address
+ * it by its unique name. The private key goes in and never comes out.
  *
  *   GET    /admin/v1/certificates          → { certificates: PublicCertificate[] }
  *   GET    /admin/v1/certificates/{name}   → { certificate: PublicCertificate }
- *   PUT    /admin/v1/certificates/{name}   { certificateBody, privateKey, certificateChain? }
+ *   PUT    /admin/v1/certificates/{name}   { certificateBody, privateKey, certificateChain?, arn? }
  *                                          → { certificate: PublicCertificate }
  *   DELETE /admin/v1/certificates/{name}   → { deleted: arn }  (409 while a listener uses it)
  *
@@ -56,19 +56,28 @@ export function createCertificateRoutes(opts: {
       if (req.method === "GET")
         return { certificates: (await store.list("certificate")).map((c) => publicCertificate(c.doc)) };
     } else if (req.method === "GET") {
-      const found = await store.get("certificate", certificateArn(name));
+      const found = (await store.list("certificate")).find((c) => c.doc.name === name);
       if (!found) throw notFound(name);
       return { certificate: publicCertificate(found.doc) };
     } else if (req.method === "PUT") {
       const certificate = validateCertificateUpload({ name, ...parseUpload(req.body) }, now().toISOString());
       await store.mutate({ ...req.meta, action: "PutCertificate" }, async (tx) => {
+        const same = (await tx.list("certificate")).find((c) => c.name === name);
+        // Rotation keeps the ARN listeners name; a new ARN for a name in use would orphan them.
+        if (same && same.arn !== certificate.arn)
+          throw new BallastError(
+            "InvalidConfigurationRequest",
+            `Certificate ${name} is stored under ${same.arn}; delete it first to store it under ${certificate.arn}`,
+          );
         tx.put("certificate", certificate.arn, certificate);
       });
       return { certificate: publicCertificate(certificate) };
     } else if (req.method === "DELETE") {
-      const arn = certificateArn(name);
+      let arn = certificateArn(name);
       await store.mutate({ ...req.meta, action: "DeleteCertificate" }, async (tx) => {
-        if (!(await tx.get("certificate", arn))) throw notFound(name);
+        const found = (await tx.list("certificate")).find((c) => c.name === name);
+        if (!found) throw notFound(name);
+        arn = found.arn;
         // Removal is explicit (design principle 3): a listener never loses its certificate by inference.
         const users = (await tx.list("loadBalancer")).flatMap((lb) =>
           lb.listeners
@@ -110,6 +119,7 @@ function parseUpload(body: Buffer): {
   certificateBody: string;
   privateKey: string;
   certificateChain?: string;
+  arn?: string;
 } {
   let doc: unknown;
   try {
@@ -122,7 +132,7 @@ function parseUpload(body: Buffer): {
       "ValidationError",
       "The request body must be a JSON object {certificateBody, privateKey, certificateChain?}",
     );
-  const { certificateBody, privateKey, certificateChain } = doc as Record<string, unknown>;
+  const { certificateBody, privateKey, certificateChain, arn } = doc as Record<string, unknown>;
   if (typeof certificateBody !== "string" || certificateBody === "")
     throw new BallastError("ValidationError", "certificateBody is required: a PEM-encoded certificate");
   if (typeof privateKey !== "string" || privateKey === "")
@@ -132,5 +142,12 @@ function parseUpload(body: Buffer): {
       "ValidationError",
       "certificateChain, when given, is a string of PEM certificates",
     );
-  return { certificateBody, privateKey, ...(certificateChain === undefined ? {} : { certificateChain }) };
+  if (arn !== undefined && typeof arn !== "string")
+    throw new BallastError("ValidationError", "arn, when given, is an IAM or ACM certificate ARN");
+  return {
+    certificateBody,
+    privateKey,
+    ...(certificateChain === undefined ? {} : { certificateChain }),
+    ...(arn === undefined ? {} : { arn }),
+  };
 }
