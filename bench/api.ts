@@ -28,6 +28,7 @@ import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
 import { type PostgresServer, startPostgres } from "../test/support/postgres.js";
+import { benchLoadBalancer } from "./fixtures.js";
 
 const { values } = parseArgs({
   options: {
@@ -110,29 +111,9 @@ async function sign(host: string, params: Record<string, string>): Promise<Signe
 }
 
 function loadBalancer(i: number): LoadBalancer {
-  const name = `lb-${i}`;
   const instances: string[] = [];
   for (let k = 0; k < 10; k++) instances.push(`10.${(i >> 8) & 255}.${i & 255}.${k + 1}`);
-  return {
-    name,
-    id: String(1_000_000_000 + i),
-    dnsName: `${name}-${1_000_000_000 + i}.us-east-1.elb.ballast.internal`,
-    createdTime: "2026-11-23T00:00:00.000Z",
-    scheme: "internet-facing",
-    listeners: [{ protocol: "HTTP", loadBalancerPort: 80, instanceProtocol: "HTTP", instancePort: 8080 }],
-    availabilityZones: ["us-east-1a", "us-east-1b"],
-    subnets: [],
-    securityGroups: [],
-    healthCheck: {
-      target: "HTTP:8080/health",
-      interval: 30,
-      timeout: 5,
-      unhealthyThreshold: 2,
-      healthyThreshold: 10,
-    },
-    instances,
-    tags: [],
-  };
+  return benchLoadBalancer(i, instances);
 }
 
 async function preload(store: Store): Promise<void> {

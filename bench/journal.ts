@@ -20,6 +20,7 @@ import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { RevisionMeta, Store } from "../src/store/store.js";
 import { type PostgresServer, startPostgres } from "../test/support/postgres.js";
+import { benchLoadBalancer } from "./fixtures.js";
 
 const { values } = parseArgs({
   options: {
@@ -51,29 +52,9 @@ function instance(lb: number, i: number): Instance {
 }
 
 function loadBalancer(lb: number): LoadBalancer {
-  const name = `lb-${lb}`;
   const instances: string[] = [];
   for (let i = 0; i < PER_LB; i++) instances.push(id(lb, i));
-  return {
-    name,
-    id: String(1_000_000_000 + lb),
-    dnsName: `${name}-${1_000_000_000 + lb}.us-east-1.elb.ballast.internal`,
-    createdTime: "2026-11-23T00:00:00.000Z",
-    scheme: "internet-facing",
-    listeners: [{ protocol: "HTTP", loadBalancerPort: 80, instanceProtocol: "HTTP", instancePort: 8080 }],
-    availabilityZones: ["us-east-1a", "us-east-1b"],
-    subnets: [],
-    securityGroups: [],
-    healthCheck: {
-      target: "HTTP:8080/health",
-      interval: 30,
-      timeout: 5,
-      unhealthyThreshold: 2,
-      healthyThreshold: 10,
-    },
-    instances,
-    tags: [{ key: "team", value: `team-${lb % 50}` }],
-  };
+  return benchLoadBalancer(lb, instances, [{ key: "team", value: `team-${lb % 50}` }]);
 }
 
 function progress(label: string, done: number, total: number): void {

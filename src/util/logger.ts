@@ -1,6 +1,6 @@
 /**
  * A structured logger: one JSON object per line on stderr. Library code logs through this, never
- * through `console.log`, so a process's output stays parseable and its level is one setting.
+ * through the console directly, so a process's output stays parseable and its level is one setting.
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 

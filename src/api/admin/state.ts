@@ -1,5 +1,5 @@
 /**
- * The admin JSON API for the journal (design principle 1): any past revision can be listed, read,
+ * The admin JSON API for the journal (design principle 1): every past revision can be listed, read,
  * diffed and restored; the journal can be verified, exported, imported and backed up. Reads need
  * any signed credential; every write — and the export, which carries credential secrets — needs
  * role `admin`. Restore and import are ordinary journal revisions (actions `RestoreState`,
