@@ -124,21 +124,20 @@ async function describeLoadBalancers(ctx: ActionContext): Promise<XmlValue> {
   const pageSize = validatePageSize(ctx.params.integer("PageSize"));
   const after = decodeMarker(ctx.params.string("Marker"));
 
-  const all = new Map<string, LoadBalancer>();
-  for (const { doc } of await ctx.store.list("loadBalancer")) all.set(doc.name, doc);
   let selected: LoadBalancer[];
   if (names.length > 0) {
-    const missing = names.filter((n) => !all.has(n));
+    // By name: read only those, so a call's cost does not grow with the number of load balancers.
+    const unique = [...new Set(names)];
+    const found = await Promise.all(unique.map((n) => ctx.store.get("loadBalancer", n)));
+    const missing = unique.filter((_, i) => found[i] === undefined);
     if (missing.length > 0)
       throw new BallastError(
         "LoadBalancerNotFound",
         `There is no ACTIVE Load Balancer named '${missing[0]}'`,
       );
-    selected = [...new Set(names)]
-      .map((n) => all.get(n))
-      .filter((lb): lb is LoadBalancer => lb !== undefined);
+    selected = found.flatMap((c) => (c ? [c.doc] : []));
   } else {
-    selected = [...all.values()];
+    selected = (await ctx.store.list("loadBalancer")).map((c) => c.doc);
   }
   selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const start = after === undefined ? selected : selected.filter((lb) => lb.name > after);
