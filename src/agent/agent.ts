@@ -4,6 +4,7 @@
  * and only then applied to the proxy. Request handling never waits on the control plane.
  */
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { AgentConfig, AgentStatus, NodeLoadBalancer } from "../model/agent-protocol.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
@@ -11,6 +12,7 @@ import { AddressPool } from "./address-pool.js";
 import { ConfigClient } from "./config-client.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
+import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -23,6 +25,10 @@ export interface AgentOptions {
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
   readonly statusIntervalMs?: number;
+  /** Serve GET /metrics (Prometheus) on 127.0.0.1 at this port; 0 or absent: off. */
+  readonly metricsPort?: number;
+  /** The region in access-log file names (default us-east-1). */
+  readonly region?: string;
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -39,10 +45,16 @@ export class Agent {
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
   #loop: Promise<void> | undefined;
+  #metricsServer: MetricsServer | undefined;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
-    this.#runtime = new ProxyRuntime({ logger: opts.logger, zone: opts.zone });
+    this.#runtime = new ProxyRuntime({
+      logger: opts.logger,
+      zone: opts.zone,
+      accessLogDir: join(opts.dataDir, "access-logs"),
+      ...(opts.region === undefined ? {} : { region: opts.region }),
+    });
     this.#client = new ConfigClient({ controlUrl: opts.controlUrl, token: opts.token, zone: opts.zone });
     this.#pool = new AddressPool(opts.pool);
   }
@@ -67,6 +79,16 @@ export class Agent {
       this.#opts.logger.info("serving last-known-good configuration", {
         version: lkg.version,
         loadBalancers: lkg.loadBalancers.length,
+      });
+    }
+    if ((this.#opts.metricsPort ?? 0) > 0) {
+      this.#metricsServer = await startMetricsServer({
+        source: this.#runtime,
+        zone: this.#opts.zone,
+        port: this.#opts.metricsPort ?? 0,
+      });
+      this.#opts.logger.info("serving metrics", {
+        url: `http://127.0.0.1:${this.#metricsServer.port}/metrics`,
       });
     }
     this.#runtime.onHealthChange(() => this.#queueReport());
@@ -156,6 +178,7 @@ export class Agent {
     this.#abort.abort();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     await this.#loop;
+    await this.#metricsServer?.close();
     await this.#runtime.close();
   }
 }

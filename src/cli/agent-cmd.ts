@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { createLogger } from "../util/logger.js";
-import { requireFlag } from "./args.js";
+import { intFlag, requireFlag } from "./args.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -20,6 +20,8 @@ export async function agentCommand(argv: string[]): Promise<void> {
       "token-file": { type: "string" },
       "data-dir": { type: "string" },
       id: { type: "string" },
+      "metrics-port": { type: "string" },
+      region: { type: "string" },
     },
   });
   const zone = requireFlag(values.zone, "zone");
@@ -37,6 +39,8 @@ export async function agentCommand(argv: string[]): Promise<void> {
     controlUrl: requireFlag(values.control, "control"),
     token,
     logger,
+    metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
+    ...(values.region === undefined ? {} : { region: values.region }),
   });
   await agent.start();
   logger.info("agent started", { pid: process.pid, version: agent.version });

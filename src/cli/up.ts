@@ -32,6 +32,7 @@ export async function upCommand(argv: string[]): Promise<void> {
       agents: { type: "string", default: DEFAULT_AGENTS },
       demo: { type: "boolean", default: false },
       "demo-port": { type: "string" },
+      "agent-metrics-port-base": { type: "string" },
     },
   });
   const dataDir = resolve(values["data-dir"]);
@@ -57,7 +58,9 @@ export async function upCommand(argv: string[]): Promise<void> {
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));
   const supervisor = new Supervisor(mainJs, logger);
-  for (const a of agents) {
+  // Agent i serves GET /metrics on base+i (9711, 9712… with --agent-metrics-port-base 9711); 0: off.
+  const metricsBase = intFlag(values["agent-metrics-port-base"], "agent-metrics-port-base", 0);
+  for (const [i, a] of agents.entries()) {
     supervisor.start({
       zone: a.zone,
       logFile: join(dataDir, "logs", `agent-${a.zone}.log`),
@@ -72,6 +75,9 @@ export async function upCommand(argv: string[]): Promise<void> {
         join(dataDir, "agent-token"),
         "--data-dir",
         join(dataDir, "agents", a.zone),
+        "--region",
+        values.region,
+        ...(metricsBase > 0 ? ["--metrics-port", String(metricsBase + i)] : []),
       ],
     });
   }

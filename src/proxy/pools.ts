@@ -20,8 +20,12 @@ export class PoolRegistry {
     this.#connections = connections;
   }
 
-  acquire(host: string, port: number): Pool {
-    const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  /**
+   * `tls`: the back end speaks HTTPS. Its certificate is not verified: ELB verifies back-end
+   * certificates only under a BackendServerAuthentication policy, which Ballast does not implement.
+   */
+  acquire(host: string, port: number, tls = false): Pool {
+    const origin = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
     const entry = this.#pools.get(origin);
     if (entry !== undefined) {
       entry.refs++;
@@ -33,6 +37,7 @@ export class PoolRegistry {
       headersTimeout: BACKEND_IDLE_TIMEOUT_MS,
       bodyTimeout: BACKEND_IDLE_TIMEOUT_MS,
       connectTimeout: 10_000,
+      ...(tls ? { connect: { rejectUnauthorized: false } } : {}),
     });
     this.#pools.set(origin, { pool, refs: 1 });
     return pool;

@@ -3,9 +3,12 @@
  * tables and health checkers. `apply` levels the running set to the one given; request handling
  * never waits on it (tables are built aside and swapped in).
  */
+
+import { join } from "node:path";
 import type { InstanceHealthReport, NodeLoadBalancer, NodeReport } from "../model/agent-protocol.js";
 import type { Listener } from "../model/types.js";
 import type { Logger } from "../util/logger.js";
+import { AccessLog } from "./access-log.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
 import { roundRobin } from "./balancer/round-robin.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
@@ -15,6 +18,7 @@ import { ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
 import type { ProxyListener } from "./target.js";
 import { TcpListener } from "./tcp/listener.js";
+import { type ListenerTls, listenerTls } from "./tls-context.js";
 
 export interface NodeAssignment {
   readonly address: string;
@@ -24,6 +28,10 @@ export interface NodeAssignment {
 export interface ProxyRuntimeOptions {
   readonly logger: Logger;
   readonly zone: string;
+  /** Where access logs go (`<dir>/<lb>/`); without it they are not written. */
+  readonly accessLogDir?: string;
+  /** The region in access-log file names (default us-east-1). */
+  readonly region?: string;
 }
 
 /** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
@@ -38,14 +46,32 @@ interface RunningNode {
   address: string;
   spec: NodeLoadBalancer;
   readonly checker: HealthChecker;
-  readonly listeners: Map<number, { readonly kind: string; readonly listener: ProxyListener }>;
+  readonly listeners: Map<number, RunningListener>;
+}
+
+interface RunningListener {
+  readonly kind: string;
+  readonly listener: ProxyListener;
+  /** HTTPS/SSL: the identity of the TLS context in use (a change is applied in place). */
+  tlsIdentity?: string;
 }
 
 /** The listener kind a Listener needs, or null when this slice does not serve it. */
 function listenerKind(l: Listener): string | null {
   if (l.protocol === "HTTP" && l.instanceProtocol === "HTTP") return "HTTP";
   if (l.protocol === "TCP" && l.instanceProtocol === "TCP") return "TCP";
+  const httpBackend = l.instanceProtocol === "HTTP" || l.instanceProtocol === "HTTPS";
+  const tcpBackend = l.instanceProtocol === "TCP" || l.instanceProtocol === "SSL";
+  if ((l.protocol === "HTTP" || l.protocol === "HTTPS") && httpBackend)
+    return `${l.protocol}:${l.instanceProtocol}`;
+  if ((l.protocol === "TCP" || l.protocol === "SSL") && tcpBackend)
+    return `${l.protocol}:${l.instanceProtocol}`;
   return null;
+}
+
+/** Whether a listener kind terminates TLS on the client side. */
+function terminatesTls(kind: string): boolean {
+  return kind.startsWith("HTTPS:") || kind.startsWith("SSL:");
 }
 
 export class ProxyRuntime implements HealthChangeSink {
@@ -57,6 +83,10 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #draining = new Set<ProxyListener>();
   readonly #healthCallbacks: (() => void)[] = [];
   readonly #unsupportedLogged = new Set<string>();
+  readonly #accessLogDir: string | undefined;
+  readonly #region: string | undefined;
+  /** The open access logs, by load-balancer name (only those with logging enabled). */
+  readonly #accessLogs = new Map<string, AccessLog>();
   #healthTimer: NodeJS.Timeout | null = null;
   #applying: Promise<void> = Promise.resolve();
   #closed = false;
@@ -64,6 +94,8 @@ export class ProxyRuntime implements HealthChangeSink {
   constructor(opts: ProxyRuntimeOptions) {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
     this.#pools = new PoolRegistry(this.#log);
+    this.#accessLogDir = opts.accessLogDir;
+    this.#region = opts.region;
   }
 
   apply(nodes: readonly NodeAssignment[]): Promise<void> {
@@ -132,6 +164,8 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#nodes.clear();
     for (const listener of this.#draining) closing.push(listener.close(SHUTDOWN_GRACE_MS));
     await Promise.all(closing);
+    await Promise.all([...this.#accessLogs.values()].map((l) => l.close()));
+    this.#accessLogs.clear();
     await this.#pools.closeAll(SHUTDOWN_GRACE_MS);
   }
 
@@ -147,6 +181,7 @@ export class ProxyRuntime implements HealthChangeSink {
       for (const { listener } of node.listeners.values()) this.#drain(listener);
       this.#nodes.delete(name);
       this.metrics.remove(name);
+      this.#closeAccessLog(name);
     }
 
     const binds: Promise<boolean>[] = [];
@@ -168,6 +203,7 @@ export class ProxyRuntime implements HealthChangeSink {
       node.spec = a.spec;
       node.checker.update(a.spec.healthCheck, a.spec.backends);
       await this.#applyListeners(a.spec.name, node, binds);
+      this.#applyAccessLog(a.spec.name, node);
     }
     await Promise.all(binds);
   }
@@ -183,7 +219,33 @@ export class ProxyRuntime implements HealthChangeSink {
       ports.add(l.loadBalancerPort);
       const kind = listenerKind(l);
       const existing = node.listeners.get(l.loadBalancerPort);
+      let tls: ListenerTls | null = null;
+      if (kind !== null && terminatesTls(kind)) {
+        const t = listenerTls(node.spec, l);
+        if (typeof t === "string") {
+          // An HTTPS/SSL listener with no usable certificate or policy is not served; a running
+          // one keeps its last good context rather than dropping its clients.
+          this.#logTlsProblem(name, l, t, existing !== undefined && existing.kind === kind);
+          if (existing === undefined || existing.kind !== kind) {
+            if (existing !== undefined) {
+              node.listeners.delete(l.loadBalancerPort);
+              this.#drain(existing.listener);
+            }
+            continue;
+          }
+        } else {
+          tls = t;
+        }
+      }
       if (existing !== undefined && existing.kind === kind) {
+        if (tls !== null && existing.tlsIdentity !== tls.identity) {
+          const target = existing.listener;
+          if (target instanceof HttpListener || target instanceof TcpListener)
+            target.setSecureContext(tls.context);
+          existing.tlsIdentity = tls.identity;
+          this.#logCaveats(name, l, tls);
+          this.#log.info("listener TLS context replaced", { loadBalancer: name, port: l.loadBalancerPort });
+        }
         existing.listener.route({ backends, instancePort: l.instancePort });
         if (!existing.listener.bound) binds.push(existing.listener.listen());
         continue;
@@ -198,9 +260,14 @@ export class ProxyRuntime implements HealthChangeSink {
         this.#logUnsupported(name, l);
         continue;
       }
-      const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort);
+      const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort, tls);
       listener.route({ backends, instancePort: l.instancePort });
-      node.listeners.set(l.loadBalancerPort, { kind, listener });
+      const running: RunningListener = { kind, listener };
+      if (tls !== null) {
+        running.tlsIdentity = tls.identity;
+        this.#logCaveats(name, l, tls);
+      }
+      node.listeners.set(l.loadBalancerPort, running);
       binds.push(listener.listen());
     }
     for (const [port, { listener }] of node.listeners) {
@@ -210,13 +277,84 @@ export class ProxyRuntime implements HealthChangeSink {
     }
   }
 
-  #createListener(kind: string, name: string, address: string, port: number): ProxyListener {
+  #createListener(
+    kind: string,
+    name: string,
+    address: string,
+    port: number,
+    tls: ListenerTls | null,
+  ): ProxyListener {
     const log = this.#log.child({ loadBalancer: name, address, port });
     const metrics = this.metrics.forLoadBalancer(name);
-    if (kind === "HTTP") {
-      return new HttpListener({ address, port, metrics, pools: this.#pools, balancer: this.#balancer, log });
+    const context = tls === null ? {} : { tls: tls.context };
+    if (kind === "HTTP" || kind.startsWith("HTTP:") || kind.startsWith("HTTPS:")) {
+      const backendTls = kind.endsWith(":HTTPS");
+      return new HttpListener({
+        address,
+        port,
+        metrics,
+        pools: this.#pools,
+        balancer: this.#balancer,
+        log,
+        ...context,
+        backendTls,
+      });
     }
-    return new TcpListener({ address, port, metrics, balancer: this.#balancer, log });
+    const backendTls = kind.endsWith(":SSL");
+    return new TcpListener({ address, port, metrics, balancer: this.#balancer, log, ...context, backendTls });
+  }
+
+  #logTlsProblem(name: string, l: Listener, reason: string, keptRunning: boolean): void {
+    const key = `${name}:${l.loadBalancerPort}:tls:${reason}`;
+    if (this.#unsupportedLogged.has(key)) return;
+    this.#unsupportedLogged.add(key);
+    this.#log.error(
+      keptRunning
+        ? "listener TLS context unusable; keeping the running one"
+        : "listener TLS context unusable; reported unbound",
+      { loadBalancer: name, port: l.loadBalancerPort, protocol: l.protocol, reason },
+    );
+  }
+
+  #logCaveats(name: string, l: Listener, tls: ListenerTls): void {
+    if (tls.caveats.length === 0) return;
+    this.#log.warn("SSL negotiation policy not honoured exactly", {
+      loadBalancer: name,
+      port: l.loadBalancerPort,
+      caveats: tls.caveats,
+    });
+  }
+
+  /** Opens, updates or closes the load balancer's access log, and hands it to its HTTP listeners. */
+  #applyAccessLog(name: string, node: RunningNode): void {
+    const attr = node.spec.attributes?.accessLog;
+    let log = this.#accessLogs.get(name) ?? null;
+    if (attr?.enabled !== true || this.#accessLogDir === undefined) {
+      this.#closeAccessLog(name);
+      log = null;
+    } else if (log === null) {
+      log = new AccessLog({
+        dir: join(this.#accessLogDir, name),
+        loadBalancer: name,
+        nodeIp: node.address,
+        emitInterval: attr.emitInterval,
+        log: this.#log,
+        ...(this.#region === undefined ? {} : { region: this.#region }),
+      });
+      this.#accessLogs.set(name, log);
+    } else {
+      log.update(node.address, attr.emitInterval);
+    }
+    for (const { listener } of node.listeners.values()) {
+      if (listener instanceof HttpListener) listener.accessLog = log;
+    }
+  }
+
+  #closeAccessLog(name: string): void {
+    const log = this.#accessLogs.get(name);
+    if (log === undefined) return;
+    this.#accessLogs.delete(name);
+    void log.close();
   }
 
   #drain(listener: ProxyListener): void {

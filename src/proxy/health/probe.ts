@@ -1,4 +1,5 @@
 import { Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import type { HealthTarget } from "./target.js";
 
 /** Receives the result of one probe. */
@@ -24,7 +25,8 @@ class ProbeSocket extends Socket {
 const MAX_STATUS_LINE = 1024;
 
 /**
- * TCP (connect succeeds) and HTTP (GET answers 200) checks over a raw socket. Event handlers are
+ * TCP (connect succeeds), HTTP (GET answers 200), SSL (TLS handshake succeeds) and HTTPS (GET
+ * over TLS answers 200) checks. Back-end certificates are not verified, as ELB does not. Event handlers are
  * module functions that find their probe through the socket, so a check allocates no closures
  * and a late event from a finished check's socket is ignored.
  */
@@ -34,7 +36,7 @@ export class SocketProbe implements HealthProbe {
   readonly #timeoutMs: number;
   readonly #sink: ProbeSink;
   readonly #request: string;
-  #socket: ProbeSocket | null = null;
+  #socket: Socket | null = null;
   #timer: NodeJS.Timeout | null = null;
   #head = "";
 
@@ -55,8 +57,7 @@ export class SocketProbe implements HealthProbe {
   run(): void {
     if (this.#socket !== null) return;
     if (this.#target.protocol === "HTTPS" || this.#target.protocol === "SSL") {
-      // TLS checks arrive with TLS listeners; until then such a target never passes.
-      this.#sink.onProbeResult(false);
+      this.#runTls();
       return;
     }
     const s = new ProbeSocket();
@@ -76,8 +77,22 @@ export class SocketProbe implements HealthProbe {
     this.#finish(null);
   }
 
+  /** TLS checks are rarer than plain ones: their handlers are closures that ignore a stale socket. */
+  #runTls(): void {
+    const s = tlsConnect({ host: this.#host, port: this.#target.port, rejectUnauthorized: false });
+    this.#socket = s;
+    this.#head = "";
+    const current = (): boolean => this.#socket === s;
+    s.on("error", () => current() && this.failed());
+    s.on("close", () => current() && this.failed());
+    s.on("secureConnect", () => current() && this.connected());
+    if (this.#target.protocol === "HTTPS") s.on("data", (chunk: Buffer) => current() && this.data(chunk));
+    this.#timer = setTimeout(onProbeTimeout, this.#timeoutMs, this);
+    this.#timer.unref();
+  }
+
   /** @internal */ connected(): void {
-    if (this.#target.protocol === "TCP") {
+    if (this.#target.protocol === "TCP" || this.#target.protocol === "SSL") {
       this.#finish(true);
       return;
     }
@@ -106,7 +121,7 @@ export class SocketProbe implements HealthProbe {
   #finish(ok: boolean | null): void {
     const s = this.#socket;
     if (s === null) return;
-    s.probe = null;
+    if (s instanceof ProbeSocket) s.probe = null;
     this.#socket = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
+import type { AccessLog } from "../access-log.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { RouteTarget } from "../target.js";
 import { downstreamResponseHeaders } from "./headers.js";
@@ -8,6 +10,8 @@ import { downstreamResponseHeaders } from "./headers.js";
 /** The listener side an exchange needs: a fallback pick for the one retry, and drain state. */
 export interface ExchangeHost {
   readonly metrics: LoadBalancerMetrics;
+  /** Non-null while the load balancer's access log is enabled. */
+  readonly accessLog: AccessLog | null;
   readonly draining: boolean;
   pick(exclude: RouteTarget): RouteTarget | undefined;
   exchangeDone(): void;
@@ -26,6 +30,11 @@ const BODIES: Record<number, Buffer> = {
   503: Buffer.from("503 Service Unavailable: no back end is available\n"),
   504: Buffer.from("504 Gateway Timeout: the back end did not answer in time\n"),
 };
+
+/** The body length of the load balancer's own error response (for access logs). */
+export function elbErrorBytes(status: 502 | 503 | 504): number {
+  return (BODIES[status] as Buffer).length;
+}
 
 /** Answers a request with an error of the load balancer's own (counted as HTTPCode_ELB_5XX). */
 export function replyElbError(
@@ -53,6 +62,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #req: IncomingMessage;
   readonly #res: ProxyResponse;
   readonly #headers: string[];
+  /** `performance.now()` at arrival: the one timestamp taken per request. */
+  readonly #start = performance.now();
+  /** The client connection, for the access log (node:http detaches it when the response ends). */
+  readonly #socket: Socket;
+  /** Milliseconds until the back end's response headers; -1 until then. */
+  #backendMs = -1;
+  #backendStatus = 0;
+  #sent = 0;
   #target: RouteTarget;
   #controller: Dispatcher.DispatchController | null = null;
   #retried = false;
@@ -73,6 +90,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#res = res;
     this.#target = target;
     this.#headers = headers;
+    this.#socket = req.socket;
     res.exchange = this;
     res.on("close", onResponseClose);
   }
@@ -130,7 +148,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#responded = true;
+    const ms = performance.now() - this.#start;
+    this.#backendMs = ms;
+    this.#backendStatus = statusCode;
     this.#host.metrics.backendStatus(statusCode);
+    this.#host.metrics.observeLatency(ms);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -139,6 +161,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(CLIENT_GONE);
       return;
     }
+    this.#sent += chunk.length;
     if (res.write(chunk)) return;
     controller.pause();
     if (!this.#drainHooked) {
@@ -198,6 +221,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #fail(status: 502 | 503 | 504): void {
+    if (!this.#res.headersSent && !this.#res.destroyed) this.#sent += elbErrorBytes(status);
     replyElbError(this.#res, status, this.#host.metrics);
     this.#finish();
   }
@@ -205,7 +229,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#res.exchange = null;
+    const res = this.#res;
+    res.exchange = null;
+    const log = this.#host.accessLog;
+    if (log !== null) {
+      const elbStatus = res.headersSent ? res.statusCode : 0;
+      log.record(
+        this.#req,
+        this.#socket,
+        this.#start,
+        this.#target,
+        elbStatus,
+        this.#backendStatus,
+        this.#backendMs,
+        this.#sent,
+      );
+    }
     this.#host.exchangeDone();
   }
 }

@@ -84,6 +84,7 @@ export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
   clientIp: string,
   port: string,
+  proto = "http",
 ): string[] {
   const nominated = connectionTokens(rawHeaders);
   const out: string[] = [];
@@ -104,7 +105,7 @@ export function upstreamRequestHeaders(
     "X-Forwarded-For",
     xff === null ? clientIp : `${xff}, ${clientIp}`,
     "X-Forwarded-Proto",
-    "http",
+    proto,
     "X-Forwarded-Port",
     port,
   );

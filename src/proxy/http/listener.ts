@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { SecureContextOptions, Server as TlsServer } from "node:tls";
 import type { Logger } from "../../util/logger.js";
+import type { AccessLog } from "../access-log.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { PoolRegistry } from "../pools.js";
 import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
-import { Exchange, type ExchangeHost, ProxyResponse, replyElbError } from "./exchange.js";
+import { Exchange, type ExchangeHost, elbErrorBytes, ProxyResponse, replyElbError } from "./exchange.js";
 import { upstreamRequestHeaders } from "./headers.js";
 
 /** ELB's default idle timeout for client connections. */
@@ -18,6 +21,10 @@ export interface HttpListenerOptions {
   readonly pools: PoolRegistry;
   readonly balancer: BalancerFactory;
   readonly log: Logger;
+  /** HTTPS listener: terminate TLS with this context (certificate, key, negotiation policy). */
+  readonly tls?: SecureContextOptions;
+  /** The back ends speak HTTPS (instanceProtocol HTTPS). */
+  readonly backendTls?: boolean;
 }
 
 /**
@@ -27,12 +34,18 @@ export interface HttpListenerOptions {
 export class HttpListener implements ProxyListener, ExchangeHost {
   readonly port: number;
   readonly metrics: LoadBalancerMetrics;
+  /** Set by the runtime while the load balancer's access log is enabled. */
+  accessLog: AccessLog | null = null;
   readonly #address: string;
   readonly #portText: string;
   readonly #pools: PoolRegistry;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
   readonly #server: Server<typeof IncomingMessage, typeof ProxyResponse>;
+  /** The same server when this is an HTTPS listener. */
+  readonly #tlsServer: TlsServer | null = null;
+  readonly #proto: string;
+  readonly #backendTls: boolean;
   #table: RoutingTable;
   #bound = false;
   #draining = false;
@@ -48,10 +61,21 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     this.#balancer = opts.balancer;
     this.#log = opts.log;
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
-    this.#server = createServer<typeof IncomingMessage, typeof ProxyResponse>(
-      { ServerResponse: ProxyResponse },
-      this.#onRequest.bind(this),
-    );
+    this.#proto = opts.tls === undefined ? "http" : "https";
+    this.#backendTls = opts.backendTls ?? false;
+    if (opts.tls === undefined) {
+      this.#server = createServer<typeof IncomingMessage, typeof ProxyResponse>(
+        { ServerResponse: ProxyResponse },
+        this.#onRequest.bind(this),
+      );
+    } else {
+      const server = createHttpsServer<typeof IncomingMessage, typeof ProxyResponse>(
+        { ...opts.tls, ServerResponse: ProxyResponse },
+        this.#onRequest.bind(this),
+      );
+      this.#tlsServer = server;
+      this.#server = server;
+    }
     this.#server.keepAliveTimeout = CLIENT_IDLE_TIMEOUT_MS;
   }
 
@@ -73,9 +97,19 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     return this.#bound;
   }
 
+  /** HTTPS: new connections use this context (certificate rotation); open ones keep theirs. */
+  setSecureContext(tls: SecureContextOptions): void {
+    this.#tlsServer?.setSecureContext(tls);
+  }
+
   route(spec: RouteSpec): void {
     const targets = spec.backends.map(
-      (h) => new RouteTarget(h, spec.instancePort, this.#pools.acquire(h.address, spec.instancePort)),
+      (h) =>
+        new RouteTarget(
+          h,
+          spec.instancePort,
+          this.#pools.acquire(h.address, spec.instancePort, this.#backendTls),
+        ),
     );
     const old = this.#table;
     this.#table = { targets, balancer: this.#balancer(targets) };
@@ -114,10 +148,16 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     if (this.#draining) res.shouldKeepAlive = false;
     const target = this.#table.balancer.pick();
     if (target === undefined) {
+      this.accessLog?.record(req, req.socket, performance.now(), null, 503, 0, -1, elbErrorBytes(503));
       replyElbError(res, 503, this.metrics);
       return;
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? "", this.#portText);
+    const headers = upstreamRequestHeaders(
+      req.rawHeaders,
+      req.socket.remoteAddress ?? "",
+      this.#portText,
+      this.#proto,
+    );
     this.#inFlight++;
     new Exchange(this, req, res, target, headers).dispatch();
   }

@@ -1,4 +1,10 @@
 import { createServer, type Server, Socket } from "node:net";
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+  connect as tlsConnect,
+} from "node:tls";
 import type { Logger } from "../../util/logger.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
@@ -14,6 +20,10 @@ export interface TcpListenerOptions {
   readonly metrics: LoadBalancerMetrics;
   readonly balancer: BalancerFactory;
   readonly log: Logger;
+  /** SSL listener: terminate TLS with this context (certificate, key, negotiation policy). */
+  readonly tls?: SecureContextOptions;
+  /** The back ends speak TLS (instanceProtocol SSL). */
+  readonly backendTls?: boolean;
 }
 
 /** The upstream socket of one proxied connection, knowing its client and listener. */
@@ -32,11 +42,15 @@ class UpstreamSocket extends Socket {
  */
 export class TcpListener implements ProxyListener {
   readonly port: number;
+  /** @internal The back ends speak TLS: each upstream connection is wrapped once connected. */
+  readonly backendTls: boolean;
   readonly #address: string;
   readonly #metrics: LoadBalancerMetrics;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
   readonly #server: Server;
+  /** The same server when this is an SSL listener. */
+  readonly #tlsServer: TlsServer | null = null;
   readonly #sockets = new Set<Socket>();
   #table: RoutingTable;
   #bound = false;
@@ -49,7 +63,18 @@ export class TcpListener implements ProxyListener {
     this.#balancer = opts.balancer;
     this.#log = opts.log;
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
-    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, this.#onConnection.bind(this));
+    this.backendTls = opts.backendTls ?? false;
+    if (opts.tls === undefined) {
+      this.#server = createServer(
+        { allowHalfOpen: true, pauseOnConnect: true },
+        this.#onConnection.bind(this),
+      );
+    } else {
+      // The client is handed over after the handshake; nothing flows until it is piped.
+      const server = createTlsServer({ ...opts.tls, allowHalfOpen: true }, this.#onConnection.bind(this));
+      this.#tlsServer = server;
+      this.#server = server;
+    }
   }
 
   get bound(): boolean {
@@ -60,6 +85,11 @@ export class TcpListener implements ProxyListener {
     if (this.#bound || this.#closed !== null) return this.#bound;
     this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log);
     return this.#bound;
+  }
+
+  /** SSL: new connections use this context (certificate rotation); open ones keep theirs. */
+  setSecureContext(tls: SecureContextOptions): void {
+    this.#tlsServer?.setSecureContext(tls);
   }
 
   route(spec: RouteSpec): void {
@@ -132,11 +162,36 @@ function onUpstreamConnect(this: UpstreamSocket): void {
     return;
   }
   this.connected = true;
+  if (this.listener?.backendTls === true) {
+    secureUpstream(this, client);
+    return;
+  }
   // pipe() ends the destination when the source ends: half-close in each direction.
   client.pipe(this);
   this.pipe(client);
   client.on("close", destroyPeer.bind(this));
   client.resume();
+}
+
+/** SSL back end: TLS over the connected upstream socket; its certificate is not verified (ELB's default). */
+function secureUpstream(up: UpstreamSocket, client: Socket): void {
+  const secure = tlsConnect({ socket: up, rejectUnauthorized: false });
+  secure.on("secureConnect", () => {
+    client.pipe(secure);
+    secure.pipe(client);
+    client.resume();
+  });
+  secure.on("error", () => {
+    client.destroy();
+    up.destroy();
+  });
+  secure.on("close", () => {
+    if (!client.writableEnded) client.destroy();
+  });
+  client.on("close", () => {
+    secure.destroy();
+    up.destroy();
+  });
 }
 
 function onUpstreamError(this: UpstreamSocket): void {

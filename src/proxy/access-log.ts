@@ -1,0 +1,176 @@
+/**
+ * Classic ELB access logs, written locally: one line per request in ELB's format, one file per
+ * EmitInterval named as ELB names its objects
+ * (`<account>_elasticloadbalancing_<region>_<lb>_<YYYYMMDDTHHmmZ>_<node-ip>_<random>.log`, the
+ * interval's start time in the name). Lines go into a buffered write stream; the request path
+ * never waits on the disk, and a stream that falls too far behind drops lines rather than grow.
+ */
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import type { Logger } from "../util/logger.js";
+
+export const DEFAULT_ACCOUNT = "000000000000";
+export const DEFAULT_REGION = "us-east-1";
+/** Bytes a stream may hold unwritten before lines are dropped. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+export interface AccessLogOptions {
+  /** This load balancer's directory (created if missing). */
+  readonly dir: string;
+  readonly loadBalancer: string;
+  readonly nodeIp: string;
+  /** Minutes: 5 or 60. */
+  readonly emitInterval: number;
+  readonly log: Logger;
+  readonly account?: string;
+  readonly region?: string;
+}
+
+/** Where the request went: a back end's host and port, or nowhere. */
+export interface AccessLogBackend {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class AccessLog {
+  readonly #dir: string;
+  readonly #loadBalancer: string;
+  readonly #account: string;
+  readonly #region: string;
+  readonly #log: Logger;
+  #nodeIp: string;
+  #intervalMs: number;
+  #stream: WriteStream | null = null;
+  #streamEnd = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #closing: Promise<void>[] = [];
+  #closed = false;
+  /** Lines dropped because the disk fell behind. */
+  dropped = 0;
+
+  constructor(opts: AccessLogOptions) {
+    this.#dir = opts.dir;
+    this.#loadBalancer = opts.loadBalancer;
+    this.#account = opts.account ?? DEFAULT_ACCOUNT;
+    this.#region = opts.region ?? DEFAULT_REGION;
+    this.#log = opts.log;
+    this.#nodeIp = opts.nodeIp;
+    this.#intervalMs = intervalMs(opts.emitInterval);
+    // Created when a load balancer's logging is turned on (a config apply), not on a request.
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** A new node address or EmitInterval takes effect with the next file. */
+  update(nodeIp: string, emitInterval: number): void {
+    const ms = intervalMs(emitInterval);
+    if (nodeIp === this.#nodeIp && ms === this.#intervalMs) return;
+    this.#nodeIp = nodeIp;
+    this.#intervalMs = ms;
+    this.#endStream();
+  }
+
+  /**
+   * One completed request, on client connection `sock` (taken at arrival: node:http detaches it
+   * from the request when the response ends). `startedAt` is the `performance.now()` of its arrival; `elbStatus` and
+   * `backendStatus` are 0 when there was none ("-"), `backendMs` is -1 when no back end answered.
+   */
+  record(
+    req: IncomingMessage,
+    sock: Socket,
+    startedAt: number,
+    backend: AccessLogBackend | null,
+    elbStatus: number,
+    backendStatus: number,
+    backendMs: number,
+    sentBytes: number,
+  ): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    const stream = now >= this.#streamEnd || this.#stream === null ? this.#rotate(now) : this.#stream;
+    if (stream.writableLength > MAX_BUFFERED) {
+      this.dropped++;
+      return;
+    }
+    const answered = backendMs >= 0;
+    const host = hostOnly(req.headers.host ?? sock.localAddress ?? "-");
+    const cl = req.headers["content-length"];
+    const received = cl === undefined ? 0 : Number(cl) || 0;
+    const ua = req.headers["user-agent"];
+    const tls = (sock as Partial<TLSSocket>).encrypted === true ? (sock as TLSSocket) : null;
+    stream.write(
+      `${new Date(performance.timeOrigin + startedAt).toISOString().slice(0, -1)}000Z ${this.#loadBalancer} ` +
+        `${sock.remoteAddress ?? "-"}:${sock.remotePort ?? 0} ` +
+        `${backend === null ? "-" : `${backend.host}:${backend.port}`} ` +
+        `${answered ? "0.000000" : "-1"} ${answered ? (backendMs / 1000).toFixed(6) : "-1"} ${answered ? "0.000000" : "-1"} ` +
+        `${elbStatus === 0 ? "-" : elbStatus} ${backendStatus === 0 ? "-" : backendStatus} ${received} ${sentBytes} ` +
+        `"${req.method ?? "-"} ${tls === null ? "http" : "https"}://${host}:${sock.localPort ?? 0}${quoted(req.url ?? "/")} HTTP/${req.httpVersion}" ` +
+        `"${ua === undefined ? "-" : quoted(ua)}" ` +
+        `${tls === null ? "- -" : `${tls.getCipher().name || "-"} ${tls.getProtocol() ?? "-"}`}\n`,
+    );
+  }
+
+  /** Flushes and closes the current file; later records are ignored. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#endStream();
+    await Promise.all(this.#closing);
+  }
+
+  #rotate(now: number): WriteStream {
+    this.#endStream();
+    const start = Math.floor(now / this.#intervalMs) * this.#intervalMs;
+    this.#streamEnd = start + this.#intervalMs;
+    const name =
+      `${this.#account}_elasticloadbalancing_${this.#region}_${this.#loadBalancer}_` +
+      `${fileTime(start)}_${this.#nodeIp}_${randomBytes(4).toString("hex")}.log`;
+    const stream = createWriteStream(join(this.#dir, name), { flags: "a", mode: 0o600 });
+    stream.on("error", (err) => this.#log.warn("access log write failed", { file: name, err: String(err) }));
+    this.#stream = stream;
+    // The file is closed when its interval ends, with or without traffic.
+    this.#timer = setTimeout(() => this.#endStream(), this.#streamEnd - now);
+    this.#timer.unref();
+    return stream;
+  }
+
+  #endStream(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const stream = this.#stream;
+    if (stream === null) return;
+    this.#stream = null;
+    this.#streamEnd = 0;
+    const closed = new Promise<void>((resolve) => {
+      stream.once("close", () => resolve());
+      stream.end();
+    });
+    this.#closing.push(closed);
+    void closed.then(() => {
+      this.#closing = this.#closing.filter((p) => p !== closed);
+    });
+  }
+}
+
+function intervalMs(minutes: number): number {
+  return (minutes === 5 ? 5 : 60) * 60_000;
+}
+
+/** YYYYMMDDTHHmmZ, UTC. */
+export function fileTime(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-11-24T00:35:00.000Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
+}
+
+function hostOnly(host: string): string {
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  const colon = host.indexOf(":");
+  return colon < 0 ? host : host.slice(0, colon);
+}
+
+/** Keeps a field inside its double quotes. */
+function quoted(v: string): string {
+  return v.includes('"') ? v.replace(/"/g, '\\"') : v;
+}
