@@ -1,8 +1,11 @@
 import { Pool } from "undici";
 import type { Logger } from "../util/logger.js";
 
-/** ELB's default idle timeout: how long a back end may stay silent before the proxy gives up. */
-export const BACKEND_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * ELB's default idle timeout (connectionSettings.idleTimeout). Listeners apply the load balancer's
+ * own value per request; the pools' timeouts are only the fallback.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * Keep-alive connection pools to back-end origins, shared by every routing table that names the
@@ -34,8 +37,8 @@ export class PoolRegistry {
     const pool = new Pool(origin, {
       connections: this.#connections,
       pipelining: 1,
-      headersTimeout: BACKEND_IDLE_TIMEOUT_MS,
-      bodyTimeout: BACKEND_IDLE_TIMEOUT_MS,
+      headersTimeout: DEFAULT_IDLE_TIMEOUT_MS,
+      bodyTimeout: DEFAULT_IDLE_TIMEOUT_MS,
       connectTimeout: 10_000,
       ...(tls ? { connect: { rejectUnauthorized: false } } : {}),
     });

@@ -6,10 +6,12 @@
 
 import { join } from "node:path";
 import type { InstanceHealthReport, NodeLoadBalancer, NodeReport } from "../model/agent-protocol.js";
+import { DEFAULT_ATTRIBUTES } from "../model/attributes.js";
 import type { Listener } from "../model/types.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLog } from "./access-log.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
+import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
@@ -78,7 +80,9 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly metrics = new ProxyMetrics();
   readonly #log: Logger;
   readonly #pools: PoolRegistry;
-  readonly #balancer: BalancerFactory = roundRobin;
+  /** Classic ELB: least outstanding requests for HTTP/HTTPS listeners, round robin for TCP/SSL. */
+  readonly #httpBalancer: BalancerFactory = leastOutstanding;
+  readonly #tcpBalancer: BalancerFactory = roundRobin;
   readonly #nodes = new Map<string, RunningNode>();
   readonly #draining = new Set<ProxyListener>();
   readonly #healthCallbacks: (() => void)[] = [];
@@ -214,6 +218,7 @@ export class ProxyRuntime implements HealthChangeSink {
       const h = node.checker.get(b.instanceId);
       if (h !== undefined) backends.push(h);
     }
+    const idleTimeoutMs = (node.spec.attributes ?? DEFAULT_ATTRIBUTES).connectionSettings.idleTimeout * 1000;
     const ports = new Set<number>();
     for (const l of node.spec.listeners) {
       ports.add(l.loadBalancerPort);
@@ -246,6 +251,7 @@ export class ProxyRuntime implements HealthChangeSink {
           this.#logCaveats(name, l, tls);
           this.#log.info("listener TLS context replaced", { loadBalancer: name, port: l.loadBalancerPort });
         }
+        existing.listener.setIdleTimeout(idleTimeoutMs);
         existing.listener.route({ backends, instancePort: l.instancePort });
         if (!existing.listener.bound) binds.push(existing.listener.listen());
         continue;
@@ -260,7 +266,7 @@ export class ProxyRuntime implements HealthChangeSink {
         this.#logUnsupported(name, l);
         continue;
       }
-      const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort, tls);
+      const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort, tls, idleTimeoutMs);
       listener.route({ backends, instancePort: l.instancePort });
       const running: RunningListener = { kind, listener };
       if (tls !== null) {
@@ -283,6 +289,7 @@ export class ProxyRuntime implements HealthChangeSink {
     address: string,
     port: number,
     tls: ListenerTls | null,
+    idleTimeoutMs: number,
   ): ProxyListener {
     const log = this.#log.child({ loadBalancer: name, address, port });
     const metrics = this.metrics.forLoadBalancer(name);
@@ -294,14 +301,24 @@ export class ProxyRuntime implements HealthChangeSink {
         port,
         metrics,
         pools: this.#pools,
-        balancer: this.#balancer,
+        balancer: this.#httpBalancer,
         log,
         ...context,
         backendTls,
+        idleTimeoutMs,
       });
     }
     const backendTls = kind.endsWith(":SSL");
-    return new TcpListener({ address, port, metrics, balancer: this.#balancer, log, ...context, backendTls });
+    return new TcpListener({
+      address,
+      port,
+      metrics,
+      balancer: this.#tcpBalancer,
+      log,
+      ...context,
+      backendTls,
+      idleTimeoutMs,
+    });
   }
 
   #logTlsProblem(name: string, l: Listener, reason: string, keptRunning: boolean): void {

@@ -2,6 +2,11 @@ import type { Pool } from "undici";
 import type { Balancer, BalancerTarget } from "./balancer/balancer.js";
 import type { BackendHealth } from "./health/state.js";
 
+/** A back end's in-flight request count on one listener; it outlives routing tables. */
+export class OutstandingCount {
+  n = 0;
+}
+
 /** One back end as a listener routes to it: its observed health and where to connect. */
 export class RouteTarget implements BalancerTarget {
   readonly health: BackendHealth;
@@ -9,16 +14,34 @@ export class RouteTarget implements BalancerTarget {
   readonly port: number;
   /** The keep-alive pool to the back end (HTTP listeners only). */
   readonly pool: Pool | null;
+  /** Shared with this back end's targets in earlier and later tables of the same listener. */
+  readonly #count: OutstandingCount;
 
-  constructor(health: BackendHealth, port: number, pool: Pool | null) {
+  constructor(health: BackendHealth, port: number, pool: Pool | null, count = new OutstandingCount()) {
     this.health = health;
     this.host = health.address;
     this.port = port;
     this.pool = pool;
+    this.#count = count;
   }
 
   get inService(): boolean {
     return this.health.inService;
+  }
+
+  /** Requests dispatched to this back end by this listener and not yet finished. */
+  get outstanding(): number {
+    return this.#count.n;
+  }
+
+  /** A request was dispatched here. */
+  acquire(): void {
+    this.#count.n++;
+  }
+
+  /** A request dispatched here finished (or moved to another back end). */
+  release(): void {
+    this.#count.n--;
   }
 }
 
@@ -42,6 +65,8 @@ export interface ProxyListener {
   listen(): Promise<boolean>;
   /** Builds a new routing table aside and swaps it in. */
   route(spec: RouteSpec): void;
+  /** The load balancer's idle timeout (connectionSettings.idleTimeout), applied without rebinding. */
+  setIdleTimeout(ms: number): void;
   /** Stops accepting, lets in-flight work finish for up to `graceMs`, then cuts the rest. */
   close(graceMs: number): Promise<void>;
 }

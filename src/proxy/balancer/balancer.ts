@@ -5,6 +5,11 @@
  */
 export interface BalancerTarget {
   readonly inService: boolean;
+  /**
+   * Requests dispatched to this target and not yet finished, kept by the listener (HTTP only).
+   * Read by least-outstanding balancing; absent counts as 0.
+   */
+  readonly outstanding?: number;
 }
 
 export interface Balancer<T extends BalancerTarget> {

@@ -13,6 +13,8 @@ export interface ExchangeHost {
   /** Non-null while the load balancer's access log is enabled. */
   readonly accessLog: AccessLog | null;
   readonly draining: boolean;
+  /** How long the back end may stay silent (before headers, or between body chunks): then 504. */
+  readonly idleTimeoutMs: number;
   pick(exclude: RouteTarget): RouteTarget | undefined;
   exchangeDone(): void;
 }
@@ -71,6 +73,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #backendStatus = 0;
   #sent = 0;
   #target: RouteTarget;
+  /** The target whose in-flight count this exchange holds, until it finishes or retries. */
+  #held: RouteTarget | null = null;
   #controller: Dispatcher.DispatchController | null = null;
   #retried = false;
   #responded = false;
@@ -97,7 +101,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   dispatch(): void {
     const req = this.#req;
-    const pool = this.#target.pool;
+    const target = this.#target;
+    target.acquire();
+    this.#held = target;
+    const pool = target.pool;
     if (pool === null) {
       this.#fail(503);
       return;
@@ -112,6 +119,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
           method: req.method ?? "GET",
           headers: this.#headers,
           body: hasBody ? req : null,
+          headersTimeout: this.#host.idleTimeoutMs,
+          bodyTimeout: this.#host.idleTimeoutMs,
         },
         this,
       );
@@ -195,6 +204,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         const next = this.#host.pick(this.#target);
         if (next !== undefined) {
           this.#retried = true;
+          this.#release();
           this.#target = next;
           this.dispatch();
           return;
@@ -226,9 +236,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#finish();
   }
 
+  #release(): void {
+    this.#held?.release();
+    this.#held = null;
+  }
+
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#release();
     const res = this.#res;
     res.exchange = null;
     const log = this.#host.accessLog;

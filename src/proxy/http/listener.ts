@@ -5,14 +5,19 @@ import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
+import type { BackendHealth } from "../health/state.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { PoolRegistry } from "../pools.js";
-import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
+import {
+  OutstandingCount,
+  type ProxyListener,
+  type RouteSpec,
+  RouteTarget,
+  type RoutingTable,
+} from "../target.js";
 import { Exchange, type ExchangeHost, elbErrorBytes, ProxyResponse, replyElbError } from "./exchange.js";
 import { upstreamRequestHeaders } from "./headers.js";
-
-/** ELB's default idle timeout for client connections. */
-const CLIENT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface HttpListenerOptions {
   readonly address: string;
@@ -25,6 +30,8 @@ export interface HttpListenerOptions {
   readonly tls?: SecureContextOptions;
   /** The back ends speak HTTPS (instanceProtocol HTTPS). */
   readonly backendTls?: boolean;
+  /** connectionSettings.idleTimeout in ms (default ELB's 60 s). */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -47,10 +54,13 @@ export class HttpListener implements ProxyListener, ExchangeHost {
   readonly #proto: string;
   readonly #backendTls: boolean;
   #table: RoutingTable;
+  /** In-flight requests per back end, carried from table to table. */
+  #counts = new Map<BackendHealth, OutstandingCount>();
   #bound = false;
   #draining = false;
   #closed: Promise<void> | null = null;
   #inFlight = 0;
+  #idleTimeoutMs: number;
 
   constructor(opts: HttpListenerOptions) {
     this.port = opts.port;
@@ -76,7 +86,21 @@ export class HttpListener implements ProxyListener, ExchangeHost {
       this.#tlsServer = server;
       this.#server = server;
     }
-    this.#server.keepAliveTimeout = CLIENT_IDLE_TIMEOUT_MS;
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#server.keepAliveTimeout = clientKeepAliveTimeout(this.#idleTimeoutMs);
+  }
+
+  get idleTimeoutMs(): number {
+    return this.#idleTimeoutMs;
+  }
+
+  /**
+   * The client keep-alive timeout (open connections take it at their next idle period) and the
+   * back-end timeout of requests dispatched from now on.
+   */
+  setIdleTimeout(ms: number): void {
+    this.#idleTimeoutMs = ms;
+    this.#server.keepAliveTimeout = clientKeepAliveTimeout(ms);
   }
 
   get bound(): boolean {
@@ -103,17 +127,27 @@ export class HttpListener implements ProxyListener, ExchangeHost {
   }
 
   route(spec: RouteSpec): void {
-    const targets = spec.backends.map(
-      (h) =>
-        new RouteTarget(
-          h,
-          spec.instancePort,
-          this.#pools.acquire(h.address, spec.instancePort, this.#backendTls),
-        ),
-    );
+    const counts = new Map<BackendHealth, OutstandingCount>();
+    const targets = spec.backends.map((h) => {
+      const count = this.#counts.get(h) ?? new OutstandingCount();
+      counts.set(h, count);
+      return new RouteTarget(
+        h,
+        spec.instancePort,
+        this.#pools.acquire(h.address, spec.instancePort, this.#backendTls),
+        count,
+      );
+    });
+    // A removed back end's count stays with the old targets its in-flight exchanges hold.
+    this.#counts = counts;
     const old = this.#table;
     this.#table = { targets, balancer: this.#balancer(targets) };
     this.#releaseTable(old);
+  }
+
+  /** @internal For tests: the in-flight requests of each target of the current table. */
+  outstanding(): number[] {
+    return this.#table.targets.map((t) => t.outstanding);
   }
 
   pick(exclude: RouteTarget): RouteTarget | undefined {
@@ -165,6 +199,17 @@ export class HttpListener implements ProxyListener, ExchangeHost {
   #releaseTable(table: RoutingTable): void {
     for (const t of table.targets) if (t.pool !== null) this.#pools.release(t.pool);
   }
+}
+
+/**
+ * node:http closes an idle keep-alive connection 1 s after `keepAliveTimeout` (its trailing
+ * margin against a client reusing the connection as it closes), so it is set 1 s short of the
+ * idle timeout; at least 1 ms, as 0 would mean no timeout at all.
+ */
+const NODE_KEEP_ALIVE_TRAILING_MS = 1000;
+
+function clientKeepAliveTimeout(idleTimeoutMs: number): number {
+  return Math.max(1, idleTimeoutMs - NODE_KEEP_ALIVE_TRAILING_MS);
 }
 
 function closeIdle(server: Server): void {

@@ -9,10 +9,8 @@ import type { Logger } from "../../util/logger.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
 import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
-
-/** ELB's default idle timeout, applied to both sides of a TCP connection. */
-const IDLE_TIMEOUT_MS = 60_000;
 
 export interface TcpListenerOptions {
   readonly address: string;
@@ -24,6 +22,8 @@ export interface TcpListenerOptions {
   readonly tls?: SecureContextOptions;
   /** The back ends speak TLS (instanceProtocol SSL). */
   readonly backendTls?: boolean;
+  /** connectionSettings.idleTimeout in ms, applied to both sides of a connection (default 60 s). */
+  readonly idleTimeoutMs?: number;
 }
 
 /** The upstream socket of one proxied connection, knowing its client and listener. */
@@ -55,6 +55,7 @@ export class TcpListener implements ProxyListener {
   #table: RoutingTable;
   #bound = false;
   #closed: Promise<void> | null = null;
+  #idleTimeoutMs: number;
 
   constructor(opts: TcpListenerOptions) {
     this.port = opts.port;
@@ -64,6 +65,7 @@ export class TcpListener implements ProxyListener {
     this.#log = opts.log;
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
     this.backendTls = opts.backendTls ?? false;
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (opts.tls === undefined) {
       this.#server = createServer(
         { allowHalfOpen: true, pauseOnConnect: true },
@@ -90,6 +92,13 @@ export class TcpListener implements ProxyListener {
   /** SSL: new connections use this context (certificate rotation); open ones keep theirs. */
   setSecureContext(tls: SecureContextOptions): void {
     this.#tlsServer?.setSecureContext(tls);
+  }
+
+  /** New connections and open ones (re-armed from now) take the new idle timeout. */
+  setIdleTimeout(ms: number): void {
+    if (ms === this.#idleTimeoutMs) return;
+    this.#idleTimeoutMs = ms;
+    for (const s of this.#sockets) s.setTimeout(ms);
   }
 
   route(spec: RouteSpec): void {
@@ -128,7 +137,7 @@ export class TcpListener implements ProxyListener {
     up.on("connect", onUpstreamConnect);
     up.on("error", onUpstreamError);
     up.on("close", onUpstreamClose);
-    up.setTimeout(IDLE_TIMEOUT_MS, onIdle);
+    up.setTimeout(this.#idleTimeoutMs, onIdle);
     up.connect(target.port, target.host);
   }
 
@@ -145,7 +154,7 @@ export class TcpListener implements ProxyListener {
     this.#sockets.add(client);
     client.on("error", onClientError);
     client.on("close", onClientClose.bind(this, client));
-    client.setTimeout(IDLE_TIMEOUT_MS, onIdle);
+    client.setTimeout(this.#idleTimeoutMs, onIdle);
     this.connectUpstream(client, null, false);
   }
 
