@@ -75,7 +75,7 @@ export function renderAgentMetrics(
   return `${out.join("\n")}\n`;
 }
 
-/** Serves GET /metrics on `host:port` (port 0: any free port; read it from the result). */
+/** Serves GET /metrics on `host:port` (port 0: the system picks a free one; read it from the result). */
 export async function startMetricsServer(opts: {
   readonly source: MetricsSource;
   readonly zone: string;

@@ -16,7 +16,6 @@ import {
   GENESIS_HASH,
   type PendingChange,
   revisionHash,
-  stateDigest,
 } from "../journal.js";
 import {
   type CompactionRow,
@@ -37,14 +36,8 @@ import type {
   RevisionMeta,
   Store,
 } from "../store.js";
-import {
-  COMPACT_SQL,
-  type CurrentRow,
-  DIFFERENCES_SQL,
-  type DifferenceRow,
-  SCHEMA,
-  STATE_AT_SQL,
-} from "./schema.js";
+import { compactThrough } from "./compaction.js";
+import { type CurrentRow, DIFFERENCES_SQL, type DifferenceRow, SCHEMA } from "./schema.js";
 
 const MAX_ATTEMPTS = 20;
 /** The read-set entry for "the journal's head": set by bulk reads that depend on every entity. */
@@ -358,70 +351,7 @@ export class SqliteStore implements Store {
   }
 
   #compactNow(through: number, meta: RevisionMeta): CompactionRecord | undefined {
-    const db = this.#db;
-    const txn = db.transaction((): CompactionRecord | undefined => {
-      const head = this.#head();
-      if (!Number.isSafeInteger(through) || through < 1 || through > head) {
-        throw new BallastError(
-          "ValidationError",
-          `cannot compact through revision ${through}: the journal holds revisions 1 to ${head}`,
-        );
-      }
-      if (through <= (this.#compactedStmt.get() ?? 0)) return undefined;
-      const digest = (): string =>
-        stateDigest(
-          db
-            .prepare<[{ c: number }], VersionRow>(STATE_AT_SQL)
-            .all({ c: through })
-            .filter((r) => r.doc !== null)
-            .map((r) => ({
-              kind: r.kind,
-              key: r.key,
-              revision: r.revision,
-              doc: JSON.parse(r.doc as string),
-            })),
-        );
-      const stateHash = digest();
-      const removed = db.prepare(COMPACT_SQL).run({ c: through }).changes;
-      // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
-      if (digest() !== stateHash) {
-        throw new BallastError(
-          "InternalFailure",
-          `compaction through revision ${through} would change its state`,
-        );
-      }
-      const throughHash = db
-        .prepare<[number], string>("SELECT hash FROM revisions WHERE number = ?")
-        .pluck()
-        .get(through) as string;
-      const record: CompactionRecord = {
-        through,
-        time: new Date().toISOString(),
-        principal: meta.principal,
-        sourceIp: meta.sourceIp,
-        requestId: meta.requestId,
-        ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
-        versionsRemoved: removed,
-        throughHash,
-        stateHash,
-      };
-      db.prepare(
-        `INSERT INTO compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        through,
-        record.time,
-        meta.principal,
-        meta.sourceIp,
-        meta.requestId,
-        meta.ticket ?? null,
-        removed,
-        throughHash,
-        stateHash,
-      );
-      return record;
-    });
-    return txn.immediate();
+    return this.#db.transaction(() => compactThrough(this.#db, through, meta)).immediate();
   }
 
   async compactions(): Promise<readonly CompactionRecord[]> {

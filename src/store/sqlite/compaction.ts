@@ -1,0 +1,81 @@
+/**
+ * Compaction of the SQLite journal through one revision, inside the caller's transaction: the
+ * superseded versions go, the state at that revision is proven unchanged by its digest, and the
+ * compaction is recorded.
+ */
+import type Database from "better-sqlite3";
+import { BallastError } from "../../model/errors.js";
+import { stateDigest } from "../journal.js";
+import type { VersionRow } from "../rows.js";
+import type { CompactionRecord, RevisionMeta } from "../store.js";
+import { COMPACT_SQL, STATE_AT_SQL } from "./schema.js";
+
+export function compactThrough(
+  db: Database.Database,
+  through: number,
+  meta: RevisionMeta,
+): CompactionRecord | undefined {
+  // Read inside the transaction: another process may have written since the caller looked.
+  const head = db.prepare<[], number>("SELECT coalesce(max(number), 0) FROM revisions").pluck().get() ?? 0;
+  const compactedThrough =
+    db.prepare<[], number>("SELECT coalesce(max(through), 0) FROM compactions").pluck().get() ?? 0;
+  if (!Number.isSafeInteger(through) || through < 1 || through > head) {
+    throw new BallastError(
+      "ValidationError",
+      `cannot compact through revision ${through}: the journal holds revisions 1 to ${head}`,
+    );
+  }
+  if (through <= compactedThrough) return undefined;
+  const digest = (): string =>
+    stateDigest(
+      db
+        .prepare<[{ c: number }], VersionRow>(STATE_AT_SQL)
+        .all({ c: through })
+        .filter((r) => r.doc !== null)
+        .map((r) => ({
+          kind: r.kind,
+          key: r.key,
+          revision: r.revision,
+          doc: JSON.parse(r.doc as string),
+        })),
+    );
+  const stateHash = digest();
+  const removed = db.prepare(COMPACT_SQL).run({ c: through }).changes;
+  // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
+  if (digest() !== stateHash) {
+    throw new BallastError(
+      "InternalFailure",
+      `compaction through revision ${through} would change its state`,
+    );
+  }
+  const throughHash = db
+    .prepare<[number], string>("SELECT hash FROM revisions WHERE number = ?")
+    .pluck()
+    .get(through) as string;
+  const record: CompactionRecord = {
+    through,
+    time: new Date().toISOString(),
+    principal: meta.principal,
+    sourceIp: meta.sourceIp,
+    requestId: meta.requestId,
+    ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
+    versionsRemoved: removed,
+    throughHash,
+    stateHash,
+  };
+  db.prepare(
+    `INSERT INTO compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    through,
+    record.time,
+    meta.principal,
+    meta.sourceIp,
+    meta.requestId,
+    meta.ticket ?? null,
+    removed,
+    throughHash,
+    stateHash,
+  );
+  return record;
+}
