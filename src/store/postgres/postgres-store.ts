@@ -18,7 +18,6 @@ import {
   GENESIS_HASH,
   type PendingChange,
   revisionHash,
-  stateDigest,
 } from "../journal.js";
 import {
   type CompactionRow,
@@ -39,6 +38,7 @@ import type {
   RevisionMeta,
   Store,
 } from "../store.js";
+import { compactThrough } from "./compaction.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 
 export interface PostgresStoreOptions {
@@ -399,85 +399,8 @@ export class PostgresStore implements Store {
          SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';
          SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE`,
       );
-      const bounds = await client.query<{ head: number | null; compacted: number; hash: string | null }>(
-        `SELECT (SELECT max(number) FROM ${s}.revisions) AS head,
-                (SELECT coalesce(max(through), 0) FROM ${s}.compactions) AS compacted,
-                (SELECT hash FROM ${s}.revisions WHERE number = $1) AS hash`,
-        [Number.isSafeInteger(through) ? through : 0],
-      );
-      const head = bounds.rows[0]?.head ?? 0;
-      const throughHash = bounds.rows[0]?.hash ?? null;
-      if (!Number.isSafeInteger(through) || through < 1 || through > head || throughHash === null) {
-        throw new BallastError(
-          "ValidationError",
-          `cannot compact through revision ${through}: the journal holds revisions 1 to ${head}`,
-        );
-      }
-      if (through <= (bounds.rows[0]?.compacted ?? 0)) {
-        await client.query("ROLLBACK");
-        return undefined;
-      }
-      const digest = async (): Promise<string> => {
-        const res = await client.query<VersionRow>(
-          `SELECT DISTINCT ON (kind, key) kind, key, revision, doc FROM ${s}.versions
-           WHERE revision <= $1 ORDER BY kind, key, revision DESC`,
-          [through],
-        );
-        return stateDigest(
-          res.rows
-            .filter((r) => r.doc !== null)
-            .map((r) => ({
-              kind: r.kind,
-              key: r.key,
-              revision: r.revision,
-              doc: JSON.parse(r.doc as string),
-            })),
-        );
-      };
-      const stateHash = await digest();
-      const deleted = await client.query(
-        `DELETE FROM ${s}.versions v WHERE v.revision <= $1 AND (
-           EXISTS (SELECT 1 FROM ${s}.versions w WHERE w.kind = v.kind AND w.key = v.key
-                   AND w.revision > v.revision AND w.revision <= $1)
-           OR (v.doc IS NULL AND NOT EXISTS (SELECT 1 FROM ${s}.versions w WHERE w.kind = v.kind
-                   AND w.key = v.key AND w.revision > v.revision)))`,
-        [through],
-      );
-      const removed = deleted.rowCount ?? 0;
-      // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
-      if ((await digest()) !== stateHash) {
-        throw new BallastError(
-          "InternalFailure",
-          `compaction through revision ${through} would change its state`,
-        );
-      }
-      const record: CompactionRecord = {
-        through,
-        time: new Date().toISOString(),
-        principal: meta.principal,
-        sourceIp: meta.sourceIp,
-        requestId: meta.requestId,
-        ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
-        versionsRemoved: removed,
-        throughHash,
-        stateHash,
-      };
-      await client.query(
-        `INSERT INTO ${s}.compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          through,
-          record.time,
-          meta.principal,
-          meta.sourceIp,
-          meta.requestId,
-          meta.ticket ?? null,
-          removed,
-          throughHash,
-          stateHash,
-        ],
-      );
-      await client.query("COMMIT");
+      const record = await compactThrough(client, s, through, meta);
+      await client.query(record ? "COMMIT" : "ROLLBACK");
       return record;
     } catch (e) {
       await client.query("ROLLBACK").catch((rollbackError: Error) => {
