@@ -16,7 +16,7 @@ import {
 import { openStore } from "../../src/store/open.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
-import { freePort, sdkClient, startBallast, tempDir } from "./support.js";
+import { sdkClient, startBallast, tempDir } from "./support.js";
 
 const WRITERS = 8;
 /** The kill comes once this many writes were acknowledged (or after MAX_LOAD_MS), mid-stream. */
@@ -28,8 +28,9 @@ interface Control {
   readonly apiUrl: string;
 }
 
+/** Starts `ballast control`; with apiPort 0 the system picks a free port and the output names it. */
 async function startControl(dataDir: string, store: string, apiPort: number): Promise<Control> {
-  const { proc } = await startBallast(
+  const { proc, output } = await startBallast(
     [
       "control",
       "--data-dir",
@@ -45,7 +46,8 @@ async function startControl(dataDir: string, store: string, apiPort: number): Pr
     ],
     "control plane: API",
   );
-  return { proc, apiUrl: `http://127.0.0.1:${apiPort}` };
+  const port = Number(/control plane: API http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]);
+  return { proc, apiUrl: `http://127.0.0.1:${port}` };
 }
 
 async function describeAll(apiUrl: string): Promise<LoadBalancerDescription[]> {
@@ -65,8 +67,8 @@ function crashSuite(driver: string, storeSpec: () => string): void {
   describe(`crash under concurrent writes: ${driver}`, () => {
     it("keeps every acknowledged write after SIGKILL and restart, and the journal verifies", async (t) => {
       const dataDir = tempDir(`crash-${driver}`);
-      const apiPort = await freePort();
-      const control = await startControl(dataDir, storeSpec(), apiPort);
+      const control = await startControl(dataDir, storeSpec(), 0);
+      const apiPort = Number(new URL(control.apiUrl).port);
       const acked = new Map<string, string[]>();
       let stop = false;
       const deadline = Date.now() + MAX_LOAD_MS * 2;

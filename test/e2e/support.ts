@@ -7,7 +7,6 @@ import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
@@ -15,15 +14,6 @@ import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balanci
 export const MAIN_JS = resolve(import.meta.dirname, "../../src/cli/main.js");
 export const ACCESS_KEY_ID = "AKIAE2ETESTKEY000001";
 export const SECRET_ACCESS_KEY = "e2e-test-secret-key-0123456789abcdefghij";
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  return port;
-}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `ballast-${prefix}-`));
@@ -48,26 +38,36 @@ export interface RunningUp {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Starts `ballast up`. Ports not given are 0 — the system picks free ones and `up` prints them —
+ * so no other process can take a port between choosing it and binding it.
+ */
 export async function startUp(opts: UpOptions): Promise<RunningUp> {
-  const apiPort = opts.apiPort ?? (await freePort());
-  const agentPort = opts.agentPort ?? (await freePort());
-  const dnsPort = opts.dnsPort ?? (await freePort());
   const { proc, output } = await startBallast(
     [
       "up",
       "--data-dir",
       opts.dataDir,
       "--api-port",
-      String(apiPort),
+      String(opts.apiPort ?? 0),
       "--agent-port",
-      String(agentPort),
+      String(opts.agentPort ?? 0),
       "--dns-port",
-      String(dnsPort),
+      String(opts.dnsPort ?? 0),
       "--agents",
       `us-east-1a=127.0.${opts.poolOctet}.0/24,us-east-1b=127.0.${opts.poolOctet + 1}.0/24`,
     ],
     "Ballast is up.",
   );
+  const printed = (pattern: RegExp): number => {
+    const port = Number(pattern.exec(output())?.[1]);
+    if (!Number.isInteger(port) || port <= 0)
+      throw new Error(`ballast up printed no ${pattern}:\n${output()}`);
+    return port;
+  };
+  const apiPort = printed(/AWS ELB API\s+http:\/\/127\.0\.0\.1:(\d+)/);
+  const agentPort = printed(/agent channel\s+http:\/\/127\.0\.0\.1:(\d+)/);
+  const dnsPort = printed(/DNS responder\s+127\.0\.0\.1:(\d+)/);
   return {
     proc,
     apiUrl: `http://127.0.0.1:${apiPort}`,
