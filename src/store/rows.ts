@@ -3,7 +3,8 @@
  * the Store interface's values. One place, so the two drivers cannot drift apart.
  */
 import type { EntityKind, EntityTypes } from "../model/types.js";
-import type { CompactionRecord, EntityVersion, Revision } from "./store.js";
+import { stateDigest } from "./journal.js";
+import type { CompactionRecord, EntityVersion, Revision, RevisionMeta } from "./store.js";
 
 export interface RevisionRow {
   number: number;
@@ -71,4 +72,51 @@ export function toVersion(row: VersionRow): EntityVersion {
     revision: row.revision,
     doc: row.doc === null ? null : (JSON.parse(row.doc) as EntityTypes[EntityKind]),
   };
+}
+
+/** The digest of a state read as version rows (tombstones are absences, not entries). */
+export function versionsDigest(rows: readonly VersionRow[]): string {
+  return stateDigest(
+    rows
+      .filter((r) => r.doc !== null)
+      .map((r) => ({ kind: r.kind, key: r.key, revision: r.revision, doc: JSON.parse(r.doc as string) })),
+  );
+}
+
+export const COMPACTION_COLUMNS =
+  "through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash";
+
+export function newCompaction(
+  through: number,
+  meta: RevisionMeta,
+  versionsRemoved: number,
+  throughHash: string,
+  stateHash: string,
+): CompactionRecord {
+  return {
+    through,
+    time: new Date().toISOString(),
+    principal: meta.principal,
+    sourceIp: meta.sourceIp,
+    requestId: meta.requestId,
+    ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
+    versionsRemoved,
+    throughHash,
+    stateHash,
+  };
+}
+
+/** A record's values in the order of COMPACTION_COLUMNS. */
+export function compactionValues(r: CompactionRecord): (string | number | null)[] {
+  return [
+    r.through,
+    r.time,
+    r.principal,
+    r.sourceIp,
+    r.requestId,
+    r.ticket ?? null,
+    r.versionsRemoved,
+    r.throughHash,
+    r.stateHash,
+  ];
 }

@@ -6,8 +6,13 @@
  */
 import type pg from "pg";
 import { BallastError } from "../../model/errors.js";
-import { stateDigest } from "../journal.js";
-import type { VersionRow } from "../rows.js";
+import {
+  COMPACTION_COLUMNS,
+  compactionValues,
+  newCompaction,
+  type VersionRow,
+  versionsDigest,
+} from "../rows.js";
 import type { CompactionRecord, RevisionMeta } from "../store.js";
 
 export async function compactThrough(
@@ -37,16 +42,7 @@ export async function compactThrough(
        WHERE revision <= $1 ORDER BY kind, key, revision DESC`,
       [through],
     );
-    return stateDigest(
-      res.rows
-        .filter((r) => r.doc !== null)
-        .map((r) => ({
-          kind: r.kind,
-          key: r.key,
-          revision: r.revision,
-          doc: JSON.parse(r.doc as string),
-        })),
-    );
+    return versionsDigest(res.rows);
   };
   const stateHash = await digest();
   const deleted = await client.query(
@@ -65,31 +61,10 @@ export async function compactThrough(
       `compaction through revision ${through} would change its state`,
     );
   }
-  const record: CompactionRecord = {
-    through,
-    time: new Date().toISOString(),
-    principal: meta.principal,
-    sourceIp: meta.sourceIp,
-    requestId: meta.requestId,
-    ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
-    versionsRemoved: removed,
-    throughHash,
-    stateHash,
-  };
+  const record = newCompaction(through, meta, removed, throughHash, stateHash);
   await client.query(
-    `INSERT INTO ${s}.compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
-      through,
-      record.time,
-      meta.principal,
-      meta.sourceIp,
-      meta.requestId,
-      meta.ticket ?? null,
-      removed,
-      throughHash,
-      stateHash,
-    ],
+    `INSERT INTO ${s}.compactions (${COMPACTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    compactionValues(record),
   );
   return record;
 }

@@ -5,8 +5,13 @@
  */
 import type Database from "better-sqlite3";
 import { BallastError } from "../../model/errors.js";
-import { stateDigest } from "../journal.js";
-import type { VersionRow } from "../rows.js";
+import {
+  COMPACTION_COLUMNS,
+  compactionValues,
+  newCompaction,
+  type VersionRow,
+  versionsDigest,
+} from "../rows.js";
 import type { CompactionRecord, RevisionMeta } from "../store.js";
 import { COMPACT_SQL, STATE_AT_SQL } from "./schema.js";
 
@@ -27,18 +32,7 @@ export function compactThrough(
   }
   if (through <= compactedThrough) return undefined;
   const digest = (): string =>
-    stateDigest(
-      db
-        .prepare<[{ c: number }], VersionRow>(STATE_AT_SQL)
-        .all({ c: through })
-        .filter((r) => r.doc !== null)
-        .map((r) => ({
-          kind: r.kind,
-          key: r.key,
-          revision: r.revision,
-          doc: JSON.parse(r.doc as string),
-        })),
-    );
+    versionsDigest(db.prepare<[{ c: number }], VersionRow>(STATE_AT_SQL).all({ c: through }));
   const stateHash = digest();
   const removed = db.prepare(COMPACT_SQL).run({ c: through }).changes;
   // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
@@ -52,30 +46,9 @@ export function compactThrough(
     .prepare<[number], string>("SELECT hash FROM revisions WHERE number = ?")
     .pluck()
     .get(through) as string;
-  const record: CompactionRecord = {
-    through,
-    time: new Date().toISOString(),
-    principal: meta.principal,
-    sourceIp: meta.sourceIp,
-    requestId: meta.requestId,
-    ...(meta.ticket === undefined ? {} : { ticket: meta.ticket }),
-    versionsRemoved: removed,
-    throughHash,
-    stateHash,
-  };
-  db.prepare(
-    `INSERT INTO compactions (through, time, principal, source_ip, request_id, ticket, versions_removed, through_hash, state_hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    through,
-    record.time,
-    meta.principal,
-    meta.sourceIp,
-    meta.requestId,
-    meta.ticket ?? null,
-    removed,
-    throughHash,
-    stateHash,
+  const record = newCompaction(through, meta, removed, throughHash, stateHash);
+  db.prepare(`INSERT INTO compactions (${COMPACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    ...compactionValues(record),
   );
   return record;
 }
