@@ -69,6 +69,8 @@ describe("admin state API", () => {
     const step = async (name: string, action: string, fn: Parameters<SqliteStore["mutate"]>[1]) => {
       const { revision } = await store.mutate(meta(action, "bob"), fn);
       rev[name] = revision?.number ?? -1;
+      // Each revision gets its own millisecond, so "the state at this revision's time" is that revision.
+      await new Promise((resolve) => setTimeout(resolve, 5));
     };
     await step("keys", "CreateCredential", async (tx) => {
       tx.put("credential", ADMIN.accessKeyId, ADMIN);
