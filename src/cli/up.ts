@@ -117,33 +117,53 @@ Try it with the AWS CLI:
     if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");
     const client = new SignedClient(cp.apiUrl, await readCredentialsFile(credentialsFile), values.region);
     const port = intFlag(values["demo-port"], "demo-port", process.getuid?.() === 0 ? 80 : 8000);
+    const since = Date.now();
     demo = await startDemo(client, port);
+    // The demo's back ends sit in both zones, but with cross-zone load balancing off (ELB's
+    // default for an API-created load balancer) each node would reach only its own zone's:
+    // curling the one address printed below would never show back end 2. On, as the AWS console
+    // creates a Classic ELB, every node spreads requests over all three, as the banner says.
+    await client.query("ModifyLoadBalancerAttributes", {
+      LoadBalancerName: DEMO_LB,
+      "LoadBalancerAttributes.CrossZoneLoadBalancing.Enabled": "true",
+    });
     const lb = await cp.store.get("loadBalancer", DEMO_LB);
-    const addresses = await waitForNodes(cp, DEMO_LB, 15_000);
+    const node = await waitForServingNode(cp, DEMO_LB, since, 20_000);
     const portSuffix = port === 80 ? "" : `:${port}`;
     console.log(`
-Demo load balancer "${DEMO_LB}" with three back ends:
+Demo load balancer "${DEMO_LB}" with three back ends in two zones, cross-zone load balancing on:
   DNS name   ${lb?.doc.dnsName}
   resolve    dig @127.0.0.1 -p ${cp.dnsPort} +short ${lb?.doc.dnsName}
-  curl       curl http://${addresses[0] ?? "<node address>"}${portSuffix}/`);
+  curl       curl http://${node ?? "<node address>"}${portSuffix}/`);
   }
   console.log("\nBallast is up. Ctrl-C stops every process it started.");
 }
 
-async function waitForNodes(
+/**
+ * The address of a node that serves the load balancer: every listener bound and an InService
+ * back end to route to (a node reporting no count is taken to have one), as reported to this
+ * control plane since `since`. After `timeoutMs`, a bound node that routes nowhere yet, if any.
+ */
+async function waitForServingNode(
   cp: Awaited<ReturnType<typeof startControlPlane>>,
   lb: string,
+  since: number,
   timeoutMs: number,
-): Promise<string[]> {
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const addresses = (await cp.store.agentStatuses()).flatMap((s) =>
-      s.nodes.filter((n) => n.loadBalancer === lb && n.listeners.every((l) => l.bound)).map((n) => n.address),
-    );
-    if (addresses.length > 0) return addresses.sort();
+  let bound: string | undefined;
+  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
+    const nodes = (await cp.store.agentStatuses())
+      .filter((s) => Date.parse(s.time) >= since)
+      .flatMap((s) => s.nodes)
+      .filter((n) => n.loadBalancer === lb && n.listeners.length > 0 && n.listeners.every((l) => l.bound))
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    const serving = nodes.find((n) => n.routableInService === undefined || n.routableInService > 0);
+    if (serving) return serving.address;
+    bound = nodes[0]?.address ?? bound;
     await new Promise((r) => setTimeout(r, 200));
   }
-  return [];
+  return bound;
 }
 
 function parseAgents(spec: string): { zone: string; pool: string }[] {

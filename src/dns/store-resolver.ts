@@ -1,8 +1,13 @@
 /**
- * Maps a load balancer's DNSName to the addresses its nodes report. The addresses come from
+ * Maps a load balancer's DNSName to the addresses of its nodes. The addresses come from
  * observed state (agent statuses), not desired state: DNS should point at nodes that are
  * actually running, and an agent that stopped reporting drops out after `maxAgeMs`.
+ *
+ * Like ELB, DNS leaves out a node that has no InService back end to route to (with cross-zone
+ * load balancing off, one whose zone has none), and fails open: when no node has one, it answers
+ * with every node rather than with nothing.
  */
+import type { NodeReport } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
 import type { Resolve } from "./answer.js";
 import { normalizeName } from "./answer.js";
@@ -23,6 +28,11 @@ function compareIpv4(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A node reporting no count (an agent from before the field) is counted as routable. */
+function routable(node: NodeReport): boolean {
+  return node.routableInService === undefined || node.routableInService > 0;
+}
+
 export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Resolve {
   const maxAgeMs = opts.maxAgeMs ?? 30_000;
   const now = opts.now ?? Date.now;
@@ -31,12 +41,17 @@ export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Re
     const lb = (await store.list("loadBalancer")).find((c) => normalizeName(c.doc.dnsName) === wanted)?.doc;
     if (!lb) return undefined;
     const oldest = now() - maxAgeMs;
-    const addresses = new Set<string>();
+    const all = new Set<string>();
+    const serving = new Set<string>();
     for (const status of await store.agentStatuses()) {
       const t = Date.parse(status.time);
       if (Number.isNaN(t) || t < oldest) continue;
-      for (const node of status.nodes) if (node.loadBalancer === lb.name) addresses.add(node.address);
+      for (const node of status.nodes) {
+        if (node.loadBalancer !== lb.name) continue;
+        all.add(node.address);
+        if (routable(node)) serving.add(node.address);
+      }
     }
-    return [...addresses].sort(compareIpv4);
+    return [...(serving.size > 0 ? serving : all)].sort(compareIpv4);
   };
 }

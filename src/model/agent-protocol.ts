@@ -72,11 +72,21 @@ export interface InstanceHealthReport {
   readonly state: InstanceState;
   readonly reasonCode: "ELB" | "Instance" | "N/A";
   readonly description: string;
+  /**
+   * The instance was deregistered and the node is draining its connections (ConnectionDraining):
+   * reported InService with "Instance deregistration currently in progress" until drained or timed out.
+   */
+  readonly draining?: boolean;
 }
 
 export interface NodeReport {
   readonly loadBalancer: string;
   readonly address: string;
+  /**
+   * InService back ends this node routes new requests to: every zone's with cross-zone load
+   * balancing on, its own zone's with it off. DNS leaves out a node with none (absent: count it in).
+   */
+  readonly routableInService?: number;
   readonly listeners: readonly {
     readonly port: number;
     readonly protocol: Protocol;

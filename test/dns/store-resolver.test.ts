@@ -13,14 +13,19 @@ import { aLoadBalancer } from "../support/builders.js";
 
 const META = { principal: "test", sourceIp: "127.0.0.1", requestId: "r-1", action: "CreateLoadBalancer" };
 
-function node(loadBalancer: string, address: string): NodeReport {
-  return { loadBalancer, address, listeners: [{ port: 80, protocol: "HTTP", bound: true }] };
+function node(loadBalancer: string, address: string, routableInService?: number): NodeReport {
+  return {
+    loadBalancer,
+    address,
+    ...(routableInService === undefined ? {} : { routableInService }),
+    listeners: [{ port: 80, protocol: "HTTP", bound: true }],
+  };
 }
 
-function status(agentId: string, nodes: NodeReport[], ageMs = 0): AgentStatus {
+function status(agentId: string, nodes: NodeReport[], ageMs = 0, zone = "us-east-1a"): AgentStatus {
   return {
     agentId,
-    zone: "us-east-1a",
+    zone,
     configVersion: 1,
     nodes,
     health: [],
@@ -99,5 +104,70 @@ describe("storeResolver", () => {
     } finally {
       await responder.close();
     }
+  });
+});
+
+describe("storeResolver: nodes with no InService back end to route to", () => {
+  let dir: string;
+  let store: SqliteStore;
+  const lb = (name: string, id: string) =>
+    aLoadBalancer({ name, id, dnsName: `${name}-${id}.us-east-1.elb.ballast.internal` });
+  const zonal = lb("zonal", "101");
+  const down = lb("down", "102");
+  const legacy = lb("legacy", "103");
+  const lastly = lb("lastly", "104");
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ballast-dns-routable-"));
+    store = new SqliteStore(join(dir, "state.db"));
+    await store.mutate(META, async (tx) => {
+      for (const l of [zonal, down, legacy, lastly]) tx.put("loadBalancer", l.name, l);
+    });
+    // Cross-zone off, healthy back ends only in zone a: zone b's node routes to none.
+    await store.putAgentStatus(
+      status(
+        "agent-a",
+        [node("zonal", "127.0.1.5", 2), node("down", "127.0.1.6", 0), node("legacy", "127.0.1.7", 0)],
+        0,
+        "us-east-1a",
+      ),
+    );
+    await store.putAgentStatus(
+      status(
+        "agent-b",
+        [
+          node("zonal", "127.0.2.5", 0),
+          node("down", "127.0.2.6", 0),
+          // An agent from before routableInService: counted as routable.
+          node("legacy", "127.0.2.7"),
+          node("lastly", "127.0.2.8", 0),
+        ],
+        0,
+        "us-east-1b",
+      ),
+    );
+    // A silent agent's node is not evidence, however many back ends it last routed to.
+    await store.putAgentStatus(status("agent-c", [node("lastly", "127.0.3.8", 4)], 60_000, "us-east-1c"));
+  });
+
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("cross-zone off with healthy instances only in zone a: only zone a's node", async () => {
+    assert.deepEqual(await storeResolver(store)(zonal.dnsName), ["127.0.1.5"]);
+  });
+
+  test("no node with an InService back end: every fresh node (fail open)", async () => {
+    assert.deepEqual(await storeResolver(store)(down.dnsName), ["127.0.1.6", "127.0.2.6"]);
+  });
+
+  test("a node without the field is included", async () => {
+    assert.deepEqual(await storeResolver(store)(legacy.dnsName), ["127.0.2.7"]);
+  });
+
+  test("a stale node is ignored even when it was the only one routing", async () => {
+    assert.deepEqual(await storeResolver(store)(lastly.dnsName), ["127.0.2.8"]);
   });
 });

@@ -14,6 +14,7 @@ import {
   DescribeInstanceHealthCommand,
   DescribeLoadBalancersCommand,
   type ElasticLoadBalancingClient,
+  ModifyLoadBalancerAttributesCommand,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
 import { Backend, type RunningUp, resolveA, sdkClient, spray, startUp, tempDir, waitFor } from "./support.js";
@@ -85,6 +86,14 @@ describe("e2e with the AWS SDK: create, route, follow health, deregister, delete
   });
 
   it("routes to every registered back end once their health checks pass", async () => {
+    // The back ends are IPv4 ids, so all in zone a: with cross-zone load balancing on, the zone b
+    // node routes to them too and DNS keeps answering both nodes.
+    await elb.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerName: "web",
+        LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: true } },
+      }),
+    );
     await elb.send(
       new ConfigureHealthCheckCommand({
         LoadBalancerName: "web",
@@ -111,7 +120,16 @@ describe("e2e with the AWS SDK: create, route, follow health, deregister, delete
       },
       { timeoutMs: 20_000, what: "all three InService" },
     );
-    const seen = await spray(nodes, LB_PORT, 30);
+    await waitFor(async () => JSON.stringify(await resolveA(up.dnsPort, dnsName)) === JSON.stringify(nodes), {
+      what: "DNS to answer both nodes",
+    });
+    const seen = await waitFor(
+      async () => {
+        const names = await spray(nodes, LB_PORT, 30);
+        return names.every((n) => n.startsWith("b")) ? names : false;
+      },
+      { what: "both nodes routing to the three back ends" },
+    );
     assert.deepEqual([...new Set(seen)].sort(), ["b1", "b2", "b3"]);
   });
 

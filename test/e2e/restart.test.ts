@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import {
   CreateLoadBalancerCommand,
   DescribeLoadBalancersCommand,
+  ModifyLoadBalancerAttributesCommand,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
 import {
@@ -95,6 +96,14 @@ describe("e2e: restarts and a dead control plane", () => {
           },
         ],
         AvailabilityZones: ZONES,
+      }),
+    );
+    // One back end, in zone a (an IPv4 id): cross-zone on lets the zone b node serve it too, so
+    // each node's survival is seen through its own traffic.
+    await elb.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerName: "app",
+        LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: true } },
       }),
     );
     await elb.send(

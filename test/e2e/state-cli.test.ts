@@ -23,10 +23,9 @@ import {
   Backend,
   MAIN_JS,
   type RunningUp,
-  resolveA,
   SECRET_ACCESS_KEY,
   sdkClient,
-  spray,
+  sprayDns,
   startUp,
   tempDir,
   waitFor,
@@ -88,19 +87,14 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     return (d.LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName ?? "").sort();
   }
 
+  /** Through the nodes its DNS name answers: the back end is in zone a and cross-zone is off. */
   async function served(lb: string): Promise<void> {
     const d = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [lb] }));
     const dnsName = d.LoadBalancerDescriptions?.[0]?.DNSName ?? "";
-    const nodes = await waitFor(
-      async () => {
-        const a = await resolveA(up.dnsPort, dnsName);
-        return a.length === 2 ? a : false;
-      },
-      { what: `${lb} nodes in DNS` },
+    await waitFor(
+      async () => (await sprayDns(up.dnsPort, dnsName, LB_PORT, 4)).every((n) => n === backend.name),
+      { what: `${lb} to serve from ${backend.name}` },
     );
-    await waitFor(async () => (await spray(nodes, LB_PORT, 4)).every((n) => n === backend.name), {
-      what: `${lb} to serve from ${backend.name}`,
-    });
   }
 
   it("creates load balancers with the SDK and serves one", async () => {

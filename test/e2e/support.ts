@@ -202,3 +202,17 @@ export async function spray(addresses: readonly string[], port: number, count: n
   }
   return names;
 }
+
+/**
+ * Resolves `name` at Ballast's DNS responder and sprays through the nodes it answers, as a client
+ * would: with cross-zone load balancing off, DNS leaves out a node whose zone has no InService
+ * back end.
+ */
+export async function sprayDns(
+  dnsPort: number,
+  name: string,
+  port: number,
+  count: number,
+): Promise<string[]> {
+  return spray(await resolveA(dnsPort, name), port, count);
+}

@@ -1,5 +1,4 @@
 /** RegisterInstancesWithLoadBalancer, DeregisterInstancesFromLoadBalancer, DescribeInstanceHealth. */
-import type { AgentStatus, InstanceHealthReport } from "../../../model/agent-protocol.js";
 import { BallastError } from "../../../model/errors.js";
 import { withInstancesDeregistered, withInstancesRegistered } from "../../../model/load-balancer.js";
 import type { Instance, LoadBalancer } from "../../../model/types.js";
@@ -8,10 +7,8 @@ import type { MutationTx } from "../../../store/store.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { instancesXml } from "../describe.js";
 import type { XmlValue } from "../xml.js";
+import { aggregateHealth, describedIds, drainingInstances } from "./instance-health.js";
 import { assertInstanceLimit, limitFor } from "./limits.js";
-
-/** Agent reports older than this are not evidence of anything: the agent may be gone. */
-export const STATUS_MAX_AGE_MS = 30_000;
 
 function notFound(name: string): BallastError {
   return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
@@ -86,66 +83,10 @@ async function deregisterInstances(ctx: ActionContext): Promise<XmlValue> {
   return { Instances: instancesXml(result) };
 }
 
-export interface InstanceHealth {
-  readonly instanceId: string;
-  readonly state: "InService" | "OutOfService" | "Unknown";
-  readonly reasonCode: "ELB" | "Instance" | "N/A";
-  readonly description: string;
-}
-
-/**
- * One instance's health from every fresh agent report: OutOfService if any agent sees it so (its
- * reason wins), InService if at least one agent sees it in service and none out of it, Unknown if
- * agents only report Unknown, and "registration still in progress" while no agent has reported.
- */
-export function aggregateHealth(
-  lb: LoadBalancer,
-  instance: Instance | undefined,
-  instanceId: string,
-  statuses: readonly AgentStatus[],
-  now: Date,
-): InstanceHealth {
-  if (!lb.instances.includes(instanceId))
-    return {
-      instanceId,
-      state: "OutOfService",
-      reasonCode: "N/A",
-      description: "Instance is not currently registered with the LoadBalancer.",
-    };
-  if (instance && !lb.availabilityZones.includes(instance.zone))
-    return {
-      instanceId,
-      state: "OutOfService",
-      reasonCode: "ELB",
-      description:
-        "Instance is in the EC2 Availability Zone for which LoadBalancer is not configured to route traffic to.",
-    };
-  const reports: InstanceHealthReport[] = [];
-  for (const s of statuses) {
-    const age = now.getTime() - Date.parse(s.time);
-    if (!(age <= STATUS_MAX_AGE_MS)) continue;
-    for (const h of s.health) if (h.loadBalancer === lb.name && h.instanceId === instanceId) reports.push(h);
-  }
-  const out = reports.find((r) => r.state === "OutOfService");
-  if (out)
-    return { instanceId, state: "OutOfService", reasonCode: out.reasonCode, description: out.description };
-  if (reports.some((r) => r.state === "InService"))
-    return { instanceId, state: "InService", reasonCode: "N/A", description: "N/A" };
-  const unknown = reports[0];
-  if (unknown)
-    return { instanceId, state: "Unknown", reasonCode: unknown.reasonCode, description: unknown.description };
-  return {
-    instanceId,
-    state: "OutOfService",
-    reasonCode: "ELB",
-    description: "Instance registration is still in progress.",
-  };
-}
-
 /**
  * Requested instances are described even when not registered (the API docs: "their state is
  * returned even if they are no longer registered"); only ids that resolve to no instance at all
- * are InvalidInstance.
+ * are InvalidInstance. Instances still draining after deregistration are described too.
  */
 async function describeInstanceHealth(ctx: ActionContext): Promise<XmlValue> {
   const { name, ids } = readRequest(ctx, false);
@@ -153,15 +94,16 @@ async function describeInstanceHealth(ctx: ActionContext): Promise<XmlValue> {
   if (!lb) throw notFound(name);
   const defaultZone = ctx.settings.zones[0] ?? "";
   const get = async (id: string): Promise<Instance | undefined> => (await ctx.store.get("instance", id))?.doc;
-  const wanted = ids && ids.length > 0 ? [...new Set(ids)] : lb.instances;
+  const statuses = await ctx.store.agentStatuses();
+  const now = ctx.settings.now();
+  const draining = drainingInstances(lb, statuses, now);
+  const wanted = describedIds(lb, ids, draining);
   const instances = new Map<string, Instance | undefined>();
   for (const id of wanted) {
     const instance = await resolve(get, id, defaultZone);
-    if (!instance && !lb.instances.includes(id)) throw invalidInstance(id);
+    if (!instance && !lb.instances.includes(id) && !draining.includes(id)) throw invalidInstance(id);
     instances.set(id, instance);
   }
-  const statuses = await ctx.store.agentStatuses();
-  const now = ctx.settings.now();
   return {
     InstanceStates: wanted.map((id) => {
       const h = aggregateHealth(lb, instances.get(id), id, statuses, now);
