@@ -1,13 +1,12 @@
 /**
- * Classic ELB access logs, written locally: one line per request in ELB's format, one file per
- * EmitInterval named as ELB names its objects
+ * Classic ELB access logs, written locally: one line per HTTP/HTTPS request, or per TCP/SSL
+ * connection, in ELB's format, one file per EmitInterval named as ELB names its objects
  * (`<account>_elasticloadbalancing_<region>_<lb>_<YYYYMMDDTHHmmZ>_<node-ip>_<random>.log`, the
  * interval's start time in the name). Lines go into a buffered write stream; the request path
  * never waits on the disk, and a stream that falls too far behind drops lines rather than grow.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
@@ -30,10 +29,44 @@ export interface AccessLogOptions {
   readonly region?: string;
 }
 
+/** The parts of an HTTP request a line needs: a node:http IncomingMessage has them. */
+export interface AccessLogRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly headers: {
+    host?: string | undefined;
+    "user-agent"?: string | undefined;
+    "content-length"?: string | undefined;
+  };
+}
+
 /** Where the request went: a back end's host and port, or nowhere. */
 export interface AccessLogBackend {
   readonly host: string;
   readonly port: number;
+}
+
+/**
+ * One TCP/SSL connection, for its line. Times are ms; -1 when the event did not happen
+ * (no back end reached, no byte from the client, none from the back end).
+ */
+export interface ConnectionLogEntry {
+  /** `performance.now()` when the connection was accepted (after the handshake for SSL). */
+  readonly startedAt: number;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly backend: AccessLogBackend | null;
+  /** From accepting the connection to sending the back end its first byte of client data. */
+  readonly requestMs: number;
+  /** Establishing the back-end connection (with its TLS handshake for SSL back ends). */
+  readonly backendMs: number;
+  /** From the back end's first byte to handing it to the client. */
+  readonly responseMs: number;
+  readonly receivedBytes: number;
+  readonly sentBytes: number;
+  /** SSL listeners: the negotiated cipher and protocol; null for TCP. */
+  readonly ssl: { readonly cipher: string; readonly protocol: string } | null;
 }
 
 export class AccessLog {
@@ -79,7 +112,7 @@ export class AccessLog {
    * `backendStatus` are 0 when there was none ("-"), `backendMs` is -1 when no back end answered.
    */
   record(
-    req: IncomingMessage,
+    req: AccessLogRequest,
     sock: Socket,
     startedAt: number,
     backend: AccessLogBackend | null,
@@ -88,13 +121,8 @@ export class AccessLog {
     backendMs: number,
     sentBytes: number,
   ): void {
-    if (this.#closed) return;
-    const now = Date.now();
-    const stream = now >= this.#streamEnd || this.#stream === null ? this.#rotate(now) : this.#stream;
-    if (stream.writableLength > MAX_BUFFERED) {
-      this.dropped++;
-      return;
-    }
+    const stream = this.#writable();
+    if (stream === null) return;
     const answered = backendMs >= 0;
     const host = hostOnly(req.headers.host ?? sock.localAddress ?? "-");
     const cl = req.headers["content-length"];
@@ -102,7 +130,7 @@ export class AccessLog {
     const ua = req.headers["user-agent"];
     const tls = (sock as Partial<TLSSocket>).encrypted === true ? (sock as TLSSocket) : null;
     stream.write(
-      `${new Date(performance.timeOrigin + startedAt).toISOString().slice(0, -1)}000Z ${this.#loadBalancer} ` +
+      `${timestamp(startedAt)} ${this.#loadBalancer} ` +
         `${sock.remoteAddress ?? "-"}:${sock.remotePort ?? 0} ` +
         `${backend === null ? "-" : `${backend.host}:${backend.port}`} ` +
         `${answered ? "0.000000" : "-1"} ${answered ? (backendMs / 1000).toFixed(6) : "-1"} ${answered ? "0.000000" : "-1"} ` +
@@ -113,11 +141,39 @@ export class AccessLog {
     );
   }
 
+  /**
+   * One TCP/SSL connection, in ELB's form for those listeners: no status codes, the request
+   * `"- - - "`, the user agent `"-"`, bytes counted both ways, the cipher and protocol for SSL.
+   */
+  recordConnection(e: ConnectionLogEntry): void {
+    const stream = this.#writable();
+    if (stream === null) return;
+    stream.write(
+      `${timestamp(e.startedAt)} ${this.#loadBalancer} ${e.clientAddress}:${e.clientPort} ` +
+        `${e.backend === null ? "-" : `${e.backend.host}:${e.backend.port}`} ` +
+        `${seconds(e.requestMs)} ${seconds(e.backendMs)} ${seconds(e.responseMs)} - - ` +
+        `${e.receivedBytes} ${e.sentBytes} "- - - " "-" ` +
+        `${e.ssl === null ? "- -" : `${e.ssl.cipher || "-"} ${e.ssl.protocol || "-"}`}\n`,
+    );
+  }
+
   /** Flushes and closes the current file; later records are ignored. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#endStream();
     await Promise.all(this.#closing);
+  }
+
+  /** The current interval's stream, or null when closed or too far behind (the line is dropped). */
+  #writable(): WriteStream | null {
+    if (this.#closed) return null;
+    const now = Date.now();
+    const stream = now >= this.#streamEnd || this.#stream === null ? this.#rotate(now) : this.#stream;
+    if (stream.writableLength > MAX_BUFFERED) {
+      this.dropped++;
+      return null;
+    }
+    return stream;
   }
 
   #rotate(now: number): WriteStream {
@@ -152,6 +208,16 @@ export class AccessLog {
       this.#closing = this.#closing.filter((p) => p !== closed);
     });
   }
+}
+
+/** ISO 8601 with microseconds, as ELB writes it, from a `performance.now()` value. */
+function timestamp(startedAt: number): string {
+  return `${new Date(performance.timeOrigin + startedAt).toISOString().slice(0, -1)}000Z`;
+}
+
+/** A duration in seconds with six decimals, or -1. */
+function seconds(ms: number): string {
+  return ms < 0 ? "-1" : (ms / 1000).toFixed(6);
 }
 
 function intervalMs(minutes: number): number {

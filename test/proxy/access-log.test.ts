@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import { DEFAULT_ATTRIBUTES } from "../../src/model/attributes.js";
+import type { Listener } from "../../src/model/types.js";
 import { fileTime } from "../../src/proxy/access-log.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -17,6 +22,9 @@ import {
   freePort,
   httpListener,
   lbSpec,
+  listen,
+  portOf,
+  tcpListener,
   waitFor,
 } from "./helpers.js";
 
@@ -146,5 +154,175 @@ describe("access logs", () => {
       if (text === "") await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(text.trimEnd().split("\n").length, 1);
+  });
+});
+
+/** Sends `msg` (unless empty), half-closes, and returns everything received until the close. */
+async function tcpExchange(client: Socket, msg: string): Promise<string> {
+  client.on("error", () => {});
+  let got = "";
+  client.on("data", (d: Buffer) => {
+    got += d.toString();
+  });
+  if (msg === "") client.end();
+  else client.end(msg);
+  await Promise.race([
+    once(client, "close"),
+    new Promise((_, rej) => setTimeout(() => rej(new Error(`no close; got ${got}`)), 3000).unref()),
+  ]);
+  return got;
+}
+
+async function linesOf(dir: string): Promise<string[]> {
+  const files = await readdir(dir);
+  assert.equal(files.length, 1, files.join(", "));
+  return (await readFile(join(dir, files[0] ?? ""), "utf8")).trimEnd().split("\n");
+}
+
+describe("access logs of TCP and SSL listeners", () => {
+  it('one line per connection: times, bytes both ways, request "- - - ", no status codes', async () => {
+    const node = "127.0.63.1";
+    const backendHost = "127.0.63.2";
+    const dir = await mkdtemp(join(tmpdir(), "ballast-access-log-tcp-"));
+    // Answers each chunk with "echo:<chunk>", and ends when the client does.
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+      s.on("error", () => {});
+      s.on("data", (d: Buffer) => s.write(`echo:${d.toString()}`));
+      s.on("end", () => s.end());
+    });
+    await listen(server, backendHost);
+    const bp = portOf(server);
+    const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a", accessLogDir: dir });
+    cleanups.push(async () => {
+      await runtime.close();
+      await closeServer(server);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const port = await freePort(node);
+    const emptyPort = await freePort(node);
+    const spec = lbSpec(
+      "tcplogs",
+      [tcpListener(port, bp)],
+      [backend("i-1", backendHost)],
+      fastHealthCheck(`TCP:${bp}`),
+    );
+    const empty = lbSpec("tcpempty", [tcpListener(emptyPort, bp)], [], fastHealthCheck(`TCP:${bp}`));
+    await runtime.apply([
+      { address: node, spec: withAccessLog(spec, true) },
+      { address: node, spec: withAccessLog(empty, true) },
+    ]);
+    await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
+
+    const c1 = connect({ host: node, port, localAddress: "127.0.63.9" });
+    await once(c1, "connect");
+    const c1Port = c1.localPort;
+    assert.equal(await tcpExchange(c1, "0123456789"), "echo:0123456789");
+    const c2 = connect({ host: node, port });
+    await once(c2, "connect");
+    assert.equal(await tcpExchange(c2, ""), "");
+    const c3 = connect({ host: node, port: emptyPort });
+    await once(c3, "connect");
+    assert.equal(await tcpExchange(c3, "lost"), "");
+    await runtime.close();
+
+    const [l1, l2] = (await linesOf(join(dir, "tcplogs"))).map((l) => LINE.exec(l));
+    assert.ok(l1 && l2);
+    assert.match(l1[1] ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(Math.abs(Date.parse(l1[1] ?? "") - Date.now()) < 60_000, l1[1]);
+    assert.equal(l1[2], "tcplogs");
+    assert.equal(l1[3], `127.0.63.9:${c1Port}`);
+    assert.equal(l1[4], `${backendHost}:${bp}`);
+    for (const t of l1.slice(5, 8)) assert.match(t ?? "", /^\d+\.\d{6}$/);
+    assert.deepEqual(l1.slice(8, 12), ["-", "-", "10", "15"]);
+    assert.deepEqual(l1.slice(12), ["- - - ", "-", "-", "-"]);
+    // Connected, but the client sent nothing and the back end answered nothing.
+    assert.equal(l2[4], `${backendHost}:${bp}`);
+    assert.equal(l2[5], "-1");
+    assert.match(l2[6] ?? "", /^\d+\.\d{6}$/);
+    assert.deepEqual(l2.slice(7, 12), ["-1", "-", "-", "0", "0"]);
+    // No back end to send it to.
+    const [e] = (await linesOf(join(dir, "tcpempty"))).map((l) => LINE.exec(l));
+    assert.ok(e);
+    assert.deepEqual(e.slice(4, 12), ["-", "-1", "-1", "-1", "-", "-", "0", "0"]);
+  });
+
+  it("SSL listeners log the negotiated cipher and protocol", async () => {
+    const node = "127.0.63.10";
+    const backendHost = "127.0.63.11";
+    const dir = await mkdtemp(join(tmpdir(), "ballast-access-log-ssl-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "k.pem"),
+        "-out",
+        join(dir, "c.pem"),
+      ].concat(["-days", "2", "-subj", "/CN=lb"]),
+      { stdio: "ignore" },
+    );
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+      s.on("error", () => {});
+      s.on("data", (d: Buffer) => s.write(`echo:${d.toString()}`));
+      s.on("end", () => s.end());
+    });
+    await listen(server, backendHost);
+    const bp = portOf(server);
+    const logDir = join(dir, "logs");
+    const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a", accessLogDir: logDir });
+    cleanups.push(async () => {
+      await runtime.close();
+      await closeServer(server);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const port = await freePort(node);
+    const listener: Listener = {
+      protocol: "SSL",
+      loadBalancerPort: port,
+      instanceProtocol: "TCP",
+      instancePort: bp,
+      sslCertificateId: "arn:lb",
+    };
+    const spec: NodeLoadBalancer = {
+      ...lbSpec("ssllogs", [listener], [backend("i-1", backendHost)], fastHealthCheck(`TCP:${bp}`)),
+      certificates: [
+        {
+          arn: "arn:lb",
+          certificateBody: await readFile(join(dir, "c.pem"), "utf8"),
+          privateKey: await readFile(join(dir, "k.pem"), "utf8"),
+        },
+      ],
+    };
+    await runtime.apply([{ address: node, spec: withAccessLog(spec, true) }]);
+    await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
+    await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
+
+    const c = tlsConnect({ host: node, port, rejectUnauthorized: false });
+    await once(c, "secureConnect");
+    const cipher = c.getCipher().name;
+    const protocol = c.getProtocol();
+    let got = "";
+    c.on("data", (d: Buffer) => {
+      got += d.toString();
+      if (got === "echo:hello") c.end();
+    });
+    c.write("hello");
+    await Promise.race([
+      once(c, "close"),
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no close; got ${got}`)), 3000).unref()),
+    ]);
+    await runtime.close();
+
+    const [l] = (await linesOf(join(logDir, "ssllogs"))).map((x) => LINE.exec(x));
+    assert.ok(l);
+    assert.equal(l[4], `${backendHost}:${bp}`);
+    assert.deepEqual(l.slice(8, 12), ["-", "-", "5", "10"]);
+    assert.deepEqual(l.slice(12), ["- - - ", "-", cipher, protocol]);
+    assert.match(cipher, /^[A-Z0-9-]+$/);
+    assert.match(protocol ?? "", /^TLSv1\.[0-3]$/);
   });
 });

@@ -1,6 +1,8 @@
 import type { BackendSpec } from "../../model/agent-protocol.js";
 import type { HealthCheck } from "../../model/types.js";
 import type { Logger } from "../../util/logger.js";
+import { type BackendAuth, backendAuthFor, sameBackendAuth } from "../backend-auth.js";
+import type { BackendPolicySource } from "../proxy-protocol.js";
 import { type HealthProbe, type ProbeSink, SocketProbe } from "./probe.js";
 import { BackendHealth, type Thresholds } from "./state.js";
 import { type HealthTarget, parseHealthTarget } from "./target.js";
@@ -40,6 +42,8 @@ export class HealthChecker {
   #config: HealthCheck;
   #target: HealthTarget | undefined;
   #thresholds: Thresholds;
+  /** BackendServerAuthentication on the target's port, for SSL/HTTPS checks. */
+  #auth: BackendAuth | null = null;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -66,14 +70,22 @@ export class HealthChecker {
 
   /**
    * Makes the checked set equal `backends` under `config`. An instance kept at the same address
-   * keeps its health; a new (or moved) one starts as registering and is probed at once.
+   * keeps its health; a new (or moved) one starts as registering and is probed at once. `policies`
+   * (the load balancer's spec) brings BackendServerAuthentication to SSL/HTTPS checks.
    */
-  update(config: HealthCheck, backends: readonly BackendSpec[]): void {
-    const configChanged = !sameHealthCheck(this.#config, config);
+  update(config: HealthCheck, backends: readonly BackendSpec[], policies?: BackendPolicySource): void {
+    let configChanged = !sameHealthCheck(this.#config, config);
     if (configChanged) {
       this.#config = config;
       this.#target = this.#parse(config);
       this.#thresholds = config;
+    }
+    const t = this.#target;
+    const tls = t !== undefined && (t.protocol === "SSL" || t.protocol === "HTTPS");
+    const auth = tls && policies !== undefined ? backendAuthFor(policies, t.port) : null;
+    if (!sameBackendAuth(this.#auth, auth)) {
+      this.#auth = auth;
+      configChanged = true;
     }
     const wanted = new Set<string>();
     const fresh: BackendCheck[] = [];
@@ -137,7 +149,13 @@ export class HealthChecker {
     check.probe =
       t === undefined
         ? null
-        : new SocketProbe(check.health.address, t, Math.max(1, this.#config.timeout * 1000), check);
+        : new SocketProbe(
+            check.health.address,
+            t,
+            Math.max(1, this.#config.timeout * 1000),
+            check,
+            this.#auth,
+          );
   }
 
   #parse(config: HealthCheck): HealthTarget | undefined {

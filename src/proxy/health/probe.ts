@@ -1,5 +1,6 @@
 import { Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import type { TLSSocket } from "node:tls";
+import { type BackendAuth, connectBackendTls } from "../backend-auth.js";
 import type { HealthTarget } from "./target.js";
 
 /** Receives the result of one probe. */
@@ -26,9 +27,11 @@ const MAX_STATUS_LINE = 1024;
 
 /**
  * TCP (connect succeeds), HTTP (GET answers 200), SSL (TLS handshake succeeds) and HTTPS (GET
- * over TLS answers 200) checks. Back-end certificates are not verified, as ELB does not. Event handlers are
- * module functions that find their probe through the socket, so a check allocates no closures
- * and a late event from a finished check's socket is ignored.
+ * over TLS answers 200) checks. Back-end certificates are not verified, as ELB does not, unless
+ * the port has BackendServerAuthentication: then a certificate with none of its public keys fails
+ * the SSL/HTTPS check. Event handlers are module functions that find their probe through the
+ * socket, so a check allocates no closures and a late event from a finished check's socket is
+ * ignored.
  */
 export class SocketProbe implements HealthProbe {
   readonly #host: string;
@@ -36,11 +39,19 @@ export class SocketProbe implements HealthProbe {
   readonly #timeoutMs: number;
   readonly #sink: ProbeSink;
   readonly #request: string;
+  readonly #auth: BackendAuth | null;
   #socket: Socket | null = null;
   #timer: NodeJS.Timeout | null = null;
   #head = "";
 
-  constructor(host: string, target: HealthTarget, timeoutMs: number, sink: ProbeSink) {
+  constructor(
+    host: string,
+    target: HealthTarget,
+    timeoutMs: number,
+    sink: ProbeSink,
+    auth: BackendAuth | null = null,
+  ) {
+    this.#auth = auth;
     this.#host = host;
     this.#target = target;
     this.#timeoutMs = timeoutMs;
@@ -79,13 +90,17 @@ export class SocketProbe implements HealthProbe {
 
   /** TLS checks are rarer than plain ones: their handlers are closures that ignore a stale socket. */
   #runTls(): void {
-    const s = tlsConnect({ host: this.#host, port: this.#target.port, rejectUnauthorized: false });
+    const onHandshake = (err: Error | null, sock: TLSSocket): void => {
+      if (this.#socket !== sock) return;
+      if (err === null) this.connected();
+      else this.failed();
+    };
+    const s = connectBackendTls({ host: this.#host, port: this.#target.port }, this.#auth, onHandshake);
     this.#socket = s;
     this.#head = "";
     const current = (): boolean => this.#socket === s;
     s.on("error", () => current() && this.failed());
     s.on("close", () => current() && this.failed());
-    s.on("secureConnect", () => current() && this.connected());
     if (this.#target.protocol === "HTTPS") s.on("data", (chunk: Buffer) => current() && this.data(chunk));
     this.#timer = setTimeout(onProbeTimeout, this.#timeoutMs, this);
     this.#timer.unref();

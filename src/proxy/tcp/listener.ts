@@ -1,16 +1,21 @@
-import { createServer, type Server, Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import {
   createServer as createTlsServer,
   type SecureContextOptions,
   type Server as TlsServer,
-  connect as tlsConnect,
 } from "node:tls";
 import type { Logger } from "../../util/logger.js";
+import type { AccessLog } from "../access-log.js";
+import { backendAuthFor } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
+import { type BackendPolicySource, proxyProtocolFor } from "../proxy-protocol.js";
 import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
+import { type BackendPolicies, type ConnectionHost, TcpConnection } from "./connection.js";
+
+const NO_POLICIES: BackendPolicies = { proxyProtocol: false, auth: null };
 
 export interface TcpListenerOptions {
   readonly address: string;
@@ -24,28 +29,26 @@ export interface TcpListenerOptions {
   readonly backendTls?: boolean;
   /** connectionSettings.idleTimeout in ms, applied to both sides of a connection (default 60 s). */
   readonly idleTimeoutMs?: number;
-}
-
-/** The upstream socket of one proxied connection, knowing its client and listener. */
-class UpstreamSocket extends Socket {
-  client: Socket | null = null;
-  listener: TcpListener | null = null;
-  target: RouteTarget | null = null;
-  connected = false;
-  retried = false;
+  /**
+   * The load balancer's current policies and back-end server policies, read as each connection
+   * is accepted: Proxy Protocol and BackendServerAuthentication on the routed instance port.
+   */
+  readonly policies?: () => BackendPolicySource | undefined;
 }
 
 /**
- * A TCP listener of a load-balancer node: each client connection is piped to one InService back
- * end, in both directions, with half-close passed through. The client is paused until the back
- * end accepts, so a failed connect can be retried once on another back end.
+ * A TCP/SSL listener of a load-balancer node: each client connection is piped to one InService
+ * back end, in both directions, with half-close passed through (see connection.ts). The client is
+ * paused until the back end accepts, so a failed connect can be retried once on another back end.
  */
-export class TcpListener implements ProxyListener {
+export class TcpListener implements ProxyListener, ConnectionHost {
   readonly port: number;
   /** @internal The back ends speak TLS: each upstream connection is wrapped once connected. */
   readonly backendTls: boolean;
+  /** The load balancer's access log while logging is on: one line per connection. */
+  accessLog: AccessLog | null = null;
   readonly #address: string;
-  readonly #metrics: LoadBalancerMetrics;
+  readonly metrics: LoadBalancerMetrics;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
   readonly #server: Server;
@@ -56,16 +59,21 @@ export class TcpListener implements ProxyListener {
   #bound = false;
   #closed: Promise<void> | null = null;
   #idleTimeoutMs: number;
+  #instancePort = 0;
+  readonly #policySource: (() => BackendPolicySource | undefined) | null;
+  /** The policies derived from the last spec and port seen (a new spec object means a new apply). */
+  #policyCache: { spec: BackendPolicySource; port: number; policies: BackendPolicies } | null = null;
 
   constructor(opts: TcpListenerOptions) {
     this.port = opts.port;
     this.#address = opts.address;
-    this.#metrics = opts.metrics;
+    this.metrics = opts.metrics;
     this.#balancer = opts.balancer;
     this.#log = opts.log;
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
     this.backendTls = opts.backendTls ?? false;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#policySource = opts.policies ?? null;
     if (opts.tls === undefined) {
       this.#server = createServer(
         { allowHalfOpen: true, pauseOnConnect: true },
@@ -81,6 +89,10 @@ export class TcpListener implements ProxyListener {
 
   get bound(): boolean {
     return this.#bound;
+  }
+
+  /** @internal */ get idleTimeoutMs(): number {
+    return this.#idleTimeoutMs;
   }
 
   async listen(): Promise<boolean> {
@@ -104,6 +116,7 @@ export class TcpListener implements ProxyListener {
   route(spec: RouteSpec): void {
     const targets = spec.backends.map((h) => new RouteTarget(h, spec.instancePort, null));
     this.#table = { targets, balancer: this.#balancer(targets) };
+    this.#instancePort = spec.instancePort;
   }
 
   close(graceMs: number): Promise<void> {
@@ -122,120 +135,41 @@ export class TcpListener implements ProxyListener {
     return this.#closed;
   }
 
-  /** @internal */ connectUpstream(client: Socket, exclude: RouteTarget | null, retried: boolean): void {
-    const target = this.#table.balancer.pick(exclude ?? undefined);
-    if (target === undefined) {
-      client.destroy();
-      return;
-    }
-    const up = new UpstreamSocket({ allowHalfOpen: true });
-    up.client = client;
-    up.listener = this;
-    up.target = target;
-    up.retried = retried;
-    this.#sockets.add(up);
-    up.on("connect", onUpstreamConnect);
-    up.on("error", onUpstreamError);
-    up.on("close", onUpstreamClose);
-    up.setTimeout(this.#idleTimeoutMs, onIdle);
-    up.connect(target.port, target.host);
+  /** @internal */ pick(exclude: RouteTarget | null): RouteTarget | undefined {
+    return this.#table.balancer.pick(exclude ?? undefined);
   }
 
   /** @internal */ connectionError(): void {
-    this.#metrics.backendConnectionErrors++;
+    this.metrics.backendConnectionErrors++;
+  }
+
+  /** @internal */ track(s: Socket): void {
+    this.#sockets.add(s);
   }
 
   /** @internal */ forget(s: Socket): void {
     this.#sockets.delete(s);
   }
 
+  /** The back-end policies in force now, for the routed instance port. */
+  backendPolicies(): BackendPolicies {
+    const spec = this.#policySource?.();
+    if (spec === undefined) return NO_POLICIES;
+    const port = this.#instancePort;
+    const cached = this.#policyCache;
+    if (cached !== null && cached.spec === spec && cached.port === port) return cached.policies;
+    const policies = { proxyProtocol: proxyProtocolFor(spec, port), auth: backendAuthFor(spec, port) };
+    this.#policyCache = { spec, port, policies };
+    return policies;
+  }
+
   #onConnection(client: Socket): void {
-    this.#metrics.requestCount++;
-    this.#sockets.add(client);
-    client.on("error", onClientError);
-    client.on("close", onClientClose.bind(this, client));
-    client.setTimeout(this.#idleTimeoutMs, onIdle);
-    this.connectUpstream(client, null, false);
+    this.metrics.requestCount++;
+    new TcpConnection(client, this, this.backendPolicies(), this.accessLog).start();
   }
 
   #destroyAll(): void {
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
   }
-}
-
-function onUpstreamConnect(this: UpstreamSocket): void {
-  const client = this.client;
-  if (client === null || client.destroyed) {
-    this.destroy();
-    return;
-  }
-  this.connected = true;
-  if (this.listener?.backendTls === true) {
-    secureUpstream(this, client);
-    return;
-  }
-  // pipe() ends the destination when the source ends: half-close in each direction.
-  client.pipe(this);
-  this.pipe(client);
-  client.on("close", destroyPeer.bind(this));
-  client.resume();
-}
-
-/** SSL back end: TLS over the connected upstream socket; its certificate is not verified (ELB's default). */
-function secureUpstream(up: UpstreamSocket, client: Socket): void {
-  const secure = tlsConnect({ socket: up, rejectUnauthorized: false });
-  secure.on("secureConnect", () => {
-    client.pipe(secure);
-    secure.pipe(client);
-    client.resume();
-  });
-  secure.on("error", () => {
-    client.destroy();
-    up.destroy();
-  });
-  secure.on("close", () => {
-    if (!client.writableEnded) client.destroy();
-  });
-  client.on("close", () => {
-    secure.destroy();
-    up.destroy();
-  });
-}
-
-function onUpstreamError(this: UpstreamSocket): void {
-  const client = this.client;
-  const listener = this.listener;
-  if (!this.connected && client !== null && listener !== null && !client.destroyed) {
-    listener.connectionError();
-    if (!this.retried) {
-      this.client = null;
-      listener.connectUpstream(client, this.target, true);
-      return;
-    }
-  }
-  client?.destroy();
-}
-
-function onUpstreamClose(this: UpstreamSocket): void {
-  this.listener?.forget(this);
-  // An upstream that closed without error after connecting has already ended the client through
-  // pipe(); if it was reset instead, the error handler destroyed the client.
-  if (this.connected && this.client !== null && !this.client.writableEnded) this.client.destroy();
-}
-
-function onClientError(this: Socket): void {
-  this.destroy();
-}
-
-function onClientClose(this: TcpListener, client: Socket): void {
-  this.forget(client);
-}
-
-function destroyPeer(this: UpstreamSocket): void {
-  this.destroy();
-}
-
-function onIdle(this: Socket): void {
-  this.destroy();
 }

@@ -1,0 +1,142 @@
+/**
+ * BackendServerAuthentication, as Classic ELB does it: a BackendServerAuthenticationPolicyType
+ * policy set on an instance port names PublicKeyPolicyType policies (PublicKey: the base64 DER
+ * SubjectPublicKeyInfo of a key). TLS connections to back ends on that port then succeed only
+ * when the back end's certificate carries one of those public keys; without the policy,
+ * back-end certificates are not checked at all.
+ *
+ * The check runs after the handshake: `checkServerIdentity` is not usable for it, since Node
+ * calls it only for certificates that chain to a trusted CA, and back ends' are usually self-signed.
+ */
+import { createPublicKey, X509Certificate } from "node:crypto";
+import {
+  type ConnectionOptions,
+  type PeerCertificate,
+  type TLSSocket,
+  connect as tlsConnect,
+} from "node:tls";
+import { type BackendPolicySource, backendServerPoliciesFor } from "./proxy-protocol.js";
+
+/** The public keys a back end's certificate must match, and the checks against them. */
+export interface BackendAuth {
+  /** DER SubjectPublicKeyInfo of each accepted key. */
+  readonly keys: readonly Buffer[];
+  /** Whether the certificate's public key is one of `keys`. */
+  check(cert: PeerCertificate | X509Certificate): boolean;
+  /** After the handshake: null when the peer's certificate passes, else the error to fail with. */
+  verify(socket: TLSSocket): Error | null;
+}
+
+/** A back end refused by BackendServerAuthentication. */
+export class BackendAuthError extends Error {
+  readonly code = "ERR_BACKEND_AUTHENTICATION";
+}
+
+class PublicKeyAuth implements BackendAuth {
+  readonly keys: readonly Buffer[];
+
+  constructor(keys: readonly Buffer[]) {
+    this.keys = keys;
+  }
+
+  check(cert: PeerCertificate | X509Certificate): boolean {
+    try {
+      const x509 = cert instanceof X509Certificate ? cert : new X509Certificate(cert.raw);
+      const spki = x509.publicKey.export({ type: "spki", format: "der" });
+      return this.keys.some((k) => k.equals(spki));
+    } catch {
+      return false;
+    }
+  }
+
+  verify(socket: TLSSocket): Error | null {
+    // Not getPeerX509Certificate(): on Node 20 it leaves the socket without its peer certificate
+    // (a second call, and getPeerCertificate(), then find none).
+    const cert = socket.getPeerCertificate();
+    if (cert.raw === undefined) return new BackendAuthError("the back end presented no certificate");
+    if (this.check(cert)) return null;
+    return new BackendAuthError("the back end's certificate key is not one of the policy's public keys");
+  }
+}
+
+/**
+ * A PublicKey attribute as DER SubjectPublicKeyInfo, or null when it is not a key. Takes base64
+ * of SPKI (what AWS documents), and also PEM armour, an RSA PKCS#1 key or a certificate.
+ */
+export function parsePublicKey(value: string): Buffer | null {
+  const b64 = value.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, "").replace(/\s+/g, "");
+  if (b64 === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
+  const der = Buffer.from(b64, "base64");
+  for (const type of ["spki", "pkcs1"] as const) {
+    try {
+      return createPublicKey({ key: der, format: "der", type }).export({ type: "spki", format: "der" });
+    } catch {
+      // next form
+    }
+  }
+  try {
+    return new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The authentication back ends on `instancePort` must pass, or null when no
+ * BackendServerAuthenticationPolicyType policy is set there. Keys that do not parse, and names
+ * that are not PublicKeyPolicyType policies, are left out: a policy left with no key refuses
+ * every back end rather than letting them all through.
+ */
+export function backendAuthFor(spec: BackendPolicySource, instancePort: number): BackendAuth | null {
+  const auth = backendServerPoliciesFor(spec, instancePort).filter(
+    (p) => p.policyTypeName === "BackendServerAuthenticationPolicyType",
+  );
+  if (auth.length === 0) return null;
+  const keys: Buffer[] = [];
+  for (const p of auth) {
+    for (const a of p.attributes) {
+      if (a.name !== "PublicKeyPolicyName") continue;
+      const pk = spec.policies?.find(
+        (q) => q.policyName === a.value && q.policyTypeName === "PublicKeyPolicyType",
+      );
+      for (const k of pk?.attributes ?? []) {
+        if (k.name !== "PublicKey") continue;
+        const der = parsePublicKey(k.value);
+        if (der !== null && !keys.some((have) => have.equals(der))) keys.push(der);
+      }
+    }
+  }
+  return new PublicKeyAuth(keys);
+}
+
+/** Whether two authentications accept the same keys (null: none configured). */
+export function sameBackendAuth(a: BackendAuth | null, b: BackendAuth | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.keys.length === b.keys.length && a.keys.every((k, i) => b.keys[i]?.equals(k) === true);
+}
+
+/**
+ * `tls.connect` to a back end (certificate chain not verified, as ELB does not), then, with
+ * `auth`, the public-key check. `done` is called once: with null after a handshake that passes,
+ * or with the error (the socket is then destroyed). Shaped like an undici connector's callback.
+ */
+export function connectBackendTls(
+  options: ConnectionOptions,
+  auth: BackendAuth | null,
+  done: (err: Error | null, socket: TLSSocket) => void,
+): TLSSocket {
+  const socket = tlsConnect({ ...options, rejectUnauthorized: false });
+  let settled = false;
+  const finish = (err: Error | null): void => {
+    if (settled) return;
+    settled = true;
+    if (err !== null) socket.destroy();
+    done(err, socket);
+  };
+  socket.once("secureConnect", () => finish(auth === null ? null : auth.verify(socket)));
+  socket.on("error", finish);
+  socket.once("close", () =>
+    finish(new Error("the back end closed the connection during the TLS handshake")),
+  );
+  return socket;
+}
