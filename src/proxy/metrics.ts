@@ -53,22 +53,20 @@ export const SCALAR_METRICS: readonly MetricDeclaration<ScalarMetricName>[] = [
   { name: "HTTPCode_Backend_4XX", type: "counter", help: "4XX responses sent by back ends." },
   { name: "HTTPCode_Backend_5XX", type: "counter", help: "5XX responses sent by back ends." },
   { name: "BackendConnectionErrors", type: "counter", help: "Failed connections to back ends." },
-  // The surge queue is not implemented yet: requests are never queued, so never spilled over.
   {
     name: "SurgeQueueLength",
     type: "gauge",
-    help: "Requests waiting for a back end (surge queue not implemented: 0).",
+    help: "Requests waiting for a back-end connection (the surge queue, at most 1,024 per node).",
   },
   {
     name: "SpilloverCount",
     type: "counter",
-    help: "Requests rejected because the surge queue was full (not implemented: 0).",
+    help: "Requests rejected with 503 because the surge queue was full.",
   },
-  // Desync mitigation does not classify requests yet.
   {
     name: "DesyncMitigationMode_NonCompliant_Request_Count",
     type: "counter",
-    help: "Requests that do not comply with RFC 7230 (desync mitigation not implemented: 0).",
+    help: "Requests that do not comply with RFC 7230 (desync classes Acceptable, Ambiguous, Severe).",
   },
 ];
 
@@ -100,6 +98,10 @@ export class LoadBalancerMetrics {
   backend4xx = 0;
   backend5xx = 0;
   backendConnectionErrors = 0;
+  /** Requests waiting in the surge queue now, over every listener of the load balancer. */
+  surgeQueueLength = 0;
+  spilloverCount = 0;
+  desyncNonCompliant = 0;
   readonly #latencyBuckets: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   #latencySumMs = 0;
   #latencyCount = 0;
@@ -132,9 +134,9 @@ export class LoadBalancerMetrics {
       HTTPCode_Backend_4XX: this.backend4xx,
       HTTPCode_Backend_5XX: this.backend5xx,
       BackendConnectionErrors: this.backendConnectionErrors,
-      SurgeQueueLength: 0,
-      SpilloverCount: 0,
-      DesyncMitigationMode_NonCompliant_Request_Count: 0,
+      SurgeQueueLength: this.surgeQueueLength,
+      SpilloverCount: this.spilloverCount,
+      DesyncMitigationMode_NonCompliant_Request_Count: this.desyncNonCompliant,
       Latency: { buckets: [...this.#latencyBuckets], sumMs: this.#latencySumMs, count: this.#latencyCount },
     };
   }

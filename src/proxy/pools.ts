@@ -1,82 +1,82 @@
-import { Pool } from "undici";
-import type { Logger } from "../util/logger.js";
+import type { ConnectionOptions } from "node:tls";
+import type { BackendAuth } from "./backend-auth.js";
+import { OriginPool } from "./http/origin-pool.js";
 
 /**
  * ELB's default idle timeout (connectionSettings.idleTimeout). Listeners apply the load balancer's
- * own value per request; the pools' timeouts are only the fallback.
+ * own value per request; this is the fallback.
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
+/** Back-end connections per origin at most; past it requests wait in the surge queue. */
+export const DEFAULT_MAX_BACKEND_CONNECTIONS = 512;
+
 /**
  * Keep-alive connection pools to back-end origins, shared by every routing table that names the
- * origin and counted by reference: a pool is closed (gracefully: queued and in-flight requests
- * finish) when the last table that used it is released.
+ * origin and counted by reference: a pool is closed (idle connections at once, busy ones as their
+ * exchanges finish) when the last table that used it is released.
  */
 export class PoolRegistry {
-  readonly #pools = new Map<string, { pool: Pool; refs: number }>();
-  readonly #log: Logger;
-  readonly #connections: number;
+  readonly #pools = new Map<string, { pool: OriginPool; refs: number }>();
+  readonly #maxConnections: number;
 
-  /** `connections` must be at least the expected client concurrency (see PERF-NOTES). */
-  constructor(log: Logger, connections = 128) {
-    this.#log = log;
-    this.#connections = connections;
+  constructor(maxConnections = DEFAULT_MAX_BACKEND_CONNECTIONS) {
+    this.#maxConnections = maxConnections;
   }
 
   /**
-   * `tls`: the back end speaks HTTPS. Its certificate is not verified: ELB verifies back-end
-   * certificates only under a BackendServerAuthentication policy, which Ballast does not implement.
+   * The pool for an origin. `tls` non-null: the back end speaks HTTPS, with these options, and
+   * with `auth` its certificate must carry one of the policy's keys (pools differ by keys).
    */
-  acquire(host: string, port: number, tls = false): Pool {
-    const origin = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  acquire(
+    host: string,
+    port: number,
+    tls: ConnectionOptions | null = null,
+    auth: BackendAuth | null = null,
+  ): OriginPool {
+    const keys = auth === null ? "" : auth.keys.map((k) => k.toString("base64")).join(",");
+    const origin = `${tls === null ? "http" : `https(${keys})`}://${host}:${port}`;
     const entry = this.#pools.get(origin);
     if (entry !== undefined) {
       entry.refs++;
       return entry.pool;
     }
-    const pool = new Pool(origin, {
-      connections: this.#connections,
-      pipelining: 1,
-      headersTimeout: DEFAULT_IDLE_TIMEOUT_MS,
-      bodyTimeout: DEFAULT_IDLE_TIMEOUT_MS,
-      connectTimeout: 10_000,
-      ...(tls ? { connect: { rejectUnauthorized: false } } : {}),
-    });
+    const pool = new OriginPool({ host, port, tls, auth, maxConnections: this.#maxConnections });
     this.#pools.set(origin, { pool, refs: 1 });
     return pool;
   }
 
-  release(pool: Pool): void {
+  release(pool: OriginPool): void {
     for (const [origin, entry] of this.#pools) {
       if (entry.pool !== pool) continue;
       entry.refs--;
       if (entry.refs > 0) return;
       this.#pools.delete(origin);
-      pool.close().catch((err: unknown) => this.#log.warn("closing back-end pool failed", { origin, err }));
+      pool.close();
       return;
     }
+  }
+
+  /** Every open pool to `host` (connection draining closes them when it ends). */
+  poolsTo(host: string, port: number): OriginPool[] {
+    const out: OriginPool[] = [];
+    for (const { pool } of this.#pools.values()) if (pool.host === host && pool.port === port) out.push(pool);
+    return out;
   }
 
   get size(): number {
     return this.#pools.size;
   }
 
-  /** Closes every pool: in-flight requests get `grace` ms, then are destroyed. */
+  /** Closes every pool: busy connections get `graceMs`, then are cut. */
   async closeAll(graceMs: number): Promise<void> {
     const pools = [...this.#pools.values()].map((e) => e.pool);
     this.#pools.clear();
-    await Promise.all(
-      pools.map(async (p) => {
-        const timer = setTimeout(() => void p.destroy().catch(() => {}), graceMs);
-        timer.unref();
-        try {
-          await p.close();
-        } catch {
-          // Already destroyed by the grace timer: nothing left to wait for.
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
+    for (const p of pools) p.close();
+    const deadline = Date.now() + graceMs;
+    while (pools.some((p) => p.size > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const p of pools) p.destroy();
   }
 }

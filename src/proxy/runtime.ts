@@ -5,8 +5,13 @@
  */
 
 import { join } from "node:path";
-import type { InstanceHealthReport, NodeLoadBalancer, NodeReport } from "../model/agent-protocol.js";
-import { DEFAULT_ATTRIBUTES } from "../model/attributes.js";
+import type {
+  BackendSpec,
+  InstanceHealthReport,
+  NodeLoadBalancer,
+  NodeReport,
+} from "../model/agent-protocol.js";
+import { DEFAULT_ATTRIBUTES, desyncMitigationMode } from "../model/attributes.js";
 import type { Listener } from "../model/types.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLog } from "./access-log.js";
@@ -15,10 +20,10 @@ import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
-import { HttpListener } from "./http/listener.js";
+import { HttpListener, httpListenerPolicy } from "./http/listener.js";
 import { ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
-import type { ProxyListener } from "./target.js";
+import type { OutstandingCount, ProxyListener } from "./target.js";
 import { TcpListener } from "./tcp/listener.js";
 import { type ListenerTls, listenerTls } from "./tls-context.js";
 
@@ -43,12 +48,28 @@ const SHUTDOWN_GRACE_MS = 5_000;
 /** Health changes are coalesced for this long before listeners are told. */
 const HEALTH_DEBOUNCE_MS = 10;
 
+/** How often draining back ends are checked for their last request. */
+const DRAIN_POLL_MS = 100;
+
 /** One load balancer's node on this agent. */
 interface RunningNode {
   address: string;
   spec: NodeLoadBalancer;
   readonly checker: HealthChecker;
   readonly listeners: Map<number, RunningListener>;
+  /** Deregistered back ends still finishing their requests (ConnectionDraining), by instance id. */
+  readonly draining: Map<string, Draining>;
+}
+
+/** A deregistered back end under connection draining. */
+interface Draining {
+  readonly instanceId: string;
+  /** `Date.now()` after which its remaining requests are cut. */
+  readonly deadline: number;
+  /** Its in-flight request counts on this node's HTTP listeners. */
+  readonly counts: readonly OutstandingCount[];
+  /** Called when the deadline passes with requests still running. */
+  readonly cut: () => void;
 }
 
 interface RunningListener {
@@ -89,6 +110,8 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #unsupportedLogged = new Set<string>();
   readonly #accessLogDir: string | undefined;
   readonly #region: string | undefined;
+  readonly #zone: string;
+  #drainTimer: NodeJS.Timeout | null = null;
   /** The open access logs, by load-balancer name (only those with logging enabled). */
   readonly #accessLogs = new Map<string, AccessLog>();
   #healthTimer: NodeJS.Timeout | null = null;
@@ -97,7 +120,8 @@ export class ProxyRuntime implements HealthChangeSink {
 
   constructor(opts: ProxyRuntimeOptions) {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
-    this.#pools = new PoolRegistry(this.#log);
+    this.#pools = new PoolRegistry();
+    this.#zone = opts.zone;
     this.#accessLogDir = opts.accessLogDir;
     this.#region = opts.region;
   }
@@ -115,6 +139,16 @@ export class ProxyRuntime implements HealthChangeSink {
         const h = node.checker.get(b.instanceId);
         if (h !== undefined) out.push(h.report(name));
       }
+      for (const d of node.draining.values()) {
+        out.push({
+          loadBalancer: name,
+          instanceId: d.instanceId,
+          state: "InService",
+          reasonCode: "N/A",
+          description: "Instance deregistration currently in progress",
+          draining: true,
+        });
+      }
     }
     return out;
   }
@@ -122,9 +156,13 @@ export class ProxyRuntime implements HealthChangeSink {
   nodes(): NodeReport[] {
     const out: NodeReport[] = [];
     for (const [name, node] of this.#nodes) {
+      let routableInService = 0;
+      for (const b of this.#routable(node.spec))
+        if (node.checker.get(b.instanceId)?.inService) routableInService++;
       out.push({
         loadBalancer: name,
         address: node.address,
+        routableInService,
         listeners: node.spec.listeners.map((l) => ({
           port: l.loadBalancerPort,
           protocol: l.protocol,
@@ -160,6 +198,8 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#closed = true;
     if (this.#healthTimer !== null) clearTimeout(this.#healthTimer);
     this.#healthTimer = null;
+    if (this.#drainTimer !== null) clearInterval(this.#drainTimer);
+    this.#drainTimer = null;
     const closing: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {
       node.checker.stop();
@@ -197,6 +237,7 @@ export class ProxyRuntime implements HealthChangeSink {
           spec: a.spec,
           checker: new HealthChecker(a.spec.name, a.spec.healthCheck, this, this.#log),
           listeners: new Map(),
+          draining: new Map(),
         };
         this.#nodes.set(a.spec.name, node);
       } else if (node.address !== a.address) {
@@ -204,21 +245,96 @@ export class ProxyRuntime implements HealthChangeSink {
         node.listeners.clear();
         node.address = a.address;
       }
+      this.#startDraining(node, a.spec);
       node.spec = a.spec;
-      node.checker.update(a.spec.healthCheck, a.spec.backends);
+      node.checker.update(a.spec.healthCheck, a.spec.backends, a.spec);
       await this.#applyListeners(a.spec.name, node, binds);
       this.#applyAccessLog(a.spec.name, node);
     }
     await Promise.all(binds);
   }
 
+  /** The back ends a node routes to: all of them with cross-zone load balancing, else its zone's. */
+  #routable(spec: NodeLoadBalancer): readonly BackendSpec[] {
+    if ((spec.attributes ?? DEFAULT_ATTRIBUTES).crossZoneLoadBalancing.enabled) return spec.backends;
+    return spec.backends.filter((b) => b.zone === this.#zone);
+  }
+
+  /**
+   * Back ends that leave a node whose load balancer drains connections keep their in-flight
+   * requests (and are reported "Instance deregistration currently in progress") until those end
+   * or the draining timeout passes; then what is left is cut.
+   */
+  #startDraining(node: RunningNode, next: NodeLoadBalancer): void {
+    const attrs = next.attributes ?? DEFAULT_ATTRIBUTES;
+    const kept = new Set(next.backends.map((b) => b.instanceId));
+    for (const id of kept) node.draining.delete(id);
+    if (!attrs.connectionDraining.enabled) return;
+    for (const b of node.spec.backends) {
+      if (kept.has(b.instanceId) || node.draining.has(b.instanceId)) continue;
+      const h = node.checker.get(b.instanceId);
+      if (h === undefined) continue;
+      const counts: OutstandingCount[] = [];
+      const cuts: (() => void)[] = [];
+      for (const { listener } of node.listeners.values()) {
+        if (!(listener instanceof HttpListener)) continue;
+        const held = listener.holdBackend(h);
+        if (held === null) continue;
+        counts.push(held.count);
+        cuts.push(held.cut);
+      }
+      node.draining.set(b.instanceId, {
+        instanceId: b.instanceId,
+        deadline: Date.now() + attrs.connectionDraining.timeout * 1000,
+        counts,
+        cut: () => {
+          for (const c of cuts) c();
+        },
+      });
+      this.#log.info("connection draining", { loadBalancer: next.name, instanceId: b.instanceId });
+    }
+    if (node.draining.size > 0 && this.#drainTimer === null) {
+      this.#drainTimer = setInterval(() => this.#checkDraining(), DRAIN_POLL_MS);
+      this.#drainTimer.unref();
+    }
+  }
+
+  #checkDraining(): void {
+    const now = Date.now();
+    let left = 0;
+    let changed = false;
+    for (const [name, node] of this.#nodes) {
+      for (const [id, d] of node.draining) {
+        const busy = d.counts.some((c) => c.n > 0);
+        if (busy && now < d.deadline) {
+          left++;
+          continue;
+        }
+        if (busy) d.cut();
+        node.draining.delete(id);
+        changed = true;
+        this.#log.info(busy ? "connection draining timed out" : "connection draining done", {
+          loadBalancer: name,
+          instanceId: id,
+        });
+      }
+    }
+    if (changed) this.healthChanged();
+    if (left === 0 && this.#drainTimer !== null) {
+      clearInterval(this.#drainTimer);
+      this.#drainTimer = null;
+    }
+  }
+
   async #applyListeners(name: string, node: RunningNode, binds: Promise<boolean>[]): Promise<void> {
     const backends: BackendHealth[] = [];
-    for (const b of node.spec.backends) {
+    for (const b of this.#routable(node.spec)) {
       const h = node.checker.get(b.instanceId);
       if (h !== undefined) backends.push(h);
     }
-    const idleTimeoutMs = (node.spec.attributes ?? DEFAULT_ATTRIBUTES).connectionSettings.idleTimeout * 1000;
+    const attributes = node.spec.attributes ?? DEFAULT_ATTRIBUTES;
+    const desyncMode = desyncMitigationMode(attributes);
+    const idleTimeoutMs = attributes.connectionSettings.idleTimeout * 1000;
     const ports = new Set<number>();
     for (const l of node.spec.listeners) {
       ports.add(l.loadBalancerPort);
@@ -252,6 +368,8 @@ export class ProxyRuntime implements HealthChangeSink {
           this.#log.info("listener TLS context replaced", { loadBalancer: name, port: l.loadBalancerPort });
         }
         existing.listener.setIdleTimeout(idleTimeoutMs);
+        if (existing.listener instanceof HttpListener)
+          existing.listener.setPolicy(httpListenerPolicy(node.spec, l, desyncMode));
         existing.listener.route({ backends, instancePort: l.instancePort });
         if (!existing.listener.bound) binds.push(existing.listener.listen());
         continue;
@@ -267,6 +385,7 @@ export class ProxyRuntime implements HealthChangeSink {
         continue;
       }
       const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort, tls, idleTimeoutMs);
+      if (listener instanceof HttpListener) listener.setPolicy(httpListenerPolicy(node.spec, l, desyncMode));
       listener.route({ backends, instancePort: l.instancePort });
       const running: RunningListener = { kind, listener };
       if (tls !== null) {
@@ -318,6 +437,8 @@ export class ProxyRuntime implements HealthChangeSink {
       ...context,
       backendTls,
       idleTimeoutMs,
+      // Read as each connection is accepted: Proxy Protocol and back-end authentication follow applies.
+      policies: () => this.#nodes.get(name)?.spec,
     });
   }
 
@@ -342,7 +463,7 @@ export class ProxyRuntime implements HealthChangeSink {
     });
   }
 
-  /** Opens, updates or closes the load balancer's access log, and hands it to its HTTP listeners. */
+  /** Opens, updates or closes the load balancer's access log, and hands it to its listeners. */
   #applyAccessLog(name: string, node: RunningNode): void {
     const attr = node.spec.attributes?.accessLog;
     let log = this.#accessLogs.get(name) ?? null;
@@ -363,7 +484,7 @@ export class ProxyRuntime implements HealthChangeSink {
       log.update(node.address, attr.emitInterval);
     }
     for (const { listener } of node.listeners.values()) {
-      if (listener instanceof HttpListener) listener.accessLog = log;
+      if (listener instanceof HttpListener || listener instanceof TcpListener) listener.accessLog = log;
     }
   }
 

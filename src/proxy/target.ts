@@ -1,6 +1,6 @@
-import type { Pool } from "undici";
 import type { Balancer, BalancerTarget } from "./balancer/balancer.js";
 import type { BackendHealth } from "./health/state.js";
+import type { OriginPool } from "./http/origin-pool.js";
 
 /** A back end's in-flight request count on one listener; it outlives routing tables. */
 export class OutstandingCount {
@@ -13,12 +13,21 @@ export class RouteTarget implements BalancerTarget {
   readonly host: string;
   readonly port: number;
   /** The keep-alive pool to the back end (HTTP listeners only). */
-  readonly pool: Pool | null;
+  readonly pool: OriginPool | null;
+  /** The `AWSELB` cookie value that sticks a client to this back end (HTTP listeners only). */
+  readonly stickyToken: string;
   /** Shared with this back end's targets in earlier and later tables of the same listener. */
   readonly #count: OutstandingCount;
 
-  constructor(health: BackendHealth, port: number, pool: Pool | null, count = new OutstandingCount()) {
+  constructor(
+    health: BackendHealth,
+    port: number,
+    pool: OriginPool | null,
+    count = new OutstandingCount(),
+    stickyToken = "",
+  ) {
     this.health = health;
+    this.stickyToken = stickyToken;
     this.host = health.address;
     this.port = port;
     this.pool = pool;

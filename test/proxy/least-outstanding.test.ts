@@ -72,7 +72,7 @@ describe("HTTP listener with least outstanding requests", () => {
   });
 
   async function start(node: string, backends: readonly BackendHealth[], instancePort: number) {
-    const pools = new PoolRegistry(silentLogger);
+    const pools = new PoolRegistry();
     const port = await freePort(node);
     const listener = new HttpListener({
       address: node,

@@ -1,11 +1,19 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { SecureContextOptions, Server as TlsServer } from "node:tls";
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+} from "node:tls";
+import type { NodeLoadBalancer } from "../../model/agent-protocol.js";
+import type { DesyncMitigationMode } from "../../model/attributes.js";
+import type { Listener } from "../../model/types.js";
 import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
+import { type BackendAuth, backendAuthFor } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer } from "../bind.js";
 import type { BackendHealth } from "../health/state.js";
+import type { ParsedRequest } from "../http1/request.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { PoolRegistry } from "../pools.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
@@ -16,8 +24,24 @@ import {
   RouteTarget,
   type RoutingTable,
 } from "../target.js";
-import { Exchange, type ExchangeHost, elbErrorBytes, ProxyResponse, replyElbError } from "./exchange.js";
-import { upstreamRequestHeaders } from "./headers.js";
+import { ClientConnection, type ClientHost } from "./client.js";
+import { elbErrorBytes, elbResponse } from "./elb-errors.js";
+import { Exchange, type ExchangeHost, type StickyRequest } from "./exchange.js";
+import { upstreamRequestHead } from "./headers.js";
+import {
+  cookieValue,
+  ELB_COOKIE,
+  requestCookies,
+  type Stickiness,
+  stickinessFor,
+  stickyToken,
+} from "./stickiness.js";
+
+/** Back-end certificates are not verified against CAs (as ELB); BackendServerAuthentication checks keys. */
+const BACKEND_TLS = { rejectUnauthorized: false };
+
+/** ELB's surge queue: requests waiting for a back-end connection, per load-balancer node. */
+export const SURGE_QUEUE_CAPACITY = 1024;
 
 export interface HttpListenerOptions {
   readonly address: string;
@@ -32,28 +56,64 @@ export interface HttpListenerOptions {
   readonly backendTls?: boolean;
   /** connectionSettings.idleTimeout in ms (default ELB's 60 s). */
   readonly idleTimeoutMs?: number;
+  /** Requests waiting for a back-end connection at most (default ELB's 1,024). */
+  readonly surgeCapacity?: number;
+}
+
+/** How this listener treats requests, from the load balancer's settings; replaced whole on apply. */
+export interface HttpListenerPolicy {
+  readonly desyncMode: DesyncMitigationMode;
+  readonly stickiness: Stickiness | null;
+  /** The load balancer's name (sticky cookie values name its instances). */
+  readonly loadBalancer: string;
+  /** HTTPS back ends: the BackendServerAuthentication of the instance port, or null. */
+  readonly backendAuth: BackendAuth | null;
+}
+
+const DEFAULT_POLICY: HttpListenerPolicy = {
+  desyncMode: "defensive",
+  stickiness: null,
+  loadBalancer: "",
+  backendAuth: null,
+};
+
+/** The listener policy a load balancer's spec gives one of its HTTP/HTTPS listeners. */
+export function httpListenerPolicy(
+  spec: NodeLoadBalancer,
+  listener: Listener,
+  desyncMode: DesyncMitigationMode,
+): HttpListenerPolicy {
+  return {
+    desyncMode,
+    stickiness: stickinessFor(spec, listener),
+    loadBalancer: spec.name,
+    backendAuth: backendAuthFor(spec, listener.instancePort),
+  };
 }
 
 /**
- * An HTTP listener of a load-balancer node: node:http on the client side, undici pools with raw
- * dispatch handlers on the back-end side. The request path is one method of early returns.
+ * An HTTP or HTTPS listener of a load-balancer node on raw sockets: a net (or TLS) server whose
+ * connections parse their own requests and speak to back ends through keep-alive origin pools.
  */
-export class HttpListener implements ProxyListener, ExchangeHost {
+export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   readonly port: number;
   readonly metrics: LoadBalancerMetrics;
   /** Set by the runtime while the load balancer's access log is enabled. */
   accessLog: AccessLog | null = null;
+  readonly surgeCapacity: number;
   readonly #address: string;
   readonly #portText: string;
   readonly #pools: PoolRegistry;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
-  readonly #server: Server<typeof IncomingMessage, typeof ProxyResponse>;
-  /** The same server when this is an HTTPS listener. */
+  readonly #server: Server;
   readonly #tlsServer: TlsServer | null = null;
   readonly #proto: string;
   readonly #backendTls: boolean;
+  readonly #clients = new Set<ClientConnection>();
+  #policy: HttpListenerPolicy = DEFAULT_POLICY;
   #table: RoutingTable;
+  #byToken = new Map<string, RouteTarget>();
   /** In-flight requests per back end, carried from table to table. */
   #counts = new Map<BackendHealth, OutstandingCount>();
   #bound = false;
@@ -70,37 +130,40 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     this.#pools = opts.pools;
     this.#balancer = opts.balancer;
     this.#log = opts.log;
+    this.surgeCapacity = opts.surgeCapacity ?? SURGE_QUEUE_CAPACITY;
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
     this.#proto = opts.tls === undefined ? "http" : "https";
     this.#backendTls = opts.backendTls ?? false;
+    const onConnection = (socket: Socket): void => {
+      const client = new ClientConnection(socket, this);
+      this.#clients.add(client);
+      if (this.#draining) client.closeWhenIdle();
+    };
     if (opts.tls === undefined) {
-      this.#server = createServer<typeof IncomingMessage, typeof ProxyResponse>(
-        { ServerResponse: ProxyResponse },
-        this.#onRequest.bind(this),
-      );
+      this.#server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
     } else {
-      const server = createHttpsServer<typeof IncomingMessage, typeof ProxyResponse>(
-        { ...opts.tls, ServerResponse: ProxyResponse },
-        this.#onRequest.bind(this),
-      );
+      const server = createTlsServer({ ...opts.tls, allowHalfOpen: true }, onConnection);
+      server.on("tlsClientError", () => {
+        // A failed handshake: the socket is closed by node:tls.
+      });
       this.#tlsServer = server;
       this.#server = server;
     }
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.#server.keepAliveTimeout = clientKeepAliveTimeout(this.#idleTimeoutMs);
   }
 
   get idleTimeoutMs(): number {
     return this.#idleTimeoutMs;
   }
 
-  /**
-   * The client keep-alive timeout (open connections take it at their next idle period) and the
-   * back-end timeout of requests dispatched from now on.
-   */
+  /** Takes effect on each connection at its next request (and on new connections at once). */
   setIdleTimeout(ms: number): void {
     this.#idleTimeoutMs = ms;
-    this.#server.keepAliveTimeout = clientKeepAliveTimeout(ms);
+  }
+
+  /** Desync mitigation mode and stickiness, for requests from now on (set before `route`). */
+  setPolicy(policy: HttpListenerPolicy): void {
+    this.#policy = policy;
   }
 
   get bound(): boolean {
@@ -131,18 +194,44 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     const targets = spec.backends.map((h) => {
       const count = this.#counts.get(h) ?? new OutstandingCount();
       counts.set(h, count);
+      const tls = this.#backendTls ? BACKEND_TLS : null;
       return new RouteTarget(
         h,
         spec.instancePort,
-        this.#pools.acquire(h.address, spec.instancePort, this.#backendTls),
+        this.#pools.acquire(
+          h.address,
+          spec.instancePort,
+          tls,
+          tls === null ? null : this.#policy.backendAuth,
+        ),
         count,
+        stickyToken(this.#policy.loadBalancer, h.instanceId),
       );
     });
     // A removed back end's count stays with the old targets its in-flight exchanges hold.
     this.#counts = counts;
     const old = this.#table;
     this.#table = { targets, balancer: this.#balancer(targets) };
+    this.#indexTokens();
     this.#releaseTable(old);
+  }
+
+  /**
+   * Connection draining of back end `h`, before a table without it is routed: its in-flight
+   * count on this listener, and a cut that ends its remaining requests (when its pool is no
+   * longer used by any table).
+   */
+  holdBackend(h: BackendHealth): { count: OutstandingCount; cut: () => void } | null {
+    const count = this.#counts.get(h);
+    const target = this.#table.targets.find((t) => t.health === h);
+    if (count === undefined || target === undefined) return null;
+    const pool = target.pool;
+    return {
+      count,
+      cut: () => {
+        if (pool?.closed) pool.destroy();
+      },
+    };
   }
 
   /** @internal For tests: the in-flight requests of each target of the current table. */
@@ -150,19 +239,91 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     return this.#table.targets.map((t) => t.outstanding);
   }
 
-  pick(exclude: RouteTarget): RouteTarget | undefined {
+  pick(exclude?: RouteTarget): RouteTarget | undefined {
     return this.#table.balancer.pick(exclude);
   }
 
   exchangeDone(): void {
     this.#inFlight--;
-    if (this.#draining) setImmediate(closeIdle, this.#server);
+  }
+
+  connectionClosed(client: ClientConnection): void {
+    this.#clients.delete(client);
+  }
+
+  startExchange(client: ClientConnection, req: ParsedRequest): Exchange | null {
+    const m = this.metrics;
+    m.requestCount++;
+    const policy = this.#policy;
+    let closeAfter = this.#draining;
+    if (req.desync !== "Compliant") {
+      m.desyncNonCompliant++;
+      const mode = policy.desyncMode;
+      if (mode === "strictest" || (mode === "defensive" && req.desync === "Severe")) {
+        m.elb4xx++;
+        client.socket.end(elbResponse(400, false));
+        client.closeWhenIdle();
+        return null;
+      }
+      // Ambiguous requests (and, in monitor mode, Severe ones) go through on a connection that
+      // is not reused afterwards on either side.
+      if (req.desync !== "Acceptable") closeAfter = true;
+    }
+    let sticky: StickyRequest | null = null;
+    let target: RouteTarget | undefined;
+    const stickiness = policy.stickiness;
+    if (stickiness !== null) {
+      const cookies = requestCookies(req.headers);
+      const token = cookieValue(cookies, ELB_COOKIE);
+      sticky = { policy: stickiness, token };
+      if (token !== undefined && (stickiness.kind === "lb" || cookieValue(cookies, stickiness.cookieName))) {
+        const stuck = this.#byToken.get(token);
+        if (stuck?.inService) target = stuck;
+      }
+    }
+    target ??= this.#table.balancer.pick();
+    if (target === undefined) {
+      m.elb5xx++;
+      const keep = !closeAfter && req.keepAlive && req.contentLength <= 0 && !req.chunked;
+      client.socket.write(elbResponse(503, keep));
+      this.accessLog?.record(
+        {
+          method: req.method,
+          url: req.target,
+          httpVersion: `1.${req.minor}`,
+          headers: {},
+        },
+        client.socket,
+        performance.now(),
+        null,
+        503,
+        0,
+        -1,
+        elbErrorBytes(503),
+      );
+      if (!keep) client.closeWhenIdle();
+      return null;
+    }
+    const socket = client.socket;
+    const head = upstreamRequestHead(
+      req,
+      socket.remoteAddress ?? "",
+      this.#portText,
+      this.#proto,
+      this.port === 80
+        ? (socket.localAddress ?? this.#address)
+        : `${socket.localAddress ?? this.#address}:${this.port}`,
+    );
+    this.#inFlight++;
+    const ex = new Exchange(this, client, req, target, head, sticky, closeAfter);
+    ex.start();
+    return ex;
   }
 
   close(graceMs: number): Promise<void> {
     if (this.#closed !== null) {
       // Already draining: a shorter grace (shutdown during a removal's drain) cuts sooner.
-      const timer = setTimeout(closeAll, graceMs, this.#server);
+      const timer = setTimeout(() => this.#cutAll(), graceMs);
       timer.unref();
       void this.#closed.finally(() => clearTimeout(timer));
       return this.#closed;
@@ -170,52 +331,27 @@ export class HttpListener implements ProxyListener, ExchangeHost {
     this.#draining = true;
     const wasBound = this.#bound;
     this.#bound = false;
-    this.#closed = (wasBound ? drainServer(this.#server, graceMs, closeAll) : Promise.resolve()).then(() => {
+    for (const c of this.#clients) c.closeWhenIdle();
+    this.#closed = (
+      wasBound ? drainServer(this.#server, graceMs, () => this.#cutAll()) : Promise.resolve()
+    ).then(() => {
       this.#releaseTable(this.#table);
       this.#table = { targets: [], balancer: this.#balancer<RouteTarget>([]) };
     });
     return this.#closed;
   }
 
-  #onRequest(req: IncomingMessage, res: ProxyResponse): void {
-    this.metrics.requestCount++;
-    if (this.#draining) res.shouldKeepAlive = false;
-    const target = this.#table.balancer.pick();
-    if (target === undefined) {
-      this.accessLog?.record(req, req.socket, performance.now(), null, 503, 0, -1, elbErrorBytes(503));
-      replyElbError(res, 503, this.metrics);
-      return;
-    }
-    const headers = upstreamRequestHeaders(
-      req.rawHeaders,
-      req.socket.remoteAddress ?? "",
-      this.#portText,
-      this.#proto,
-    );
-    this.#inFlight++;
-    new Exchange(this, req, res, target, headers).dispatch();
+  #cutAll(): void {
+    for (const c of this.#clients) c.socket.destroy();
+  }
+
+  #indexTokens(): void {
+    const byToken = new Map<string, RouteTarget>();
+    for (const t of this.#table.targets) byToken.set(t.stickyToken, t);
+    this.#byToken = byToken;
   }
 
   #releaseTable(table: RoutingTable): void {
     for (const t of table.targets) if (t.pool !== null) this.#pools.release(t.pool);
   }
-}
-
-/**
- * node:http closes an idle keep-alive connection 1 s after `keepAliveTimeout` (its trailing
- * margin against a client reusing the connection as it closes), so it is set 1 s short of the
- * idle timeout; at least 1 ms, as 0 would mean no timeout at all.
- */
-const NODE_KEEP_ALIVE_TRAILING_MS = 1000;
-
-function clientKeepAliveTimeout(idleTimeoutMs: number): number {
-  return Math.max(1, idleTimeoutMs - NODE_KEEP_ALIVE_TRAILING_MS);
-}
-
-function closeIdle(server: Server): void {
-  server.closeIdleConnections();
-}
-
-function closeAll(server: Server): void {
-  server.closeAllConnections();
 }

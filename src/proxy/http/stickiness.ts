@@ -1,0 +1,91 @@
+/**
+ * Sticky sessions as Classic ELB does them, decided per listener from its policies:
+ * - LBCookieStickinessPolicyType: the node issues its own `AWSELB` cookie naming the instance,
+ *   with the policy's CookieExpirationPeriod as Max-Age (none: a session cookie);
+ * - AppCookieStickinessPolicyType: when the application sets its cookie (CookieName), the node
+ *   adds an `AWSELB` session cookie, and requests carrying both go to that instance.
+ * A request whose sticky instance is gone or unhealthy is balanced as usual and re-stuck.
+ */
+import { createHash } from "node:crypto";
+import type { NodeLoadBalancer } from "../../model/agent-protocol.js";
+import type { Listener } from "../../model/types.js";
+
+export const ELB_COOKIE = "AWSELB";
+
+export type Stickiness =
+  | { readonly kind: "lb"; readonly maxAge: number | null }
+  | { readonly kind: "app"; readonly cookieName: string };
+
+/** The stickiness a listener's policies ask for, or null. */
+export function stickinessFor(spec: NodeLoadBalancer, listener: Listener): Stickiness | null {
+  const names = listener.policyNames ?? [];
+  if (names.length === 0) return null;
+  for (const p of spec.policies ?? []) {
+    if (!names.includes(p.policyName)) continue;
+    if (p.policyTypeName === "LBCookieStickinessPolicyType") {
+      const period = p.attributes.find((a) => a.name === "CookieExpirationPeriod")?.value;
+      const n = period === undefined || period === "" ? Number.NaN : Number(period);
+      return { kind: "lb", maxAge: Number.isFinite(n) && n > 0 ? n : null };
+    }
+    if (p.policyTypeName === "AppCookieStickinessPolicyType") {
+      const cookieName = p.attributes.find((a) => a.name === "CookieName")?.value;
+      if (cookieName) return { kind: "app", cookieName };
+    }
+  }
+  return null;
+}
+
+/** The opaque `AWSELB` value naming one instance of one load balancer (stable across restarts). */
+export function stickyToken(loadBalancer: string, instanceId: string): string {
+  return createHash("sha256")
+    .update(`${loadBalancer}\0${instanceId}`)
+    .digest("hex")
+    .slice(0, 40)
+    .toUpperCase();
+}
+
+/** The value of cookie `name` in a Cookie header value, or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  let i = header.indexOf(name);
+  while (i !== -1) {
+    const before = i === 0 ? 32 : header.charCodeAt(i - 1);
+    const after = header.charCodeAt(i + name.length);
+    if ((before === 32 || before === 59 || before === 9) && after === 61) {
+      const start = i + name.length + 1;
+      const end = header.indexOf(";", start);
+      return header.slice(start, end === -1 ? header.length : end).trim();
+    }
+    i = header.indexOf(name, i + 1);
+  }
+  return undefined;
+}
+
+/** All Cookie header values of a request joined, or undefined when it sends none. */
+export function requestCookies(headers: readonly string[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const n = headers[i] as string;
+    if (n.length !== 6 || n.toLowerCase() !== "cookie") continue;
+    out = out === undefined ? (headers[i + 1] as string) : `${out}; ${headers[i + 1] as string}`;
+  }
+  return out;
+}
+
+/** Whether a response sets cookie `name` (a Set-Cookie field starting with `name=`). */
+export function responseSetsCookie(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const n = headers[i] as string;
+    if (n.length !== 10 || n.toLowerCase() !== "set-cookie") continue;
+    const v = (headers[i + 1] as string).trimStart();
+    if (v.startsWith(name) && v.charCodeAt(name.length) === 61) return true;
+  }
+  return false;
+}
+
+/** The Set-Cookie line (with CRLF) that sticks a client to `token`. */
+export function stickyCookieLine(token: string, maxAge: number | null): string {
+  return maxAge === null
+    ? `Set-Cookie: ${ELB_COOKIE}=${token};PATH=/\r\n`
+    : `Set-Cookie: ${ELB_COOKIE}=${token};PATH=/;MAX-AGE=${maxAge}\r\n`;
+}
