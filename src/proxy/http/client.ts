@@ -34,6 +34,8 @@ export class ClientConnection implements ClientSide {
   #tunnel: Socket | null = null;
   /** No further request is read: the connection ends once the current exchange has. */
   #closing = false;
+  /** The client half-closed: requests already received are answered, then the connection ends. */
+  #peerEnded = false;
   /** `performance.now()` when the head being received began; 0 when none is. */
   #headStart = 0;
   #processing = false;
@@ -98,6 +100,7 @@ export class ClientConnection implements ClientSide {
       this.#buf = null;
       this.#process(buf);
     }
+    if (this.#peerEnded && this.#exchange === null && !this.#processing) this.#endAfterPeer();
   }
 
   startTunnel(backend: Socket): void {
@@ -180,6 +183,7 @@ export class ClientConnection implements ClientSide {
       }
     } finally {
       this.#processing = false;
+      if (this.#peerEnded && this.#exchange === null) this.#endAfterPeer();
     }
   }
 
@@ -216,13 +220,28 @@ export class ClientConnection implements ClientSide {
     this.socket.destroy();
   }
 
-  /** The client finished sending (half-close): answer what was asked, then close. */
+  /** The client finished sending (half-close): answer the requests it sent, then close. */
   #onEnd(): void {
-    this.#closing = true;
+    this.#peerEnded = true;
     if (this.#tunnel !== null) {
       this.#tunnel.end();
       return;
     }
-    if (this.#exchange === null) this.socket.end();
+    const ex = this.#exchange;
+    if (ex !== null && !ex.bodyDone) {
+      // The body can never be completed: the request is abandoned, not answered.
+      ex.clientGone();
+      this.socket.destroy();
+      return;
+    }
+    if (ex === null) this.#endAfterPeer();
+  }
+
+  /** After a half-close, with no exchange running: a partial head left is answered 400. */
+  #endAfterPeer(): void {
+    this.#closing = true;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (this.#buf !== null && this.#buf.length > 0) this.#reject(400);
+    else this.socket.end();
   }
 }
