@@ -339,7 +339,8 @@ export class Exchange implements BackendUser {
     for (;;) {
       const r = parseResponseHead(buf, off, MAX_RESPONSE_HEAD);
       if (r === null) {
-        this.#respBuf = buf.subarray(off);
+        // A copy: a plain connection's read buffer is reused.
+        this.#respBuf = Buffer.from(buf.subarray(off));
         return;
       }
       if ("error" in r) {
@@ -445,7 +446,10 @@ export class Exchange implements BackendUser {
         b.copy(out, head.length);
       }
     }
-    if (!s.write(out) && !this.#pausedBackend && this.#conn !== null) {
+    const flushed = s.write(out);
+    // Left queued: the read buffer it may point into must not be reused.
+    if (s.writableLength > 0 && this.#conn !== null) this.#conn.retained = true;
+    if (!flushed && !this.#pausedBackend && this.#conn !== null) {
       this.#pausedBackend = true;
       this.#conn.socket.pause();
     }

@@ -14,7 +14,11 @@ import type { LoadBalancerMetrics } from "../metrics.js";
 export interface BackendUser {
   /** The metrics whose surge queue this user waits in. */
   readonly metrics: LoadBalancerMetrics;
-  /** A connection is now this user's (from the idle stack, a new connect, or the surge queue). */
+  /**
+   * A connection is now this user's (from the idle stack, a new connect, or the surge queue).
+   * `backendData` chunks of a plain connection live in a reused buffer: a user that keeps one
+   * past the call (a queued write) sets `conn.retained`.
+   */
   backendAssigned(conn: BackendConnection): void;
   backendData(chunk: Buffer): void;
   /** The connection closed (or failed to connect, `connected` false). */
@@ -28,6 +32,8 @@ export interface BackendUser {
 /** How long a connection may sit idle in the pool before it is closed. */
 const POOL_IDLE_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** The read buffer of a plain back-end connection. */
+const READ_BUFFER_BYTES = 32 * 1024;
 
 export class BackendConnection {
   readonly socket: Socket;
@@ -37,16 +43,31 @@ export class BackendConnection {
   /** Exchanges this connection finished: a reused connection may have been closed by the back end. */
   served = 0;
   closed = false;
+  /**
+   * Plain sockets read into one reused buffer (`onread`: no stream machinery per read). The user
+   * sets this when it still holds bytes of the last read (a client write left queued): the next
+   * read then gets a fresh buffer.
+   */
+  retained = false;
+  #readBuffer: Buffer | null = null;
   #timeoutMs = 0;
 
-  /** `tls`: a TLS socket; `auth`: the BackendServerAuthentication its certificate must pass. */
-  constructor(pool: OriginPool, socket: Socket, tls: boolean, auth: BackendAuth | null) {
+  /** `tls`: TLS options (an HTTPS back end); `auth`: the BackendServerAuthentication its certificate must pass. */
+  constructor(pool: OriginPool, tls: ConnectionOptions | null, auth: BackendAuth | null) {
     this.pool = pool;
+    const socket =
+      tls === null
+        ? netConnect({
+            host: pool.host,
+            port: pool.port,
+            onread: { buffer: () => this.#nextReadBuffer(), callback: (n, buf) => this.#read(n, buf) },
+          })
+        : tlsConnect({ ...tls, host: pool.host, port: pool.port });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(CONNECT_TIMEOUT_MS);
     this.#timeoutMs = CONNECT_TIMEOUT_MS;
-    socket.once(tls ? "secureConnect" : "connect", () => {
+    socket.once(tls !== null ? "secureConnect" : "connect", () => {
       // A certificate the policy refuses: closed as a failed connect (a back-end connection error).
       if (auth !== null && auth.verify(socket as TLSSocket) !== null) socket.destroy();
       else this.connected = true;
@@ -75,6 +96,22 @@ export class BackendConnection {
       this.user = null;
       user?.backendClosed(this, this.connected);
     });
+  }
+
+  #nextReadBuffer(): Buffer {
+    if (this.#readBuffer === null || this.retained) {
+      this.#readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      this.retained = false;
+    }
+    return this.#readBuffer;
+  }
+
+  /** Always true: pausing is the user's (socket.pause) when a client is slow. */
+  #read(n: number, buf: Uint8Array): boolean {
+    const user = this.user;
+    if (user === null) this.socket.destroy();
+    else user.backendData((buf as Buffer).subarray(0, n));
+    return true;
   }
 
   /** Sets the socket's inactivity timeout (only when it changes: re-arming costs). */
@@ -207,11 +244,7 @@ export class OriginPool {
   }
 
   #open(user: BackendUser): BackendConnection {
-    const socket =
-      this.#tls === null
-        ? netConnect({ host: this.host, port: this.port })
-        : tlsConnect({ ...this.#tls, host: this.host, port: this.port });
-    const conn = new BackendConnection(this, socket, this.#tls !== null, this.#auth);
+    const conn = new BackendConnection(this, this.#tls, this.#auth);
     conn.user = user;
     this.#all.add(conn);
     return conn;
