@@ -306,6 +306,24 @@ describe("surge queue and spillover", () => {
     assert.equal(lb.metrics.surgeQueueLength, 0);
   });
 
+  it("a connection answered 503 by spillover goes on to serve its next request", async () => {
+    const lb = await slowListener("127.0.73.8");
+    const busy = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(lb.address, lb.port)));
+    for (const c of busy) cleanups.push(async () => c.destroy());
+    const held = busy.map(async (c, i) => {
+      c.write(get(`/hold/${i}`));
+      return (await c.response(5000)).status;
+    });
+    await waitFor("two requests in the surge queue", () => lb.metrics.surgeQueueLength === 2, 1000);
+    const c = await RawClient.connect(lb.address, lb.port);
+    cleanups.push(async () => c.destroy());
+    c.write(get("/spilled"));
+    assert.equal((await c.response(3000)).status, 503);
+    assert.deepEqual(await Promise.all(held), [200, 200, 200]);
+    c.write(get("/after"));
+    assert.equal((await c.response(3000)).status, 200, "the same keep-alive connection serves again");
+  });
+
   it("a queued request whose client resets leaves the surge queue and never reaches the back end", async () => {
     const urls: string[] = [];
     const lb = await slowListener("127.0.73.6", urls);

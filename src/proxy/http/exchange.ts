@@ -126,6 +126,11 @@ export class Exchange implements BackendUser {
     }
   }
 
+  /** Answered and finished (it may finish inside `start`, e.g. a spillover 503). */
+  get done(): boolean {
+    return this.#done;
+  }
+
   /** Sends the request to the target's pool (now, or when the surge queue reaches it). */
   start(): void {
     const target = this.#target;
@@ -227,7 +232,7 @@ export class Exchange implements BackendUser {
     }
   }
 
-  backendClosed(_conn: BackendConnection, connected: boolean): void {
+  backendClosed(conn: BackendConnection, connected: boolean): void {
     this.#conn = null;
     if (this.#done) return;
     const resp = this.#resp;
@@ -251,7 +256,7 @@ export class Exchange implements BackendUser {
       return;
     }
     // A kept-alive connection the back end closed as it was reused: safe to resend if idempotent.
-    if (_conn.served > 0 && IDEMPOTENT.has(this.#req.method) && this.#retry(false)) return;
+    if (conn.served > 0 && IDEMPOTENT.has(this.#req.method) && this.#retry(false)) return;
     this.#fail(504);
   }
 

@@ -317,7 +317,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
     this.#inFlight++;
     const ex = new Exchange(this, client, req, target, head, sticky, closeAfter);
     ex.start();
-    return ex;
+    return ex.done ? null : ex;
   }
 
   close(graceMs: number): Promise<void> {
