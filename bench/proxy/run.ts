@@ -3,7 +3,8 @@
  * by side and interleaved, so that ratios inside one run are fair on a shared machine.
  *
  *   bash bench/proxy/run.sh [--rounds 5] [--duration 5] [--connections 10,50] [--targets a,b,…]
- *                           [--base-port 18080] [--prof DIR] [--alt-dist DIR] [--json FILE]
+ *                           [--base-port 18080] [--prof DIR] [--alt-dist DIR] [--alt-node-flags="…"]
+ *                           [--json FILE]
  *
  * `run.sh` installs the system tools (wrk, haproxy, nginx) and the Node peers into
  * `.tmp/bench-peers` (outside package.json), builds, then runs this file. Every server it starts
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     "base-port": { type: "string", default: "18080" },
     prof: { type: "string" },
     "alt-dist": { type: "string" },
+    /** Node flags for the alt target only (e.g. "--max-semi-space-size=64"), to A/B a runtime setting. */
+    "alt-node-flags": { type: "string" },
     json: { type: "string" },
   },
 });
@@ -308,7 +311,13 @@ function targets(): Target[] {
   const backendList = BACKENDS.join(",");
   const url = (port: number): string => `http://127.0.0.1:${port}/`;
   const prof = values.prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", resolve(values.prof)];
-  const ballastArgs = (port: number, workers: number, dist = join(REPO, "dist")): string[] => [
+  const ballastArgs = (
+    port: number,
+    workers: number,
+    dist = join(REPO, "dist"),
+    flags: string[] = [],
+  ): string[] => [
+    ...flags,
     ...prof,
     join(dist, "bench/proxy/ballast-target.js"),
     "--listen",
@@ -381,11 +390,12 @@ function targets(): Target[] {
   const alt = values["alt-dist"];
   if (alt !== undefined) {
     // A/B against another build of the same tree (e.g. a copy of dist/ before a change).
+    const flags = (values["alt-node-flags"] ?? "").split(" ").filter((f) => f !== "");
     all.push({
       name: "ballast-alt",
-      label: `Ballast agent (1 process, ${alt})`,
+      label: `Ballast agent (1 process, ${alt}${flags.length > 0 ? ` ${flags.join(" ")}` : ""})`,
       url: url(BASE + 7),
-      start: nodeServer("ballast-alt", ballastArgs(BASE + 7, 1, resolve(alt)), url(BASE + 7)),
+      start: nodeServer("ballast-alt", ballastArgs(BASE + 7, 1, resolve(alt), flags), url(BASE + 7)),
     });
   }
   const wanted = [...values.targets.split(","), ...(alt === undefined ? [] : ["ballast-alt"])];
