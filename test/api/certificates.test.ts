@@ -1,7 +1,7 @@
 /** The certificate store: admin JSON API, the `ballast certs` CLI, and listeners that use it. */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,48 +12,26 @@ import {
   DeleteLoadBalancerCommand,
   type ElasticLoadBalancingClient,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { type CertPem, selfSignedCert } from "../support/certs.js";
 import { ADMIN_KEY, authHeader, READER_KEY, SECRET, startTestServer, type TestServer } from "./support.js";
 
 const run = promisify(execFile);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.js");
 const ARN = (name: string) => `arn:aws:iam::000000000000:server-certificate/${name}`;
 
-function selfSigned(
-  dir: string,
-  cn: string,
-): { cert: string; key: string; certFile: string; keyFile: string } {
-  const keyFile = join(dir, `${cn}.key`);
-  const certFile = join(dir, `${cn}.crt`);
-  const argv = [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "30",
-  ];
-  execFileSync("openssl", [...argv, "-subj", `/CN=${cn}`], { stdio: "ignore" });
-  return { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), certFile, keyFile };
-}
-
 describe("certificate store", () => {
   let server: TestServer;
   let elb: ElasticLoadBalancingClient;
   let dir: string;
-  let web: ReturnType<typeof selfSigned>;
-  let other: ReturnType<typeof selfSigned>;
+  let web: CertPem;
+  let other: CertPem;
 
   before(async () => {
     server = await startTestServer();
     elb = server.client();
     dir = mkdtempSync(join(tmpdir(), "ballast-certs-"));
-    web = selfSigned(dir, "web.example.test");
-    other = selfSigned(dir, "other.example.test");
+    web = selfSignedCert("web.example.test");
+    other = selfSignedCert("other.example.test");
   });
   after(async () => {
     await server.close();
@@ -238,17 +216,21 @@ describe("certificate store", () => {
     const env = { ...process.env, AWS_ACCESS_KEY_ID: ADMIN_KEY, AWS_SECRET_ACCESS_KEY: SECRET };
     const cli = (...args: string[]) =>
       run(process.execPath, [CLI, "certs", ...args, "--endpoint", server.url], { env });
-    const chain = join(dir, "chain.pem");
-    writeFileSync(chain, other.cert);
+    /** `text` in a file under `dir`, for the CLI's --cert, --key and --chain. */
+    const file = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const webCrt = file("web.crt", web.cert);
     const up = await cli(
       "upload",
       "from-cli",
       "--cert",
-      web.certFile,
+      webCrt,
       "--key",
-      web.keyFile,
+      file("web.key", web.key),
       "--chain",
-      chain,
+      file("chain.pem", other.cert),
     );
     assert.equal(
       (JSON.parse(up.stdout) as { certificate: { arn: string } }).certificate.arn,
@@ -260,7 +242,7 @@ describe("certificate store", () => {
     const del = await cli("delete", "from-cli");
     assert.match(del.stdout, /from-cli/);
     await assert.rejects(
-      cli("upload", "mismatch", "--cert", web.certFile, "--key", other.keyFile),
+      cli("upload", "mismatch", "--cert", webCrt, "--key", file("other.key", other.key)),
       /KeyPairMismatch/,
     );
   });

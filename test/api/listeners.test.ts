@@ -1,9 +1,5 @@
 /** CreateLoadBalancerListeners, DeleteLoadBalancerListeners, SetLoadBalancerListenerSSLCertificate and HTTPS CreateLoadBalancer, through the AWS SDK. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   CreateLoadBalancerCommand,
@@ -15,18 +11,11 @@ import {
   SetLoadBalancerListenerSSLCertificateCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
 import { validateCertificateUpload } from "../../src/model/certificates.js";
+import { selfSignedCert } from "../support/certs.js";
 import { READER_KEY, sdkError, startTestServer, type TestServer } from "./support.js";
 
 const META = { principal: "test", sourceIp: "127.0.0.1", requestId: "seed", action: "PutCertificate" };
 const ACM_UNKNOWN = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
-
-function selfSigned(dir: string, cn: string): { cert: string; key: string } {
-  const key = join(dir, `${cn}.key`);
-  const cert = join(dir, `${cn}.crt`);
-  const argv = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "30"];
-  execFileSync("openssl", [...argv, "-subj", `/CN=${cn}`], { stdio: "ignore" });
-  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
-}
 
 const http = (port: number, instancePort = 8080): Listener => ({
   Protocol: "HTTP",
@@ -44,16 +33,14 @@ const https = (port: number, cert: string, instanceProtocol = "HTTP", instancePo
 describe("listeners through the AWS SDK", () => {
   let server: TestServer;
   let elb: ElasticLoadBalancingClient;
-  let dir: string;
   let arnA: string;
   let arnB: string;
 
   before(async () => {
     server = await startTestServer();
     elb = server.client();
-    dir = mkdtempSync(join(tmpdir(), "ballast-listeners-"));
-    const a = selfSigned(dir, "a.example.test");
-    const b = selfSigned(dir, "b.example.test");
+    const a = selfSignedCert("a.example.test");
+    const b = selfSignedCert("b.example.test");
     const T = "2026-01-01T00:00:00.000Z";
     const certA = validateCertificateUpload(
       { name: "cert-a", certificateBody: a.cert, privateKey: a.key },
@@ -72,7 +59,6 @@ describe("listeners through the AWS SDK", () => {
   });
   after(async () => {
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function rejects(fn: () => Promise<unknown>, code: string, status = 400): Promise<string> {

@@ -1,9 +1,5 @@
 /** The policy actions and their effect on DescribeLoadBalancers, through the AWS SDK. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   CreateAppCookieStickinessPolicyCommand,
@@ -21,29 +17,20 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing";
 import { MAX_POLICIES_PER_LOAD_BALANCER } from "../../src/api/aws-query/actions/policies.js";
 import { validateCertificateUpload } from "../../src/model/certificates.js";
+import { selfSignedCert } from "../support/certs.js";
 import { READER_KEY, sdkError, startTestServer, type TestServer } from "./support.js";
 
 const META = { principal: "test", sourceIp: "127.0.0.1", requestId: "seed", action: "Seed" };
 
-function selfSigned(dir: string, cn: string): { cert: string; key: string } {
-  const key = join(dir, `${cn}.key`);
-  const cert = join(dir, `${cn}.crt`);
-  const argv = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "30"];
-  execFileSync("openssl", [...argv, "-subj", `/CN=${cn}`], { stdio: "ignore" });
-  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
-}
-
 describe("policies through the AWS SDK", () => {
   let server: TestServer;
   let elb: ElasticLoadBalancingClient;
-  let dir: string;
   let arn: string;
 
   before(async () => {
     server = await startTestServer();
     elb = server.client();
-    dir = mkdtempSync(join(tmpdir(), "ballast-policies-"));
-    const pair = selfSigned(dir, "p.example.test");
+    const pair = selfSignedCert("p.example.test");
     const cert = validateCertificateUpload(
       { name: "p", certificateBody: pair.cert, privateKey: pair.key },
       "2026-01-01T00:00:00.000Z",
@@ -53,7 +40,6 @@ describe("policies through the AWS SDK", () => {
   });
   after(async () => {
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function rejects(fn: () => Promise<unknown>, code: string, status = 400): Promise<string> {

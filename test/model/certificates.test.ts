@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   BALLAST_ACCOUNT_ID,
   certificateArn,
@@ -14,17 +10,7 @@ import {
   validateCertificateUpload,
 } from "../../src/model/certificates.js";
 import { BallastError } from "../../src/model/errors.js";
-
-const dir = mkdtempSync(join(tmpdir(), "ballast-cert-model-"));
-
-/** A self-signed certificate and its key, from the openssl CLI. */
-function selfSigned(cn: string): { cert: string; key: string } {
-  const key = join(dir, `${cn}.key`);
-  const cert = join(dir, `${cn}.crt`);
-  const argv = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "30"];
-  execFileSync("openssl", [...argv, "-subj", `/CN=${cn}`], { stdio: "ignore" });
-  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
-}
+import { selfSignedCert } from "../support/certs.js";
 
 function rejects(fn: () => unknown, code: string, status = 400): void {
   assert.throws(fn, (e: unknown) => {
@@ -36,10 +22,9 @@ function rejects(fn: () => unknown, code: string, status = 400): void {
 }
 
 describe("certificates", () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const web = selfSigned("web.example.test");
-  const other = selfSigned("other.example.test");
-  const ca = selfSigned("ca.example.test");
+  const web = selfSignedCert("web.example.test", { days: 30 });
+  const other = selfSignedCert("other.example.test");
+  const ca = selfSignedCert("ca.example.test");
   const T = "2026-01-01T00:00:00.000Z";
 
   test("an upload becomes a Certificate with an IAM-style ARN under Ballast's account", () => {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -13,6 +12,7 @@ import type { Listener } from "../../src/model/types.js";
 import { fileTime } from "../../src/proxy/access-log.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { selfSignedCert } from "../support/certs.js";
 import {
   backend,
   closeServer,
@@ -173,6 +173,15 @@ async function tcpExchange(client: Socket, msg: string): Promise<string> {
   return got;
 }
 
+/** A TCP back end that answers each chunk with "echo:<chunk>", and ends when the client does. */
+function echoServer(): Server {
+  return createServer({ allowHalfOpen: true }, (s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => s.write(`echo:${d.toString()}`));
+    s.on("end", () => s.end());
+  });
+}
+
 async function linesOf(dir: string): Promise<string[]> {
   const files = await readdir(dir);
   assert.equal(files.length, 1, files.join(", "));
@@ -184,12 +193,7 @@ describe("access logs of TCP and SSL listeners", () => {
     const node = "127.0.63.1";
     const backendHost = "127.0.63.2";
     const dir = await mkdtemp(join(tmpdir(), "ballast-access-log-tcp-"));
-    // Answers each chunk with "echo:<chunk>", and ends when the client does.
-    const server = createServer({ allowHalfOpen: true }, (s) => {
-      s.on("error", () => {});
-      s.on("data", (d: Buffer) => s.write(`echo:${d.toString()}`));
-      s.on("end", () => s.end());
-    });
+    const server = echoServer();
     await listen(server, backendHost);
     const bp = portOf(server);
     const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a", accessLogDir: dir });
@@ -250,26 +254,8 @@ describe("access logs of TCP and SSL listeners", () => {
     const node = "127.0.63.10";
     const backendHost = "127.0.63.11";
     const dir = await mkdtemp(join(tmpdir(), "ballast-access-log-ssl-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        join(dir, "k.pem"),
-        "-out",
-        join(dir, "c.pem"),
-      ].concat(["-days", "2", "-subj", "/CN=lb"]),
-      { stdio: "ignore" },
-    );
-    const server = createServer({ allowHalfOpen: true }, (s) => {
-      s.on("error", () => {});
-      s.on("data", (d: Buffer) => s.write(`echo:${d.toString()}`));
-      s.on("end", () => s.end());
-    });
+    const pem = selfSignedCert("lb", { days: 2 });
+    const server = echoServer();
     await listen(server, backendHost);
     const bp = portOf(server);
     const logDir = join(dir, "logs");
@@ -289,13 +275,7 @@ describe("access logs of TCP and SSL listeners", () => {
     };
     const spec: NodeLoadBalancer = {
       ...lbSpec("ssllogs", [listener], [backend("i-1", backendHost)], fastHealthCheck(`TCP:${bp}`)),
-      certificates: [
-        {
-          arn: "arn:lb",
-          certificateBody: await readFile(join(dir, "c.pem"), "utf8"),
-          privateKey: await readFile(join(dir, "k.pem"), "utf8"),
-        },
-      ],
+      certificates: [{ arn: "arn:lb", certificateBody: pem.cert, privateKey: pem.key }],
     };
     await runtime.apply([{ address: node, spec: withAccessLog(spec, true) }]);
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
@@ -18,6 +14,7 @@ import {
 import { HealthChecker } from "../../src/proxy/health/checker.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { type CertPem, selfSignedCert } from "../support/certs.js";
 import {
   backend,
   closeServer,
@@ -29,42 +26,32 @@ import {
   waitFor,
 } from "./helpers.js";
 
-interface Pem {
-  readonly cert: string;
-  readonly key: string;
+interface Pem extends CertPem {
   /** base64 DER SubjectPublicKeyInfo, as a PublicKeyPolicyType's PublicKey. */
   readonly spki: string;
 }
 
-let dir = "";
 let lb: Pem;
 let good: Pem;
 let other: Pem;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-function selfSigned(name: string, algorithm: string[]): Pem {
-  const k = join(dir, `${name}.key`);
-  const c = join(dir, `${name}.crt`);
-  execFileSync(
-    "openssl",
-    ["req", "-x509", ...algorithm, "-nodes", "-keyout", k, "-out", c, "-days", "2", "-subj", `/CN=${name}`],
-    { stdio: "ignore" },
-  );
-  const cert = readFileSync(c, "utf8");
-  const spki = new X509Certificate(cert).publicKey.export({ type: "spki", format: "der" }).toString("base64");
-  return { cert, key: readFileSync(k, "utf8"), spki };
+function selfSigned(cn: string, keyType: "rsa" | "ec"): Pem {
+  const pem = selfSignedCert(cn, { days: 2, keyType });
+  const spki = new X509Certificate(pem.cert).publicKey
+    .export({ type: "spki", format: "der" })
+    .toString("base64");
+  return { ...pem, spki };
 }
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), "ballast-backend-auth-"));
-  lb = selfSigned("lb", ["-newkey", "rsa:2048"]);
-  good = selfSigned("good", ["-newkey", "rsa:2048"]);
-  other = selfSigned("other", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+  lb = selfSigned("lb", "rsa");
+  good = selfSigned("good", "rsa");
+  other = selfSigned("other", "ec");
 });
 
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The spec with a BackendServerAuthenticationPolicy on `instancePort` accepting `keys`. */

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, request, type Server, type ServerResponse } from "node:http";
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
 import type { BackendSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import type { HealthCheck, Listener } from "../../src/model/types.js";
@@ -60,20 +60,7 @@ export async function echoBackend(name: string, host = "127.0.0.1", port = 0): P
     if (req.url?.startsWith("/big/")) {
       const size = Number(req.url.slice(5));
       res.writeHead(200, { "content-type": "application/octet-stream", "x-backend": name });
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < size) {
-          const n = Math.min(chunk.length, size - sent);
-          sent += n;
-          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-            res.once("drain", pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      sendBytes(res, size);
       return;
     }
     if (req.method === "POST" || req.method === "PUT") {
@@ -95,6 +82,27 @@ export async function echoBackend(name: string, host = "127.0.0.1", port = 0): P
   });
   await listen(b.server, host, port);
   return Object.assign(b, { port: portOf(b.server) });
+}
+
+/** Writes `size` bytes of "a" to `res` as the client takes them, then ends it; stops if `res` closes first. */
+export function sendBytes(res: ServerResponse, size: number): void {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < size) {
+      const n = Math.min(chunk.length, size - sent);
+      sent += n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once("drain", pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  res.on("close", () => {
+    sent = size;
+  });
+  pump();
 }
 
 export interface Reply {

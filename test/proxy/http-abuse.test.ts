@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { closeServer, listen, portOf, waitFor } from "./helpers.js";
+import { closeServer, listen, portOf, sendBytes, waitFor } from "./helpers.js";
 import {
   get,
   header,
@@ -34,23 +34,7 @@ describe("HTTP listener under abuse", () => {
       if (req.url?.startsWith("/big/")) {
         const size = Number(req.url.slice(5));
         res.writeHead(200, { "content-length": String(size) });
-        const chunk = Buffer.alloc(64 * 1024, 0x61);
-        let sent = 0;
-        const pump = (): void => {
-          while (sent < size) {
-            const n = Math.min(chunk.length, size - sent);
-            sent += n;
-            if (!res.write(chunk.subarray(0, n))) {
-              res.once("drain", pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        res.on("close", () => {
-          sent = size;
-        });
-        pump();
+        sendBytes(res, size);
         return;
       }
       let n = 0;

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { TLSSocket, connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
@@ -12,6 +8,7 @@ import type { Listener } from "../../src/model/types.js";
 import { proxyProtocolFor, proxyProtocolHeader } from "../../src/proxy/proxy-protocol.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { selfSignedCert } from "../support/certs.js";
 import {
   backend,
   closeServer,
@@ -179,28 +176,8 @@ describe("Proxy Protocol on TCP listeners", () => {
 
 describe("Proxy Protocol on SSL listeners with SSL back ends", () => {
   it("sends the PROXY line in the clear before the back end's TLS handshake", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ballast-pp-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const pem = (n: string): { cert: string; key: string } => {
-      execFileSync(
-        "openssl",
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, `${n}.key`)].concat([
-          "-out",
-          join(dir, `${n}.crt`),
-          "-days",
-          "2",
-          "-subj",
-          `/CN=${n}`,
-        ]),
-        { stdio: "ignore" },
-      );
-      return {
-        cert: readFileSync(join(dir, `${n}.crt`), "utf8"),
-        key: readFileSync(join(dir, `${n}.key`), "utf8"),
-      };
-    };
-    const lbCert = pem("lb");
-    const beCert = pem("be");
+    const lbCert = selfSignedCert("lb", { days: 2 });
+    const beCert = selfSignedCert("be", { days: 2 });
     // Reads the PROXY line in the clear, then speaks TLS; answers "<line>|<decrypted bytes>".
     const lines: string[] = [];
     const server = createServer((raw) => {

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import type { CertificateSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
@@ -13,6 +9,7 @@ import { predefinedPolicy } from "../../src/model/ssl-policies.js";
 import type { Listener, LoadBalancerPolicy } from "../../src/model/types.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { type CertPem, selfSignedCert } from "../support/certs.js";
 import {
   backend,
   closeServer,
@@ -27,55 +24,22 @@ import {
 
 const ARN = "arn:aws:iam::123456789012:server-certificate/test";
 
-interface Pem {
-  readonly cert: string;
-  readonly key: string;
-}
+let first: CertPem;
+let rotated: CertPem;
 
-let dir = "";
-let first: Pem;
-let rotated: Pem;
-
-function selfSigned(name: string, cn: string): Pem {
-  const k = join(dir, `${name}.key`);
-  const c = join(dir, `${name}.crt`);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      k,
-      "-out",
-      c,
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${cn}`,
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert: readFileSync(c, "utf8"), key: readFileSync(k, "utf8") };
-}
-
-function certificate(pem: Pem, arn = ARN): CertificateSpec {
+function certificate(pem: CertPem, arn = ARN): CertificateSpec {
   return { arn, certificateBody: pem.cert, privateKey: pem.key };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), "ballast-tls-"));
-  first = selfSigned("first", "test");
-  rotated = selfSigned("rotated", "rotated");
+  first = selfSignedCert("test", { days: 2 });
+  rotated = selfSignedCert("rotated", { days: 2 });
 });
 
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function newRuntime(): ProxyRuntime {

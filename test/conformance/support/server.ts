@@ -1,13 +1,13 @@
 /** The real control plane in-process: SQLite in a temp dir, real SigV4, real handler, no agents. */
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningControlPlane, startControlPlane } from "../../../src/cli/control-plane.js";
 import { validateCertificateUpload } from "../../../src/model/certificates.js";
 import type { Subnet } from "../../../src/model/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
+import { selfSignedCert } from "../../support/certs.js";
 
 export const ACCESS_KEY_ID = "AKIACONFORMANCE00001";
 export const SECRET_ACCESS_KEY = "conformance-secret-0123456789abcdefghijkl";
@@ -71,45 +71,20 @@ export const SEEDED_CERTIFICATE_ARNS = SEEDED_CERTIFICATES.map(
 );
 
 async function seedCertificates(cp: RunningControlPlane): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "ballast-conformance-certs-"));
-  try {
-    const certs = SEEDED_CERTIFICATES.map((name) => {
-      const key = join(dir, `${name}.key`);
-      const crt = join(dir, `${name}.crt`);
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-keyout",
-          key,
-          "-out",
-          crt,
-          "-days",
-          "2",
-          "-subj",
-          `/CN=${name}.ballast.test`,
-        ],
-        { stdio: "ignore" },
-      );
-      return validateCertificateUpload(
-        { name, certificateBody: readFileSync(crt, "utf8"), privateKey: readFileSync(key, "utf8") },
-        new Date().toISOString(),
-      );
-    });
-    const meta = {
-      principal: "conformance",
-      sourceIp: "127.0.0.1",
-      requestId: "seed",
-      action: "PutCertificate",
-    };
-    await cp.store.mutate(meta, async (tx) => {
-      for (const c of certs) tx.put("certificate", c.arn, c);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const certs = SEEDED_CERTIFICATES.map((name) => {
+    const pem = selfSignedCert(`${name}.ballast.test`, { days: 2 });
+    return validateCertificateUpload(
+      { name, certificateBody: pem.cert, privateKey: pem.key },
+      new Date().toISOString(),
+    );
+  });
+  const meta = {
+    principal: "conformance",
+    sourceIp: "127.0.0.1",
+    requestId: "seed",
+    action: "PutCertificate",
+  };
+  await cp.store.mutate(meta, async (tx) => {
+    for (const c of certs) tx.put("certificate", c.arn, c);
+  });
 }
