@@ -4,7 +4,6 @@
  * never waits on it (tables are built aside and swapped in).
  */
 
-import { join } from "node:path";
 import type {
   BackendSpec,
   InstanceHealthReport,
@@ -14,16 +13,18 @@ import type {
 import { DEFAULT_ATTRIBUTES, desyncMitigationMode } from "../model/attributes.js";
 import type { Listener } from "../model/types.js";
 import type { Logger } from "../util/logger.js";
-import { AccessLog } from "./access-log.js";
+import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
 import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
+import { ConnectionDrainer, type DrainHold } from "./draining.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
 import { HttpListener, httpListenerPolicy } from "./http/listener.js";
+import { listenerKind, terminatesTls } from "./listener-kind.js";
 import { ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
-import type { OutstandingCount, ProxyListener } from "./target.js";
+import type { ProxyListener } from "./target.js";
 import { TcpListener } from "./tcp/listener.js";
 import { type ListenerTls, listenerTls } from "./tls-context.js";
 
@@ -48,28 +49,12 @@ const SHUTDOWN_GRACE_MS = 5_000;
 /** Health changes are coalesced for this long before listeners are told. */
 const HEALTH_DEBOUNCE_MS = 10;
 
-/** How often draining back ends are checked for their last request. */
-const DRAIN_POLL_MS = 100;
-
 /** One load balancer's node on this agent. */
 interface RunningNode {
   address: string;
   spec: NodeLoadBalancer;
   readonly checker: HealthChecker;
   readonly listeners: Map<number, RunningListener>;
-  /** Deregistered back ends still finishing their requests (ConnectionDraining), by instance id. */
-  readonly draining: Map<string, Draining>;
-}
-
-/** A deregistered back end under connection draining. */
-interface Draining {
-  readonly instanceId: string;
-  /** `Date.now()` after which its remaining requests are cut. */
-  readonly deadline: number;
-  /** Its in-flight request counts on this node's HTTP listeners. */
-  readonly counts: readonly OutstandingCount[];
-  /** Called when the deadline passes with requests still running. */
-  readonly cut: () => void;
 }
 
 interface RunningListener {
@@ -77,24 +62,6 @@ interface RunningListener {
   readonly listener: ProxyListener;
   /** HTTPS/SSL: the identity of the TLS context in use (a change is applied in place). */
   tlsIdentity?: string;
-}
-
-/** The listener kind a Listener needs, or null when this slice does not serve it. */
-function listenerKind(l: Listener): string | null {
-  if (l.protocol === "HTTP" && l.instanceProtocol === "HTTP") return "HTTP";
-  if (l.protocol === "TCP" && l.instanceProtocol === "TCP") return "TCP";
-  const httpBackend = l.instanceProtocol === "HTTP" || l.instanceProtocol === "HTTPS";
-  const tcpBackend = l.instanceProtocol === "TCP" || l.instanceProtocol === "SSL";
-  if ((l.protocol === "HTTP" || l.protocol === "HTTPS") && httpBackend)
-    return `${l.protocol}:${l.instanceProtocol}`;
-  if ((l.protocol === "TCP" || l.protocol === "SSL") && tcpBackend)
-    return `${l.protocol}:${l.instanceProtocol}`;
-  return null;
-}
-
-/** Whether a listener kind terminates TLS on the client side. */
-function terminatesTls(kind: string): boolean {
-  return kind.startsWith("HTTPS:") || kind.startsWith("SSL:");
 }
 
 export class ProxyRuntime implements HealthChangeSink {
@@ -108,12 +75,10 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #draining = new Set<ProxyListener>();
   readonly #healthCallbacks: (() => void)[] = [];
   readonly #unsupportedLogged = new Set<string>();
-  readonly #accessLogDir: string | undefined;
-  readonly #region: string | undefined;
   readonly #zone: string;
-  #drainTimer: NodeJS.Timeout | null = null;
+  readonly #drainer: ConnectionDrainer;
   /** The open access logs, by load-balancer name (only those with logging enabled). */
-  readonly #accessLogs = new Map<string, AccessLog>();
+  readonly #accessLogs: AccessLogs;
   #healthTimer: NodeJS.Timeout | null = null;
   #applying: Promise<void> = Promise.resolve();
   #closed = false;
@@ -122,8 +87,8 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
     this.#pools = new PoolRegistry();
     this.#zone = opts.zone;
-    this.#accessLogDir = opts.accessLogDir;
-    this.#region = opts.region;
+    this.#accessLogs = new AccessLogs({ dir: opts.accessLogDir, region: opts.region, log: this.#log });
+    this.#drainer = new ConnectionDrainer(this.#log, () => this.healthChanged());
   }
 
   apply(nodes: readonly NodeAssignment[]): Promise<void> {
@@ -139,16 +104,7 @@ export class ProxyRuntime implements HealthChangeSink {
         const h = node.checker.get(b.instanceId);
         if (h !== undefined) out.push(h.report(name));
       }
-      for (const d of node.draining.values()) {
-        out.push({
-          loadBalancer: name,
-          instanceId: d.instanceId,
-          state: "InService",
-          reasonCode: "N/A",
-          description: "Instance deregistration currently in progress",
-          draining: true,
-        });
-      }
+      out.push(...this.#drainer.reports(name));
     }
     return out;
   }
@@ -198,8 +154,7 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#closed = true;
     if (this.#healthTimer !== null) clearTimeout(this.#healthTimer);
     this.#healthTimer = null;
-    if (this.#drainTimer !== null) clearInterval(this.#drainTimer);
-    this.#drainTimer = null;
+    this.#drainer.stop();
     const closing: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {
       node.checker.stop();
@@ -208,8 +163,7 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#nodes.clear();
     for (const listener of this.#draining) closing.push(listener.close(SHUTDOWN_GRACE_MS));
     await Promise.all(closing);
-    await Promise.all([...this.#accessLogs.values()].map((l) => l.close()));
-    this.#accessLogs.clear();
+    await this.#accessLogs.closeAll();
     await this.#pools.closeAll(SHUTDOWN_GRACE_MS);
   }
 
@@ -225,7 +179,8 @@ export class ProxyRuntime implements HealthChangeSink {
       for (const { listener } of node.listeners.values()) this.#drain(listener);
       this.#nodes.delete(name);
       this.metrics.remove(name);
-      this.#closeAccessLog(name);
+      this.#drainer.forget(name);
+      this.#accessLogs.close(name);
     }
 
     const binds: Promise<boolean>[] = [];
@@ -237,7 +192,6 @@ export class ProxyRuntime implements HealthChangeSink {
           spec: a.spec,
           checker: new HealthChecker(a.spec.name, a.spec.healthCheck, this, this.#log),
           listeners: new Map(),
-          draining: new Map(),
         };
         this.#nodes.set(a.spec.name, node);
       } else if (node.address !== a.address) {
@@ -245,7 +199,7 @@ export class ProxyRuntime implements HealthChangeSink {
         node.listeners.clear();
         node.address = a.address;
       }
-      this.#startDraining(node, a.spec);
+      this.#drainer.update(node.spec, a.spec, (id) => this.#holds(node, id));
       node.spec = a.spec;
       node.checker.update(a.spec.healthCheck, a.spec.backends, a.spec);
       await this.#applyListeners(a.spec.name, node, binds);
@@ -260,70 +214,16 @@ export class ProxyRuntime implements HealthChangeSink {
     return spec.backends.filter((b) => b.zone === this.#zone);
   }
 
-  /**
-   * Back ends that leave a node whose load balancer drains connections keep their in-flight
-   * requests (and are reported "Instance deregistration currently in progress") until those end
-   * or the draining timeout passes; then what is left is cut.
-   */
-  #startDraining(node: RunningNode, next: NodeLoadBalancer): void {
-    const attrs = next.attributes ?? DEFAULT_ATTRIBUTES;
-    const kept = new Set(next.backends.map((b) => b.instanceId));
-    for (const id of kept) node.draining.delete(id);
-    if (!attrs.connectionDraining.enabled) return;
-    for (const b of node.spec.backends) {
-      if (kept.has(b.instanceId) || node.draining.has(b.instanceId)) continue;
-      const h = node.checker.get(b.instanceId);
-      if (h === undefined) continue;
-      const counts: OutstandingCount[] = [];
-      const cuts: (() => void)[] = [];
-      for (const { listener } of node.listeners.values()) {
-        if (!(listener instanceof HttpListener)) continue;
-        const held = listener.holdBackend(h);
-        if (held === null) continue;
-        counts.push(held.count);
-        cuts.push(held.cut);
-      }
-      node.draining.set(b.instanceId, {
-        instanceId: b.instanceId,
-        deadline: Date.now() + attrs.connectionDraining.timeout * 1000,
-        counts,
-        cut: () => {
-          for (const c of cuts) c();
-        },
-      });
-      this.#log.info("connection draining", { loadBalancer: next.name, instanceId: b.instanceId });
+  /** A back end's in-flight requests on each of the node's HTTP listeners (for draining). */
+  #holds(node: RunningNode, instanceId: string): DrainHold[] {
+    const h = node.checker.get(instanceId);
+    if (h === undefined) return [];
+    const holds: DrainHold[] = [];
+    for (const { listener } of node.listeners.values()) {
+      const held = listener instanceof HttpListener ? listener.holdBackend(h) : null;
+      if (held !== null) holds.push(held);
     }
-    if (node.draining.size > 0 && this.#drainTimer === null) {
-      this.#drainTimer = setInterval(() => this.#checkDraining(), DRAIN_POLL_MS);
-      this.#drainTimer.unref();
-    }
-  }
-
-  #checkDraining(): void {
-    const now = Date.now();
-    let left = 0;
-    let changed = false;
-    for (const [name, node] of this.#nodes) {
-      for (const [id, d] of node.draining) {
-        const busy = d.counts.some((c) => c.n > 0);
-        if (busy && now < d.deadline) {
-          left++;
-          continue;
-        }
-        if (busy) d.cut();
-        node.draining.delete(id);
-        changed = true;
-        this.#log.info(busy ? "connection draining timed out" : "connection draining done", {
-          loadBalancer: name,
-          instanceId: id,
-        });
-      }
-    }
-    if (changed) this.healthChanged();
-    if (left === 0 && this.#drainTimer !== null) {
-      clearInterval(this.#drainTimer);
-      this.#drainTimer = null;
-    }
+    return holds;
   }
 
   async #applyListeners(name: string, node: RunningNode, binds: Promise<boolean>[]): Promise<void> {
@@ -465,34 +365,10 @@ export class ProxyRuntime implements HealthChangeSink {
 
   /** Opens, updates or closes the load balancer's access log, and hands it to its listeners. */
   #applyAccessLog(name: string, node: RunningNode): void {
-    const attr = node.spec.attributes?.accessLog;
-    let log = this.#accessLogs.get(name) ?? null;
-    if (attr?.enabled !== true || this.#accessLogDir === undefined) {
-      this.#closeAccessLog(name);
-      log = null;
-    } else if (log === null) {
-      log = new AccessLog({
-        dir: join(this.#accessLogDir, name),
-        loadBalancer: name,
-        nodeIp: node.address,
-        emitInterval: attr.emitInterval,
-        log: this.#log,
-        ...(this.#region === undefined ? {} : { region: this.#region }),
-      });
-      this.#accessLogs.set(name, log);
-    } else {
-      log.update(node.address, attr.emitInterval);
-    }
+    const log = this.#accessLogs.apply(name, node.address, node.spec.attributes?.accessLog);
     for (const { listener } of node.listeners.values()) {
       if (listener instanceof HttpListener || listener instanceof TcpListener) listener.accessLog = log;
     }
-  }
-
-  #closeAccessLog(name: string): void {
-    const log = this.#accessLogs.get(name);
-    if (log === undefined) return;
-    this.#accessLogs.delete(name);
-    void log.close();
   }
 
   #drain(listener: ProxyListener): void {

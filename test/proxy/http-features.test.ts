@@ -389,6 +389,29 @@ describe("back-end failures", () => {
     assert.equal(r.status, 502);
   });
 
+  it("502 for a 101 to a request that asked for no upgrade", async () => {
+    const r = await through((s) =>
+      s.once("data", () =>
+        s.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n"),
+      ),
+    );
+    assert.equal(r.status, 502);
+  });
+
+  it("a response split anywhere across reads arrives whole", async () => {
+    const response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello";
+    const r = await through((s) =>
+      s.once("data", async () => {
+        for (const ch of response) {
+          s.write(ch);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }),
+    );
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), "hello");
+  });
+
   it("504 when the back end closes the connection before responding", async () => {
     const r = await through((s) => s.once("data", () => s.destroy()));
     assert.equal(r.status, 504);

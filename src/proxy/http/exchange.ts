@@ -5,16 +5,19 @@
  * sending socket until the receiving one drains.
  */
 import type { Socket } from "node:net";
-import type { AccessLog, AccessLogRequest } from "../access-log.js";
+import type { AccessLog } from "../access-log.js";
 import { ChunkedScanner } from "../http1/chunked.js";
 import type { ParsedRequest } from "../http1/request.js";
-import { type ParsedResponse, parseResponseHead, responseBodyKind } from "../http1/response.js";
+import { type ParsedResponse, responseBodyKind } from "../http1/response.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { RouteTarget } from "../target.js";
 import { type ElbStatus, elbErrorBytes, elbResponse } from "./elb-errors.js";
 import { downstreamResponseHead } from "./headers.js";
+import { accessLogRequest } from "./log-view.js";
 import type { BackendConnection, BackendUser } from "./origin-pool.js";
-import { responseSetsCookie, type Stickiness, stickyCookieLine } from "./stickiness.js";
+import { RequestBody } from "./request-body.js";
+import { type Framing, ResponseReader, type ResponseSink } from "./response-reader.js";
+import { type StickyRequest, stickyLineFor } from "./stickiness.js";
 
 /** What an exchange needs from its listener. */
 export interface ExchangeHost {
@@ -37,29 +40,11 @@ export interface ClientSide {
   startTunnel(backend: Socket): void;
 }
 
-/** Stickiness of the request: the policy and the `AWSELB` value the client sent. */
-export interface StickyRequest {
-  readonly policy: Stickiness;
-  readonly token: string | undefined;
-}
-
-const AWAIT_HEAD = 0;
-const LENGTH = 1;
-const CHUNKED = 2;
-const UNTIL_CLOSE = 3;
-const TUNNEL = 4;
-const DONE = 5;
-
-/** Request bodies up to this size are kept until the response starts, so a failed connect can retry. */
-const REPLAY_LIMIT = 64 * 1024;
-/** A queued request's body is buffered up to this much before the client is paused. */
-const QUEUED_BODY_LIMIT = 256 * 1024;
-const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Response bodies up to this size leave in the same buffer as their head. */
 const COALESCE_LIMIT = 16 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-export class Exchange implements BackendUser {
+export class Exchange implements BackendUser, ResponseSink {
   readonly metrics: LoadBalancerMetrics;
   readonly #host: ExchangeHost;
   readonly #client: ClientSide;
@@ -78,19 +63,12 @@ export class Exchange implements BackendUser {
   #bodyLeft: number;
   #reqScanner: ChunkedScanner | null = null;
   bodyDone: boolean;
-  #bodyBytes = 0;
-  #queuedBody: Buffer[] = [];
-  #queuedBytes = 0;
-  #replay: Buffer[] | null = [];
-  #replayBytes = 0;
+  readonly #body = new RequestBody();
   #pausedClient = false;
   #pausedBackend = false;
-  #resp = AWAIT_HEAD;
+  readonly #reader: ResponseReader = new ResponseReader(this);
   /** The response head, not yet written (see #toClient). */
   #pendingHead: string | null = null;
-  #respBuf: Buffer | null = null;
-  #respLeft = 0;
-  #respScanner: ChunkedScanner | null = null;
   #backendReusable = false;
   #closeClient = false;
   #backendStatus = 0;
@@ -183,15 +161,7 @@ export class Exchange implements BackendUser {
     const s = conn.socket;
     s.cork();
     s.write(this.#head, "latin1");
-    if (this.#retried && this.#replay !== null) for (const b of this.#replay) s.write(b);
-    if (this.#queuedBytes > 0) {
-      for (const b of this.#queuedBody) {
-        s.write(b);
-        this.#keepForReplay(b);
-      }
-      this.#queuedBody = [];
-      this.#queuedBytes = 0;
-    }
+    this.#body.flushTo(s, this.#retried);
     s.uncork();
     if (this.#pausedClient) {
       this.#pausedClient = false;
@@ -200,52 +170,25 @@ export class Exchange implements BackendUser {
   }
 
   backendData(chunk: Buffer): void {
-    switch (this.#resp) {
-      case AWAIT_HEAD:
-        this.#headBytes(chunk);
-        return;
-      case LENGTH: {
-        const n = Math.min(chunk.length, this.#respLeft);
-        this.#respLeft -= n;
-        this.#toClient(n === chunk.length ? chunk : chunk.subarray(0, n));
-        if (this.#respLeft === 0) this.#responseDone(chunk.length - n);
-        return;
-      }
-      case CHUNKED: {
-        const r = (this.#respScanner as ChunkedScanner).scan(chunk, 0, chunk.length);
-        if (r === -2) {
-          this.#cutBoth();
-          return;
-        }
-        const end = r === -1 ? chunk.length : r;
-        this.#toClient(end === chunk.length ? chunk : chunk.subarray(0, end));
-        if (r >= 0) this.#responseDone(chunk.length - end);
-        return;
-      }
-      case UNTIL_CLOSE:
-      case TUNNEL:
-        this.#toClient(chunk);
-        return;
-      default:
-        // Bytes after a complete response: the connection cannot be trusted for another.
-        this.#backendReusable = false;
-    }
+    this.#reader.feed(chunk);
+    this.#flushHead();
   }
 
   backendClosed(conn: BackendConnection, connected: boolean): void {
     this.#conn = null;
     if (this.#done) return;
-    const resp = this.#resp;
-    if (resp === UNTIL_CLOSE) {
+    const reader = this.#reader;
+    if (reader.closeDelimited) {
+      this.#flushHead();
       this.#finish(true);
       return;
     }
-    if (resp === TUNNEL) {
+    if (reader.tunnel) {
       this.#client.socket.end();
       this.#finish(true);
       return;
     }
-    if (resp !== AWAIT_HEAD || this.#respBuf !== null) {
+    if (!reader.untouched) {
       this.#cutClient();
       return;
     }
@@ -262,7 +205,7 @@ export class Exchange implements BackendUser {
 
   backendTimeout(): void {
     if (this.#done) return;
-    if (this.#resp === AWAIT_HEAD && this.#respBuf === null) {
+    if (this.#reader.untouched) {
       this.#dropBackend();
       this.#fail(504);
       return;
@@ -271,7 +214,7 @@ export class Exchange implements BackendUser {
   }
 
   backendDrained(): void {
-    if (this.#pausedClient && this.#queuedBytes === 0) {
+    if (this.#pausedClient && !this.#body.queued) {
       this.#pausedClient = false;
       this.#client.socket.resume();
     }
@@ -296,7 +239,7 @@ export class Exchange implements BackendUser {
   /** The client was silent for the idle timeout. Returns false when the exchange waits on the back end instead. */
   clientTimeout(): boolean {
     if (this.#done) return true;
-    if (this.#resp === TUNNEL) {
+    if (this.#reader.tunnel) {
       this.#cutBoth();
       return true;
     }
@@ -309,81 +252,47 @@ export class Exchange implements BackendUser {
   // ---- internals ----
 
   #sendBody(b: Buffer): void {
-    this.#bodyBytes += b.length;
     const conn = this.#conn;
     if (conn === null) {
-      this.#queuedBody.push(b);
-      this.#queuedBytes += b.length;
-      if (this.#queuedBytes > QUEUED_BODY_LIMIT && !this.#pausedClient) {
+      if (this.#body.queue(b) && !this.#pausedClient) {
         this.#pausedClient = true;
         this.#client.socket.pause();
       }
       return;
     }
-    this.#keepForReplay(b);
+    this.#body.sent(b);
     if (!conn.socket.write(b) && !this.#pausedClient) {
       this.#pausedClient = true;
       this.#client.socket.pause();
     }
   }
 
-  #keepForReplay(b: Buffer): void {
-    if (this.#replay === null) return;
-    this.#replayBytes += b.length;
-    if (this.#replayBytes > REPLAY_LIMIT) this.#replay = null;
-    else this.#replay.push(b);
+  // ---- ResponseSink: what the reader finds in the back end's bytes ----
+
+  /** @internal An interim response (100 Continue, 103): passed on to HTTP/1.1 clients. */
+  interim(r: ParsedResponse): void {
+    if (this.#req.minor >= 1) this.#toClientHead(downstreamResponseHead(r, "", ""));
   }
 
-  #headBytes(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.#respBuf !== null) {
-      buf = Buffer.concat([this.#respBuf, chunk]);
-      this.#respBuf = null;
-    }
-    let off = 0;
-    for (;;) {
-      const r = parseResponseHead(buf, off, MAX_RESPONSE_HEAD);
-      if (r === null) {
-        // A copy: a plain connection's read buffer is reused.
-        this.#respBuf = Buffer.from(buf.subarray(off));
-        return;
-      }
-      if ("error" in r) {
-        this.#dropBackend();
-        this.#fail(502);
-        return;
-      }
-      off += r.headLength;
-      if (r.status >= 200 || r.status === 101) {
-        this.#responseStarts(r, buf, off);
-        return;
-      }
-      // An interim response (100 Continue, 103): passed on to HTTP/1.1 clients.
-      if (this.#req.minor >= 1) this.#toClientHead(downstreamResponseHead(r, "", ""));
-      if (off >= buf.length) return;
-    }
-  }
-
-  #responseStarts(r: ParsedResponse, buf: Buffer, off: number): void {
+  /** @internal The final response head: decides how both connections go on. */
+  head(r: ParsedResponse): Framing | null {
     const ms = performance.now() - this.#start;
     this.#backendMs = ms;
     this.#backendStatus = r.status;
     this.metrics.backendStatus(r.status);
     this.metrics.observeLatency(ms);
-    this.#replay = null;
+    this.#body.release();
     if (r.status === 101) {
       if (!this.#req.upgrade) {
         this.#dropBackend();
         this.#fail(502);
-        return;
+        return null;
       }
-      this.#resp = TUNNEL;
       this.#toClientHead(downstreamResponseHead(r, "upgrade", ""));
-      if (off < buf.length) this.#toClient(buf.subarray(off));
       const conn = this.#conn as BackendConnection;
       conn.setTimeout(this.#host.idleTimeoutMs);
       this.#client.startTunnel(conn.socket);
-      return;
+      return "tunnel";
     }
     const kind = responseBodyKind(this.#req.method, r);
     this.#backendReusable = r.keepAlive && kind !== "close";
@@ -391,42 +300,40 @@ export class Exchange implements BackendUser {
       this.#closeAfter || !this.#req.keepAlive || this.#host.draining || kind === "close" || !this.bodyDone;
     const connection = this.#closeClient ? "close" : this.#req.minor === 0 ? "keep-alive" : "";
     // Held until the first body bytes, so head and body usually leave in one write.
-    this.#pendingHead = downstreamResponseHead(r, connection, this.#stickyLine(r));
-    const rest = buf.length - off;
-    if (kind === "none" || (kind === "length" && r.contentLength === 0)) {
-      this.#flushHead();
-      this.#responseDone(rest);
+    this.#pendingHead = downstreamResponseHead(
+      r,
+      connection,
+      this.#sticky === null ? "" : stickyLineFor(this.#sticky, this.#target.stickyToken, r.headers),
+    );
+    return kind;
+  }
+
+  /** @internal */
+  body(b: Buffer): void {
+    this.#toClient(b);
+  }
+
+  /** @internal The response is complete; `extra` bytes followed it in the last read. */
+  end(extra: number): void {
+    this.#flushHead();
+    this.#responseDone(extra);
+  }
+
+  /** @internal */
+  invalid(): void {
+    if (this.#reader.started) {
+      this.#cutBoth();
       return;
     }
-    if (kind === "length") {
-      this.#resp = LENGTH;
-      this.#respLeft = r.contentLength;
-    } else if (kind === "chunked") {
-      this.#resp = CHUNKED;
-      this.#respScanner = new ChunkedScanner();
-    } else {
-      this.#resp = UNTIL_CLOSE;
-    }
-    if (rest > 0) this.backendData(off === 0 ? buf : buf.subarray(off));
-    this.#flushHead();
+    this.#dropBackend();
+    this.#fail(502);
   }
 
   #flushHead(): void {
     const head = this.#pendingHead;
     if (head === null) return;
     this.#pendingHead = null;
-    const s = this.#client.socket;
-    if (!s.destroyed) s.write(head, "latin1");
-  }
-
-  #stickyLine(r: ParsedResponse): string {
-    const sticky = this.#sticky;
-    if (sticky === null) return "";
-    const token = this.#target.stickyToken;
-    if (sticky.policy.kind === "lb") {
-      return sticky.token === token ? "" : stickyCookieLine(token, sticky.policy.maxAge);
-    }
-    return responseSetsCookie(r.headers, sticky.policy.cookieName) ? stickyCookieLine(token, null) : "";
+    this.#toClientHead(head);
   }
 
   #toClientHead(head: string): void {
@@ -460,9 +367,7 @@ export class Exchange implements BackendUser {
     }
   }
 
-  /** The response is complete; `extra` bytes followed it in the last chunk. */
   #responseDone(extra: number): void {
-    this.#resp = DONE;
     const conn = this.#conn;
     this.#conn = null;
     if (conn !== null) {
@@ -470,7 +375,8 @@ export class Exchange implements BackendUser {
         this.#pausedBackend = false;
         conn.socket.resume();
       }
-      if (this.#backendReusable && extra === 0 && this.bodyDone && !this.#closeAfter) {
+      const reusable = this.#backendReusable && extra === 0 && !this.#reader.trailing;
+      if (reusable && this.bodyDone && !this.#closeAfter) {
         conn.pool.release(conn);
       } else {
         conn.user = null;
@@ -481,7 +387,7 @@ export class Exchange implements BackendUser {
   }
 
   #retry(connectFailed: boolean): boolean {
-    if (this.#retried || this.#replay === null || (!this.bodyDone && this.#bodyBytes > 0)) return false;
+    if (this.#retried || !this.#body.replayable || (!this.bodyDone && this.#body.bytes > 0)) return false;
     const next = this.#host.pick(connectFailed ? this.#target : undefined);
     if (next === undefined || next.pool === null) return false;
     this.#retried = true;
@@ -501,7 +407,7 @@ export class Exchange implements BackendUser {
   #clientProtocolError(): void {
     if (this.#done) return;
     this.#dropBackend();
-    if (this.#resp === AWAIT_HEAD) this.#reply(400, false);
+    if (!this.#reader.started) this.#reply(400, false);
     else this.#cutClient();
   }
 
@@ -515,12 +421,12 @@ export class Exchange implements BackendUser {
     if (this.#done) return;
     if (status >= 500) this.metrics.elb5xx++;
     else this.metrics.elb4xx++;
-    if (this.#resp !== AWAIT_HEAD) {
+    if (this.#reader.started) {
       this.#cutClient();
       return;
     }
     this.#elbStatus = status;
-    this.#resp = DONE;
+    this.#reader.stop();
     const s = this.#client.socket;
     if (!s.destroyed) s.write(elbResponse(status, keepAlive));
     this.#sent += elbErrorBytes(status);
@@ -571,26 +477,11 @@ export class Exchange implements BackendUser {
   }
 
   #log(log: AccessLog): void {
-    const req = this.#req;
-    const headers: AccessLogRequest["headers"] = { "content-length": String(this.#bodyBytes) };
-    for (let i = 0; i + 1 < req.headers.length; i += 2) {
-      const n = (req.headers[i] as string).toLowerCase();
-      if (n === "host" && headers.host === undefined) headers.host = req.headers[i + 1] as string;
-      else if (n === "user-agent" && headers["user-agent"] === undefined)
-        headers["user-agent"] = req.headers[i + 1] as string;
-    }
-    const view: AccessLogRequest = {
-      method: req.method,
-      url: req.target,
-      httpVersion: `1.${req.minor}`,
-      headers,
-    };
     const status = this.#elbStatus !== 0 ? this.#elbStatus : this.#backendStatus;
     // ELB logs the body bytes sent: a chunked body's without its framing.
-    const scanner = this.#respScanner;
-    const sent = scanner === null ? this.#sent : scanner.payloadBytes;
+    const sent = this.#reader.chunkedPayload ?? this.#sent;
     log.record(
-      view,
+      accessLogRequest(this.#req, this.#body.bytes),
       this.#client.socket,
       this.#start,
       this.#target,

@@ -26,13 +26,15 @@ import {
 } from "../target.js";
 import { ClientConnection, type ClientHost } from "./client.js";
 import { elbErrorBytes, elbResponse } from "./elb-errors.js";
-import { Exchange, type ExchangeHost, type StickyRequest } from "./exchange.js";
+import { Exchange, type ExchangeHost } from "./exchange.js";
 import { upstreamRequestHead } from "./headers.js";
+import { accessLogRequest } from "./log-view.js";
 import {
   cookieValue,
   ELB_COOKIE,
   requestCookies,
   type Stickiness,
+  type StickyRequest,
   stickinessFor,
   stickyToken,
 } from "./stickiness.js";
@@ -287,12 +289,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       const keep = !closeAfter && req.keepAlive && req.contentLength <= 0 && !req.chunked;
       client.socket.write(elbResponse(503, keep));
       this.accessLog?.record(
-        {
-          method: req.method,
-          url: req.target,
-          httpVersion: `1.${req.minor}`,
-          headers: {},
-        },
+        accessLogRequest(req, 0),
         client.socket,
         performance.now(),
         null,

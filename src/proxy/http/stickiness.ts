@@ -35,6 +35,28 @@ export function stickinessFor(spec: NodeLoadBalancer, listener: Listener): Stick
   return null;
 }
 
+/** Stickiness of one request: the listener's policy and the `AWSELB` value the client sent. */
+export interface StickyRequest {
+  readonly policy: Stickiness;
+  readonly token: string | undefined;
+}
+
+/**
+ * The Set-Cookie line (or "") for a response from the back end whose token is `token`: the LB
+ * cookie when the client does not already carry it; with an application cookie policy, an
+ * `AWSELB` session cookie beside each new application cookie.
+ */
+export function stickyLineFor(
+  sticky: StickyRequest,
+  token: string,
+  responseHeaders: readonly string[],
+): string {
+  if (sticky.policy.kind === "lb") {
+    return sticky.token === token ? "" : stickyCookieLine(token, sticky.policy.maxAge);
+  }
+  return responseSetsCookie(responseHeaders, sticky.policy.cookieName) ? stickyCookieLine(token, null) : "";
+}
+
 /** The opaque `AWSELB` value naming one instance of one load balancer (stable across restarts). */
 export function stickyToken(loadBalancer: string, instanceId: string): string {
   return createHash("sha256")

@@ -1,0 +1,71 @@
+/**
+ * The request-body bytes an exchange must hold on to: what arrives before it has a back-end
+ * connection (queued, bounded by pausing the client), and — while the body is small — what it has
+ * sent, so a connection that failed before any answer can be replayed on another back end.
+ */
+import type { Socket } from "node:net";
+
+/** Request bodies up to this size are kept until the response starts, so a failed connect can retry. */
+const REPLAY_LIMIT = 64 * 1024;
+/** A queued request's body is buffered up to this much before the client is paused. */
+const QUEUED_LIMIT = 256 * 1024;
+
+export class RequestBody {
+  /** Body bytes received from the client so far. */
+  bytes = 0;
+  #queued: Buffer[] | null = null;
+  #queuedBytes = 0;
+  #replay: Buffer[] | null = null;
+  #replayBytes = 0;
+  #replayable = true;
+
+  /** Whether everything sent so far is still held (a retry can resend it). */
+  get replayable(): boolean {
+    return this.#replayable;
+  }
+
+  /** Whether bytes wait for a connection. */
+  get queued(): boolean {
+    return this.#queuedBytes > 0;
+  }
+
+  /** Body bytes with no connection yet; returns true when the client should pause. */
+  queue(b: Buffer): boolean {
+    this.bytes += b.length;
+    (this.#queued ??= []).push(b);
+    this.#queuedBytes += b.length;
+    return this.#queuedBytes > QUEUED_LIMIT;
+  }
+
+  /** Body bytes about to be written to the connection. */
+  sent(b: Buffer): void {
+    this.bytes += b.length;
+    this.#keep(b);
+  }
+
+  /** Writes (after the head) what a new connection must carry: with `resend`, what an earlier one already got. */
+  flushTo(socket: Socket, resend: boolean): void {
+    if (resend && this.#replay !== null) for (const b of this.#replay) socket.write(b);
+    const queued = this.#queued;
+    if (queued === null) return;
+    this.#queued = null;
+    this.#queuedBytes = 0;
+    for (const b of queued) {
+      socket.write(b);
+      this.#keep(b);
+    }
+  }
+
+  /** The response has started: nothing will be resent. */
+  release(): void {
+    this.#replayable = false;
+    this.#replay = null;
+  }
+
+  #keep(b: Buffer): void {
+    if (!this.#replayable) return;
+    this.#replayBytes += b.length;
+    if (this.#replayBytes > REPLAY_LIMIT) this.release();
+    else (this.#replay ??= []).push(b);
+  }
+}
