@@ -32,7 +32,8 @@ export class RequestBody {
   /** Body bytes with no connection yet; returns true when the client should pause. */
   queue(b: Buffer): boolean {
     this.bytes += b.length;
-    (this.#queued ??= []).push(b);
+    if (this.#queued === null) this.#queued = [b];
+    else this.#queued.push(b);
     this.#queuedBytes += b.length;
     return this.#queuedBytes > QUEUED_LIMIT;
   }
@@ -66,6 +67,7 @@ export class RequestBody {
     if (!this.#replayable) return;
     this.#replayBytes += b.length;
     if (this.#replayBytes > REPLAY_LIMIT) this.release();
-    else (this.#replay ??= []).push(b);
+    else if (this.#replay === null) this.#replay = [b];
+    else this.#replay.push(b);
   }
 }
