@@ -232,3 +232,41 @@ describe("backend auth on SSL listeners", () => {
     assert.equal(metrics.backendConnectionErrors, errors);
   });
 });
+
+describe("backend auth on HTTP listeners with HTTPS back ends", () => {
+  it("forwards to a back end with a listed key; answers 503 and counts one without", async () => {
+    const node = "127.0.62.20";
+    const host = "127.0.62.21";
+    const server = await tlsBackend(good, host);
+    const bp = portOf(server);
+    const port = await freePort(node);
+    const listener: Listener = {
+      protocol: "HTTP",
+      loadBalancerPort: port,
+      instanceProtocol: "HTTPS",
+      instancePort: bp,
+    };
+    const base = lbSpec("auth-http", [listener], [backend("i-1", host)], fastHealthCheck(`TCP:${bp}`));
+    const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a" });
+    cleanups.push(() => runtime.close());
+    const metrics = runtime.metrics.forLoadBalancer("auth-http");
+    const status = async (): Promise<number> => {
+      const res = await fetch(`http://${node}:${port}/`, { signal: AbortSignal.timeout(3000) });
+      await res.arrayBuffer();
+      return res.status;
+    };
+
+    await runtime.apply([{ address: node, spec: withAuth(base, bp, [good.spki]) }]);
+    await waitFor("InService", () => runtime.health()[0]?.state === "InService");
+    await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
+    assert.equal(await status(), 200);
+    assert.equal(metrics.backendConnectionErrors, 0);
+
+    await runtime.apply([{ address: node, spec: withAuth(base, bp, [other.spki]) }]);
+    assert.equal(await status(), 503);
+    assert.ok(metrics.backendConnectionErrors >= 1, `${metrics.backendConnectionErrors}`);
+
+    await runtime.apply([{ address: node, spec: { ...base, revision: 9 } }]);
+    assert.equal(await status(), 200, "without the policy the certificate is not checked");
+  });
+});
