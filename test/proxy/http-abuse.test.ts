@@ -114,7 +114,7 @@ describe("HTTP listener under abuse", () => {
       const ms = performance.now() - t0;
       assert.equal(r.status, 408);
       answered4xx++;
-      assert.ok(ms >= IDLE_MS * 0.8 && ms < IDLE_MS + 1500, `408 after ${Math.round(ms)} ms`);
+      assert.ok(ms >= IDLE_MS * 0.8 && ms < IDLE_MS + 4000, `408 after ${Math.round(ms)} ms`);
       await c.waitClose(2000);
       assert.ok(i < text.length, "the head was never finished");
     } finally {
@@ -132,7 +132,7 @@ describe("HTTP listener under abuse", () => {
       const ms = performance.now() - t0;
       assert.equal(r.status, 408);
       answered4xx++;
-      assert.ok(ms >= IDLE_MS * 0.7 && ms < IDLE_MS + 1000, `408 after ${Math.round(ms)} ms`);
+      assert.ok(ms >= IDLE_MS * 0.7 && ms < IDLE_MS + 4000, `408 after ${Math.round(ms)} ms`);
       await c.waitClose(2000);
     } finally {
       c.destroy();
@@ -145,7 +145,7 @@ describe("HTTP listener under abuse", () => {
     try {
       assert.equal(responses[0]?.status, 200);
       const ms = await client.waitClose(IDLE_MS + 2000);
-      assert.ok(ms >= IDLE_MS * 0.7 && ms < IDLE_MS + 1000, `closed after ${Math.round(ms)} ms`);
+      assert.ok(ms >= IDLE_MS * 0.7 && ms < IDLE_MS + 4000, `closed after ${Math.round(ms)} ms`);
       assert.equal(client.pending.length, 0, "no response is sent to an idle connection");
       await mute.waitClose(IDLE_MS + 2000);
       assert.equal(mute.pending.length, 0);

@@ -188,8 +188,14 @@ export class Exchange implements BackendUser, ResponseSink {
       this.#finish(true);
       return;
     }
-    if (!reader.untouched) {
+    if (reader.started) {
+      // Mid-body: the status line is gone, so the only honest signal is a cut connection.
       this.#cutClient();
+      return;
+    }
+    if (!reader.untouched) {
+      // Closed inside the response head: what came is not a response.
+      this.#fail(502);
       return;
     }
     if (!connected) {
@@ -205,7 +211,7 @@ export class Exchange implements BackendUser, ResponseSink {
 
   backendTimeout(): void {
     if (this.#done) return;
-    if (this.#reader.untouched) {
+    if (!this.#reader.started) {
       this.#dropBackend();
       this.#fail(504);
       return;
