@@ -124,7 +124,10 @@ export class AccessLog {
     const stream = this.#writable();
     if (stream === null) return;
     const answered = backendMs >= 0;
-    const host = hostOnly(req.headers.host ?? sock.localAddress ?? "-");
+    const given = req.headers.host;
+    const host = quoted(
+      given === undefined ? hostOnly(sock.localAddress ?? "-", true) : hostOnly(given, false),
+    );
     const cl = req.headers["content-length"];
     const received = cl === undefined ? 0 : Number(cl) || 0;
     const ua = req.headers["user-agent"];
@@ -230,13 +233,40 @@ export function fileTime(ms: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
-function hostOnly(host: string): string {
+/**
+ * The host part of a Host header value, or of the node's own address when the request had none
+ * (an IPv4-mapped address unmapped, an IPv6 one bracketed).
+ */
+function hostOnly(host: string, fromSocket: boolean): string {
+  if (fromSocket) {
+    if (host.startsWith("::ffff:") && host.includes(".")) return host.slice(7);
+    return host.includes(":") ? `[${host}]` : host;
+  }
   if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
   const colon = host.indexOf(":");
   return colon < 0 ? host : host.slice(0, colon);
 }
 
-/** Keeps a field inside its double quotes. */
+/**
+ * Keeps a client-supplied value inside its quoted field: backslashes and double quotes escaped,
+ * control characters (which could end the line) percent-encoded.
+ */
 function quoted(v: string): string {
-  return v.includes('"') ? v.replace(/"/g, '\\"') : v;
+  let plain = true;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return v;
+  let out = "";
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += `\\${v[i]}`;
+    else if (c < 0x20 || c === 0x7f) out += `%${c.toString(16).toUpperCase().padStart(2, "0")}`;
+    else out += v[i];
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { Server } from "node:net";
+import type { Server, Socket } from "node:net";
 import type { Logger } from "../util/logger.js";
 
 /** Binds `server` on address:port; resolves false (logged) instead of throwing on EADDRINUSE etc. */
@@ -38,4 +38,18 @@ export function drainServer<S extends Server>(
     });
     // node:http closes idle keep-alive connections on close(); a net.Server has none to close.
   });
+}
+
+/**
+ * Every socket `server` accepts, until it closes. For a TLS server these are the raw sockets,
+ * including those still in their handshake, which a forced drain must cut too (they are not yet
+ * anyone's connection).
+ */
+export function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  return sockets;
 }

@@ -132,6 +132,32 @@ describe("access logs", () => {
     assert.ok(Number(e[11]) > 0);
   });
 
+  it("client-supplied Host and User-Agent cannot break a line; no Host logs the node's address", async () => {
+    const node = "127.0.18.20";
+    const { dir, runtime, port, spec, close } = await setup(node, "127.0.18.21");
+    await runtime.apply([{ address: node, spec: withAccessLog(spec, true) }]);
+    await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
+    const send = async (raw: string): Promise<void> => {
+      const c = connect(port, node);
+      c.on("error", () => {});
+      c.resume();
+      c.end(raw);
+      await once(c, "close");
+    };
+    await send('GET /a HTTP/1.1\r\nHost: evil" "x 200 -\r\nUser-Agent: ua\\\r\nConnection: close\r\n\r\n');
+    await send("GET /b HTTP/1.0\r\n\r\n");
+    await close();
+
+    const files = await readdir(join(dir, "logs"));
+    const lines = (await readFile(join(dir, "logs", files[0] ?? ""), "utf8")).trimEnd().split("\n");
+    assert.equal(lines.length, 2, lines.join("\n"));
+    const [a, b] = lines.map((l) => LINE.exec(l));
+    assert.ok(a && b, lines.join("\n"));
+    assert.equal(a[12], `GET http://evil\\" \\"x 200 -:${port}/a HTTP/1.1`);
+    assert.equal(a[13], "ua\\\\");
+    assert.equal(b[12], `GET http://${node}:${port}/b HTTP/1.0`);
+  });
+
   it("disabled: no file; turning it off closes the file and writes no more", async () => {
     const node = "127.0.18.20";
     const { dir, runtime, port, spec } = await setup(node, "127.0.18.21");

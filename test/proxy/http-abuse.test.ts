@@ -4,9 +4,17 @@
  * must answer as Classic ELB does, close what it must, and keep serving everyone else.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { closeServer, listen, portOf, sendBytes, waitFor } from "./helpers.js";
+import { roundRobin } from "../../src/proxy/balancer/round-robin.js";
+import { HttpListener } from "../../src/proxy/http/listener.js";
+import { LoadBalancerMetrics } from "../../src/proxy/metrics.js";
+import { PoolRegistry } from "../../src/proxy/pools.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { selfSignedCert } from "../support/certs.js";
+import { closeServer, freePort, listen, portOf, sendBytes, waitFor } from "./helpers.js";
 import {
   get,
   header,
@@ -175,6 +183,29 @@ describe("HTTP listener under abuse", () => {
     await refused("GET / HTTP/2.0\r\nHost: lb.test\r\n\r\n", [400]);
   });
 
+  it("CONNECT gets 405: a load balancer is not a forward proxy", async () => {
+    await refused("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", [405]);
+    assert.ok(!seen.some((u) => u.includes("example.com")));
+  });
+
+  it("a head dribbled in 5-byte packets is served once its empty line arrives", async () => {
+    const c = await RawClient.connect(NODE, lb.port);
+    try {
+      let head = "GET /dribbled HTTP/1.1\r\nHost: lb.test\r\n";
+      for (let i = 0; i < 200; i++) head += `X-${i}: v\r\n`;
+      head += "\r\n";
+      for (let i = 0; i < head.length; i += 5) {
+        c.write(head.slice(i, i + 5));
+        if (i % 250 === 0) await sleep(1);
+      }
+      const r = await c.response(5000);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), "ok GET 0");
+    } finally {
+      c.destroy();
+    }
+  });
+
   it("a client that half-closes after its request still gets the whole response, then the close", async () => {
     const size = 300_000;
     const c = await RawClient.connect(NODE, lb.port);
@@ -245,5 +276,34 @@ describe("HTTP listener under abuse", () => {
     assert.ok(conns <= 3, `${conns} back-end connections open`);
     assert.ok(!seen.includes("/admin"));
     assert.equal(lb.metrics.elb4xx, answered4xx, "HTTPCode_ELB_4XX counts every 4xx the listener answered");
+  });
+});
+
+describe("HTTPS listener and a client stuck before the TLS handshake", () => {
+  it("close() cuts it at the end of the grace instead of waiting for the handshake timeout", async () => {
+    const address = "127.0.71.9";
+    const pem = selfSignedCert("stuck.test", { days: 2 });
+    const listener = new HttpListener({
+      address,
+      port: await freePort(address),
+      metrics: new LoadBalancerMetrics(),
+      pools: new PoolRegistry(),
+      balancer: roundRobin,
+      log: silentLogger,
+      tls: { cert: pem.cert, key: pem.key },
+    });
+    assert.ok(await listener.listen());
+    const silent = connect(listener.port, address);
+    silent.on("error", () => {});
+    await once(silent, "connect");
+    await sleep(50);
+    const t0 = performance.now();
+    await Promise.race([
+      listener.close(300),
+      sleep(3000).then(() => assert.fail("close() still waiting after 3 s")),
+    ]);
+    assert.ok(performance.now() - t0 < 3000);
+    await waitFor("the stuck client cut", () => silent.destroyed || silent.readableEnded, 2000);
+    silent.destroy();
   });
 });

@@ -412,6 +412,17 @@ describe("back-end failures", () => {
     assert.equal(r.body.toString(), "hello");
   });
 
+  it("502 for a response framed both by Content-Length and by chunks", async () => {
+    const r = await through((s) =>
+      s.once("data", () =>
+        s.end(
+          "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        ),
+      ),
+    );
+    assert.equal(r.status, 502);
+  });
+
   it("502 when the back end closes inside its response head", async () => {
     const r = await through((s) => s.once("data", () => s.end("HTTP/1.1 200 OK\r\nContent-Le")));
     assert.equal(r.status, 502);

@@ -39,6 +39,11 @@ export class ClientConnection implements ClientSide {
   /** `performance.now()` when the head being received began; 0 when none is. */
   #headStart = 0;
   #processing = false;
+  /**
+   * Storage a partial head grows in. Dropped as soon as the head is parsed: the bytes after it
+   * (a body) may still be referenced by queued writes, so it is never written into again.
+   */
+  #growing: Buffer | null = null;
   #pausedPipeline = false;
   #timeoutMs: number;
 
@@ -123,20 +128,48 @@ export class ClientConnection implements ClientSide {
       if (!tunnel.write(chunk)) this.socket.pause();
       return;
     }
-    let buf = chunk;
-    if (this.#buf !== null) {
-      buf = Buffer.concat([this.#buf, chunk]);
-      this.#buf = null;
-      if (this.#exchange === null && !this.#closing && chunk.indexOf(10) === -1) {
-        // Still inside a head (no line ended): parsing again could not finish it.
-        this.#buf = buf;
-        if (buf.length > MAX_HEAD_BYTES) this.#reject(431);
-        else if (this.#headStart !== 0 && performance.now() - this.#headStart > this.#host.idleTimeoutMs)
-          this.#reject(408);
-        return;
-      }
+    const kept = this.#buf;
+    if (kept === null) {
+      this.#process(chunk);
+      return;
     }
+    this.#buf = null;
+    if (this.#exchange !== null || this.#closing) {
+      this.#process(Buffer.concat([kept, chunk]));
+      return;
+    }
+    // A head arriving in pieces: appended in place (the buffer grows by doubling) and parsed
+    // again only once an empty line has arrived, so a head dribbled in tiny packets costs
+    // linear time, not quadratic.
+    const buf = this.#append(kept, chunk);
+    const from = Math.max(0, kept.length - 3);
+    if (buf.indexOf("\n\r\n", from, "latin1") === -1 && buf.indexOf("\n\n", from, "latin1") === -1) {
+      this.#buf = buf;
+      if (buf.length > MAX_HEAD_BYTES) this.#reject(431);
+      else if (this.#headStart !== 0 && performance.now() - this.#headStart > this.#host.idleTimeoutMs)
+        this.#reject(408);
+      return;
+    }
+    this.#growing = null;
     this.#process(buf);
+  }
+
+  /** `kept` + `chunk`, in `#growing` when `kept` is its start (else in a new one twice the size). */
+  #append(kept: Buffer, chunk: Buffer): Buffer {
+    const need = kept.length + chunk.length;
+    let store = this.#growing;
+    if (
+      store === null ||
+      store.length < need ||
+      store.buffer !== kept.buffer ||
+      store.byteOffset !== kept.byteOffset
+    ) {
+      store = Buffer.allocUnsafe(Math.max(need * 2, 1024));
+      kept.copy(store, 0);
+      this.#growing = store;
+    }
+    chunk.copy(store, kept.length);
+    return store.subarray(0, need);
   }
 
   #process(buf: Buffer): void {

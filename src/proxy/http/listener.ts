@@ -11,7 +11,7 @@ import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import { type BackendAuth, backendAuthFor } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
-import { bindServer, drainServer } from "../bind.js";
+import { bindServer, drainServer, trackSockets } from "../bind.js";
 import type { BackendHealth } from "../health/state.js";
 import type { ParsedRequest } from "../http1/request.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
@@ -113,6 +113,8 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   readonly #proto: string;
   readonly #backendTls: boolean;
   readonly #clients = new Set<ClientConnection>();
+  /** Every accepted socket (for HTTPS, also those still in their TLS handshake). */
+  readonly #sockets: Set<Socket>;
   #policy: HttpListenerPolicy = DEFAULT_POLICY;
   #table: RoutingTable;
   #byToken = new Map<string, RouteTarget>();
@@ -141,17 +143,21 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       this.#clients.add(client);
       if (this.#draining) client.closeWhenIdle();
     };
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (opts.tls === undefined) {
       this.#server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
     } else {
-      const server = createTlsServer({ ...opts.tls, allowHalfOpen: true }, onConnection);
+      const server = createTlsServer(
+        { ...opts.tls, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
+        onConnection,
+      );
       server.on("tlsClientError", () => {
         // A failed handshake: the socket is closed by node:tls.
       });
       this.#tlsServer = server;
       this.#server = server;
     }
-    this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#sockets = trackSockets(this.#server);
   }
 
   get idleTimeoutMs(): number {
@@ -256,6 +262,13 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   startExchange(client: ClientConnection, req: ParsedRequest): Exchange | null {
     const m = this.metrics;
     m.requestCount++;
+    if (req.method === "CONNECT") {
+      // A load balancer is not a forward proxy: a tunnel through it would also poison the pool.
+      m.elb4xx++;
+      client.socket.end(elbResponse(405, false));
+      client.closeWhenIdle();
+      return null;
+    }
     const policy = this.#policy;
     let closeAfter = this.#draining;
     if (req.desync !== "Compliant") {
@@ -340,6 +353,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
 
   #cutAll(): void {
     for (const c of this.#clients) c.socket.destroy();
+    for (const s of this.#sockets) s.destroy();
   }
 
   #indexTokens(): void {

@@ -116,9 +116,21 @@ export class ResponseReader {
 
   #head(chunk: Buffer): void {
     let buf = chunk;
-    if (this.#partial !== null) {
-      buf = Buffer.concat([this.#partial, chunk]);
+    const partial = this.#partial;
+    if (partial !== null) {
+      buf = Buffer.concat([partial, chunk]);
       this.#partial = null;
+      // Parsed again only once an empty line (the end of a head) has arrived.
+      const from = Math.max(0, partial.length - 3);
+      if (buf.indexOf("\n\r\n", from, "latin1") === -1 && buf.indexOf("\n\n", from, "latin1") === -1) {
+        if (buf.length > MAX_RESPONSE_HEAD) {
+          this.#state = DONE;
+          this.#sink.invalid();
+        } else {
+          this.#partial = buf;
+        }
+        return;
+      }
     }
     let off = 0;
     for (;;) {

@@ -92,6 +92,8 @@ export function parseResponseHead(
     return { error: "malformed status line" };
   }
   const reason = le > 13 ? s.slice(13, le) : "";
+  // The reason phrase is re-sent in the rebuilt status line: no CR, NUL or other controls in it.
+  if (!valueOk(s, 13, le)) return { error: "control character in the reason phrase" };
 
   const headers: string[] = [];
   let lastKind = -1;
@@ -166,9 +168,12 @@ export function parseResponseHead(
     minor === 1 ? (conn & CONN_CLOSE) === 0 : (conn & (CONN_CLOSE | CONN_KEEP_ALIVE)) === CONN_KEEP_ALIVE;
   let chunked = false;
   if (teCount > 0) {
+    // Both framings: whatever is in front of the load balancer might believe Content-Length, and
+    // RFC 9112 §6.3 would have it removed. A response that ambiguous is refused (502).
+    if (clCount > 0) return { error: "both Content-Length and Transfer-Encoding" };
     // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; not ending in chunked → read to close.
     chunked = lastCodingIsChunked(headers[teIdx] as string);
-    if (clCount > 0 || !chunked) keepAlive = false;
+    if (!chunked) keepAlive = false;
     contentLength = -1;
   } else if (contentLength < 0 && status >= 200 && status !== 204 && status !== 304) {
     keepAlive = false;

@@ -8,7 +8,7 @@ import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import { backendAuthFor } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
-import { bindServer, drainServer } from "../bind.js";
+import { bindServer, drainServer, trackSockets } from "../bind.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
 import { type BackendPolicySource, proxyProtocolFor } from "../proxy-protocol.js";
@@ -55,6 +55,8 @@ export class TcpListener implements ProxyListener, ConnectionHost {
   /** The same server when this is an SSL listener. */
   readonly #tlsServer: TlsServer | null = null;
   readonly #sockets = new Set<Socket>();
+  /** Every accepted socket, including SSL connections still in their handshake. */
+  readonly #accepted: Set<Socket>;
   #table: RoutingTable;
   #bound = false;
   #closed: Promise<void> | null = null;
@@ -81,10 +83,14 @@ export class TcpListener implements ProxyListener, ConnectionHost {
       );
     } else {
       // The client is handed over after the handshake; nothing flows until it is piped.
-      const server = createTlsServer({ ...opts.tls, allowHalfOpen: true }, this.#onConnection.bind(this));
+      const server = createTlsServer(
+        { ...opts.tls, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
+        this.#onConnection.bind(this),
+      );
       this.#tlsServer = server;
       this.#server = server;
     }
+    this.#accepted = trackSockets(this.#server);
   }
 
   get bound(): boolean {
@@ -171,5 +177,6 @@ export class TcpListener implements ProxyListener, ConnectionHost {
   #destroyAll(): void {
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
+    for (const s of this.#accepted) s.destroy();
   }
 }
