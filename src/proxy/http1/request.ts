@@ -6,6 +6,7 @@
  */
 
 import {
+  appendFolded,
   COLON,
   CONN_CLOSE,
   CONN_KEEP_ALIVE,
@@ -29,6 +30,8 @@ import {
   NAME_CLASS,
   NAME_ODD,
   nameIs,
+  owsEnd,
+  owsStart,
   parseDecimal,
   SP,
   TOKEN,
@@ -200,17 +203,13 @@ export function parseRequestHead(
       if (lastKind < 0) return fail(400, "whitespace before the first header");
       let a = ls;
       let b = le;
-      while (a < b && isOws(s.charCodeAt(a))) a++;
-      while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+      a = owsStart(s, a, b);
+      b = owsEnd(s, a, b);
       const framing = lastKind === K_CL || lastKind === K_TE;
       checkValue(s, a, b, framing);
       if (framing) raise(SEVERE, "line folding on a framing header");
       else raise(AMBIGUOUS, "obsolete line folding");
-      if (a < b) {
-        const last = headers.length - 1;
-        const prev = headers[last] as string;
-        headers[last] = prev === "" ? s.slice(a, b) : `${prev} ${s.slice(a, b)}`;
-      }
+      appendFolded(headers, s.slice(a, b));
       ls = lf + 1;
       continue;
     }
@@ -232,8 +231,8 @@ export function parseRequestHead(
     else if (nameClass === NAME_ODD) raise(AMBIGUOUS, "non-token character in a header name");
     let a = k + 1;
     let b = le;
-    while (a < b && isOws(s.charCodeAt(a))) a++;
-    while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+    a = owsStart(s, a, b);
+    b = owsEnd(s, a, b);
     const kind = headerKind(s, ls, ne);
     checkValue(s, a, b, kind === K_CL || kind === K_TE);
     const index = headers.length;

@@ -5,6 +5,7 @@
  */
 
 import {
+  appendFolded,
   COLON,
   CONN_CLOSE,
   CONN_KEEP_ALIVE,
@@ -14,7 +15,6 @@ import {
   headerKind,
   headText,
   httpMinor,
-  isOws,
   K_CL,
   K_CONNECTION,
   K_TE,
@@ -22,6 +22,8 @@ import {
   lastCodingIsChunked,
   NAME_BAD,
   NAME_CLASS,
+  owsEnd,
+  owsStart,
   parseDecimal,
   SP,
   VALUE_BAD,
@@ -124,14 +126,10 @@ export function parseResponseHead(
         return { error: "line folding on a framing header" };
       }
       a = ls;
-      while (a < b && isOws(s.charCodeAt(a))) a++;
-      while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+      a = owsStart(s, a, b);
+      b = owsEnd(s, a, b);
       if (!valueOk(s, a, b)) return { error: "NUL or CR in a header value" };
-      if (a < b) {
-        const last = headers.length - 1;
-        const prev = headers[last] as string;
-        headers[last] = prev === "" ? s.slice(a, b) : `${prev} ${s.slice(a, b)}`;
-      }
+      appendFolded(headers, s.slice(a, b));
       ls = lf + 1;
       continue;
     }
@@ -144,8 +142,8 @@ export function parseResponseHead(
     }
     if (k === le || k === ls) return { error: "malformed header line" };
     a = k + 1;
-    while (a < b && isOws(s.charCodeAt(a))) a++;
-    while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+    a = owsStart(s, a, b);
+    b = owsEnd(s, a, b);
     if (!valueOk(s, a, b)) return { error: "NUL or CR in a header value" };
     const value = s.slice(a, b);
     headers.push(s.slice(ls, k), value);

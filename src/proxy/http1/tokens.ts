@@ -90,10 +90,8 @@ export function connectionOptions(s: string): number {
   while (i < n) {
     let j = s.indexOf(",", i);
     if (j < 0) j = n;
-    let a = i;
-    let b = j;
-    while (a < b && isOws(s.charCodeAt(a))) a++;
-    while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+    const a = owsStart(s, i, j);
+    const b = owsEnd(s, a, j);
     if (sliceEqualLower(s, a, b, "close")) bits |= CONN_CLOSE;
     else if (sliceEqualLower(s, a, b, "keep-alive")) bits |= CONN_KEEP_ALIVE;
     else if (sliceEqualLower(s, a, b, "upgrade")) bits |= CONN_UPGRADE;
@@ -120,6 +118,26 @@ export function sliceEqualLower(s: string, start: number, end: number, lower: st
     if (c !== lower.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** The first index in [a, b) of s that is not OWS (b when there is none). */
+export function owsStart(s: string, a: number, b: number): number {
+  while (a < b && isOws(s.charCodeAt(a))) a++;
+  return a;
+}
+
+/** One past the last index in [a, b) of s that is not OWS (a when there is none). */
+export function owsEnd(s: string, a: number, b: number): number {
+  while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+  return b;
+}
+
+/** Joins an obs-fold continuation line's value to the last header value, with one SP. */
+export function appendFolded(headers: string[], part: string): void {
+  if (part === "") return;
+  const last = headers.length - 1;
+  const prev = headers[last] as string;
+  headers[last] = prev === "" ? part : `${prev} ${part}`;
 }
 
 /** SP or HTAB. */
