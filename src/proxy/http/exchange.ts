@@ -17,6 +17,7 @@ import { accessLogRequest } from "./log-view.js";
 import type { BackendConnection, BackendUser } from "./origin-pool.js";
 import { RequestBody } from "./request-body.js";
 import { type Framing, ResponseReader, type ResponseSink } from "./response-reader.js";
+import { ResponseWriter } from "./response-writer.js";
 import { type StickyRequest, stickyLineFor } from "./stickiness.js";
 
 /** What an exchange needs from its listener. */
@@ -40,8 +41,6 @@ export interface ClientSide {
   startTunnel(backend: Socket): void;
 }
 
-/** Response bodies up to this size leave in the same buffer as their head. */
-const COALESCE_LIMIT = 16 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 export class Exchange implements BackendUser, ResponseSink {
@@ -65,16 +64,13 @@ export class Exchange implements BackendUser, ResponseSink {
   bodyDone: boolean;
   readonly #body = new RequestBody();
   #pausedClient = false;
-  #pausedBackend = false;
   readonly #reader: ResponseReader = new ResponseReader(this);
-  /** The response head, not yet written (see #toClient). */
-  #pendingHead: string | null = null;
+  readonly #writer: ResponseWriter;
   #backendReusable = false;
   #closeClient = false;
   #backendStatus = 0;
   #backendMs = -1;
   #elbStatus = 0;
-  #sent = 0;
   #done = false;
 
   constructor(
@@ -89,6 +85,7 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#host = host;
     this.metrics = host.metrics;
     this.#client = client;
+    this.#writer = new ResponseWriter(client.socket);
     this.#req = req;
     this.#target = target;
     this.#head = head;
@@ -171,7 +168,7 @@ export class Exchange implements BackendUser, ResponseSink {
 
   backendData(chunk: Buffer): void {
     this.#reader.feed(chunk);
-    this.#flushHead();
+    this.#writer.flush();
   }
 
   backendClosed(conn: BackendConnection, connected: boolean): void {
@@ -179,7 +176,7 @@ export class Exchange implements BackendUser, ResponseSink {
     if (this.#done) return;
     const reader = this.#reader;
     if (reader.closeDelimited) {
-      this.#flushHead();
+      this.#writer.flush();
       this.#finish(true);
       return;
     }
@@ -230,9 +227,7 @@ export class Exchange implements BackendUser, ResponseSink {
 
   /** The client socket drained: resume the back end. */
   clientDrained(): void {
-    if (!this.#pausedBackend) return;
-    this.#pausedBackend = false;
-    this.#conn?.socket.resume();
+    this.#writer.resume();
   }
 
   /** The client connection closed before the exchange finished. */
@@ -277,7 +272,7 @@ export class Exchange implements BackendUser, ResponseSink {
 
   /** @internal An interim response (100 Continue, 103): passed on to HTTP/1.1 clients. */
   interim(r: ParsedResponse): void {
-    if (this.#req.minor >= 1) this.#toClientHead(downstreamResponseHead(r, "", ""));
+    if (this.#req.minor >= 1) this.#writer.head(downstreamResponseHead(r, "", ""));
   }
 
   /** @internal The final response head: decides how both connections go on. */
@@ -294,7 +289,7 @@ export class Exchange implements BackendUser, ResponseSink {
         this.#fail(502);
         return null;
       }
-      this.#toClientHead(downstreamResponseHead(r, "upgrade", ""));
+      this.#writer.head(downstreamResponseHead(r, "upgrade", ""));
       const conn = this.#conn as BackendConnection;
       conn.setTimeout(this.#host.idleTimeoutMs);
       this.#client.startTunnel(conn.socket);
@@ -306,22 +301,24 @@ export class Exchange implements BackendUser, ResponseSink {
       this.#closeAfter || !this.#req.keepAlive || this.#host.draining || kind === "close" || !this.bodyDone;
     const connection = this.#closeClient ? "close" : this.#req.minor === 0 ? "keep-alive" : "";
     // Held until the first body bytes, so head and body usually leave in one write.
-    this.#pendingHead = downstreamResponseHead(
-      r,
-      connection,
-      this.#sticky === null ? "" : stickyLineFor(this.#sticky, this.#target.stickyToken, r.headers),
+    this.#writer.holdHead(
+      downstreamResponseHead(
+        r,
+        connection,
+        this.#sticky === null ? "" : stickyLineFor(this.#sticky, this.#target.stickyToken, r.headers),
+      ),
     );
     return kind;
   }
 
   /** @internal */
   body(b: Buffer): void {
-    this.#toClient(b);
+    this.#writer.body(b, this.#conn);
   }
 
   /** @internal The response is complete; `extra` bytes followed it in the last read. */
   end(extra: number): void {
-    this.#flushHead();
+    this.#writer.flush();
     this.#responseDone(extra);
   }
 
@@ -335,52 +332,11 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#fail(502);
   }
 
-  #flushHead(): void {
-    const head = this.#pendingHead;
-    if (head === null) return;
-    this.#pendingHead = null;
-    this.#toClientHead(head);
-  }
-
-  #toClientHead(head: string): void {
-    const s = this.#client.socket;
-    if (!s.destroyed) s.write(head, "latin1");
-  }
-
-  #toClient(b: Buffer): void {
-    this.#sent += b.length;
-    const s = this.#client.socket;
-    if (s.destroyed) return;
-    let out = b;
-    const head = this.#pendingHead;
-    if (head !== null) {
-      this.#pendingHead = null;
-      if (b.length > COALESCE_LIMIT) {
-        s.write(head, "latin1");
-      } else {
-        // Heads are latin1 strings (one byte per character): one buffer, one write, one syscall.
-        out = Buffer.allocUnsafe(head.length + b.length);
-        out.write(head, 0, "latin1");
-        b.copy(out, head.length);
-      }
-    }
-    const flushed = s.write(out);
-    // Left queued: the read buffer it may point into must not be reused.
-    if (s.writableLength > 0 && this.#conn !== null) this.#conn.retained = true;
-    if (!flushed && !this.#pausedBackend && this.#conn !== null) {
-      this.#pausedBackend = true;
-      this.#conn.socket.pause();
-    }
-  }
-
   #responseDone(extra: number): void {
     const conn = this.#conn;
     this.#conn = null;
     if (conn !== null) {
-      if (this.#pausedBackend) {
-        this.#pausedBackend = false;
-        conn.socket.resume();
-      }
+      this.#writer.resume();
       const reusable = this.#backendReusable && extra === 0 && !this.#reader.trailing;
       if (reusable && this.bodyDone && !this.#closeAfter) {
         conn.pool.release(conn);
@@ -435,7 +391,7 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#reader.stop();
     const s = this.#client.socket;
     if (!s.destroyed) s.write(elbResponse(status, keepAlive));
-    this.#sent += elbErrorBytes(status);
+    this.#writer.sent += elbErrorBytes(status);
     this.#finish(!keepAlive);
   }
 
@@ -485,7 +441,7 @@ export class Exchange implements BackendUser, ResponseSink {
   #log(log: AccessLog): void {
     const status = this.#elbStatus !== 0 ? this.#elbStatus : this.#backendStatus;
     // ELB logs the body bytes sent: a chunked body's without its framing.
-    const sent = this.#reader.chunkedPayload ?? this.#sent;
+    const sent = this.#reader.chunkedPayload ?? this.#writer.sent;
     log.record(
       accessLogRequest(this.#req, this.#body.bytes),
       this.#client.socket,
