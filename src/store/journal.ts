@@ -3,6 +3,7 @@
  * drivers call these, so the chain a SQLite store writes verifies the same on PostgreSQL.
  */
 import { createHash } from "node:crypto";
+import { BallastError } from "../model/errors.js";
 import type { EntityKind, EntityTypes } from "../model/types.js";
 import type { RevisionMeta } from "./store.js";
 
@@ -69,6 +70,13 @@ export function stateDigest(entries: Iterable<DigestEntry>): string {
 /** The message for a read below the compacted revision, the same from the drivers and the ops. */
 export function compactedMessage(revision: number, compactedThrough: number): string {
   return `revision ${revision} was compacted (history is kept from revision ${compactedThrough})`;
+}
+
+/** Refuses a read at a revision below the compacted one: the journal no longer knows that state. */
+export function assertKept(revision: number, compactedThrough: number): void {
+  if (revision < compactedThrough) {
+    throw new BallastError("ValidationError", compactedMessage(revision, compactedThrough));
+  }
 }
 
 /** Keeps only the last write per entity, in first-write order. */

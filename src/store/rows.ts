@@ -4,7 +4,14 @@
  */
 import type { EntityKind, EntityTypes } from "../model/types.js";
 import { stateDigest } from "./journal.js";
-import type { CompactionRecord, EntityVersion, Revision, RevisionMeta } from "./store.js";
+import type {
+  CompactionRecord,
+  Current,
+  EntityDifference,
+  EntityVersion,
+  Revision,
+  RevisionMeta,
+} from "./store.js";
 
 export interface RevisionRow {
   number: number;
@@ -23,6 +30,19 @@ export interface VersionRow {
   key: string;
   revision: number;
   doc: string | null;
+}
+
+export interface CurrentRow {
+  revision: number;
+  doc: string;
+}
+
+/** One entity of `MutationTx.differencesFrom`: its document then (as of `at`) and now, as stored. */
+export interface DifferenceRow {
+  kind: string;
+  key: string;
+  past_doc: string | null;
+  now_doc: string | null;
 }
 
 export interface CompactionRow {
@@ -48,6 +68,45 @@ export function toRevision(row: RevisionRow): Revision {
     ...(row.ticket === null ? {} : { ticket: row.ticket }),
     prevHash: row.prev_hash,
     hash: row.hash,
+  };
+}
+
+export const REVISION_COLUMNS =
+  "number, time, principal, source_ip, request_id, action, ticket, prev_hash, hash";
+
+/** A revision's values in the order of REVISION_COLUMNS. */
+export function revisionValues(r: Revision): (string | number | null)[] {
+  return [
+    r.number,
+    r.time,
+    r.principal,
+    r.sourceIp,
+    r.requestId,
+    r.action,
+    r.ticket ?? null,
+    r.prevHash,
+    r.hash,
+  ];
+}
+
+export function toCurrent<K extends EntityKind>(row: CurrentRow): Current<K> {
+  return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+}
+
+/** The entity as a version left it: undefined for no version or a tombstone. */
+export function toCurrentAt<K extends EntityKind>(
+  row: { revision: number; doc: string | null } | undefined,
+): Current<K> | undefined {
+  if (!row || row.doc === null) return undefined;
+  return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+}
+
+export function toDifference(row: DifferenceRow): EntityDifference {
+  return {
+    kind: row.kind as EntityKind,
+    key: row.key,
+    past: row.past_doc === null ? undefined : (JSON.parse(row.past_doc) as EntityTypes[EntityKind]),
+    now: row.now_doc === null ? undefined : (JSON.parse(row.now_doc) as EntityTypes[EntityKind]),
   };
 }
 

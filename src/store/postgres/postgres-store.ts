@@ -1,28 +1,24 @@
 /**
  * The store for several control-plane replicas: the journal in PostgreSQL.
  *
- * Every mutation attempt is one transaction that first locks the journal's single lock row, so
- * writers in every process take turns: the callback reads committed state nobody else can change
- * until it commits, revision numbers follow commit order with no gap, and no update is lost.
- * Commits are acknowledged only once flushed (`synchronous_commit` is never left `off`).
+ * Every mutation attempt (mutate.ts) is one transaction that first locks the journal's single
+ * lock row (transaction.ts), so writers in every process take turns: the callback reads committed
+ * state nobody else can change until it commits, revision numbers follow commit order with no
+ * gap, and no update is lost. Commits are acknowledged only once flushed (`synchronous_commit` is
+ * never left `off`).
  */
 import pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
-import { BallastError } from "../../model/errors.js";
-import type { EntityKind, EntityTypes } from "../../model/types.js";
+import type { EntityKind } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import {
-  canonicalJson,
-  collapseWrites,
-  compactedMessage,
-  GENESIS_HASH,
-  type PendingChange,
-  revisionHash,
-} from "../journal.js";
+import { assertKept } from "../journal.js";
+import { SerialQueue } from "../journal-tx.js";
 import {
   type CompactionRow,
   type RevisionRow,
   toCompaction,
+  toCurrent,
+  toCurrentAt,
   toRevision,
   toVersion,
   type VersionRow,
@@ -30,7 +26,6 @@ import {
 import type {
   CompactionRecord,
   Current,
-  EntityDifference,
   EntityVersion,
   MutationResult,
   MutationTx,
@@ -39,7 +34,9 @@ import type {
   Store,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
+import { currentRow, currentRows, mutate } from "./mutate.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
+import { underJournalLock } from "./transaction.js";
 
 export interface PostgresStoreOptions {
   /** The PostgreSQL schema holding the journal; created if absent. Default "public". */
@@ -49,21 +46,6 @@ export interface PostgresStoreOptions {
   readonly logger?: Logger;
 }
 
-interface DifferenceRow {
-  kind: string;
-  key: string;
-  past_doc: string | null;
-  now_doc: string | null;
-}
-interface CurrentRow {
-  key: string;
-  revision: number;
-  doc: string;
-}
-
-const MAX_ATTEMPTS = 20;
-/** serialization_failure, deadlock_detected, lock_not_available: the attempt can simply run again. */
-const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 const INT8_OID = 20;
 
 /** Revision numbers are bigint; they stay far below 2^53, so read them as numbers. */
@@ -80,7 +62,7 @@ export class PostgresStore implements Store {
   readonly #s: string;
   readonly #listeners = new Set<(r: Revision) => void>();
   /** Mutations of this process queue here, so a burst holds one connection, not the whole pool. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   private constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
@@ -109,212 +91,20 @@ export class PostgresStore implements Store {
   }
 
   mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
-    const run = this.#queue.then(() => this.#mutateNow(meta, fn));
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #mutateNow<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
-    for (let attempt = 1; ; attempt++) {
-      let outcome: MutationResult<T>;
-      try {
-        outcome = await this.#attempt(meta, fn);
-      } catch (e) {
-        if (attempt < MAX_ATTEMPTS && isRetryable(e)) continue;
-        throw e;
-      }
-      if (outcome.revision) for (const l of this.#listeners) l(outcome.revision);
-      return outcome;
-    }
-  }
-
-  async #attempt<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      // One round trip: begin, never acknowledge before the commit is flushed, let the server end a
-      // session that hangs while holding the lock, then take the lock.
-      await client.query(
-        `BEGIN ISOLATION LEVEL READ COMMITTED;
-         SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';
-         SELECT set_config('idle_in_transaction_session_timeout', '60s', true);
-         SELECT 1 FROM ${this.#s}.journal_lock WHERE id = 1 FOR UPDATE`,
-      );
-      const writes: PendingChange[] = [];
-      const result = await fn(this.#tx(client, writes));
-      const revision = await this.#append(client, meta, collapseWrites(writes));
-      await client.query("COMMIT");
-      return { revision, result };
-    } catch (e) {
-      await client.query("ROLLBACK").catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw e;
-    } finally {
-      client.release(broken);
-    }
-  }
-
-  #tx(client: pg.PoolClient, writes: PendingChange[]): MutationTx {
-    const pending = (kind: EntityKind, key: string): PendingChange | undefined => {
-      for (let i = writes.length - 1; i >= 0; i--) {
-        const w = writes[i];
-        if (w && w.kind === kind && w.key === key) return w;
-      }
-      return undefined;
-    };
-    return {
-      get: async <K extends EntityKind>(kind: K, key: string) => {
-        const p = pending(kind, key);
-        if (p) return (p.doc ?? undefined) as EntityTypes[K] | undefined;
-        const row = await this.#getRow(client, kind, key);
-        return row ? (JSON.parse(row.doc) as EntityTypes[K]) : undefined;
-      },
-      list: async <K extends EntityKind>(kind: K) => {
-        const out = new Map<string, EntityTypes[K]>();
-        for (const row of await this.#listRows(client, kind)) {
-          out.set(row.key, JSON.parse(row.doc) as EntityTypes[K]);
-        }
-        for (const w of collapseWrites(writes)) {
-          if (w.kind !== kind) continue;
-          if (w.doc === null) out.delete(w.key);
-          else out.set(w.key, w.doc as EntityTypes[K]);
-        }
-        return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
-      },
-      put: (kind, key, doc) => {
-        writes.push({ kind, key, doc });
-      },
-      delete: (kind, key) => {
-        writes.push({ kind, key, doc: null });
-      },
-      // On the mutation's own connection, under the journal lock: nobody commits until it ends.
-      differencesFrom: async (at, kinds) => {
-        const res = await client.query<DifferenceRow>(
-          `WITH t AS (
-             SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${this.#s}.versions
-             WHERE revision <= $1 AND kind = ANY($2::text[])
-             ORDER BY kind, key, revision DESC
-           ),
-           c AS (SELECT kind, key, doc FROM ${this.#s}.current WHERE kind = ANY($2::text[]))
-           SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
-                  t.doc AS past_doc, c.doc AS now_doc
-           FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
-           WHERE t.doc IS DISTINCT FROM c.doc`,
-          [at, kinds],
-        );
-        const rows = res.rows;
-        const out: EntityDifference[] = new Array(rows.length);
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i] as DifferenceRow;
-          out[i] = {
-            kind: r.kind as EntityKind,
-            key: r.key,
-            past: r.past_doc === null ? undefined : (JSON.parse(r.past_doc) as EntityTypes[EntityKind]),
-            now: r.now_doc === null ? undefined : (JSON.parse(r.now_doc) as EntityTypes[EntityKind]),
-          };
-        }
-        return out;
-      },
-    };
-  }
-
-  /** Appends the writes that change something as the next revision; the caller holds the lock. */
-  async #append(
-    client: pg.PoolClient,
-    meta: RevisionMeta,
-    writes: readonly PendingChange[],
-  ): Promise<Revision | undefined> {
-    if (writes.length === 0) return undefined;
-    const s = this.#s;
-    const before = await client.query<{ kind: string; key: string; doc: string }>(
-      `SELECT c.kind, c.key, c.doc FROM ${s}.current c
-       JOIN unnest($1::text[], $2::text[]) AS w(kind, key) ON c.kind = w.kind AND c.key = w.key`,
-      [writes.map((w) => w.kind), writes.map((w) => w.key)],
+    return this.#queue.run(() =>
+      mutate(this.#pool, this.#s, meta, fn, (revision) => {
+        for (const l of this.#listeners) l(revision);
+      }),
     );
-    const stored = new Map<string, string>();
-    for (const r of before.rows) stored.set(`${r.kind}\u0000${r.key}`, r.doc);
-    // The hash covers the documents as given, never as re-read from the database.
-    const effective: PendingChange[] = [];
-    const texts: (string | null)[] = [];
-    for (const w of writes) {
-      const doc = stored.get(`${w.kind}\u0000${w.key}`);
-      if (w.doc === null) {
-        if (doc === undefined) continue;
-        effective.push(w);
-        texts.push(null);
-        continue;
-      }
-      const text = JSON.stringify(w.doc);
-      // Stored text is what JSON.stringify made of an equal document, so equal text decides the
-      // common case without parsing; otherwise compare canonical forms.
-      if (doc !== undefined && (doc === text || canonicalJson(JSON.parse(doc)) === canonicalJson(w.doc)))
-        continue;
-      effective.push(w);
-      texts.push(text);
-    }
-    if (effective.length === 0) return undefined;
-
-    const last = await client.query<{ number: number; hash: string }>(
-      `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
-    );
-    const number = (last.rows[0]?.number ?? 0) + 1;
-    const prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
-    const time = new Date().toISOString();
-    const hash = revisionHash(prevHash, number, time, meta, effective);
-    await client.query(
-      `INSERT INTO ${s}.revisions (number, time, principal, source_ip, request_id, action, ticket, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        number,
-        time,
-        meta.principal,
-        meta.sourceIp,
-        meta.requestId,
-        meta.action,
-        meta.ticket ?? null,
-        prevHash,
-        hash,
-      ],
-    );
-    await client.query(
-      `WITH w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
-       v AS (INSERT INTO ${s}.versions (kind, key, revision, doc) SELECT kind, key, $1, doc FROM w),
-       u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
-             SELECT kind, key, $1, doc FROM w WHERE doc IS NOT NULL
-             ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc)
-       DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
-      [number, effective.map((w) => w.kind), effective.map((w) => w.key), texts],
-    );
-    return { ...meta, number, time, prevHash, hash };
-  }
-
-  async #getRow(db: pg.Pool | pg.PoolClient, kind: string, key: string): Promise<CurrentRow | undefined> {
-    const res = await db.query<CurrentRow>(
-      `SELECT key, revision, doc FROM ${this.#s}.current WHERE kind = $1 AND key = $2`,
-      [kind, key],
-    );
-    return res.rows[0];
-  }
-
-  async #listRows(db: pg.Pool | pg.PoolClient, kind: string): Promise<CurrentRow[]> {
-    const res = await db.query<CurrentRow>(
-      `SELECT key, revision, doc FROM ${this.#s}.current WHERE kind = $1 ORDER BY key`,
-      [kind],
-    );
-    return res.rows;
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
-    const row = await this.#getRow(this.#pool, kind, key);
-    return row ? { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] } : undefined;
+    const row = await currentRow(this.#pool, this.#s, kind, key);
+    return row ? toCurrent<K>(row) : undefined;
   }
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
-    return (await this.#listRows(this.#pool, kind)).map((row) => ({
-      revision: row.revision,
-      doc: JSON.parse(row.doc) as EntityTypes[K],
-    }));
+    return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row));
   }
 
   async head(): Promise<number> {
@@ -374,42 +164,17 @@ export class PostgresStore implements Store {
        ) v ON true`,
       [kind, key, revision],
     );
-    const compacted = res.rows[0]?.compacted ?? 0;
-    if (revision < compacted)
-      throw new BallastError("ValidationError", compactedMessage(revision, compacted));
-    const row = res.rows[0]?.kind == null ? undefined : res.rows[0];
-    if (!row || row.doc === null) return undefined;
-    return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
-  }
-
-  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
-    const run = this.#queue.then(() => this.#compactNow(through, meta));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    assertKept(revision, res.rows[0]?.compacted ?? 0);
+    return toCurrentAt<K>(res.rows[0]?.kind == null ? undefined : res.rows[0]);
   }
 
   /** One transaction under the journal lock, like a mutation: no writer commits meanwhile. */
-  async #compactNow(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
-    const s = this.#s;
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query(
-        `BEGIN ISOLATION LEVEL READ COMMITTED;
-         SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';
-         SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE`,
-      );
-      const record = await compactThrough(client, s, through, meta);
-      await client.query(record ? "COMMIT" : "ROLLBACK");
-      return record;
-    } catch (e) {
-      await client.query("ROLLBACK").catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw e;
-    } finally {
-      client.release(broken);
-    }
+  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
+    return this.#queue.run(() =>
+      underJournalLock(this.#pool, this.#s, (client) => compactThrough(client, this.#s, through, meta), {
+        commit: (record) => record !== undefined,
+      }),
+    );
   }
 
   async compactions(): Promise<readonly CompactionRecord[]> {
@@ -447,11 +212,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.#queue.idle();
     await this.#pool.end();
   }
-}
-
-function isRetryable(e: unknown): boolean {
-  return e instanceof Error && "code" in e && typeof e.code === "string" && RETRYABLE.has(e.code);
 }

@@ -44,11 +44,6 @@ CREATE TABLE IF NOT EXISTS current (
 );
 `;
 
-export interface CurrentRow {
-  revision: number;
-  doc: string;
-}
-
 /** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
 export const STATE_AT_SQL = `
 SELECT kind, key, doc, max(revision) AS revision FROM versions WHERE revision <= @c GROUP BY kind, key`;
@@ -64,13 +59,6 @@ DELETE FROM versions WHERE revision <= @c AND (
   OR (doc IS NULL AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.kind = versions.kind
           AND w.key = versions.key AND w.revision > versions.revision))
 )`;
-
-export interface DifferenceRow {
-  kind: string;
-  key: string;
-  past_doc: string | null;
-  now_doc: string | null;
-}
 
 /**
  * The entities of @kinds (a JSON array) whose current document is not byte-identical to the one

@@ -1,0 +1,51 @@
+/**
+ * The transaction every append and compaction of the PostgreSQL journal runs in: it first locks
+ * the journal's single lock row, so writers in every process take turns, and it is acknowledged
+ * only once flushed (`synchronous_commit` is never left `off`).
+ */
+import type pg from "pg";
+
+export interface LockedOptions<T> {
+  /**
+   * Let the server end the session if it idles 60 s inside the transaction: a mutation runs caller
+   * code while it holds the lock, and a hung caller must not stop every writer.
+   */
+  readonly idleTimeout?: boolean;
+  /** Whether to commit what `fn` returned; otherwise it is rolled back. Default: always commit. */
+  readonly commit?: (value: T) => boolean;
+}
+
+/** Runs `fn` on one pooled connection inside a transaction that holds the journal lock of schema `s`. */
+export async function underJournalLock<T>(
+  pool: pg.Pool,
+  s: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  opts: LockedOptions<T> = {},
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // One round trip: begin, never acknowledge before the commit is flushed, take the lock.
+    await client.query(
+      [
+        "BEGIN ISOLATION LEVEL READ COMMITTED;",
+        "SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';",
+        ...(opts.idleTimeout
+          ? ["SELECT set_config('idle_in_transaction_session_timeout', '60s', true);"]
+          : []),
+        `SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE`,
+      ].join("\n"),
+    );
+    const value = await fn(client);
+    await client.query((opts.commit?.(value) ?? true) ? "COMMIT" : "ROLLBACK");
+    return value;
+  } catch (e) {
+    // A connection that cannot even roll back is released as broken, so the pool discards it.
+    await client.query("ROLLBACK").catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw e;
+  } finally {
+    client.release(broken);
+  }
+}
