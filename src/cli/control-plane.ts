@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
 import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
@@ -20,7 +20,7 @@ import { openStore } from "../store/open.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
-import { UsageError } from "./args.js";
+import { intFlag, UsageError } from "./args.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -41,6 +41,49 @@ export interface ControlPlaneOptions {
   readonly backupKeep?: number;
   /** Days of history a compaction never removes (default 90). */
   readonly retentionDays?: number;
+}
+
+/** The flags `ballast up` and `ballast control` share (parseArgs options). */
+export const CONTROL_PLANE_FLAGS = {
+  "data-dir": { type: "string", default: "./data" },
+  store: { type: "string", default: "sqlite" },
+  "api-port": { type: "string" },
+  "agent-port": { type: "string" },
+  "dns-port": { type: "string" },
+  region: { type: "string", default: "us-east-1" },
+  "dns-domain": { type: "string", default: "ballast.internal" },
+  "backup-interval": { type: "string" },
+  "backup-keep": { type: "string" },
+  "retention-days": { type: "string" },
+} as const;
+
+/** What parseArgs gives for CONTROL_PLANE_FLAGS. */
+export interface ControlPlaneFlagValues {
+  readonly "data-dir": string;
+  readonly store: string;
+  readonly "api-port"?: string | undefined;
+  readonly "agent-port"?: string | undefined;
+  readonly "dns-port"?: string | undefined;
+  readonly region: string;
+  readonly "dns-domain": string;
+  readonly "backup-interval"?: string | undefined;
+  readonly "backup-keep"?: string | undefined;
+  readonly "retention-days"?: string | undefined;
+}
+
+/** The control plane's options the shared flags set (all but host, zones, env and logger). */
+export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
+  return {
+    dataDir: resolve(values["data-dir"]),
+    store: values.store,
+    apiPort: intFlag(values["api-port"], "api-port", 9700),
+    agentPort: intFlag(values["agent-port"], "agent-port", 9701),
+    dnsPort: intFlag(values["dns-port"], "dns-port", 8053),
+    region: values.region,
+    dnsDomain: values["dns-domain"],
+    ...backupFlags(values["backup-interval"], values["backup-keep"]),
+    ...retentionFlag(values["retention-days"]),
+  };
 }
 
 /** `--backup-interval` (seconds) and `--backup-keep`, shared by `ballast up` and `ballast control`. */

@@ -3,12 +3,12 @@
  * separate processes, the DNS responder, and with --demo a load balancer to curl.
  */
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
-import { backupFlags, retentionFlag, startControlPlane } from "./control-plane.js";
+import { CONTROL_PLANE_FLAGS, controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
 import { DEMO_LB, type Demo, startDemo } from "./demo.js";
 import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { Supervisor } from "./supervisor.js";
@@ -19,41 +19,25 @@ export async function upCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      "data-dir": { type: "string", default: "./data" },
-      store: { type: "string", default: "sqlite" },
-      "api-port": { type: "string" },
-      "agent-port": { type: "string" },
-      "dns-port": { type: "string" },
-      region: { type: "string", default: "us-east-1" },
-      "dns-domain": { type: "string", default: "ballast.internal" },
-      "backup-interval": { type: "string" },
-      "backup-keep": { type: "string" },
-      "retention-days": { type: "string" },
+      ...CONTROL_PLANE_FLAGS,
       agents: { type: "string", default: DEFAULT_AGENTS },
       demo: { type: "boolean", default: false },
       "demo-port": { type: "string" },
       "agent-metrics-port-base": { type: "string" },
     },
   });
-  const dataDir = resolve(values["data-dir"]);
+  const flagged = controlPlaneFlagOptions(values);
+  const dataDir = flagged.dataDir;
   const agents = parseAgents(values.agents);
   const logger = createLogger({ component: "control" });
   await mkdir(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
 
   const cp = await startControlPlane({
-    dataDir,
-    store: values.store,
+    ...flagged,
     host: "127.0.0.1",
-    apiPort: intFlag(values["api-port"], "api-port", 9700),
-    agentPort: intFlag(values["agent-port"], "agent-port", 9701),
-    dnsPort: intFlag(values["dns-port"], "dns-port", 8053),
-    region: values.region,
-    dnsDomain: values["dns-domain"],
     zones: agents.map((a) => a.zone),
     env: process.env,
     logger,
-    ...backupFlags(values["backup-interval"], values["backup-keep"]),
-    ...retentionFlag(values["retention-days"]),
   });
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));
