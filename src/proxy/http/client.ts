@@ -9,6 +9,7 @@ import { isParseError, type ParsedRequest, parseRequestHead } from "../http1/req
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { type ElbStatus, elbResponse } from "./elb-errors.js";
 import type { ClientSide, Exchange } from "./exchange.js";
+import { ResponseWriter } from "./response-writer.js";
 
 /** What a client connection needs from its listener. */
 export interface ClientHost {
@@ -28,6 +29,7 @@ const MAX_PIPELINED = 64 * 1024;
 
 export class ClientConnection implements ClientSide {
   readonly socket: Socket;
+  readonly writer: ResponseWriter;
   readonly #host: ClientHost;
   #buf: Buffer | null = null;
   #exchange: Exchange | null = null;
@@ -49,6 +51,7 @@ export class ClientConnection implements ClientSide {
 
   constructor(socket: Socket, host: ClientHost) {
     this.socket = socket;
+    this.writer = new ResponseWriter(socket);
     this.#host = host;
     socket.setNoDelay(true);
     this.#timeoutMs = host.idleTimeoutMs;

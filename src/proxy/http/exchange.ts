@@ -17,7 +17,7 @@ import { accessLogRequest } from "./log-view.js";
 import type { BackendConnection, BackendUser } from "./origin-pool.js";
 import { RequestBody } from "./request-body.js";
 import { type Framing, ResponseReader, type ResponseSink } from "./response-reader.js";
-import { ResponseWriter } from "./response-writer.js";
+import type { ResponseWriter } from "./response-writer.js";
 import { type StickyRequest, stickyLineFor } from "./stickiness.js";
 
 /** What an exchange needs from its listener. */
@@ -35,6 +35,8 @@ export interface ExchangeHost {
 /** What an exchange needs from the client connection. */
 export interface ClientSide {
   readonly socket: Socket;
+  /** Writes responses to this client; one per connection, begun again by each exchange. */
+  readonly writer: ResponseWriter;
   /** The response is complete; `close`: end the client connection after it. */
   exchangeFinished(close: boolean): void;
   /** A 101 was forwarded: from now on client bytes go to `backend` as they come. */
@@ -62,7 +64,8 @@ export class Exchange implements BackendUser, ResponseSink {
   #bodyLeft: number;
   #reqScanner: ChunkedScanner | null = null;
   bodyDone: boolean;
-  readonly #body = new RequestBody();
+  /** The request body's held bytes; created by the first body bytes (most requests have none). */
+  #body: RequestBody | null = null;
   #pausedClient = false;
   readonly #reader: ResponseReader = new ResponseReader(this);
   readonly #writer: ResponseWriter;
@@ -85,7 +88,8 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#host = host;
     this.metrics = host.metrics;
     this.#client = client;
-    this.#writer = new ResponseWriter(client.socket);
+    this.#writer = client.writer;
+    this.#writer.begin();
     this.#req = req;
     this.#target = target;
     this.#head = head;
@@ -158,7 +162,7 @@ export class Exchange implements BackendUser, ResponseSink {
     const s = conn.socket;
     s.cork();
     s.write(this.#head, "latin1");
-    this.#body.flushTo(s, this.#retried);
+    this.#body?.flushTo(s, this.#retried);
     s.uncork();
     if (this.#pausedClient) {
       this.#pausedClient = false;
@@ -217,7 +221,7 @@ export class Exchange implements BackendUser, ResponseSink {
   }
 
   backendDrained(): void {
-    if (this.#pausedClient && !this.#body.queued) {
+    if (this.#pausedClient && this.#body?.queued !== true) {
       this.#pausedClient = false;
       this.#client.socket.resume();
     }
@@ -255,12 +259,14 @@ export class Exchange implements BackendUser, ResponseSink {
   #sendBody(b: Buffer): void {
     const conn = this.#conn;
     if (conn === null) {
+      this.#body ??= new RequestBody();
       if (this.#body.queue(b) && !this.#pausedClient) {
         this.#pausedClient = true;
         this.#client.socket.pause();
       }
       return;
     }
+    this.#body ??= new RequestBody();
     this.#body.sent(b);
     if (!conn.socket.write(b) && !this.#pausedClient) {
       this.#pausedClient = true;
@@ -282,7 +288,7 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#backendStatus = r.status;
     this.metrics.backendStatus(r.status);
     this.metrics.observeLatency(ms);
-    this.#body.release();
+    this.#body?.release();
     if (r.status === 101) {
       if (!this.#req.upgrade) {
         this.#dropBackend();
@@ -349,7 +355,8 @@ export class Exchange implements BackendUser, ResponseSink {
   }
 
   #retry(connectFailed: boolean): boolean {
-    if (this.#retried || !this.#body.replayable || (!this.bodyDone && this.#body.bytes > 0)) return false;
+    const body = this.#body;
+    if (this.#retried || (body !== null && (!body.replayable || !this.bodyDone))) return false;
     const next = this.#host.pick(connectFailed ? this.#target : undefined);
     if (next === undefined || next.pool === null) return false;
     this.#retried = true;
@@ -443,7 +450,7 @@ export class Exchange implements BackendUser, ResponseSink {
     // ELB logs the body bytes sent: a chunked body's without its framing.
     const sent = this.#reader.chunkedPayload ?? this.#writer.sent;
     log.record(
-      accessLogRequest(this.#req, this.#body.bytes),
+      accessLogRequest(this.#req, this.#body?.bytes ?? 0),
       this.#client.socket,
       this.#start,
       this.#target,

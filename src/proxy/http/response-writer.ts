@@ -1,5 +1,5 @@
 /**
- * Writes a response to the client: the head held back until the first body bytes so both leave
+ * Writes responses to one client connection (one per connection, begun again by each exchange): the head held back until the first body bytes so both leave
  * in one write, and the back-end connection paused while the client's socket is full.
  */
 import type { Socket } from "node:net";
@@ -18,6 +18,13 @@ export class ResponseWriter {
 
   constructor(socket: Socket) {
     this.#socket = socket;
+  }
+
+  /** A new exchange starts on the connection. */
+  begin(): void {
+    this.sent = 0;
+    this.#pendingHead = null;
+    this.#paused = null;
   }
 
   /** Writes a head now (interim responses, a 101). */
