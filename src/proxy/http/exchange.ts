@@ -6,7 +6,6 @@
  */
 import type { Socket } from "node:net";
 import type { AccessLog } from "../access-log.js";
-import { ChunkedScanner } from "../http1/chunked.js";
 import type { ParsedRequest } from "../http1/request.js";
 import { type ParsedResponse, responseBodyKind } from "../http1/response.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
@@ -60,12 +59,8 @@ export class Exchange implements BackendUser, ResponseSink {
   #queued = false;
   #retried = false;
   #closeAfter: boolean;
-  /** Request body: bytes of Content-Length left, or -1 while a chunked body runs. */
-  #bodyLeft: number;
-  #reqScanner: ChunkedScanner | null = null;
-  bodyDone: boolean;
-  /** The request body's held bytes; created by the first body bytes (most requests have none). */
-  #body: RequestBody | null = null;
+  /** The request body; null for requests without one (most). */
+  readonly #body: RequestBody | null;
   #pausedClient = false;
   readonly #reader: ResponseReader = new ResponseReader(this);
   readonly #writer: ResponseWriter;
@@ -95,14 +90,13 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#head = head;
     this.#sticky = sticky;
     this.#closeAfter = closeAfter;
-    if (req.chunked) {
-      this.#bodyLeft = -1;
-      this.#reqScanner = new ChunkedScanner();
-      this.bodyDone = false;
-    } else {
-      this.#bodyLeft = Math.max(req.contentLength, 0);
-      this.bodyDone = this.#bodyLeft === 0;
-    }
+    this.#body =
+      req.chunked || req.contentLength > 0 ? new RequestBody(req.contentLength, req.chunked) : null;
+  }
+
+  /** The whole request body has arrived (at once when there is none). */
+  get bodyDone(): boolean {
+    return this.#body === null || this.#body.done;
   }
 
   /** Answered and finished (it may finish inside `start`, e.g. a spillover 503). */
@@ -130,22 +124,15 @@ export class Exchange implements BackendUser, ResponseSink {
 
   /** Client bytes of the request body from `off`; returns the offset just past this request's body. */
   feedBody(buf: Buffer, off: number): number {
-    let end: number;
-    if (this.#bodyLeft >= 0) {
-      end = Math.min(buf.length, off + this.#bodyLeft);
-      this.#bodyLeft -= end - off;
-      if (this.#bodyLeft === 0) this.bodyDone = true;
-    } else {
-      const r = (this.#reqScanner as ChunkedScanner).scan(buf, off, buf.length);
-      if (r === -2) {
-        this.#clientProtocolError();
-        return buf.length;
-      }
-      end = r === -1 ? buf.length : r;
-      if (r >= 0) this.bodyDone = true;
+    const body = this.#body;
+    if (body === null) return off;
+    const end = body.end(buf, off);
+    if (end < 0) {
+      this.#clientProtocolError();
+      return buf.length;
     }
     if (end > off && !this.#done)
-      this.#sendBody(off === 0 && end === buf.length ? buf : buf.subarray(off, end));
+      this.#sendBody(body, off === 0 && end === buf.length ? buf : buf.subarray(off, end));
     return end;
   }
 
@@ -256,18 +243,16 @@ export class Exchange implements BackendUser, ResponseSink {
 
   // ---- internals ----
 
-  #sendBody(b: Buffer): void {
+  #sendBody(body: RequestBody, b: Buffer): void {
     const conn = this.#conn;
     if (conn === null) {
-      this.#body ??= new RequestBody();
-      if (this.#body.queue(b) && !this.#pausedClient) {
+      if (body.queue(b) && !this.#pausedClient) {
         this.#pausedClient = true;
         this.#client.socket.pause();
       }
       return;
     }
-    this.#body ??= new RequestBody();
-    this.#body.sent(b);
+    body.sent(b);
     if (!conn.socket.write(b) && !this.#pausedClient) {
       this.#pausedClient = true;
       this.#client.socket.pause();
@@ -356,7 +341,9 @@ export class Exchange implements BackendUser, ResponseSink {
 
   #retry(connectFailed: boolean): boolean {
     const body = this.#body;
-    if (this.#retried || (body !== null && (!body.replayable || !this.bodyDone))) return false;
+    // A body partly sent cannot be resent whole; one not yet begun, or held complete, can.
+    if (this.#retried || (body !== null && (!body.replayable || (!body.done && body.bytes > 0))))
+      return false;
     const next = this.#host.pick(connectFailed ? this.#target : undefined);
     if (next === undefined || next.pool === null) return false;
     this.#retried = true;

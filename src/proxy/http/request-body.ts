@@ -1,9 +1,11 @@
 /**
- * The request-body bytes an exchange must hold on to: what arrives before it has a back-end
- * connection (queued, bounded by pausing the client), and — while the body is small — what it has
- * sent, so a connection that failed before any answer can be replayed on another back end.
+ * A request's body, for requests that have one: where it ends (by Content-Length or by chunks),
+ * and the bytes the exchange must hold on to — what arrives before it has a back-end connection
+ * (queued, bounded by pausing the client), and, while the body is small, what it has sent, so a
+ * connection that failed before any answer can be replayed on another back end.
  */
 import type { Socket } from "node:net";
+import { ChunkedScanner } from "../http1/chunked.js";
 
 /** Request bodies up to this size are kept until the response starts, so a failed connect can retry. */
 const REPLAY_LIMIT = 64 * 1024;
@@ -13,11 +15,40 @@ const QUEUED_LIMIT = 256 * 1024;
 export class RequestBody {
   /** Body bytes received from the client so far. */
   bytes = 0;
+  /** The whole body has arrived. */
+  done = false;
+  /** Bytes of Content-Length left; -1 for a chunked body. */
+  #left: number;
+  readonly #scanner: ChunkedScanner | null;
   #queued: Buffer[] | null = null;
   #queuedBytes = 0;
   #replay: Buffer[] | null = null;
   #replayBytes = 0;
   #replayable = true;
+
+  /** `contentLength` > 0, or -1 with `chunked`. */
+  constructor(contentLength: number, chunked: boolean) {
+    this.#left = chunked ? -1 : contentLength;
+    this.#scanner = chunked ? new ChunkedScanner() : null;
+  }
+
+  /**
+   * Where this body ends in buf[off, …): the offset just past it (buf.length while it goes on),
+   * or -1 when the chunked framing is malformed.
+   */
+  end(buf: Buffer, off: number): number {
+    if (this.#scanner === null) {
+      const end = Math.min(buf.length, off + this.#left);
+      this.#left -= end - off;
+      if (this.#left === 0) this.done = true;
+      return end;
+    }
+    const r = this.#scanner.scan(buf, off, buf.length);
+    if (r === -2) return -1;
+    if (r === -1) return buf.length;
+    this.done = true;
+    return r;
+  }
 
   /** Whether everything sent so far is still held (a retry can resend it). */
   get replayable(): boolean {
