@@ -105,6 +105,8 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   readonly surgeCapacity: number;
   readonly #address: string;
   readonly #portText: string;
+  /** The Host an HTTP/1.0 request without one is given: the node's address and port. */
+  readonly #defaultHost: string;
   readonly #pools: PoolRegistry;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
@@ -131,6 +133,8 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
     this.metrics = opts.metrics;
     this.#address = opts.address;
     this.#portText = String(opts.port);
+    const host = opts.address.includes(":") ? `[${opts.address}]` : opts.address;
+    this.#defaultHost = opts.port === 80 ? host : `${host}:${opts.port}`;
     this.#pools = opts.pools;
     this.#balancer = opts.balancer;
     this.#log = opts.log;
@@ -262,24 +266,15 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   startExchange(client: ClientConnection, req: ParsedRequest): Exchange | null {
     const m = this.metrics;
     m.requestCount++;
-    if (req.method === "CONNECT") {
-      // A load balancer is not a forward proxy: a tunnel through it would also poison the pool.
-      m.elb4xx++;
-      client.socket.end(elbResponse(405, false));
-      client.closeWhenIdle();
-      return null;
-    }
+    // A load balancer is not a forward proxy: a tunnel through it would also poison the pool.
+    if (req.method === "CONNECT") return this.#refuse(client, 405);
     const policy = this.#policy;
     let closeAfter = this.#draining;
     if (req.desync !== "Compliant") {
       m.desyncNonCompliant++;
       const mode = policy.desyncMode;
-      if (mode === "strictest" || (mode === "defensive" && req.desync === "Severe")) {
-        m.elb4xx++;
-        client.socket.end(elbResponse(400, false));
-        client.closeWhenIdle();
-        return null;
-      }
+      if (mode === "strictest" || (mode === "defensive" && req.desync === "Severe"))
+        return this.#refuse(client, 400);
       // Ambiguous requests (and, in monitor mode, Severe ones) go through on a connection that
       // is not reused afterwards on either side.
       if (req.desync !== "Acceptable") closeAfter = true;
@@ -314,20 +309,25 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       if (!keep) client.closeWhenIdle();
       return null;
     }
-    const socket = client.socket;
     const head = upstreamRequestHead(
       req,
-      socket.remoteAddress ?? "",
+      client.socket.remoteAddress ?? "",
       this.#portText,
       this.#proto,
-      this.port === 80
-        ? (socket.localAddress ?? this.#address)
-        : `${socket.localAddress ?? this.#address}:${this.port}`,
+      this.#defaultHost,
     );
     this.#inFlight++;
     const ex = new Exchange(this, client, req, target, head, sticky, closeAfter);
     ex.start();
     return ex.done ? null : ex;
+  }
+
+  /** Answers a request the node will not pass on, and ends the connection. */
+  #refuse(client: ClientConnection, status: 400 | 405): null {
+    this.metrics.elb4xx++;
+    client.socket.end(elbResponse(status, false));
+    client.closeWhenIdle();
+    return null;
   }
 
   close(graceMs: number): Promise<void> {
