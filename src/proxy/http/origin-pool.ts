@@ -29,8 +29,6 @@ export interface BackendUser {
   backendDrained(): void;
 }
 
-/** How long a connection may sit idle in the pool before it is closed. */
-const POOL_IDLE_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** The read buffer of a plain back-end connection. */
 const READ_BUFFER_BYTES = 32 * 1024;
@@ -201,7 +199,8 @@ export class OriginPool {
       conn.socket.destroy();
       return;
     }
-    conn.setTimeout(POOL_IDLE_MS);
+    // It keeps the idle timeout its last exchange set (the load balancer's, as ELB closes idle
+    // back-end connections): no timer is re-armed on the way into the pool and out again.
     this.#idle.push(conn);
   }
 
