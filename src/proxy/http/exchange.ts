@@ -147,10 +147,16 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#conn = conn;
     conn.setTimeout(this.#host.idleTimeoutMs);
     const s = conn.socket;
-    s.cork();
-    s.write(this.#head, "latin1");
-    this.#body?.flushTo(s, this.#retried);
-    s.uncork();
+    const body = this.#body;
+    if (body === null) {
+      // Most requests: the head alone, one write without the cork/uncork bookkeeping.
+      s.write(this.#head, "latin1");
+    } else {
+      s.cork();
+      s.write(this.#head, "latin1");
+      body.flushTo(s, this.#retried);
+      s.uncork();
+    }
     if (this.#pausedClient) {
       this.#pausedClient = false;
       this.#client.socket.resume();
