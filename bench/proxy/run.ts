@@ -4,13 +4,18 @@
  *
  *   bash bench/proxy/run.sh [--rounds 5] [--duration 5] [--connections 10,50] [--targets a,b,…]
  *                           [--base-port 18080] [--prof DIR] [--alt-dist DIR] [--alt-node-flags="…"]
- *                           [--json FILE]
+ *                           [--pace MS] [--json FILE]
  *
  * `run.sh` installs the system tools (wrk, haproxy, nginx) and the Node peers into
  * `.tmp/bench-peers` (outside package.json), builds, then runs this file. Every server it starts
  * is stopped on exit, error, SIGINT and SIGTERM. Prints medians of requests/s, p50/p99 latency and
  * the proxy's CPU time per request (utime+stime of the proxy's process tree from /proc, before and
  * after each run), and ratios against HAProxy computed round by round. Nothing here asserts.
+ *
+ * `--pace MS` makes each wrk connection wait MS milliseconds after every response before it sends
+ * the next request (wrk's Lua `delay()`): every target then gets about the same offered load,
+ * below what saturates the proxy, and the latency columns compare proxies at equal load rather
+ * than at each one's own saturation.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     /** Node flags for the alt target only (e.g. "--max-semi-space-size=64"), to A/B a runtime setting. */
     "alt-node-flags": { type: "string" },
     json: { type: "string" },
+    pace: { type: "string" },
   },
 });
 
@@ -49,6 +55,8 @@ const BASE = Number(values["base-port"]);
 const BACKEND_PORT = BASE + 1;
 const BACKENDS = ["127.0.0.2", "127.0.0.3"];
 const CLK_TCK = 100;
+const PACE_MS = values.pace === undefined ? 0 : Number(values.pace);
+if (!(PACE_MS >= 0)) throw new Error(`--pace must be a number of milliseconds, not ${values.pace}`);
 
 interface Target {
   readonly name: string;
@@ -421,10 +429,25 @@ interface WrkResult {
   errors: number;
 }
 
-async function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
-  const { stdout } = await execFileP("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], {
-    timeout: (seconds + 30) * 1000,
-  });
+/** The wrk script that paces each connection (`--pace`), written once into WORK. */
+function paceScript(): string {
+  const file = join(WORK, "pace.lua");
+  writeFileSync(
+    file,
+    `-- each connection waits ${PACE_MS} ms after a response\nfunction delay()\n  return ${PACE_MS}\nend\n`,
+  );
+  return file;
+}
+
+async function wrk(url: string, connections: number, seconds: number, paced = false): Promise<WrkResult> {
+  const pace = paced && PACE_MS > 0 ? ["-s", paceScript()] : [];
+  const { stdout } = await execFileP(
+    "wrk",
+    ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...pace, url],
+    {
+      timeout: (seconds + 30) * 1000,
+    },
+  );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const p50ms = parseDuration(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? "");
@@ -472,7 +495,7 @@ function report(all: readonly Target[], samples: readonly Sample[]): string {
   for (const c of CONNECTIONS) {
     lines.push(
       "",
-      `wrk -t1 -c${c} -d${DURATION}s, ${ROUNDS} interleaved rounds, medians (ratios: median of per-round ratios to HAProxy)`,
+      `wrk -t1 -c${c} -d${DURATION}s${PACE_MS > 0 ? `, paced ${PACE_MS} ms after each response` : ""}, ${ROUNDS} interleaved rounds, medians (ratios: median of per-round ratios to HAProxy)`,
       "",
       "| target | req/s | vs HAProxy | p50 ms | p99 ms | p99 vs HAProxy | CPU µs/req (user+sys) | vs HAProxy | cores busy | errors |",
       "|---|---|---|---|---|---|---|---|---|---|",
@@ -497,7 +520,12 @@ function report(all: readonly Target[], samples: readonly Sample[]): string {
       );
     }
     const b = (name: string): boolean => samples.some((s) => s.target === name && s.connections === c);
-    if (b("ballast") && b("haproxy")) {
+    if (b("ballast") && b("haproxy") && PACE_MS > 0) {
+      // Paced runs offer every target the same load: only the latency comparison means anything.
+      const p50R = ratio(samples, "ballast", c, (s) => s.p50ms);
+      const p99R = ratio(samples, "ballast", c, (s) => s.p99ms);
+      lines.push("", `at equal offered load, c=${c}: Ballast p50 ${fmt(p50R)}×, p99 ${fmt(p99R)}× HAProxy's`);
+    } else if (b("ballast") && b("haproxy")) {
       const cpuR = ratio(samples, "ballast", c, (s) =>
         s.userUs === null ? null : s.userUs + (s.sysUs ?? 0),
       );
@@ -569,7 +597,7 @@ async function main(): Promise<void> {
         const root = roots.get(t.name);
         const before = root === undefined ? null : treeCpu(root);
         const t0 = process.hrtime.bigint();
-        const r = await wrk(t.url, c, DURATION);
+        const r = await wrk(t.url, c, DURATION, true);
         const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
         const after = root === undefined ? null : treeCpu(root);
         const perReq = (ticks: number): number => ((ticks / CLK_TCK) * 1e6) / r.requests;
