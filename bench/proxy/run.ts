@@ -429,14 +429,18 @@ interface WrkResult {
   errors: number;
 }
 
-/** The wrk script that paces each connection (`--pace`), written once into WORK. */
+let paceFile: string | null = null;
+
+/** The wrk script that paces each connection (`--pace`), written into WORK on first use. */
 function paceScript(): string {
-  const file = join(WORK, "pace.lua");
-  writeFileSync(
-    file,
-    `-- each connection waits ${PACE_MS} ms after a response\nfunction delay()\n  return ${PACE_MS}\nend\n`,
-  );
-  return file;
+  if (paceFile === null) {
+    paceFile = join(WORK, "pace.lua");
+    writeFileSync(
+      paceFile,
+      `-- each connection waits ${PACE_MS} ms after a response\nfunction delay()\n  return ${PACE_MS}\nend\n`,
+    );
+  }
+  return paceFile;
 }
 
 async function wrk(url: string, connections: number, seconds: number, paced = false): Promise<WrkResult> {
