@@ -324,6 +324,47 @@ describe("surge queue and spillover", () => {
     assert.equal((await c.response(3000)).status, 200, "the same keep-alive connection serves again");
   });
 
+  it("a queued request's body pauses its client past 256 KiB and arrives whole once a connection frees", async () => {
+    const sizes: string[] = [];
+    const app = createServer((req, res) => {
+      let n = 0;
+      req.on("data", (c: Buffer) => {
+        n += c.length;
+      });
+      req.on("end", () => {
+        sizes.push(`${req.url} ${n}`);
+        setTimeout(() => res.end(`${req.url} ${n}`), req.url === "/hold" ? 300 : 0);
+      });
+    });
+    await listen(app, "127.0.0.1");
+    cleanups.push(() => closeServer(app));
+    const lb = await listenerFor({
+      address: "127.0.73.9",
+      backends: [healthy("i-upload")],
+      instancePort: portOf(app),
+      maxConnections: 1,
+      surgeCapacity: 2,
+    });
+    const holder = await RawClient.connect(lb.address, lb.port);
+    const uploader = await RawClient.connect(lb.address, lb.port);
+    cleanups.push(async () => holder.destroy());
+    cleanups.push(async () => uploader.destroy());
+    holder.write(get("/hold"));
+    await waitFor("the only back-end connection busy", () => sizes.length === 1, 1000);
+    const size = 16 * 1024 * 1024;
+    uploader.write(`POST /upload HTTP/1.1\r\nHost: lb\r\nContent-Length: ${size}\r\n\r\n`);
+    uploader.write(Buffer.alloc(size, 0x61));
+    await waitFor("the upload in the surge queue", () => lb.metrics.surgeQueueLength === 1, 1000);
+    await sleep(100);
+    // Paused, the proxy leaves most of 16 MiB in the kernel's buffers and the client's own.
+    assert.ok(uploader.socket.writableLength > 0, "the client is paused while its request waits");
+    assert.equal((await holder.response(3000)).body.toString(), "/hold 0");
+    const r = await uploader.response(10_000);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), `/upload ${size}`, "the queued bytes and the rest arrive, in full");
+    assert.equal(lb.metrics.surgeQueueLength, 0);
+  });
+
   it("a queued request whose client resets leaves the surge queue and never reaches the back end", async () => {
     const urls: string[] = [];
     const lb = await slowListener("127.0.73.6", urls);

@@ -8,7 +8,8 @@ import type { Socket } from "node:net";
 import { isParseError, type ParsedRequest, parseRequestHead } from "../http1/request.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { type ElbStatus, elbResponse } from "./elb-errors.js";
-import type { ClientSide, Exchange } from "./exchange.js";
+import type { Exchange } from "./exchange.js";
+import type { ClientSide } from "./exchange-ports.js";
 import { ResponseWriter } from "./response-writer.js";
 
 /** What a client connection needs from its listener. */

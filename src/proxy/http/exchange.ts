@@ -4,13 +4,13 @@
  * be reused. Bytes are forwarded as received; only heads are rebuilt. Backpressure pauses the
  * sending socket until the receiving one drains.
  */
-import type { Socket } from "node:net";
 import type { AccessLog } from "../access-log.js";
 import type { ParsedRequest } from "../http1/request.js";
 import { type ParsedResponse, responseBodyKind } from "../http1/response.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import type { RouteTarget } from "../target.js";
-import { type ElbStatus, elbErrorBytes, elbResponse } from "./elb-errors.js";
+import type { ElbStatus } from "./elb-errors.js";
+import type { ClientSide, ExchangeHost } from "./exchange-ports.js";
 import { downstreamResponseHead } from "./headers.js";
 import { accessLogRequest } from "./log-view.js";
 import type { BackendConnection, BackendUser } from "./origin-pool.js";
@@ -18,29 +18,6 @@ import { RequestBody } from "./request-body.js";
 import { type Framing, ResponseReader, type ResponseSink } from "./response-reader.js";
 import type { ResponseWriter } from "./response-writer.js";
 import { type StickyRequest, stickyLineFor } from "./stickiness.js";
-
-/** What an exchange needs from its listener. */
-export interface ExchangeHost {
-  readonly metrics: LoadBalancerMetrics;
-  readonly accessLog: AccessLog | null;
-  readonly draining: boolean;
-  readonly idleTimeoutMs: number;
-  readonly surgeCapacity: number;
-  /** Another InService target than `exclude`, for the one retry. */
-  pick(exclude?: RouteTarget): RouteTarget | undefined;
-  exchangeDone(): void;
-}
-
-/** What an exchange needs from the client connection. */
-export interface ClientSide {
-  readonly socket: Socket;
-  /** Writes responses to this client; one per connection, begun again by each exchange. */
-  readonly writer: ResponseWriter;
-  /** The response is complete; `close`: end the client connection after it. */
-  exchangeFinished(close: boolean): void;
-  /** A 101 was forwarded: from now on client bytes go to `backend` as they come. */
-  startTunnel(backend: Socket): void;
-}
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -61,14 +38,12 @@ export class Exchange implements BackendUser, ResponseSink {
   #closeAfter: boolean;
   /** The request body; null for requests without one (most). */
   readonly #body: RequestBody | null;
-  #pausedClient = false;
   readonly #reader: ResponseReader = new ResponseReader(this);
   readonly #writer: ResponseWriter;
   #backendReusable = false;
   #closeClient = false;
   #backendStatus = 0;
   #backendMs = -1;
-  #elbStatus = 0;
   #done = false;
 
   constructor(
@@ -91,7 +66,9 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#sticky = sticky;
     this.#closeAfter = closeAfter;
     this.#body =
-      req.chunked || req.contentLength > 0 ? new RequestBody(req.contentLength, req.chunked) : null;
+      req.chunked || req.contentLength > 0
+        ? new RequestBody(req.contentLength, req.chunked, client.socket)
+        : null;
   }
 
   /** The whole request body has arrived (at once when there is none). */
@@ -106,20 +83,7 @@ export class Exchange implements BackendUser, ResponseSink {
 
   /** Sends the request to the target's pool (now, or when the surge queue reaches it). */
   start(): void {
-    const target = this.#target;
-    const pool = target.pool;
-    target.acquire();
-    this.#held = true;
-    if (pool === null) {
-      this.#fail(503);
-      return;
-    }
-    this.#queued = true;
-    if (!pool.acquire(this, this.#host.surgeCapacity)) {
-      this.#queued = false;
-      this.metrics.spilloverCount++;
-      this.#fail(503);
-    }
+    this.#dispatch(this.#target);
   }
 
   /** Client bytes of the request body from `off`; returns the offset just past this request's body. */
@@ -131,8 +95,9 @@ export class Exchange implements BackendUser, ResponseSink {
       this.#clientProtocolError();
       return buf.length;
     }
-    if (end > off && !this.#done)
-      this.#sendBody(body, off === 0 && end === buf.length ? buf : buf.subarray(off, end));
+    if (end > off && !this.#done) {
+      body.send(off === 0 && end === buf.length ? buf : buf.subarray(off, end), this.#conn?.socket ?? null);
+    }
     return end;
   }
 
@@ -156,10 +121,7 @@ export class Exchange implements BackendUser, ResponseSink {
       s.write(this.#head, "latin1");
       body.flushTo(s, this.#retried);
       s.uncork();
-    }
-    if (this.#pausedClient) {
-      this.#pausedClient = false;
-      this.#client.socket.resume();
+      body.resumeClient();
     }
   }
 
@@ -214,10 +176,7 @@ export class Exchange implements BackendUser, ResponseSink {
   }
 
   backendDrained(): void {
-    if (this.#pausedClient && this.#body?.queued !== true) {
-      this.#pausedClient = false;
-      this.#client.socket.resume();
-    }
+    this.#body?.resumeClient();
   }
 
   // ---- from the client connection ----
@@ -245,24 +204,6 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#dropBackend();
     this.#reply(408, false);
     return true;
-  }
-
-  // ---- internals ----
-
-  #sendBody(body: RequestBody, b: Buffer): void {
-    const conn = this.#conn;
-    if (conn === null) {
-      if (body.queue(b) && !this.#pausedClient) {
-        this.#pausedClient = true;
-        this.#client.socket.pause();
-      }
-      return;
-    }
-    body.sent(b);
-    if (!conn.socket.write(b) && !this.#pausedClient) {
-      this.#pausedClient = true;
-      this.#client.socket.pause();
-    }
   }
 
   // ---- ResponseSink: what the reader finds in the back end's bytes ----
@@ -354,16 +295,26 @@ export class Exchange implements BackendUser, ResponseSink {
     if (next === undefined || next.pool === null) return false;
     this.#retried = true;
     this.#releaseTarget();
-    this.#target = next;
-    next.acquire();
+    this.#dispatch(next);
+    return true;
+  }
+
+  /** Holds `target` and asks its pool for a connection, now or from the surge queue; 503 when neither. */
+  #dispatch(target: RouteTarget): void {
+    this.#target = target;
+    target.acquire();
     this.#held = true;
+    const pool = target.pool;
+    if (pool === null) {
+      this.#fail(503);
+      return;
+    }
     this.#queued = true;
-    if (!next.pool.acquire(this, this.#host.surgeCapacity)) {
+    if (!pool.acquire(this, this.#host.surgeCapacity)) {
       this.#queued = false;
       this.metrics.spilloverCount++;
       this.#fail(503);
     }
-    return true;
   }
 
   #clientProtocolError(): void {
@@ -387,11 +338,8 @@ export class Exchange implements BackendUser, ResponseSink {
       this.#cutClient();
       return;
     }
-    this.#elbStatus = status;
     this.#reader.stop();
-    const s = this.#client.socket;
-    if (!s.destroyed) s.write(elbResponse(status, keepAlive));
-    this.#writer.sent += elbErrorBytes(status);
+    this.#writer.elbError(status, keepAlive);
     this.#finish(!keepAlive);
   }
 
@@ -439,7 +387,8 @@ export class Exchange implements BackendUser, ResponseSink {
   }
 
   #log(log: AccessLog): void {
-    const status = this.#elbStatus !== 0 ? this.#elbStatus : this.#backendStatus;
+    const elbStatus = this.#writer.elbStatus;
+    const status = elbStatus !== 0 ? elbStatus : this.#backendStatus;
     // ELB logs the body bytes sent: a chunked body's without its framing.
     const sent = this.#reader.chunkedPayload ?? this.#writer.sent;
     log.record(

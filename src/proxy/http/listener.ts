@@ -26,7 +26,8 @@ import {
 } from "../target.js";
 import { ClientConnection, type ClientHost } from "./client.js";
 import { elbErrorBytes, elbResponse } from "./elb-errors.js";
-import { Exchange, type ExchangeHost } from "./exchange.js";
+import { Exchange } from "./exchange.js";
+import type { ExchangeHost } from "./exchange-ports.js";
 import { upstreamRequestHead } from "./headers.js";
 import { accessLogRequest } from "./log-view.js";
 import {

@@ -1,8 +1,9 @@
 /**
  * A request's body, for requests that have one: where it ends (by Content-Length or by chunks),
- * and the bytes the exchange must hold on to — what arrives before it has a back-end connection
- * (queued, bounded by pausing the client), and, while the body is small, what it has sent, so a
- * connection that failed before any answer can be replayed on another back end.
+ * how it flows (written to the back-end connection, the client paused while that connection is
+ * full), and the bytes the exchange must hold on to — what arrives before it has a back-end
+ * connection (queued, bounded by pausing the client), and, while the body is small, what it has
+ * sent, so a connection that failed before any answer can be replayed on another back end.
  */
 import type { Socket } from "node:net";
 import { ChunkedScanner } from "../http1/chunked.js";
@@ -25,11 +26,15 @@ export class RequestBody {
   #replay: Buffer[] | null = null;
   #replayBytes = 0;
   #replayable = true;
+  /** The client's socket, paused while the body backs up. */
+  readonly #client: Socket;
+  #pausedClient = false;
 
-  /** `contentLength` > 0, or -1 with `chunked`. */
-  constructor(contentLength: number, chunked: boolean) {
+  /** `contentLength` > 0, or -1 with `chunked`; `client` is the socket the body comes from. */
+  constructor(contentLength: number, chunked: boolean, client: Socket) {
     this.#left = chunked ? -1 : contentLength;
     this.#scanner = chunked ? new ChunkedScanner() : null;
+    this.#client = client;
   }
 
   /**
@@ -55,24 +60,34 @@ export class RequestBody {
     return this.#replayable;
   }
 
-  /** Whether bytes wait for a connection. */
-  get queued(): boolean {
-    return this.#queuedBytes > 0;
-  }
-
-  /** Body bytes with no connection yet; returns true when the client should pause. */
-  queue(b: Buffer): boolean {
+  /**
+   * Body bytes from the client: written to `conn`, or queued while there is no connection yet.
+   * The client pauses when the connection is full or the queue is over its bound.
+   */
+  send(b: Buffer, conn: Socket | null): void {
     this.bytes += b.length;
-    if (this.#queued === null) this.#queued = [b];
-    else this.#queued.push(b);
-    this.#queuedBytes += b.length;
-    return this.#queuedBytes > QUEUED_LIMIT;
-  }
-
-  /** Body bytes about to be written to the connection. */
-  sent(b: Buffer): void {
-    this.bytes += b.length;
+    if (conn === null) {
+      if (this.#queued === null) this.#queued = [b];
+      else this.#queued.push(b);
+      this.#queuedBytes += b.length;
+      if (this.#queuedBytes > QUEUED_LIMIT) this.#pause();
+      return;
+    }
     this.#keep(b);
+    if (!conn.write(b)) this.#pause();
+  }
+
+  /** The connection drained (or a new one took the queue): the client may send again. */
+  resumeClient(): void {
+    if (!this.#pausedClient || this.#queuedBytes > 0) return;
+    this.#pausedClient = false;
+    this.#client.resume();
+  }
+
+  #pause(): void {
+    if (this.#pausedClient) return;
+    this.#pausedClient = true;
+    this.#client.pause();
   }
 
   /** Writes (after the head) what a new connection must carry: with `resend`, what an earlier one already got. */

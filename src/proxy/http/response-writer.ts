@@ -3,6 +3,7 @@
  * in one write, and the back-end connection paused while the client's socket is full.
  */
 import type { Socket } from "node:net";
+import { type ElbStatus, elbErrorBytes, elbResponse } from "./elb-errors.js";
 import type { BackendConnection } from "./origin-pool.js";
 
 /** Response bodies up to this size leave in the same buffer as their head. */
@@ -11,6 +12,8 @@ const COALESCE_LIMIT = 16 * 1024;
 export class ResponseWriter {
   /** Bytes written to the client: the body, or the load balancer's own error response. */
   sent = 0;
+  /** The load balancer's own status when it answered instead of a back end; 0 otherwise. */
+  elbStatus = 0;
   readonly #socket: Socket;
   #pendingHead: string | null = null;
   /** The back-end connection paused until the client drains. */
@@ -23,6 +26,7 @@ export class ResponseWriter {
   /** A new exchange starts on the connection. */
   begin(): void {
     this.sent = 0;
+    this.elbStatus = 0;
     this.#pendingHead = null;
     this.#paused = null;
   }
@@ -30,6 +34,13 @@ export class ResponseWriter {
   /** Writes a head now (interim responses, a 101). */
   head(head: string): void {
     if (!this.#socket.destroyed) this.#socket.write(head, "latin1");
+  }
+
+  /** Answers with the load balancer's own error response instead of a back end's. */
+  elbError(status: ElbStatus, keepAlive: boolean): void {
+    this.elbStatus = status;
+    if (!this.#socket.destroyed) this.#socket.write(elbResponse(status, keepAlive));
+    this.sent += elbErrorBytes(status);
   }
 
   /** Holds the final head until the first body bytes (or `flush`). */
