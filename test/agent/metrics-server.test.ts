@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { renderAgentMetrics, startMetricsServer } from "../../src/agent/metrics-server.js";
 import { HOST_GAUGES, LATENCY_METRIC, METRIC_PREFIX, SCALAR_METRICS } from "../../src/proxy/metrics.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
@@ -15,11 +15,9 @@ import {
   lbSpec,
   waitFor,
 } from "../proxy/helpers.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = cleanupsAfterAll();
 
 function value(text: string, series: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import { DEFAULT_ATTRIBUTES } from "../../src/model/attributes.js";
@@ -13,6 +13,7 @@ import { fileTime } from "../../src/proxy/access-log.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { selfSignedCert } from "../support/certs.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
   closeServer,
@@ -28,10 +29,7 @@ import {
   waitFor,
 } from "./helpers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = cleanupsAfterAll();
 
 /** The 15 space-separated fields of a Classic ELB access-log line (two of them quoted). */
 const LINE =

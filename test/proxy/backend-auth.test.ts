@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { once } from "node:events";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import type { Listener } from "../../src/model/types.js";
@@ -15,6 +15,7 @@ import { HealthChecker } from "../../src/proxy/health/checker.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { type CertPem, selfSignedCert } from "../support/certs.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
   closeServer,
@@ -34,7 +35,7 @@ interface Pem extends CertPem {
 let lb: Pem;
 let good: Pem;
 let other: Pem;
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups = cleanupsAfterAll();
 
 function selfSigned(cn: string, keyType: "rsa" | "ec"): Pem {
   const pem = selfSignedCert(cn, { days: 2, keyType });
@@ -48,10 +49,6 @@ before(() => {
   lb = selfSigned("lb", "rsa");
   good = selfSigned("good", "rsa");
   other = selfSigned("other", "ec");
-});
-
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
 });
 
 /** The spec with a BackendServerAuthenticationPolicy on `instancePort` accepting `keys`. */

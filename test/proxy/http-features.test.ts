@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { BackendHealth } from "../../src/proxy/health/state.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import { closeServer, fetchRaw, listen, portOf, waitFor } from "./helpers.js";
 import {
   get,
@@ -23,10 +24,7 @@ import {
   type TestListener,
 } from "./raw-client.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = cleanupsAfterAll();
 
 async function listenerFor(opts: Parameters<typeof startListener>[0]): Promise<TestListener> {
   const lb = await startListener(opts);

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { leastOutstanding } from "../../src/proxy/balancer/least-outstanding.js";
 import { BackendHealth } from "../../src/proxy/health/state.js";
 import { HttpListener } from "../../src/proxy/http/listener.js";
 import { ProxyMetrics } from "../../src/proxy/metrics.js";
 import { PoolRegistry } from "../../src/proxy/pools.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import { balancerConformance } from "./balancer.conformance.js";
 import { closeServer, fetchRaw, freePort, listen, portOf, waitFor } from "./helpers.js";
 
@@ -66,10 +67,7 @@ function inService(id: string, address: string): BackendHealth {
 }
 
 describe("HTTP listener with least outstanding requests", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanups = cleanupsAfterAll();
 
   async function start(node: string, backends: readonly BackendHealth[], instancePort: number) {
     const pools = new PoolRegistry();

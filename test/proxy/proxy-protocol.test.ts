@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { TLSSocket, connect as tlsConnect } from "node:tls";
 import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import type { Listener } from "../../src/model/types.js";
@@ -9,6 +9,7 @@ import { proxyProtocolFor, proxyProtocolHeader } from "../../src/proxy/proxy-pro
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { selfSignedCert } from "../support/certs.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
   closeServer,
@@ -21,10 +22,7 @@ import {
   waitFor,
 } from "./helpers.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = cleanupsAfterAll();
 
 function withProxyProtocol(spec: NodeLoadBalancer, instancePort: number, value = "true"): NodeLoadBalancer {
   return {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { roundRobin } from "../../src/proxy/balancer/round-robin.js";
 import { BackendHealth } from "../../src/proxy/health/state.js";
 import { HttpListener } from "../../src/proxy/http/listener.js";
@@ -8,6 +8,7 @@ import { ProxyMetrics } from "../../src/proxy/metrics.js";
 import { PoolRegistry } from "../../src/proxy/pools.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
   closeServer,
@@ -23,10 +24,7 @@ import {
   waitFor,
 } from "./helpers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = cleanupsAfterAll();
 
 async function setup(node: string, hosts = ["127.0.0.1", "127.0.0.2"]) {
   const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a" });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { Agent, createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import type { CertificateSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import { predefinedPolicy } from "../../src/model/ssl-policies.js";
@@ -10,6 +10,7 @@ import type { Listener, LoadBalancerPolicy } from "../../src/model/types.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { type CertPem, selfSignedCert } from "../support/certs.js";
+import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
   closeServer,
@@ -31,15 +32,11 @@ function certificate(pem: CertPem, arn = ARN): CertificateSpec {
   return { arn, certificateBody: pem.cert, privateKey: pem.key };
 }
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 
 before(() => {
   first = selfSignedCert("test", { days: 2 });
   rotated = selfSignedCert("rotated", { days: 2 });
-});
-
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
 });
 
 function newRuntime(): ProxyRuntime {
