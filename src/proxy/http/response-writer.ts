@@ -1,6 +1,8 @@
 /**
- * Writes responses to one client connection (one per connection, begun again by each exchange): the head held back until the first body bytes so both leave
- * in one write, and the back-end connection paused while the client's socket is full.
+ * Writes responses to one client connection (one per connection, begun again by each exchange):
+ * a back end's, with the head held back until the first body bytes so both leave in one write
+ * and the back-end connection paused while the client's socket is full, or the load balancer's
+ * own error response.
  */
 import type { Socket } from "node:net";
 import { type ElbStatus, elbErrorBytes, elbResponse } from "./elb-errors.js";
