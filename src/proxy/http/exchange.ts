@@ -257,7 +257,18 @@ export class Exchange implements BackendUser, ResponseSink {
   /** @internal The response is complete; `extra` bytes followed it in the last read. */
   end(extra: number): void {
     this.#writer.flush();
-    this.#responseDone(extra);
+    const conn = this.#conn;
+    if (conn !== null) {
+      this.#writer.resume();
+      const reusable = this.#backendReusable && extra === 0 && !this.#reader.trailing;
+      if (reusable && this.bodyDone && !this.#closeAfter) {
+        this.#conn = null;
+        conn.pool.release(conn);
+      } else {
+        this.#dropBackend();
+      }
+    }
+    this.#finish(this.#closeClient);
   }
 
   /** @internal */
@@ -268,22 +279,6 @@ export class Exchange implements BackendUser, ResponseSink {
     }
     this.#dropBackend();
     this.#fail(502);
-  }
-
-  #responseDone(extra: number): void {
-    const conn = this.#conn;
-    this.#conn = null;
-    if (conn !== null) {
-      this.#writer.resume();
-      const reusable = this.#backendReusable && extra === 0 && !this.#reader.trailing;
-      if (reusable && this.bodyDone && !this.#closeAfter) {
-        conn.pool.release(conn);
-      } else {
-        conn.user = null;
-        conn.socket.destroy();
-      }
-    }
-    this.#finish(this.#closeClient);
   }
 
   #retry(connectFailed: boolean): boolean {
@@ -343,7 +338,7 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#finish(!keepAlive);
   }
 
-  /** Detaches from the back-end connection and closes it (it is mid-exchange, so not reusable). */
+  /** Detaches from the back-end connection and closes it (not reusable), or leaves the surge queue. */
   #dropBackend(): void {
     const conn = this.#conn;
     this.#conn = null;
