@@ -6,14 +6,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  ConfigureHealthCheckCommand,
-  CreateLoadBalancerCommand,
-  DescribeInstanceHealthCommand,
   type ElasticLoadBalancingClient,
   ModifyLoadBalancerAttributesCommand,
-  RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
-import { Backend, type RunningUp, resolveA, sdkClient, spray, startUp, tempDir, waitFor } from "./support.js";
+import {
+  Backend,
+  createHttpLoadBalancer,
+  nodesInDns,
+  type RunningUp,
+  registerInService,
+  resolveA,
+  sdkClient,
+  spray,
+  startUp,
+  tempDir,
+  waitFor,
+} from "./support.js";
 
 const LB_PORT = 8149;
 const BACKEND_PORT = 9149;
@@ -41,59 +49,15 @@ describe("e2e: cross-zone load balancing", () => {
   });
 
   it("answers every node in DNS while no node has an InService back end", async () => {
-    const created = await elb.send(
-      new CreateLoadBalancerCommand({
-        LoadBalancerName: "zonal",
-        Listeners: [
-          {
-            Protocol: "HTTP",
-            LoadBalancerPort: LB_PORT,
-            InstanceProtocol: "HTTP",
-            InstancePort: BACKEND_PORT,
-          },
-        ],
-        AvailabilityZones: ["us-east-1a", "us-east-1b"],
-      }),
-    );
-    dnsName = created.DNSName ?? "";
-    const nodes = await waitFor(
-      async () => {
-        const a = await resolveA(up.dnsPort, dnsName);
-        return a.length === 2 ? a : false;
-      },
-      { what: "both nodes in DNS" },
-    );
+    dnsName = await createHttpLoadBalancer(elb, "zonal", LB_PORT, BACKEND_PORT);
+    const nodes = await nodesInDns(up.dnsPort, dnsName, 2);
     nodeA = nodes.find((a) => a.startsWith(`127.0.${POOL_OCTET}.`)) ?? "";
     nodeB = nodes.find((a) => a.startsWith(`127.0.${POOL_OCTET + 1}.`)) ?? "";
     assert.ok(nodeA && nodeB, `one node per zone: ${nodes.join(", ")}`);
   });
 
   it("with cross-zone off, DNS answers only zone a's node and zone b's node answers 503", async () => {
-    await elb.send(
-      new ConfigureHealthCheckCommand({
-        LoadBalancerName: "zonal",
-        HealthCheck: {
-          Target: `HTTP:${BACKEND_PORT}/health`,
-          Interval: 5,
-          Timeout: 2,
-          UnhealthyThreshold: 2,
-          HealthyThreshold: 2,
-        },
-      }),
-    );
-    await elb.send(
-      new RegisterInstancesWithLoadBalancerCommand({
-        LoadBalancerName: "zonal",
-        Instances: backends.map((b) => ({ InstanceId: b.address })),
-      }),
-    );
-    await waitFor(
-      async () => {
-        const h = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: "zonal" }));
-        return h.InstanceStates?.length === 2 && h.InstanceStates.every((s) => s.State === "InService");
-      },
-      { what: "both back ends InService" },
-    );
+    await registerInService(elb, "zonal", backends, BACKEND_PORT);
     await waitFor(
       async () => JSON.stringify(await resolveA(up.dnsPort, dnsName)) === JSON.stringify([nodeA]),
       {

@@ -7,17 +7,26 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
-  ConfigureHealthCheckCommand,
-  CreateLoadBalancerCommand,
   DeleteLoadBalancerCommand,
   DeregisterInstancesFromLoadBalancerCommand,
   DescribeInstanceHealthCommand,
   DescribeLoadBalancersCommand,
   type ElasticLoadBalancingClient,
   ModifyLoadBalancerAttributesCommand,
-  RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
-import { Backend, type RunningUp, resolveA, sdkClient, spray, startUp, tempDir, waitFor } from "./support.js";
+import {
+  Backend,
+  createHttpLoadBalancer,
+  nodesInDns,
+  type RunningUp,
+  registerInService,
+  resolveA,
+  sdkClient,
+  spray,
+  startUp,
+  tempDir,
+  waitFor,
+} from "./support.js";
 
 const LB_PORT = 8088;
 const BACKEND_PORT = 9080;
@@ -41,29 +50,9 @@ describe("e2e with the AWS SDK: create, route, follow health, deregister, delete
   });
 
   it("creates a load balancer whose DNS name resolves to one node per zone", async () => {
-    const created = await elb.send(
-      new CreateLoadBalancerCommand({
-        LoadBalancerName: "web",
-        Listeners: [
-          {
-            Protocol: "HTTP",
-            LoadBalancerPort: LB_PORT,
-            InstanceProtocol: "HTTP",
-            InstancePort: BACKEND_PORT,
-          },
-        ],
-        AvailabilityZones: ["us-east-1a", "us-east-1b"],
-      }),
-    );
-    dnsName = created.DNSName ?? "";
+    dnsName = await createHttpLoadBalancer(elb, "web", LB_PORT, BACKEND_PORT);
     assert.match(dnsName, /^web-\d+\.us-east-1\.elb\.ballast\.internal$/);
-    nodes = await waitFor(
-      async () => {
-        const a = await resolveA(up.dnsPort, dnsName);
-        return a.length === 2 ? a : false;
-      },
-      { what: "two node addresses in DNS" },
-    );
+    nodes = await nodesInDns(up.dnsPort, dnsName, 2);
     assert.ok(nodes.some((a) => a.startsWith("127.0.41.")));
     assert.ok(nodes.some((a) => a.startsWith("127.0.42.")));
   });
@@ -94,32 +83,8 @@ describe("e2e with the AWS SDK: create, route, follow health, deregister, delete
         LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: true } },
       }),
     );
-    await elb.send(
-      new ConfigureHealthCheckCommand({
-        LoadBalancerName: "web",
-        HealthCheck: {
-          Target: `HTTP:${BACKEND_PORT}/health`,
-          Interval: 5,
-          Timeout: 2,
-          UnhealthyThreshold: 2,
-          HealthyThreshold: 2,
-        },
-      }),
-    );
-    const reg = await elb.send(
-      new RegisterInstancesWithLoadBalancerCommand({
-        LoadBalancerName: "web",
-        Instances: backends.map((b) => ({ InstanceId: b.address })),
-      }),
-    );
-    assert.equal(reg.Instances?.length, 3);
-    await waitFor(
-      async () => {
-        const h = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: "web" }));
-        return h.InstanceStates?.length === 3 && h.InstanceStates.every((s) => s.State === "InService");
-      },
-      { timeoutMs: 20_000, what: "all three InService" },
-    );
+    const registered = await registerInService(elb, "web", backends, BACKEND_PORT);
+    assert.equal(registered.length, 3);
     await waitFor(async () => JSON.stringify(await resolveA(up.dnsPort, dnsName)) === JSON.stringify(nodes), {
       what: "DNS to answer both nodes",
     });

@@ -9,7 +9,14 @@ import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+import {
+  ConfigureHealthCheckCommand,
+  CreateLoadBalancerCommand,
+  DescribeInstanceHealthCommand,
+  ElasticLoadBalancingClient,
+  type Instance,
+  RegisterInstancesWithLoadBalancerCommand,
+} from "@aws-sdk/client-elastic-load-balancing";
 
 export const MAIN_JS = resolve(import.meta.dirname, "../../src/cli/main.js");
 export const ACCESS_KEY_ID = "AKIAE2ETESTKEY000001";
@@ -151,6 +158,75 @@ export async function resolveA(dnsPort: number, name: string): Promise<string[]>
   const r = new Resolver({ timeout: 1000, tries: 1 });
   r.setServers([`127.0.0.1:${dnsPort}`]);
   return (await r.resolve4(name)).sort();
+}
+
+/** Creates `name` with one HTTP listener (lbPort → instancePort) in us-east-1a and us-east-1b; returns its DNS name. */
+export async function createHttpLoadBalancer(
+  elb: ElasticLoadBalancingClient,
+  name: string,
+  lbPort: number,
+  instancePort: number,
+): Promise<string> {
+  const created = await elb.send(
+    new CreateLoadBalancerCommand({
+      LoadBalancerName: name,
+      Listeners: [
+        { Protocol: "HTTP", LoadBalancerPort: lbPort, InstanceProtocol: "HTTP", InstancePort: instancePort },
+      ],
+      AvailabilityZones: ["us-east-1a", "us-east-1b"],
+    }),
+  );
+  return created.DNSName ?? "";
+}
+
+/** Waits until Ballast's DNS answers `count` node addresses for `dnsName`, and returns them. */
+export function nodesInDns(dnsPort: number, dnsName: string, count: number): Promise<string[]> {
+  return waitFor(
+    async () => {
+      const a = await resolveA(dnsPort, dnsName);
+      return a.length === count ? a : false;
+    },
+    { what: `${count} node addresses in DNS` },
+  );
+}
+
+/**
+ * Gives `name` an HTTP health check on `/health` of `port` (5 s interval, thresholds 2), registers
+ * `backends` by address and waits until every one is InService; returns what RegisterInstances answered.
+ */
+export async function registerInService(
+  elb: ElasticLoadBalancingClient,
+  name: string,
+  backends: readonly Backend[],
+  port: number,
+): Promise<Instance[]> {
+  await elb.send(
+    new ConfigureHealthCheckCommand({
+      LoadBalancerName: name,
+      HealthCheck: {
+        Target: `HTTP:${port}/health`,
+        Interval: 5,
+        Timeout: 2,
+        UnhealthyThreshold: 2,
+        HealthyThreshold: 2,
+      },
+    }),
+  );
+  const reg = await elb.send(
+    new RegisterInstancesWithLoadBalancerCommand({
+      LoadBalancerName: name,
+      Instances: backends.map((b) => ({ InstanceId: b.address })),
+    }),
+  );
+  await waitFor(
+    async () => {
+      const h = await elb.send(new DescribeInstanceHealthCommand({ LoadBalancerName: name }));
+      const states = h.InstanceStates ?? [];
+      return states.length === backends.length && states.every((st) => st.State === "InService");
+    },
+    { what: `all ${backends.length} back ends InService` },
+  );
+  return reg.Instances ?? [];
 }
 
 /** An HTTP back end that answers with its own name and counts the requests it served. */
