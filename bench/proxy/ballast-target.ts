@@ -12,7 +12,7 @@
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
-import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import { type NodeSource, resolveNode } from "../../src/model/resolve-node.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { createLogger } from "../../src/util/logger.js";
 
@@ -31,7 +31,7 @@ const backendPort = Number(values["backend-port"]);
 const backends = values.backends.split(",").filter((a) => a !== "");
 const workers = Math.max(1, Number(values.workers));
 
-function spec(): NodeLoadBalancer {
+function spec(): NodeSource {
   return {
     name: "bench",
     revision: 1,
@@ -65,7 +65,7 @@ async function runProxy(): Promise<void> {
   // A cluster worker whose primary went away must not linger.
   process.on("disconnect", stop);
 
-  await runtime.apply([{ address: host, spec: spec() }]);
+  await runtime.apply([{ address: host, spec: resolveNode(spec()) }]);
   const bound = runtime.nodes().every((n) => n.listeners.every((l) => l.bound));
   if (!bound) throw new Error(`could not bind ${values.listen}`);
   const deadline = Date.now() + 15_000;

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { AgentConfig, AgentStatus, NodeLoadBalancer } from "../model/agent-protocol.js";
+import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
+import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { AddressPool } from "./address-pool.js";
@@ -39,8 +40,8 @@ export class Agent {
   readonly #client: ConfigClient;
   readonly #abort = new AbortController();
   #pool: AddressPool;
-  #version = 0;
-  #running: readonly NodeLoadBalancer[] = [];
+  #revision = 0;
+  #running: readonly NodeSpec[] = [];
   #unexplained: readonly string[] = [];
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
@@ -59,8 +60,9 @@ export class Agent {
     this.#pool = new AddressPool(opts.pool);
   }
 
-  get version(): number {
-    return this.#version;
+  /** The journal revision of the configuration this agent runs. */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** Serves the last-known-good configuration at once, then follows the control plane. */
@@ -73,11 +75,11 @@ export class Agent {
         );
       }
       this.#pool = new AddressPool(this.#opts.pool, lkg.addresses);
-      this.#version = lkg.version;
+      this.#revision = lkg.revision;
       this.#running = lkg.loadBalancers;
       await this.#runtime.apply(this.#assignments());
       this.#opts.logger.info("serving last-known-good configuration", {
-        version: lkg.version,
+        revision: lkg.revision,
         loadBalancers: lkg.loadBalancers.length,
       });
     }
@@ -103,7 +105,7 @@ export class Agent {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        const r = await this.#client.poll(this.#version, this.#opts.pollWaitSeconds ?? 25, signal);
+        const r = await this.#client.poll(this.#revision, this.#opts.pollWaitSeconds ?? 25, signal);
         if (r.kind === "config") await this.accept(r.config);
         backoff = 250;
       } catch (e) {
@@ -122,25 +124,25 @@ export class Agent {
     const running = merged.running;
     for (const lb of running) this.#pool.addressOf(lb.name);
     await writeLastKnownGood(this.#opts.dataDir, {
-      format: 1,
-      version: doc.version,
+      format: NODE_SPEC_FORMAT,
+      revision: doc.revision,
       zone: this.#opts.zone,
       loadBalancers: running,
       addresses: this.#pool.assigned(),
       savedAt: new Date().toISOString(),
     });
-    this.#version = doc.version;
+    this.#revision = doc.revision;
     this.#running = running;
     this.#unexplained = merged.unexplained;
     if (merged.unexplained.length > 0) {
       this.#opts.logger.warn("kept what the control plane neither stated nor removed", {
-        version: doc.version,
+        revision: doc.revision,
         unexplained: merged.unexplained,
       });
     }
     await this.#runtime.apply(this.#assignments());
     this.#opts.logger.info("applied configuration", {
-      version: doc.version,
+      revision: doc.revision,
       loadBalancers: running.length,
       removals: doc.removals.length,
     });
@@ -155,7 +157,7 @@ export class Agent {
     return {
       agentId: this.#opts.agentId,
       zone: this.#opts.zone,
-      configVersion: this.#version,
+      configRevision: this.#revision,
       nodes: this.#runtime.nodes(),
       health: this.#runtime.health(),
       unexplained: this.#unexplained,

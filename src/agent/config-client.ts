@@ -2,7 +2,9 @@
  * The agent's side of the agent channel: long-polls for configuration and posts status. Every
  * failure is reported to the caller and retried with backoff; none reaches the data plane.
  */
-import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
+import type { AgentConfig, AgentConfigV1, AgentStatus } from "../model/agent-protocol.js";
+import { NODE_SPEC_FORMAT } from "../model/node-spec.js";
+import { resolveNode } from "../model/resolve-node.js";
 
 export interface ConfigClientOptions {
   readonly controlUrl: string;
@@ -47,27 +49,43 @@ export class ConfigClient {
   }
 }
 
-/** Rejects documents that are not shaped as AgentConfig, or are meant for another zone. */
+/**
+ * Rejects documents that are not shaped as AgentConfig, or are meant for another zone. A document
+ * of format 1 (a control plane one version behind) is resolved into format 2 here.
+ */
 export function parseConfig(v: unknown, zone: string): AgentConfig {
   if (typeof v !== "object" || v === null) throw new Error("config document is not an object");
   const c = v as Record<string, unknown>;
-  if (typeof c.version !== "number" || !Number.isInteger(c.version) || c.version < 0) {
-    throw new Error("config document has no valid version");
+  const format = c.format ?? 1;
+  if (format !== 1 && format !== NODE_SPEC_FORMAT)
+    throw new Error(`config document has unknown format ${String(format)}`);
+  const revision = format === 1 ? c.version : c.revision;
+  if (typeof revision !== "number" || !Number.isInteger(revision) || revision < 0) {
+    throw new Error("config document has no valid revision");
   }
   if (c.zone !== zone) throw new Error(`config document is for zone ${String(c.zone)}, not ${zone}`);
   if (!Array.isArray(c.loadBalancers) || !Array.isArray(c.removals)) {
     throw new Error("config document lacks loadBalancers or removals");
   }
   for (const lb of c.loadBalancers as unknown[]) {
-    const l = lb as Record<string, unknown>;
+    const l = (typeof lb === "object" && lb !== null ? lb : {}) as Record<string, unknown>;
     if (
-      typeof l?.name !== "string" ||
+      typeof l.name !== "string" ||
       !Array.isArray(l.listeners) ||
       !Array.isArray(l.backends) ||
-      typeof l.healthCheck !== "object"
+      typeof l.healthCheck !== "object" ||
+      l.healthCheck === null
     ) {
       throw new Error("config document has a malformed load balancer");
     }
   }
-  return v as AgentConfig;
+  if (format === NODE_SPEC_FORMAT) return v as AgentConfig;
+  const old = v as AgentConfigV1;
+  return {
+    format: NODE_SPEC_FORMAT,
+    revision,
+    zone,
+    loadBalancers: old.loadBalancers.map(resolveNode),
+    removals: old.removals,
+  };
 }

@@ -2,17 +2,22 @@
  * The agent's own copy of what it runs, on its own disk (principle 2). Written atomically
  * (temporary file, fsync, rename, fsync of the directory) before a new configuration is applied,
  * and read at start so the agent serves with no control plane at all.
+ *
+ * Format 2 holds resolved node specs. A file of format 1 (raw policies and attributes, the
+ * revision under `version`) is read too and resolved on the way in, so an upgraded agent keeps
+ * serving what it served before; the next accepted document rewrites the file as format 2.
  */
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { NodeLoadBalancer } from "../model/agent-protocol.js";
+import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import { type NodeSource, resolveNode } from "../model/resolve-node.js";
 
 export interface LastKnownGood {
-  readonly format: 1;
-  /** The version of the last document accepted from the control plane. */
-  readonly version: number;
+  readonly format: typeof NODE_SPEC_FORMAT;
+  /** The journal revision of the last document accepted from the control plane. */
+  readonly revision: number;
   readonly zone: string;
-  readonly loadBalancers: readonly NodeLoadBalancer[];
+  readonly loadBalancers: readonly NodeSpec[];
   /** Node address per load balancer, so a restart keeps every address. */
   readonly addresses: Readonly<Record<string, string>>;
   readonly savedAt: string;
@@ -21,18 +26,41 @@ export interface LastKnownGood {
 export const LKG_FILE = "last-known-good.json";
 
 export async function readLastKnownGood(dir: string): Promise<LastKnownGood | undefined> {
+  const path = join(dir, LKG_FILE);
   let text: string;
   try {
-    text = await readFile(join(dir, LKG_FILE), "utf8");
+    text = await readFile(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  const v = JSON.parse(text) as Partial<LastKnownGood>;
-  if (v.format !== 1 || typeof v.version !== "number" || !Array.isArray(v.loadBalancers)) {
-    throw new Error(`${join(dir, LKG_FILE)} is not a last-known-good file of format 1`);
+  return parseLastKnownGood(JSON.parse(text), path);
+}
+
+/** A parsed file of either format as format 2; throws, naming `path`, when it is neither. */
+export function parseLastKnownGood(v: unknown, path: string): LastKnownGood {
+  const f = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  const common =
+    typeof f.zone === "string" &&
+    Array.isArray(f.loadBalancers) &&
+    typeof f.addresses === "object" &&
+    f.addresses !== null;
+  if (common && f.format === NODE_SPEC_FORMAT && isRevision(f.revision)) return f as unknown as LastKnownGood;
+  if (common && f.format === 1 && isRevision(f.version)) {
+    return {
+      format: NODE_SPEC_FORMAT,
+      revision: f.version,
+      zone: f.zone as string,
+      loadBalancers: (f.loadBalancers as NodeSource[]).map(resolveNode),
+      addresses: f.addresses as Record<string, string>,
+      savedAt: typeof f.savedAt === "string" ? f.savedAt : "",
+    };
   }
-  return v as LastKnownGood;
+  throw new Error(`${path} is not a last-known-good file of format 1 or ${NODE_SPEC_FORMAT}`);
+}
+
+function isRevision(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
 export async function writeLastKnownGood(dir: string, lkg: LastKnownGood): Promise<void> {

@@ -4,16 +4,17 @@
  * neither states nor removes is kept and reported as unexplained: a control plane that lost
  * state must not be able to take load balancers down by forgetting them.
  */
-import type { AgentConfig, NodeLoadBalancer, Removal } from "../model/agent-protocol.js";
+import type { AgentConfig, Removal } from "../model/agent-protocol.js";
+import type { NodeSpec } from "../model/node-spec.js";
 
 export interface MergeResult {
-  readonly running: readonly NodeLoadBalancer[];
+  readonly running: readonly NodeSpec[];
   /** `lb`, `lb/listener/PORT` or `lb/backend/ID`: kept only because nothing removed them. */
   readonly unexplained: readonly string[];
   readonly removed: readonly Removal[];
 }
 
-export function mergeConfig(running: readonly NodeLoadBalancer[], doc: AgentConfig): MergeResult {
+export function mergeConfig(running: readonly NodeSpec[], doc: AgentConfig): MergeResult {
   const removedLbs = new Set<string>();
   const removedListeners = new Set<string>();
   const removedBackends = new Set<string>();
@@ -24,7 +25,7 @@ export function mergeConfig(running: readonly NodeLoadBalancer[], doc: AgentConf
   }
   const stated = new Map(doc.loadBalancers.map((lb) => [lb.name, lb]));
   const unexplained: string[] = [];
-  const out: NodeLoadBalancer[] = [];
+  const out: NodeSpec[] = [];
 
   for (const old of running) {
     const next = stated.get(old.name);
@@ -43,22 +44,22 @@ export function mergeConfig(running: readonly NodeLoadBalancer[], doc: AgentConf
 }
 
 function keepUnremoved(
-  old: NodeLoadBalancer,
-  next: NodeLoadBalancer,
+  old: NodeSpec,
+  next: NodeSpec,
   removedListeners: ReadonlySet<string>,
   removedBackends: ReadonlySet<string>,
   unexplained: string[],
-): NodeLoadBalancer {
-  const ports = new Set(next.listeners.map((l) => l.loadBalancerPort));
+): NodeSpec {
+  const ports = new Set(next.listeners.map((l) => l.port));
   const keptListeners = old.listeners.filter(
-    (l) => !ports.has(l.loadBalancerPort) && !removedListeners.has(`${old.name}/${l.loadBalancerPort}`),
+    (l) => !ports.has(l.port) && !removedListeners.has(`${old.name}/${l.port}`),
   );
   const ids = new Set(next.backends.map((b) => b.instanceId));
   const keptBackends = old.backends.filter(
     (b) => !ids.has(b.instanceId) && !removedBackends.has(`${old.name}/${b.instanceId}`),
   );
   if (keptListeners.length === 0 && keptBackends.length === 0) return next;
-  for (const l of keptListeners) unexplained.push(`${old.name}/listener/${l.loadBalancerPort}`);
+  for (const l of keptListeners) unexplained.push(`${old.name}/listener/${l.port}`);
   for (const b of keptBackends) unexplained.push(`${old.name}/backend/${b.instanceId}`);
   return {
     ...next,

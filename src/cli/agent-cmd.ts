@@ -43,7 +43,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
     ...(values.region === undefined ? {} : { region: values.region }),
   });
   await agent.start();
-  logger.info("agent started", { pid: process.pid, version: agent.version });
+  logger.info("agent started", { pid: process.pid, revision: agent.revision });
 
   const stop = (signal: string): void => {
     logger.info("agent stopping", { signal });

@@ -178,9 +178,11 @@ function parseStatus(v: unknown): AgentStatus {
   const s = v as Record<string, unknown>;
   if (typeof s.agentId !== "string" || s.agentId === "") throw new Error("agentId required");
   if (typeof s.zone !== "string") throw new Error("zone required");
-  if (typeof s.configVersion !== "number") throw new Error("configVersion required");
+  // An agent one version behind reports `configVersion`.
+  const configRevision = s.configRevision ?? s.configVersion;
+  if (typeof configRevision !== "number") throw new Error("configRevision required");
   if (!Array.isArray(s.nodes) || !Array.isArray(s.health) || !Array.isArray(s.unexplained)) {
     throw new Error("nodes, health and unexplained must be arrays");
   }
-  return { ...(s as unknown as AgentStatus), time: new Date().toISOString() };
+  return { ...(s as unknown as AgentStatus), configRevision, time: new Date().toISOString() };
 }

@@ -3,18 +3,12 @@
  * everything the zone should serve and, separately, every explicit removal since the revision
  * the agent already has — each tied to the journal revision that made it (principle 3).
  */
-import type {
-  AgentConfig,
-  BackendSpec,
-  CertificateSpec,
-  NodeLoadBalancer,
-  Removal,
-} from "../model/agent-protocol.js";
-import { loadBalancerAttributes } from "../model/attributes.js";
-import type { Certificate, LoadBalancer } from "../model/types.js";
+import type { AgentConfig, Removal } from "../model/agent-protocol.js";
+import { backendOf } from "../model/instances.js";
+import type { Backend, NodeSpec } from "../model/node-spec.js";
+import { type CertificateSource, resolveNode } from "../model/resolve-node.js";
+import type { Certificate, Instance, LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 export interface CompileOptions {
   /** The zone an instance id that is an IPv4 address belongs to. */
@@ -27,22 +21,21 @@ export async function compileAgentConfig(
   have: number,
   opts: CompileOptions,
 ): Promise<AgentConfig> {
-  const version = await store.head();
+  const revision = await store.head();
   const [lbs, inventory, certificates] = await Promise.all([
     store.list("loadBalancer"),
     store.list("instance"),
     store.list("certificate"),
   ]);
-  const addressOf = new Map<string, BackendSpec>();
-  for (const { doc } of inventory) addressOf.set(doc.instanceId, doc);
+  const inventoryOf = new Map<string, Instance>();
+  for (const { doc } of inventory) inventoryOf.set(doc.instanceId, doc);
   const certificateOf = new Map<string, Certificate>();
   for (const { doc } of certificates) certificateOf.set(doc.arn, doc);
 
-  const resolve = (instanceId: string): BackendSpec | undefined =>
-    addressOf.get(instanceId) ??
-    (IPV4.test(instanceId) ? { instanceId, address: instanceId, zone: opts.defaultZone } : undefined);
+  const resolve = (instanceId: string): Backend | undefined =>
+    backendOf(instanceId, inventoryOf.get(instanceId), opts.defaultZone);
 
-  const loadBalancers: NodeLoadBalancer[] = [];
+  const loadBalancers: NodeSpec[] = [];
   for (const { revision, doc } of lbs) {
     if (!doc.availabilityZones.includes(zone)) continue;
     loadBalancers.push(nodeSpec(doc, revision, resolve, certificateOf));
@@ -50,22 +43,22 @@ export async function compileAgentConfig(
   // History before a compaction is gone: an agent from before it gets the removals from there on,
   // and keeps (reporting it as unexplained) whatever was removed earlier.
   const from = Math.max(have, await store.compactedThrough());
-  const removals = have > 0 && from < version ? await removalsSince(store, zone, from, version) : [];
-  return { version, zone, loadBalancers, removals };
+  const removals = have > 0 && from < revision ? await removalsSince(store, zone, from, revision) : [];
+  return { format: 2, revision, zone, loadBalancers, removals };
 }
 
 function nodeSpec(
   lb: LoadBalancer,
   revision: number,
-  resolve: (id: string) => BackendSpec | undefined,
+  resolve: (id: string) => Backend | undefined,
   certificateOf: ReadonlyMap<string, Certificate>,
-): NodeLoadBalancer {
-  const backends: BackendSpec[] = [];
+): NodeSpec {
+  const backends: Backend[] = [];
   for (const id of lb.instances) {
     const b = resolve(id);
     if (b) backends.push(b);
   }
-  const certificates: CertificateSpec[] = [];
+  const certificates: CertificateSource[] = [];
   for (const arn of new Set(lb.listeners.flatMap((l) => (l.sslCertificateId ? [l.sslCertificateId] : [])))) {
     const c = certificateOf.get(arn);
     if (c) {
@@ -77,18 +70,7 @@ function nodeSpec(
       });
     }
   }
-  return {
-    name: lb.name,
-    revision,
-    dnsName: lb.dnsName,
-    listeners: lb.listeners,
-    healthCheck: lb.healthCheck,
-    backends,
-    attributes: loadBalancerAttributes(lb),
-    policies: lb.policies ?? [],
-    backendServerPolicies: lb.backendServerPolicies ?? [],
-    certificates,
-  };
+  return resolveNode({ ...lb, revision, backends, certificates });
 }
 
 /**

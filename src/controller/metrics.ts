@@ -31,12 +31,12 @@ export async function renderMetrics(store: Store, now = Date.now()): Promise<str
   gauge(
     "ballast_agent_config_version",
     "Journal revision of the configuration the agent runs.",
-    statuses.map((s) => [label(s), s.configVersion]),
+    statuses.map((s) => [label(s), s.configRevision]),
   );
   gauge(
     "ballast_agent_config_lag_revisions",
     "Journal revisions the agent's configuration is behind the head (negative: ahead of the journal).",
-    statuses.map((s) => [label(s), head - s.configVersion]),
+    statuses.map((s) => [label(s), head - s.configRevision]),
   );
   gauge(
     "ballast_agent_unexplained",

@@ -7,43 +7,9 @@
  * when a document lists it in `removals`, tied to the journal revision that removed it. Something
  * merely absent from `loadBalancers` is kept, served, and reported as unexplained.
  */
-import type {
-  BackendServerPolicies,
-  HealthCheck,
-  Listener,
-  LoadBalancerAttributes,
-  LoadBalancerPolicy,
-  Protocol,
-} from "./types.js";
-
-export interface BackendSpec {
-  readonly instanceId: string;
-  readonly address: string;
-  readonly zone: string;
-}
-
-export interface NodeLoadBalancer {
-  readonly name: string;
-  /** The journal revision of the load balancer this spec was compiled from. */
-  readonly revision: number;
-  readonly dnsName: string;
-  readonly listeners: readonly Listener[];
-  readonly healthCheck: HealthCheck;
-  readonly backends: readonly BackendSpec[];
-  /** With ELB's defaults filled in. */
-  readonly attributes?: LoadBalancerAttributes;
-  readonly policies?: readonly LoadBalancerPolicy[];
-  readonly backendServerPolicies?: readonly BackendServerPolicies[];
-  /** The certificates the HTTPS/SSL listeners name, with their keys. */
-  readonly certificates?: readonly CertificateSpec[];
-}
-
-export interface CertificateSpec {
-  readonly arn: string;
-  readonly certificateBody: string;
-  readonly privateKey: string;
-  readonly certificateChain?: string;
-}
+import type { NodeSpec } from "./node-spec.js";
+import type { NodeSource } from "./resolve-node.js";
+import type { Protocol } from "./types.js";
 
 export type RemovalKind = "loadBalancer" | "listener" | "backend";
 
@@ -57,10 +23,21 @@ export interface Removal {
 }
 
 export interface AgentConfig {
+  /** NODE_SPEC_FORMAT: the shape of `loadBalancers`. */
+  readonly format: 2;
   /** The journal revision this document was compiled at. Monotonic per control plane store. */
+  readonly revision: number;
+  readonly zone: string;
+  readonly loadBalancers: readonly NodeSpec[];
+  readonly removals: readonly Removal[];
+}
+
+/** A document from a control plane of format 1: raw policies and attributes, `version` for the revision. */
+export interface AgentConfigV1 {
+  readonly format?: 1;
   readonly version: number;
   readonly zone: string;
-  readonly loadBalancers: readonly NodeLoadBalancer[];
+  readonly loadBalancers: readonly NodeSource[];
   readonly removals: readonly Removal[];
 }
 
@@ -97,8 +74,8 @@ export interface NodeReport {
 export interface AgentStatus {
   readonly agentId: string;
   readonly zone: string;
-  /** Version of the configuration the agent is running (last accepted). */
-  readonly configVersion: number;
+  /** The journal revision of the configuration the agent is running (last accepted). */
+  readonly configRevision: number;
   readonly nodes: readonly NodeReport[];
   readonly health: readonly InstanceHealthReport[];
   /** Load balancers the agent still runs although the latest document neither lists nor removes them. */

@@ -18,7 +18,7 @@ export const DEFAULT_ATTRIBUTES: LoadBalancerAttributes = {
   additionalAttributes: [{ key: DESYNC_MITIGATION_MODE, value: "defensive" }],
 };
 
-export function loadBalancerAttributes(lb: LoadBalancer): LoadBalancerAttributes {
+export function loadBalancerAttributes(lb: Pick<LoadBalancer, "attributes">): LoadBalancerAttributes {
   return lb.attributes ?? DEFAULT_ATTRIBUTES;
 }
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { AccessLogAttribute } from "../model/types.js";
+import type { AccessLogSpec } from "../model/node-spec.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLog } from "./access-log.js";
 
@@ -20,16 +20,16 @@ export class AccessLogs {
     this.#opts = opts;
   }
 
-  /** Opens, updates or closes a load balancer's log per its AccessLog attribute; null when off. */
-  apply(loadBalancer: string, nodeIp: string, attr: AccessLogAttribute | undefined): AccessLog | null {
+  /** Opens, updates or closes a load balancer's log per its spec; null when off. */
+  apply(loadBalancer: string, nodeIp: string, spec: AccessLogSpec): AccessLog | null {
     const dir = this.#opts.dir;
-    if (attr?.enabled !== true || dir === undefined) {
+    if (!spec.enabled || dir === undefined) {
       this.close(loadBalancer);
       return null;
     }
     const open = this.#byLoadBalancer.get(loadBalancer);
     if (open !== undefined) {
-      open.update(nodeIp, attr.emitInterval);
+      open.update(nodeIp, spec.emitIntervalMinutes);
       return open;
     }
     const region = this.#opts.region;
@@ -37,7 +37,7 @@ export class AccessLogs {
       dir: join(dir, loadBalancer),
       loadBalancer,
       nodeIp,
-      emitInterval: attr.emitInterval,
+      emitInterval: spec.emitIntervalMinutes,
       log: this.#opts.log,
       ...(region === undefined ? {} : { region }),
     });

@@ -1,21 +1,19 @@
 /**
- * BackendServerAuthentication, as Classic ELB does it: a BackendServerAuthenticationPolicyType
- * policy set on an instance port names PublicKeyPolicyType policies (PublicKey: the base64 DER
- * SubjectPublicKeyInfo of a key). TLS connections to back ends on that port then succeed only
- * when the back end's certificate carries one of those public keys; without the policy,
- * back-end certificates are not checked at all.
+ * BackendServerAuthentication, as Classic ELB does it: TLS connections to back ends succeed only
+ * when the back end's certificate carries one of the spec's public keys (resolved from the
+ * policies by the control plane); without it, back-end certificates are not checked at all.
  *
  * The check runs after the handshake: `checkServerIdentity` is not usable for it, since Node
  * calls it only for certificates that chain to a trusted CA, and back ends' are usually self-signed.
  */
-import { createPublicKey, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import {
   type ConnectionOptions,
   type PeerCertificate,
   type TLSSocket,
   connect as tlsConnect,
 } from "node:tls";
-import { type BackendPolicySource, backendServerPoliciesFor } from "./proxy-protocol.js";
+import type { BackendAuthentication } from "../model/node-spec.js";
 
 /** The public keys a back end's certificate must match, and the checks against them. */
 export interface BackendAuth {
@@ -59,54 +57,10 @@ class PublicKeyAuth implements BackendAuth {
   }
 }
 
-/**
- * A PublicKey attribute as DER SubjectPublicKeyInfo, or null when it is not a key. Takes base64
- * of SPKI (what AWS documents), and also PEM armour, an RSA PKCS#1 key or a certificate.
- */
-export function parsePublicKey(value: string): Buffer | null {
-  const b64 = value.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, "").replace(/\s+/g, "");
-  if (b64 === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
-  const der = Buffer.from(b64, "base64");
-  for (const type of ["spki", "pkcs1"] as const) {
-    try {
-      return createPublicKey({ key: der, format: "der", type }).export({ type: "spki", format: "der" });
-    } catch {
-      // next form
-    }
-  }
-  try {
-    return new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The authentication back ends on `instancePort` must pass, or null when no
- * BackendServerAuthenticationPolicyType policy is set there. Keys that do not parse, and names
- * that are not PublicKeyPolicyType policies, are left out: a policy left with no key refuses
- * every back end rather than letting them all through.
- */
-export function backendAuthFor(spec: BackendPolicySource, instancePort: number): BackendAuth | null {
-  const auth = backendServerPoliciesFor(spec, instancePort).filter(
-    (p) => p.policyTypeName === "BackendServerAuthenticationPolicyType",
-  );
-  if (auth.length === 0) return null;
-  const keys: Buffer[] = [];
-  for (const p of auth) {
-    for (const a of p.attributes) {
-      if (a.name !== "PublicKeyPolicyName") continue;
-      const pk = spec.policies?.find(
-        (q) => q.policyName === a.value && q.policyTypeName === "PublicKeyPolicyType",
-      );
-      for (const k of pk?.attributes ?? []) {
-        if (k.name !== "PublicKey") continue;
-        const der = parsePublicKey(k.value);
-        if (der !== null && !keys.some((have) => have.equals(der))) keys.push(der);
-      }
-    }
-  }
-  return new PublicKeyAuth(keys);
+/** The check a spec's authentication asks for, or null when it asks for none. */
+export function backendAuth(spec: BackendAuthentication | null): BackendAuth | null {
+  if (spec === null) return null;
+  return new PublicKeyAuth(spec.publicKeys.map((k) => Buffer.from(k, "base64")));
 }
 
 /** Whether two authentications accept the same keys (null: none configured). */

@@ -4,8 +4,8 @@
  * deregistration currently in progress" — until they have ended or the draining timeout passes;
  * then what is left is cut.
  */
-import type { InstanceHealthReport, NodeLoadBalancer } from "../model/agent-protocol.js";
-import { DEFAULT_ATTRIBUTES } from "../model/attributes.js";
+import type { InstanceHealthReport } from "../model/agent-protocol.js";
+import type { NodeSpec } from "../model/node-spec.js";
 import type { Logger } from "../util/logger.js";
 import type { OutstandingCount } from "./target.js";
 
@@ -43,17 +43,17 @@ export class ConnectionDrainer {
    * the load balancer drains connections), and any that came back stop. `hold` gives a leaving
    * back end's in-flight requests on each listener.
    */
-  update(current: NodeLoadBalancer, next: NodeLoadBalancer, hold: (instanceId: string) => DrainHold[]): void {
+  update(current: NodeSpec, next: NodeSpec, hold: (instanceId: string) => DrainHold[]): void {
     const drains = this.#byLoadBalancer.get(next.name) ?? new Map<string, Draining>();
     const kept = new Set(next.backends.map((b) => b.instanceId));
     for (const id of kept) drains.delete(id);
-    const attrs = (next.attributes ?? DEFAULT_ATTRIBUTES).connectionDraining;
-    if (attrs.enabled) {
+    const draining = next.draining;
+    if (draining.enabled) {
       for (const b of current.backends) {
         if (kept.has(b.instanceId) || drains.has(b.instanceId)) continue;
         drains.set(b.instanceId, {
           instanceId: b.instanceId,
-          deadline: Date.now() + attrs.timeout * 1000,
+          deadline: Date.now() + draining.timeoutSeconds * 1000,
           holds: hold(b.instanceId),
         });
         this.#log.info("connection draining", { loadBalancer: next.name, instanceId: b.instanceId });

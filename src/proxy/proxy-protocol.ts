@@ -1,39 +1,9 @@
 /**
- * Proxy Protocol version 1, as Classic ELB sends it: a ProxyProtocolPolicyType policy with
- * ProxyProtocol=true, set on an instance port through SetLoadBalancerPoliciesForBackendServer,
- * makes TCP/SSL listeners open every back-end connection with one human-readable line
+ * Proxy Protocol version 1, as Classic ELB sends it: a TCP/SSL listener whose upstream spec says
+ * `proxyProtocol` opens every back-end connection with one human-readable line
  * (`PROXY TCP4 <client ip> <node ip> <client port> <listener port>\r\n`) before any client byte.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import type { NodeLoadBalancer } from "../model/agent-protocol.js";
-import type { LoadBalancerPolicy } from "../model/types.js";
-
-/** The parts of a load balancer's spec that decide what happens on connections to its back ends. */
-export type BackendPolicySource = Pick<NodeLoadBalancer, "policies" | "backendServerPolicies">;
-
-/** The policies set on `instancePort` with SetLoadBalancerPoliciesForBackendServer, in order; unknown names are skipped. */
-export function backendServerPoliciesFor(
-  spec: BackendPolicySource,
-  instancePort: number,
-): readonly LoadBalancerPolicy[] {
-  const names = spec.backendServerPolicies?.find((b) => b.instancePort === instancePort)?.policyNames;
-  if (names === undefined || names.length === 0) return [];
-  const out: LoadBalancerPolicy[] = [];
-  for (const name of names) {
-    const p = spec.policies?.find((q) => q.policyName === name);
-    if (p !== undefined) out.push(p);
-  }
-  return out;
-}
-
-/** Whether connections to back ends on `instancePort` start with a Proxy Protocol header. */
-export function proxyProtocolFor(spec: BackendPolicySource, instancePort: number): boolean {
-  return backendServerPoliciesFor(spec, instancePort).some(
-    (p) =>
-      p.policyTypeName === "ProxyProtocolPolicyType" &&
-      p.attributes.some((a) => a.name === "ProxyProtocol" && a.value.toLowerCase() === "true"),
-  );
-}
 
 /** `::ffff:192.0.2.1` (a v4 client on a dual-stack socket) as `192.0.2.1`; anything else unchanged. */
 function unmapped(address: string): string {

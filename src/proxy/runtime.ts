@@ -4,14 +4,8 @@
  * never waits on it (tables are built aside and swapped in).
  */
 
-import type {
-  BackendSpec,
-  InstanceHealthReport,
-  NodeLoadBalancer,
-  NodeReport,
-} from "../model/agent-protocol.js";
-import { DEFAULT_ATTRIBUTES, desyncMitigationMode } from "../model/attributes.js";
-import type { Listener } from "../model/types.js";
+import type { InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
+import { type Backend, isUsableTls, type ListenerSpec, type NodeSpec } from "../model/node-spec.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
@@ -20,17 +14,17 @@ import { roundRobin } from "./balancer/round-robin.js";
 import { ConnectionDrainer, type DrainHold } from "./draining.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
-import { HttpListener, httpListenerPolicy } from "./http/listener.js";
-import { listenerKind, terminatesTls } from "./listener-kind.js";
+import { HttpListener } from "./http/listener.js";
+import { listenerKind } from "./listener-kind.js";
 import { ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
-import type { ProxyListener } from "./target.js";
+import type { ListenerInput, ProxyListener } from "./target.js";
 import { TcpListener } from "./tcp/listener.js";
 import { type ListenerTls, listenerTls } from "./tls-context.js";
 
 export interface NodeAssignment {
   readonly address: string;
-  readonly spec: NodeLoadBalancer;
+  readonly spec: NodeSpec;
 }
 
 export interface ProxyRuntimeOptions {
@@ -42,7 +36,7 @@ export interface ProxyRuntimeOptions {
   readonly region?: string;
 }
 
-/** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
+/** How long a removed listener lets in-flight work finish (at most ELB's longest idle timeout). */
 const REMOVAL_GRACE_MS = 60_000;
 /** How long `close()` lets in-flight work finish. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -52,7 +46,7 @@ const HEALTH_DEBOUNCE_MS = 10;
 /** One load balancer's node on this agent. */
 interface RunningNode {
   address: string;
-  spec: NodeLoadBalancer;
+  spec: NodeSpec;
   readonly checker: HealthChecker;
   readonly listeners: Map<number, RunningListener>;
 }
@@ -60,8 +54,8 @@ interface RunningNode {
 interface RunningListener {
   readonly kind: string;
   readonly listener: ProxyListener;
-  /** HTTPS/SSL: the identity of the TLS context in use (a change is applied in place). */
-  tlsIdentity?: string;
+  /** What it was last applied with: an identical input is not applied again. */
+  applied: ListenerInput;
 }
 
 export class ProxyRuntime implements HealthChangeSink {
@@ -120,9 +114,9 @@ export class ProxyRuntime implements HealthChangeSink {
         address: node.address,
         routableInService,
         listeners: node.spec.listeners.map((l) => ({
-          port: l.loadBalancerPort,
+          port: l.port,
           protocol: l.protocol,
-          bound: node.listeners.get(l.loadBalancerPort)?.listener.bound ?? false,
+          bound: node.listeners.get(l.port)?.listener.bound ?? false,
         })),
       });
     }
@@ -201,7 +195,7 @@ export class ProxyRuntime implements HealthChangeSink {
       }
       this.#drainer.update(node.spec, a.spec, (id) => this.#holds(node, id));
       node.spec = a.spec;
-      node.checker.update(a.spec.healthCheck, a.spec.backends, a.spec);
+      node.checker.update(a.spec.healthCheck, a.spec.backends);
       await this.#applyListeners(a.spec.name, node, binds);
       this.#applyAccessLog(a.spec.name, node);
     }
@@ -209,8 +203,8 @@ export class ProxyRuntime implements HealthChangeSink {
   }
 
   /** The back ends a node routes to: all of them with cross-zone load balancing, else its zone's. */
-  #routable(spec: NodeLoadBalancer): readonly BackendSpec[] {
-    if ((spec.attributes ?? DEFAULT_ATTRIBUTES).crossZoneLoadBalancing.enabled) return spec.backends;
+  #routable(spec: NodeSpec): readonly Backend[] {
+    if (spec.crossZone) return spec.backends;
     return spec.backends.filter((b) => b.zone === this.#zone);
   }
 
@@ -232,68 +226,48 @@ export class ProxyRuntime implements HealthChangeSink {
       const h = node.checker.get(b.instanceId);
       if (h !== undefined) backends.push(h);
     }
-    const attributes = node.spec.attributes ?? DEFAULT_ATTRIBUTES;
-    const desyncMode = desyncMitigationMode(attributes);
-    const idleTimeoutMs = attributes.connectionSettings.idleTimeout * 1000;
     const ports = new Set<number>();
     for (const l of node.spec.listeners) {
-      ports.add(l.loadBalancerPort);
+      ports.add(l.port);
       const kind = listenerKind(l);
-      const existing = node.listeners.get(l.loadBalancerPort);
-      let tls: ListenerTls | null = null;
-      if (kind !== null && terminatesTls(kind)) {
-        const t = listenerTls(node.spec, l);
-        if (typeof t === "string") {
-          // An HTTPS/SSL listener with no usable certificate or policy is not served; a running
-          // one keeps its last good context rather than dropping its clients.
-          this.#logTlsProblem(name, l, t, existing !== undefined && existing.kind === kind);
-          if (existing === undefined || existing.kind !== kind) {
-            if (existing !== undefined) {
-              node.listeners.delete(l.loadBalancerPort);
-              this.#drain(existing.listener);
-            }
-            continue;
-          }
-        } else {
-          tls = t;
-        }
-      }
-      if (existing !== undefined && existing.kind === kind) {
-        if (tls !== null && existing.tlsIdentity !== tls.identity) {
-          const target = existing.listener;
-          if (target instanceof HttpListener || target instanceof TcpListener)
-            target.setSecureContext(tls.context);
-          existing.tlsIdentity = tls.identity;
-          this.#logCaveats(name, l, tls);
-          this.#log.info("listener TLS context replaced", { loadBalancer: name, port: l.loadBalancerPort });
-        }
-        existing.listener.setIdleTimeout(idleTimeoutMs);
-        if (existing.listener instanceof HttpListener)
-          existing.listener.setPolicy(httpListenerPolicy(node.spec, l, desyncMode));
-        existing.listener.route({ backends, instancePort: l.instancePort });
-        if (!existing.listener.bound) binds.push(existing.listener.listen());
-        continue;
-      }
-      if (existing !== undefined) {
-        node.listeners.delete(l.loadBalancerPort);
+      let existing = node.listeners.get(l.port);
+      if (existing !== undefined && existing.kind !== kind) {
+        node.listeners.delete(l.port);
         this.#drain(existing.listener);
+        existing = undefined;
         // Let the closed listening socket go before binding the same port again.
         await new Promise((r) => setImmediate(r));
       }
-      if (kind === null) {
+      if (l.engine === "unsupported") {
         this.#logUnsupported(name, l);
         continue;
       }
-      const listener = this.#createListener(kind, name, node.address, l.loadBalancerPort, tls, idleTimeoutMs);
-      if (listener instanceof HttpListener) listener.setPolicy(httpListenerPolicy(node.spec, l, desyncMode));
-      listener.route({ backends, instancePort: l.instancePort });
-      const running: RunningListener = { kind, listener };
-      if (tls !== null) {
-        running.tlsIdentity = tls.identity;
-        this.#logCaveats(name, l, tls);
+      let tls: ListenerTls | null = null;
+      if (isUsableTls(l.tls)) {
+        tls = listenerTls(l.tls);
+        this.#logCaveats(name, l.port, l.tls.caveats);
+      } else if (l.tls !== null) {
+        // An HTTPS/SSL listener with no usable certificate or policy is not served; a running
+        // one keeps its last good context rather than dropping its clients.
+        this.#logTlsProblem(name, l, l.tls.unusable, existing !== undefined);
+        if (existing === undefined) continue;
+        tls = existing.applied.tls;
       }
-      node.listeners.set(l.loadBalancerPort, running);
-      binds.push(listener.listen());
+      const input: ListenerInput = { loadBalancer: name, spec: l, backends, tls };
+      if (existing === undefined) {
+        const listener = this.#createListener(l, name, node.address, tls);
+        listener.apply(input);
+        node.listeners.set(l.port, { kind, listener, applied: input });
+        binds.push(listener.listen());
+        continue;
+      }
+      if (!sameInput(existing.applied, input)) {
+        if (tls !== null && tls.identity !== existing.applied.tls?.identity)
+          this.#log.info("listener TLS context replaced", { loadBalancer: name, port: l.port });
+        existing.listener.apply(input);
+        existing.applied = input;
+      }
+      if (!existing.listener.bound) binds.push(existing.listener.listen());
     }
     for (const [port, { listener }] of node.listeners) {
       if (ports.has(port)) continue;
@@ -302,73 +276,46 @@ export class ProxyRuntime implements HealthChangeSink {
     }
   }
 
-  #createListener(
-    kind: string,
-    name: string,
-    address: string,
-    port: number,
-    tls: ListenerTls | null,
-    idleTimeoutMs: number,
-  ): ProxyListener {
-    const log = this.#log.child({ loadBalancer: name, address, port });
-    const metrics = this.metrics.forLoadBalancer(name);
-    const context = tls === null ? {} : { tls: tls.context };
-    if (kind === "HTTP" || kind.startsWith("HTTP:") || kind.startsWith("HTTPS:")) {
-      const backendTls = kind.endsWith(":HTTPS");
-      return new HttpListener({
-        address,
-        port,
-        metrics,
-        pools: this.#pools,
-        balancer: this.#httpBalancer,
-        log,
-        ...context,
-        backendTls,
-        idleTimeoutMs,
-      });
-    }
-    const backendTls = kind.endsWith(":SSL");
-    return new TcpListener({
+  #createListener(l: ListenerSpec, name: string, address: string, tls: ListenerTls | null): ProxyListener {
+    const log = this.#log.child({ loadBalancer: name, address, port: l.port });
+    const common = {
       address,
-      port,
-      metrics,
-      balancer: this.#tcpBalancer,
+      port: l.port,
+      metrics: this.metrics.forLoadBalancer(name),
       log,
-      ...context,
-      backendTls,
-      idleTimeoutMs,
-      // Read as each connection is accepted: Proxy Protocol and back-end authentication follow applies.
-      policies: () => this.#nodes.get(name)?.spec,
-    });
+      ...(tls === null ? {} : { tls }),
+      backendTls: l.upstream.tls,
+      idleTimeoutMs: l.idleTimeoutSeconds * 1000,
+    };
+    if (l.engine === "http")
+      return new HttpListener({ ...common, pools: this.#pools, balancer: this.#httpBalancer });
+    return new TcpListener({ ...common, balancer: this.#tcpBalancer });
   }
 
-  #logTlsProblem(name: string, l: Listener, reason: string, keptRunning: boolean): void {
-    const key = `${name}:${l.loadBalancerPort}:tls:${reason}`;
+  #logTlsProblem(name: string, l: ListenerSpec, reason: string, keptRunning: boolean): void {
+    const key = `${name}:${l.port}:tls:${reason}`;
     if (this.#unsupportedLogged.has(key)) return;
     this.#unsupportedLogged.add(key);
     this.#log.error(
       keptRunning
         ? "listener TLS context unusable; keeping the running one"
         : "listener TLS context unusable; reported unbound",
-      { loadBalancer: name, port: l.loadBalancerPort, protocol: l.protocol, reason },
+      { loadBalancer: name, port: l.port, protocol: l.protocol, reason },
     );
   }
 
-  #logCaveats(name: string, l: Listener, tls: ListenerTls): void {
-    if (tls.caveats.length === 0) return;
-    this.#log.warn("SSL negotiation policy not honoured exactly", {
-      loadBalancer: name,
-      port: l.loadBalancerPort,
-      caveats: tls.caveats,
-    });
+  #logCaveats(name: string, port: number, caveats: readonly string[]): void {
+    if (caveats.length === 0) return;
+    const key = `${name}:${port}:caveats:${caveats.join("|")}`;
+    if (this.#unsupportedLogged.has(key)) return;
+    this.#unsupportedLogged.add(key);
+    this.#log.warn("SSL negotiation policy not honoured exactly", { loadBalancer: name, port, caveats });
   }
 
   /** Opens, updates or closes the load balancer's access log, and hands it to its listeners. */
   #applyAccessLog(name: string, node: RunningNode): void {
-    const log = this.#accessLogs.apply(name, node.address, node.spec.attributes?.accessLog);
-    for (const { listener } of node.listeners.values()) {
-      if (listener instanceof HttpListener || listener instanceof TcpListener) listener.accessLog = log;
-    }
+    const log = this.#accessLogs.apply(name, node.address, node.spec.accessLog);
+    for (const { listener } of node.listeners.values()) listener.accessLog = log;
   }
 
   #drain(listener: ProxyListener): void {
@@ -376,15 +323,22 @@ export class ProxyRuntime implements HealthChangeSink {
     void listener.close(REMOVAL_GRACE_MS).finally(() => this.#draining.delete(listener));
   }
 
-  #logUnsupported(name: string, l: Listener): void {
-    const key = `${name}:${l.loadBalancerPort}:${l.protocol}:${l.instanceProtocol}`;
+  #logUnsupported(name: string, l: ListenerSpec): void {
+    const key = `${name}:${l.port}:${l.protocol}:${l.upstream.protocol}`;
     if (this.#unsupportedLogged.has(key)) return;
     this.#unsupportedLogged.add(key);
-    this.#log.warn("listener protocol not served yet; reported unbound", {
+    this.#log.warn("listener protocol not served; reported unbound", {
       loadBalancer: name,
-      port: l.loadBalancerPort,
+      port: l.port,
       protocol: l.protocol,
-      instanceProtocol: l.instanceProtocol,
+      instanceProtocol: l.upstream.protocol,
     });
   }
+}
+
+/** The same spec (by value), the same back ends (by identity, in order) and the same TLS context. */
+function sameInput(a: ListenerInput, b: ListenerInput): boolean {
+  if (a.loadBalancer !== b.loadBalancer || a.tls?.identity !== b.tls?.identity) return false;
+  if (a.backends.length !== b.backends.length || a.backends.some((h, i) => b.backends[i] !== h)) return false;
+  return a.spec === b.spec || JSON.stringify(a.spec) === JSON.stringify(b.spec);
 }

@@ -1,6 +1,9 @@
+import type { ListenerSpec } from "../model/node-spec.js";
+import type { AccessLog } from "./access-log.js";
 import type { Balancer, BalancerTarget } from "./balancer/balancer.js";
 import type { BackendHealth } from "./health/state.js";
 import type { OriginPool } from "./http/origin-pool.js";
+import type { ListenerTls } from "./tls-context.js";
 
 /** A back end's in-flight request count on one listener; it outlives routing tables. */
 export class OutstandingCount {
@@ -60,22 +63,31 @@ export interface RoutingTable {
   readonly balancer: Balancer<RouteTarget>;
 }
 
-/** What a listener is told to route to: back ends in registration order, and the instance port. */
-export interface RouteSpec {
+/** Everything a listener runs with, given whole on each apply. */
+export interface ListenerInput {
+  /** The load balancer's name (sticky cookie values name its instances). */
+  readonly loadBalancer: string;
+  readonly spec: ListenerSpec;
+  /** The back ends it routes to, in registration order: their observed health and address. */
   readonly backends: readonly BackendHealth[];
-  readonly instancePort: number;
+  /** HTTPS/SSL: the context to accept clients with; null otherwise. */
+  readonly tls: ListenerTls | null;
 }
 
 /** A listener of a load-balancer node, whatever its protocol. */
 export interface ProxyListener {
   readonly port: number;
   readonly bound: boolean;
+  /** The load balancer's access log while logging is on. */
+  accessLog: AccessLog | null;
   /** Binds; resolves false (after logging) when the bind fails. Retries if a previous bind failed. */
   listen(): Promise<boolean>;
-  /** Builds a new routing table aside and swaps it in. */
-  route(spec: RouteSpec): void;
-  /** The load balancer's idle timeout (connectionSettings.idleTimeout), applied without rebinding. */
-  setIdleTimeout(ms: number): void;
+  /**
+   * Builds the listener's new state (routing table, request policy, idle timeout, TLS context)
+   * aside from `input` and swaps it in within one synchronous call: a request sees either the
+   * old state or the new, never a mix. Open connections stay open.
+   */
+  apply(input: ListenerInput): void;
   /** Stops accepting, lets in-flight work finish for up to `graceMs`, then cuts the rest. */
   close(graceMs: number): Promise<void>;
 }

@@ -2,18 +2,18 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { mergeConfig } from "../../src/agent/merge.js";
 import type { AgentConfig } from "../../src/model/agent-protocol.js";
-import { aNodeLoadBalancer } from "../support/builders.js";
+import { aNodeSpec } from "../support/builders.js";
 
 const backend = (id: string) => ({ instanceId: id, address: "127.0.0.1", zone: "us-east-1a" });
 
 function doc(overrides: Partial<AgentConfig>): AgentConfig {
-  return { version: 10, zone: "us-east-1a", loadBalancers: [], removals: [], ...overrides };
+  return { format: 2, revision: 10, zone: "us-east-1a", loadBalancers: [], removals: [], ...overrides };
 }
 
 describe("agent merge: removal is explicit, never inferred", () => {
   it("keeps a load balancer absent from the document and reports it as unexplained", () => {
-    const running = [aNodeLoadBalancer({ name: "web" }), aNodeLoadBalancer({ name: "api" })];
-    const r = mergeConfig(running, doc({ loadBalancers: [aNodeLoadBalancer({ name: "api", revision: 9 })] }));
+    const running = [aNodeSpec({ name: "web" }), aNodeSpec({ name: "api" })];
+    const r = mergeConfig(running, doc({ loadBalancers: [aNodeSpec({ name: "api", revision: 9 })] }));
     assert.deepEqual(
       r.running.map((l) => l.name),
       ["api", "web"],
@@ -22,7 +22,7 @@ describe("agent merge: removal is explicit, never inferred", () => {
   });
 
   it("removes a load balancer only through an explicit removal", () => {
-    const running = [aNodeLoadBalancer({ name: "web" })];
+    const running = [aNodeSpec({ name: "web" })];
     const r = mergeConfig(
       running,
       doc({ removals: [{ kind: "loadBalancer", loadBalancer: "web", key: "web", revision: 9 }] }),
@@ -32,14 +32,14 @@ describe("agent merge: removal is explicit, never inferred", () => {
   });
 
   it("keeps listeners and back ends the new spec omits unless they are removed explicitly", () => {
-    const old = aNodeLoadBalancer({
+    const old = aNodeSpec({
       listeners: [
         { protocol: "HTTP", loadBalancerPort: 80, instanceProtocol: "HTTP", instancePort: 8080 },
         { protocol: "TCP", loadBalancerPort: 9000, instanceProtocol: "TCP", instancePort: 9000 },
       ],
       backends: [backend("i-1"), backend("i-2"), backend("i-3")],
     });
-    const next = aNodeLoadBalancer({ revision: 5, backends: [backend("i-1")] });
+    const next = aNodeSpec({ revision: 5, backends: [backend("i-1")] });
     const r = mergeConfig(
       [old],
       doc({
@@ -50,7 +50,7 @@ describe("agent merge: removal is explicit, never inferred", () => {
     const lb = r.running[0];
     assert.ok(lb);
     assert.deepEqual(
-      lb.listeners.map((l) => l.loadBalancerPort),
+      lb.listeners.map((l) => l.port),
       [80, 9000],
     );
     assert.deepEqual(
@@ -61,8 +61,8 @@ describe("agent merge: removal is explicit, never inferred", () => {
   });
 
   it("takes the new spec as is when it removes everything it omits", () => {
-    const old = aNodeLoadBalancer({ backends: [backend("i-1"), backend("i-2")] });
-    const next = aNodeLoadBalancer({ revision: 5, backends: [backend("i-1")] });
+    const old = aNodeSpec({ backends: [backend("i-1"), backend("i-2")] });
+    const next = aNodeSpec({ revision: 5, backends: [backend("i-1")] });
     const r = mergeConfig(
       [old],
       doc({

@@ -15,6 +15,7 @@ import {
   lbSpec,
   waitFor,
 } from "../proxy/helpers.js";
+import { resolved } from "../support/builders.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 
 const cleanups = cleanupsAfterAll();
@@ -44,7 +45,7 @@ describe("agent metrics endpoint", () => {
       [backend("i-1", "127.0.18.31"), backend("i-down", "127.0.18.32")],
       fastHealthCheck(`HTTP:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec }]);
+    await runtime.apply(resolved([{ address: node, spec }]));
     await waitFor("i-1 InService", () =>
       runtime.health().some((h) => h.instanceId === "i-1" && h.state === "InService"),
     );

@@ -352,7 +352,7 @@ describe("ELB API through the AWS SDK", () => {
       server.store.putAgentStatus({
         agentId,
         zone: "us-east-1a",
-        configVersion: 1,
+        configRevision: 1,
         nodes: [],
         unexplained: [],
         time,

@@ -58,7 +58,7 @@ describe("DescribeInstanceHealth: instances draining after deregistration", () =
     await server.store.putAgentStatus({
       agentId,
       zone: `us-east-1${zone}`,
-      configVersion: await server.store.head(),
+      configRevision: await server.store.head(),
       nodes: [],
       unexplained: [],
       health,

@@ -19,7 +19,8 @@ describe("config compiler", () => {
       tx.put("loadBalancer", "only-b", aLoadBalancer({ name: "only-b", availabilityZones: ["us-east-1b"] }));
     });
     const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
-    assert.equal(doc.version, 1);
+    assert.equal(doc.revision, 1);
+    assert.equal(doc.format, 2);
     assert.deepEqual(
       doc.loadBalancers.map((l) => l.name),
       ["web"],
@@ -55,7 +56,7 @@ describe("config compiler", () => {
     ]);
   });
 
-  it("carries attributes with ELB's defaults, policies and the listeners' certificates to the agents", async () => {
+  it("sends each node resolved: defaults applied, policies interpreted, the listener's certificate in its TLS context", async () => {
     const arn = "arn:aws:iam::000000000000:server-certificate/site";
     await store.mutate(meta(), async (tx) => {
       tx.put("certificate", arn, {
@@ -94,13 +95,18 @@ describe("config compiler", () => {
     const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
     const tls = doc.loadBalancers.find((l) => l.name === "tls");
     assert.ok(tls);
-    assert.deepEqual(tls.certificates, [{ arn, certificateBody: "CERT", privateKey: "KEY" }]);
-    assert.equal(tls.attributes?.connectionSettings.idleTimeout, 60);
-    assert.equal(tls.attributes?.crossZoneLoadBalancing.enabled, false);
-    assert.deepEqual(
-      tls.policies?.map((p) => p.policyName),
-      ["pp"],
-    );
+    const listener = tls.listeners[0];
+    assert.ok(listener);
+    assert.equal(listener.idleTimeoutSeconds, 60);
+    assert.equal(tls.crossZone, false);
+    assert.deepEqual(tls.draining, { enabled: false, timeoutSeconds: 300 });
+    assert.ok(listener.tls !== null && "certificateArn" in listener.tls);
+    assert.equal(listener.tls.certificateArn, arn);
+    assert.equal(listener.tls.certificatePem, "CERT");
+    assert.equal(listener.tls.privateKey, "KEY");
+    assert.equal(listener.tls.policyName, "ELBSecurityPolicy-2016-08");
+    // A Proxy Protocol policy that is not set on the instance port does nothing.
+    assert.equal(listener.upstream.proxyProtocol, false);
   });
 
   it("gives an agent from before a compaction the removals from the compaction on", async () => {

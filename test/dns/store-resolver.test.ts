@@ -26,7 +26,7 @@ function status(agentId: string, nodes: NodeReport[], ageMs = 0, zone = "us-east
   return {
     agentId,
     zone,
-    configVersion: 1,
+    configRevision: 1,
     nodes,
     health: [],
     unexplained: [],

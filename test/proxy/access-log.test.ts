@@ -6,12 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import { DEFAULT_ATTRIBUTES } from "../../src/model/attributes.js";
+import type { NodeSource } from "../../src/model/resolve-node.js";
 import type { Listener } from "../../src/model/types.js";
 import { fileTime } from "../../src/proxy/access-log.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import { selfSignedCert } from "../support/certs.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
@@ -35,7 +36,7 @@ const cleanups = cleanupsAfterAll();
 const LINE =
   /^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" (\S+) (\S+)$/;
 
-function withAccessLog(spec: NodeLoadBalancer, enabled: boolean, emitInterval = 5): NodeLoadBalancer {
+function withAccessLog(spec: NodeSource, enabled: boolean, emitInterval = 5): NodeSource {
   return { ...spec, attributes: { ...DEFAULT_ATTRIBUTES, accessLog: { enabled, emitInterval } } };
 }
 
@@ -75,10 +76,12 @@ describe("access logs", () => {
       true,
     );
     const before = Date.now();
-    await runtime.apply([
-      { address: node, spec: withAccessLog(spec, true) },
-      { address: node, spec: empty },
-    ]);
+    await runtime.apply(
+      resolved([
+        { address: node, spec: withAccessLog(spec, true) },
+        { address: node, spec: empty },
+      ]),
+    );
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
 
     const get = await fetchRaw(node, port, "/path?q=1", { headers: { "User-Agent": "test-agent/1.0" } });
@@ -133,7 +136,7 @@ describe("access logs", () => {
   it("client-supplied Host and User-Agent cannot break a line; no Host logs the node's address", async () => {
     const node = "127.0.18.20";
     const { dir, runtime, port, spec, close } = await setup(node, "127.0.18.21");
-    await runtime.apply([{ address: node, spec: withAccessLog(spec, true) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAccessLog(spec, true) }]));
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
     const send = async (raw: string): Promise<void> => {
       const c = connect(port, node);
@@ -159,14 +162,14 @@ describe("access logs", () => {
   it("disabled: no file; turning it off closes the file and writes no more", async () => {
     const node = "127.0.18.20";
     const { dir, runtime, port, spec } = await setup(node, "127.0.18.21");
-    await runtime.apply([{ address: node, spec: withAccessLog(spec, false) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAccessLog(spec, false) }]));
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
     assert.equal((await fetchRaw(node, port, "/")).status, 200);
     assert.deepEqual(await readdir(dir), []);
 
-    await runtime.apply([{ address: node, spec: withAccessLog(spec, true, 60) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAccessLog(spec, true, 60) }]));
     assert.equal((await fetchRaw(node, port, "/")).status, 200);
-    await runtime.apply([{ address: node, spec: withAccessLog(spec, false) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAccessLog(spec, false) }]));
     assert.equal((await fetchRaw(node, port, "/")).status, 200);
     const files = await readdir(join(dir, "logs"));
     assert.equal(files.length, 1);
@@ -235,10 +238,12 @@ describe("access logs of TCP and SSL listeners", () => {
       fastHealthCheck(`TCP:${bp}`),
     );
     const empty = lbSpec("tcpempty", [tcpListener(emptyPort, bp)], [], fastHealthCheck(`TCP:${bp}`));
-    await runtime.apply([
-      { address: node, spec: withAccessLog(spec, true) },
-      { address: node, spec: withAccessLog(empty, true) },
-    ]);
+    await runtime.apply(
+      resolved([
+        { address: node, spec: withAccessLog(spec, true) },
+        { address: node, spec: withAccessLog(empty, true) },
+      ]),
+    );
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
 
     const c1 = connect({ host: node, port, localAddress: "127.0.63.9" });
@@ -297,11 +302,11 @@ describe("access logs of TCP and SSL listeners", () => {
       instancePort: bp,
       sslCertificateId: "arn:lb",
     };
-    const spec: NodeLoadBalancer = {
+    const spec: NodeSource = {
       ...lbSpec("ssllogs", [listener], [backend("i-1", backendHost)], fastHealthCheck(`TCP:${bp}`)),
       certificates: [{ arn: "arn:lb", certificateBody: pem.cert, privateKey: pem.key }],
     };
-    await runtime.apply([{ address: node, spec: withAccessLog(spec, true) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAccessLog(spec, true) }]));
     await waitFor("InService", () => runtime.health().some((h) => h.state === "InService"));
     await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
 

@@ -3,17 +3,19 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { before, describe, it } from "node:test";
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from "node:tls";
-import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import { parsePublicKey } from "../../src/model/public-keys.js";
+import { type NodeSource, resolveNode } from "../../src/model/resolve-node.js";
 import type { Listener } from "../../src/model/types.js";
 import {
+  type BackendAuth,
   BackendAuthError,
-  backendAuthFor,
+  backendAuth,
   connectBackendTls,
-  parsePublicKey,
 } from "../../src/proxy/backend-auth.js";
 import { HealthChecker } from "../../src/proxy/health/checker.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import { type CertPem, selfSignedCert } from "../support/certs.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
@@ -52,7 +54,7 @@ before(() => {
 });
 
 /** The spec with a BackendServerAuthenticationPolicy on `instancePort` accepting `keys`. */
-function withAuth(spec: NodeLoadBalancer, instancePort: number, keys: readonly string[]): NodeLoadBalancer {
+function withAuth(spec: NodeSource, instancePort: number, keys: readonly string[]): NodeSource {
   return {
     ...spec,
     revision: spec.revision + 1,
@@ -70,6 +72,12 @@ function withAuth(spec: NodeLoadBalancer, instancePort: number, keys: readonly s
     ],
     backendServerPolicies: [{ instancePort, policyNames: ["auth"] }],
   };
+}
+
+/** The authentication the resolved spec gives connections to back ends on `instancePort`. */
+function backendAuthFor(src: NodeSource, instancePort: number): BackendAuth | null {
+  const spec = resolveNode({ ...src, healthCheck: fastHealthCheck(`SSL:${instancePort}`) });
+  return backendAuth(spec.healthCheck.authentication);
 }
 
 /** A TLS back end with `pem`'s certificate that echoes "be:<data>" and answers "GET" with 200. */
@@ -150,25 +158,26 @@ describe("backend auth in health checks", () => {
       const port = portOf(server);
       const hc = fastHealthCheck(kind === "SSL" ? `SSL:${port}` : `HTTPS:${port}/health`);
       const base = lbSpec("hc", [], [backend("i-1", host)], hc);
-      const checker = new HealthChecker("hc", hc, { healthChanged: () => {} }, silentLogger);
+      const check = (src: NodeSource) => resolveNode(src).healthCheck;
+      const checker = new HealthChecker("hc", check(base), { healthChanged: () => {} }, silentLogger);
       cleanups.push(() => checker.stop());
       const state = (): string | undefined => checker.get("i-1")?.state;
 
-      checker.update(hc, base.backends, withAuth(base, port, [other.spki]));
+      checker.update(check(withAuth(base, port, [other.spki])), base.backends);
       await waitFor(
         "a failed check",
         () => checker.get("i-1")?.description.startsWith("Instance has") === true,
       );
       assert.equal(state(), "OutOfService");
 
-      checker.update(hc, base.backends, withAuth(base, port, [good.spki]));
+      checker.update(check(withAuth(base, port, [good.spki])), base.backends);
       await waitFor("InService with the right key", () => state() === "InService");
 
-      checker.update(hc, base.backends, withAuth(base, port, [other.spki]));
+      checker.update(check(withAuth(base, port, [other.spki])), base.backends);
       await waitFor("OutOfService again", () => state() === "OutOfService");
 
       // No policy: the certificate is not checked.
-      checker.update(hc, base.backends, base);
+      checker.update(check(base), base.backends);
       await waitFor("InService without the policy", () => state() === "InService");
     });
   }
@@ -189,7 +198,7 @@ describe("backend auth on SSL listeners", () => {
       sslCertificateId: "arn:lb",
     };
     // A TCP health check: the back end stays InService whatever the policy, so the listener tries it.
-    const base: NodeLoadBalancer = {
+    const base: NodeSource = {
       ...lbSpec("auth", [listener], [backend("i-1", host)], fastHealthCheck(`TCP:${bp}`)),
       certificates: [{ arn: "arn:lb", certificateBody: lb.cert, privateKey: lb.key }],
     };
@@ -213,18 +222,18 @@ describe("backend auth on SSL listeners", () => {
       return got;
     };
 
-    await runtime.apply([{ address: node, spec: withAuth(base, bp, [good.spki]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAuth(base, bp, [good.spki]) }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
     assert.equal(await talk(), "be:hi");
     assert.equal(metrics.backendConnectionErrors, 0);
 
-    await runtime.apply([{ address: node, spec: withAuth(base, bp, [other.spki]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAuth(base, bp, [other.spki]) }]));
     assert.equal(await talk(), "");
     assert.ok(metrics.backendConnectionErrors >= 1, `${metrics.backendConnectionErrors}`);
 
     const errors = metrics.backendConnectionErrors;
-    await runtime.apply([{ address: node, spec: { ...base, revision: 9 } }]);
+    await runtime.apply(resolved([{ address: node, spec: { ...base, revision: 9 } }]));
     assert.equal(await talk(), "be:hi", "without the policy the certificate is not checked");
     assert.equal(metrics.backendConnectionErrors, errors);
   });
@@ -253,17 +262,17 @@ describe("backend auth on HTTP listeners with HTTPS back ends", () => {
       return res.status;
     };
 
-    await runtime.apply([{ address: node, spec: withAuth(base, bp, [good.spki]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAuth(base, bp, [good.spki]) }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
     assert.equal(await status(), 200);
     assert.equal(metrics.backendConnectionErrors, 0);
 
-    await runtime.apply([{ address: node, spec: withAuth(base, bp, [other.spki]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withAuth(base, bp, [other.spki]) }]));
     assert.equal(await status(), 503);
     assert.ok(metrics.backendConnectionErrors >= 1, `${metrics.backendConnectionErrors}`);
 
-    await runtime.apply([{ address: node, spec: { ...base, revision: 9 } }]);
+    await runtime.apply(resolved([{ address: node, spec: { ...base, revision: 9 } }]));
     assert.equal(await status(), 200, "without the policy the certificate is not checked");
   });
 });

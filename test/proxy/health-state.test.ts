@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BackendHealth, FAILED_THRESHOLD, REGISTERING } from "../../src/proxy/health/state.js";
-import { parseHealthTarget } from "../../src/proxy/health/target.js";
 
 const T = { healthyThreshold: 3, unhealthyThreshold: 2 };
 
@@ -56,21 +55,5 @@ describe("BackendHealth (ELB state machine)", () => {
     assert.equal(h.state, "OutOfService");
     assert.equal(h.description, FAILED_THRESHOLD);
     assert.equal(h.record(true, T), false, "past registration it needs healthyThreshold passes");
-  });
-});
-
-describe("parseHealthTarget", () => {
-  it("parses the four ELB forms and rejects others", () => {
-    assert.deepEqual(parseHealthTarget("HTTP:80/index.html"), {
-      protocol: "HTTP",
-      port: 80,
-      path: "/index.html",
-    });
-    assert.deepEqual(parseHealthTarget("TCP:8080"), { protocol: "TCP", port: 8080, path: "" });
-    assert.equal(parseHealthTarget("SSL:443")?.protocol, "SSL");
-    assert.equal(parseHealthTarget("HTTPS:443/")?.path, "/");
-    for (const bad of ["HTTP:80", "TCP:80/x", "UDP:53", "HTTP:0/", "HTTP:70000/", "http:80/"]) {
-      assert.equal(parseHealthTarget(bad), undefined, bad);
-    }
   });
 });

@@ -1,7 +1,8 @@
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, request, type Server, type ServerResponse } from "node:http";
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
-import type { BackendSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import type { Backend } from "../../src/model/node-spec.js";
+import type { NodeSource } from "../../src/model/resolve-node.js";
 import type { HealthCheck, Listener } from "../../src/model/types.js";
 
 /** Binds port 0 on `host`, frees it, and returns the port: a port the test can give a listener. */
@@ -155,7 +156,7 @@ export async function waitFor(what: string, cond: () => boolean, ms = 5000): Pro
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export function backend(instanceId: string, address = "127.0.0.1"): BackendSpec {
+export function backend(instanceId: string, address = "127.0.0.1"): Backend {
   return { instanceId, address, zone: "zone-a" };
 }
 
@@ -175,10 +176,10 @@ export function fastHealthCheck(target: string, over: Partial<HealthCheck> = {})
 export function lbSpec(
   name: string,
   listeners: readonly Listener[],
-  backends: readonly BackendSpec[],
+  backends: readonly Backend[],
   healthCheck: HealthCheck,
   revision = 1,
-): NodeLoadBalancer {
+): NodeSource {
   return { name, revision, dnsName: `${name}.test`, listeners, healthCheck, backends };
 }
 

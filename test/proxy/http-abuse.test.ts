@@ -290,7 +290,7 @@ describe("HTTPS listener and a client stuck before the TLS handshake", () => {
       pools: new PoolRegistry(),
       balancer: roundRobin,
       log: silentLogger,
-      tls: { cert: pem.cert, key: pem.key },
+      tls: { context: { cert: pem.cert, key: pem.key }, identity: "stuck" },
     });
     assert.ok(await listener.listen());
     const silent = connect(listener.port, address);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import type { DesyncMitigationMode } from "../../src/model/attributes.js";
 import { type DesyncClass, isParseError, parseRequestHead } from "../../src/proxy/http1/request.js";
 import { closeServer, listen, portOf, waitFor } from "./helpers.js";
-import { get, header, healthy, policy, RawClient, startListener, type TestListener } from "./raw-client.js";
+import { get, header, healthy, RawClient, startListener, type TestListener } from "./raw-client.js";
 
 const NODE = "127.0.72.1";
 
@@ -74,7 +74,7 @@ describe("desync mitigation modes", () => {
 
   for (const mode of ["monitor", "defensive", "strictest"] as const) {
     it(`${mode}: ${CLASSES.map((c) => `${c} ${EXPECTED[mode][c]}`).join(", ")}`, async () => {
-      lb.listener.setPolicy(policy({ desyncMode: mode }));
+      lb.configure({ desyncMode: mode });
       const nonCompliant = lb.metrics.desyncNonCompliant;
       const blocked = lb.metrics.elb4xx;
       let blocks = 0;
@@ -122,7 +122,7 @@ describe("desync mitigation modes", () => {
   }
 
   it("monitor: a forwarded CL + TE request is framed by its chunked body; the smuggled GET /admin is never processed", async () => {
-    lb.listener.setPolicy(policy({ desyncMode: "monitor" }));
+    lb.configure({ desyncMode: "monitor" });
     const c = await RawClient.connect(NODE, lb.port);
     try {
       c.write(

@@ -18,6 +18,7 @@ import {
   type RawResponse,
   rawBackend,
   rawRequest,
+  route,
   sharedPortBackends,
   sleep,
   startListener,
@@ -212,7 +213,7 @@ describe("sticky sessions", () => {
       address: "127.0.73.2",
       backends: health,
       instancePort: port,
-      policy: { stickiness: { kind: "lb", maxAge: 60 } },
+      policy: { stickiness: { kind: "lb-cookie", maxAgeSeconds: 60 } },
     });
     const first = await fetchRaw(lb.address, lb.port, "/");
     const line = first.headers["set-cookie"]?.find((c) => c.startsWith("AWSELB="));
@@ -240,7 +241,7 @@ describe("sticky sessions", () => {
       address: "127.0.73.3",
       backends: hosts.map((h, i) => healthy(`i-${i}`, h)),
       instancePort: port,
-      policy: { stickiness: { kind: "app", cookieName: "SESSION" } },
+      policy: { stickiness: { kind: "app-cookie", cookieName: "SESSION" } },
     });
     const plain = await fetchRaw(lb.address, lb.port, "/");
     assert.equal(cookieOf(plain.headers["set-cookie"]), undefined, "no AWSELB without the app's cookie");
@@ -403,17 +404,14 @@ describe("back-end failures", () => {
   async function through(onConnection: Parameters<typeof rawBackend>[0]): Promise<RawResponse> {
     const b = await rawBackend(onConnection);
     cleanups.push(b.close);
-    lb.listener.route({ backends: [healthy("i-raw")], instancePort: b.port });
+    route(lb.listener, [healthy("i-raw")], b.port);
     const { client, responses } = await rawRequest(NODE, lb.port, get("/"));
     client.destroy();
     return responses[0] as RawResponse;
   }
 
   it("a refused connection is retried on the other back end: every request succeeds", async () => {
-    lb.listener.route({
-      backends: [healthy("i-dead", "127.0.0.3"), healthy("i-live", "127.0.0.1")],
-      instancePort: portOf(live),
-    });
+    route(lb.listener, [healthy("i-dead", "127.0.0.3"), healthy("i-live", "127.0.0.1")], portOf(live));
     for (let i = 0; i < 6; i++) {
       const { client, responses } = await rawRequest(NODE, lb.port, get(`/retry/${i}`));
       client.destroy();
@@ -481,7 +479,7 @@ describe("back-end failures", () => {
   });
 
   it("503 when no back end is InService", async () => {
-    lb.listener.route({ backends: [new BackendHealth("i-new", "127.0.0.1")], instancePort: portOf(live) });
+    route(lb.listener, [new BackendHealth("i-new", "127.0.0.1")], portOf(live));
     const { client, responses } = await rawRequest(NODE, lb.port, get("/"));
     client.destroy();
     assert.equal(responses[0]?.status, 503);

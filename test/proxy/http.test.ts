@@ -4,6 +4,7 @@ import { connect, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import {
   backend,
   closeServer,
@@ -30,17 +31,19 @@ describe("HTTP listener", () => {
     backends = await echoBackends(["127.0.0.1", "127.0.0.2"]);
     const bp = backends[0]?.port ?? 0;
     port = await freePort(NODE);
-    await runtime.apply([
-      {
-        address: NODE,
-        spec: lbSpec(
-          "web",
-          [httpListener(port, bp)],
-          [backend("i-a", "127.0.0.1"), backend("i-b", "127.0.0.2")],
-          fastHealthCheck(`HTTP:${bp}/health`),
-        ),
-      },
-    ]);
+    await runtime.apply(
+      resolved([
+        {
+          address: NODE,
+          spec: lbSpec(
+            "web",
+            [httpListener(port, bp)],
+            [backend("i-a", "127.0.0.1"), backend("i-b", "127.0.0.2")],
+            fastHealthCheck(`HTTP:${bp}/health`),
+          ),
+        },
+      ]),
+    );
     await waitFor("both back ends InService", () => runtime.health().every((h) => h.state === "InService"));
   });
 
@@ -193,26 +196,28 @@ describe("HTTP listener errors", () => {
       await freePort(NODE2),
       await freePort(NODE2),
     ];
-    await runtime.apply([
-      { address: NODE2, spec: lbSpec("empty", [httpListener(emptyPort, appPort)], [], hc) },
-      {
-        address: NODE2,
-        spec: lbSpec(
-          "retry",
-          [httpListener(retryPort, appPort)],
-          [backend("i-dead", "127.0.0.3"), backend("i-live", "127.0.0.1")],
-          hc,
-        ),
-      },
-      {
-        address: NODE2,
-        spec: lbSpec("dead", [httpListener(deadPort, appPort)], [backend("i-dead", "127.0.0.3")], hc),
-      },
-      {
-        address: NODE2,
-        spec: lbSpec("bad", [httpListener(badPort, portOf(garbage))], [backend("i-bad", "127.0.0.1")], hc),
-      },
-    ]);
+    await runtime.apply(
+      resolved([
+        { address: NODE2, spec: lbSpec("empty", [httpListener(emptyPort, appPort)], [], hc) },
+        {
+          address: NODE2,
+          spec: lbSpec(
+            "retry",
+            [httpListener(retryPort, appPort)],
+            [backend("i-dead", "127.0.0.3"), backend("i-live", "127.0.0.1")],
+            hc,
+          ),
+        },
+        {
+          address: NODE2,
+          spec: lbSpec("dead", [httpListener(deadPort, appPort)], [backend("i-dead", "127.0.0.3")], hc),
+        },
+        {
+          address: NODE2,
+          spec: lbSpec("bad", [httpListener(badPort, portOf(garbage))], [backend("i-bad", "127.0.0.1")], hc),
+        },
+      ]),
+    );
     await waitFor(
       "back ends InService",
       () => runtime.health().length === 4 && runtime.health().every((h) => h.state === "InService"),

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { DEFAULT_ATTRIBUTES } from "../../src/model/attributes.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import {
   backend,
   closeServer,
@@ -53,14 +54,14 @@ describe("idle timeout from connectionSettings.idleTimeout", () => {
     [b] = await echoBackends(["127.0.0.1"]);
     httpPort = await freePort(NODE);
     tcpPort = await freePort(NODE);
-    await runtime.apply([{ address: NODE, spec: spec(null, 1) }]);
+    await runtime.apply(resolved([{ address: NODE, spec: spec(null, 1) }]));
     await waitFor("back end InService", () => runtime.health().every((h) => h.state === "InService"));
     early = connect(httpPort, NODE);
     await once(early, "connect");
     early.write(`GET / HTTP/1.1\r\nHost: lb\r\n\r\n`);
     await once(early, "data");
     // Re-applied with a 1 s idle timeout: the listeners are kept, not rebound.
-    await runtime.apply([{ address: NODE, spec: spec(1, 2) }]);
+    await runtime.apply(resolved([{ address: NODE, spec: spec(1, 2) }]));
   });
 
   after(async () => {

@@ -10,6 +10,7 @@ import { silentLogger } from "../../src/util/logger.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import { balancerConformance } from "./balancer.conformance.js";
 import { closeServer, fetchRaw, freePort, listen, portOf, waitFor } from "./helpers.js";
+import { route } from "./raw-client.js";
 
 balancerConformance("least outstanding", leastOutstanding);
 
@@ -84,7 +85,7 @@ describe("HTTP listener with least outstanding requests", () => {
       await listener.close(100);
       await pools.closeAll(100);
     });
-    listener.route({ backends, instancePort });
+    route(listener, backends, instancePort);
     assert.equal(await listener.listen(), true);
     return { listener, port };
   }
@@ -115,10 +116,7 @@ describe("HTTP listener with least outstanding requests", () => {
     await waitFor("exchanges finished", () => listener.inFlight === 0);
     assert.deepEqual(listener.outstanding(), [0, 0]);
     // A table swap keeps the counts (still 0) and the balancing.
-    listener.route({
-      backends: [inService("i-slow", "127.0.0.1"), inService("i-fast", "127.0.0.2")],
-      instancePort,
-    });
+    route(listener, [inService("i-slow", "127.0.0.1"), inService("i-fast", "127.0.0.2")], instancePort);
     assert.deepEqual(listener.outstanding(), [0, 0]);
   });
 

@@ -3,11 +3,12 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { TLSSocket, connect as tlsConnect } from "node:tls";
-import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import { type NodeSource, resolveNode } from "../../src/model/resolve-node.js";
 import type { Listener } from "../../src/model/types.js";
-import { proxyProtocolFor, proxyProtocolHeader } from "../../src/proxy/proxy-protocol.js";
+import { proxyProtocolHeader } from "../../src/proxy/proxy-protocol.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import { selfSignedCert } from "../support/certs.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
@@ -24,7 +25,7 @@ import {
 
 const cleanups = cleanupsAfterAll();
 
-function withProxyProtocol(spec: NodeLoadBalancer, instancePort: number, value = "true"): NodeLoadBalancer {
+function withProxyProtocol(spec: NodeSource, instancePort: number, value = "true"): NodeSource {
   return {
     ...spec,
     policies: [
@@ -75,7 +76,7 @@ async function runtimeFor(
   listener: (port: number, instancePort: number) => Listener,
   backendHost: string,
   server: Server,
-): Promise<{ runtime: ProxyRuntime; port: number; spec: NodeLoadBalancer }> {
+): Promise<{ runtime: ProxyRuntime; port: number; spec: NodeSource }> {
   await listen(server, backendHost);
   const bp = portOf(server);
   const port = await freePort(node);
@@ -112,6 +113,12 @@ describe("Proxy Protocol helpers", () => {
   });
 
   it("is on only for a true ProxyProtocolPolicyType policy set on that instance port", () => {
+    /** Whether the resolved spec of a TCP listener to `instancePort` sends the PROXY line. */
+    const proxyProtocolFor = (src: NodeSource, instancePort: number): boolean =>
+      resolveNode({
+        ...src,
+        listeners: [{ protocol: "TCP", loadBalancerPort: 1, instanceProtocol: "TCP", instancePort }],
+      }).listeners[0]?.upstream.proxyProtocol === true;
     const base = lbSpec("x", [], [], fastHealthCheck("TCP:80"));
     assert.equal(proxyProtocolFor(base, 80), false);
     assert.equal(proxyProtocolFor(withProxyProtocol(base, 80), 80), true);
@@ -130,7 +137,7 @@ describe("Proxy Protocol on TCP listeners", () => {
     const node = "127.0.61.1";
     const { runtime, port, spec } = await runtimeFor(node, tcpListener, "127.0.61.2", recorder());
     const bp = spec.listeners[0]?.instancePort ?? 0;
-    await runtime.apply([{ address: node, spec: withProxyProtocol(spec, bp) }]);
+    await runtime.apply(resolved([{ address: node, spec: withProxyProtocol(spec, bp) }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     const { reply, clientPort } = await roundTrip(node, port, "hello", "127.0.61.9");
     assert.equal(reply, `PROXY TCP4 127.0.61.9 ${node} ${clientPort} ${port}\r\nhello`);
@@ -140,10 +147,10 @@ describe("Proxy Protocol on TCP listeners", () => {
     const node = "127.0.61.3";
     const { runtime, port, spec } = await runtimeFor(node, tcpListener, "127.0.61.4", recorder());
     const bp = spec.listeners[0]?.instancePort ?? 0;
-    await runtime.apply([{ address: node, spec }]);
+    await runtime.apply(resolved([{ address: node, spec }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     assert.equal((await roundTrip(node, port, "plain")).reply, "plain");
-    await runtime.apply([{ address: node, spec: withProxyProtocol(spec, bp, "false") }]);
+    await runtime.apply(resolved([{ address: node, spec: withProxyProtocol(spec, bp, "false") }]));
     assert.equal((await roundTrip(node, port, "still plain")).reply, "still plain");
   });
 
@@ -151,7 +158,7 @@ describe("Proxy Protocol on TCP listeners", () => {
     const node = "::1";
     const { runtime, port, spec } = await runtimeFor(node, tcpListener, "127.0.61.5", recorder());
     const bp = spec.listeners[0]?.instancePort ?? 0;
-    await runtime.apply([{ address: node, spec: withProxyProtocol(spec, bp) }]);
+    await runtime.apply(resolved([{ address: node, spec: withProxyProtocol(spec, bp) }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     const { reply, clientPort } = await roundTrip(node, port, "six");
     assert.equal(reply, `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r\nsix`);
@@ -161,13 +168,13 @@ describe("Proxy Protocol on TCP listeners", () => {
     const node = "127.0.61.6";
     const { runtime, port, spec } = await runtimeFor(node, tcpListener, "127.0.61.7", recorder());
     const bp = spec.listeners[0]?.instancePort ?? 0;
-    await runtime.apply([{ address: node, spec }]);
+    await runtime.apply(resolved([{ address: node, spec }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     assert.equal((await roundTrip(node, port, "before")).reply, "before");
-    await runtime.apply([{ address: node, spec: withProxyProtocol({ ...spec, revision: 2 }, bp) }]);
+    await runtime.apply(resolved([{ address: node, spec: withProxyProtocol({ ...spec, revision: 2 }, bp) }]));
     const { reply, clientPort } = await roundTrip(node, port, "after", "127.0.61.9");
     assert.equal(reply, `PROXY TCP4 127.0.61.9 ${node} ${clientPort} ${port}\r\nafter`);
-    await runtime.apply([{ address: node, spec: { ...spec, revision: 3 } }]);
+    await runtime.apply(resolved([{ address: node, spec: { ...spec, revision: 3 } }]));
     assert.equal((await roundTrip(node, port, "gone")).reply, "gone");
   });
 });
@@ -209,7 +216,7 @@ describe("Proxy Protocol on SSL listeners with SSL back ends", () => {
       { ...spec, certificates: [{ arn: "arn:lb", certificateBody: lbCert.cert, privateKey: lbCert.key }] },
       bp,
     );
-    await runtime.apply([{ address: node, spec: full }]);
+    await runtime.apply(resolved([{ address: node, spec: full }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     await waitFor("bound", () => runtime.nodes()[0]?.listeners[0]?.bound === true);
     const raw = connect({ host: node, port, localAddress: "127.0.61.9" });

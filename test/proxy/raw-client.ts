@@ -6,13 +6,15 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { DesyncMitigationMode } from "../../src/model/attributes.js";
+import type { Stickiness } from "../../src/model/node-spec.js";
 import { roundRobin } from "../../src/proxy/balancer/round-robin.js";
 import { BackendHealth } from "../../src/proxy/health/state.js";
-import { HttpListener, type HttpListenerPolicy, httpListenerPolicy } from "../../src/proxy/http/listener.js";
+import { HttpListener } from "../../src/proxy/http/listener.js";
 import { LoadBalancerMetrics } from "../../src/proxy/metrics.js";
 import { PoolRegistry } from "../../src/proxy/pools.js";
 import { silentLogger } from "../../src/util/logger.js";
-import { closeServer, fastHealthCheck, freePort, httpListener, lbSpec, listen, portOf } from "./helpers.js";
+import { closeServer, freePort, listen, portOf } from "./helpers.js";
 
 export interface RawResponse {
   readonly version: string;
@@ -317,7 +319,49 @@ export interface TestListener {
   readonly pools: PoolRegistry;
   readonly address: string;
   readonly port: number;
+  /** Applies the listener's spec again with `over` changed, routing to the same back ends. */
+  configure(over: RouteSettings): void;
   close(): Promise<void>;
+}
+
+/** What a test sets of a plain HTTP listener's spec. */
+export interface RouteSettings {
+  readonly desyncMode?: DesyncMitigationMode;
+  readonly stickiness?: Stickiness;
+  readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * Applies to `listener` the spec of a plain HTTP listener of load balancer "lb" (defensive, no
+ * stickiness, its current idle timeout unless `over` says otherwise) routing to `backends`.
+ */
+export function route(
+  listener: HttpListener,
+  backends: readonly BackendHealth[],
+  instancePort: number,
+  over: RouteSettings = {},
+): void {
+  listener.apply({
+    loadBalancer: "lb",
+    backends,
+    tls: null,
+    spec: {
+      port: listener.port,
+      protocol: "HTTP",
+      engine: "http",
+      idleTimeoutSeconds: over.idleTimeoutSeconds ?? listener.idleTimeoutMs / 1000,
+      desyncMode: over.desyncMode ?? "defensive",
+      stickiness: over.stickiness ?? { kind: "none" },
+      tls: null,
+      upstream: {
+        port: instancePort,
+        protocol: "HTTP",
+        tls: false,
+        proxyProtocol: false,
+        authentication: null,
+      },
+    },
+  });
 }
 
 /** A bound HttpListener on `address` routing to `backends` on `instancePort` (round robin). */
@@ -328,7 +372,7 @@ export async function startListener(opts: {
   idleTimeoutMs?: number;
   surgeCapacity?: number;
   maxConnections?: number;
-  policy?: Partial<HttpListenerPolicy>;
+  policy?: RouteSettings;
 }): Promise<TestListener> {
   const metrics = new LoadBalancerMetrics();
   const pools = new PoolRegistry(opts.maxConnections);
@@ -343,8 +387,7 @@ export async function startListener(opts: {
     ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),
     ...(opts.surgeCapacity === undefined ? {} : { surgeCapacity: opts.surgeCapacity }),
   });
-  listener.setPolicy(policy(opts.policy));
-  listener.route({ backends: opts.backends, instancePort: opts.instancePort });
+  route(listener, opts.backends, opts.instancePort, opts.policy);
   if (!(await listener.listen())) throw new Error(`cannot bind ${opts.address}:${port}`);
   return {
     listener,
@@ -352,18 +395,12 @@ export async function startListener(opts: {
     pools,
     address: opts.address,
     port,
+    configure: (over) => route(listener, opts.backends, opts.instancePort, { ...opts.policy, ...over }),
     close: async () => {
       await listener.close(200);
       await pools.closeAll(200);
     },
   };
-}
-
-/** A listener policy: a plain HTTP listener's of load balancer "lb" (defensive), with `over` applied. */
-export function policy(over: Partial<HttpListenerPolicy> = {}): HttpListenerPolicy {
-  const l = httpListener(80, 80);
-  const base = httpListenerPolicy(lbSpec("lb", [l], [], fastHealthCheck("TCP:80")), l, "defensive");
-  return Object.assign({}, base, over);
 }
 
 /** Resolves after `ms`. */

@@ -5,11 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { BackendSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
 import { DEFAULT_ATTRIBUTES } from "../../src/model/attributes.js";
+import type { Backend } from "../../src/model/node-spec.js";
+import type { NodeSource } from "../../src/model/resolve-node.js";
 import type { HealthCheck, Listener, LoadBalancerAttributes } from "../../src/model/types.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import {
   closeServer,
   type EchoBackend,
@@ -48,17 +50,17 @@ function runtime(): ProxyRuntime {
 }
 
 /** i-a on 127.0.0.1 (answers "b0"), i-b on 127.0.0.2 ("b1"). */
-function inst(id: "i-a" | "i-b", zone: string): BackendSpec {
+function inst(id: "i-a" | "i-b", zone: string): Backend {
   return { instanceId: id, address: id === "i-a" ? "127.0.0.1" : "127.0.0.2", zone };
 }
 
 function spec(
   listeners: readonly Listener[],
-  members: readonly BackendSpec[],
+  members: readonly Backend[],
   attrs: Partial<LoadBalancerAttributes>,
   revision: number,
   hc: HealthCheck = fastHealthCheck(`HTTP:${bp}/health`),
-): NodeLoadBalancer {
+): NodeSource {
   return {
     ...lbSpec("zones", listeners, members, hc, revision),
     attributes: { ...DEFAULT_ATTRIBUTES, ...attrs },
@@ -75,7 +77,7 @@ describe("cross-zone load balancing", () => {
     const port = await freePort(node);
     const members = [inst("i-a", OTHER_ZONE)];
     const off = { crossZoneLoadBalancing: { enabled: false } };
-    await rt.apply([{ address: node, spec: spec([httpListener(port, bp)], members, off, 1) }]);
+    await rt.apply(resolved([{ address: node, spec: spec([httpListener(port, bp)], members, off, 1) }]));
     await waitFor("i-a InService", allInService(rt, 1));
     assert.equal(rt.nodes()[0]?.routableInService, 0);
     const hits = backends[0]?.hits ?? 0;
@@ -83,7 +85,7 @@ describe("cross-zone load balancing", () => {
     assert.equal(backends[0]?.hits, hits, "the other zone's back end gets nothing");
 
     const on = { crossZoneLoadBalancing: { enabled: true } };
-    await rt.apply([{ address: node, spec: spec([httpListener(port, bp)], members, on, 2) }]);
+    await rt.apply(resolved([{ address: node, spec: spec([httpListener(port, bp)], members, on, 2) }]));
     await waitFor("routable", () => rt.nodes()[0]?.routableInService === 1);
     const r = await fetchRaw(node, port, "/");
     assert.equal(r.status, 200);
@@ -95,7 +97,9 @@ describe("cross-zone load balancing", () => {
     const rt = runtime();
     const port = await freePort(node);
     const members = [inst("i-a", ZONE), inst("i-b", OTHER_ZONE)];
-    await rt.apply([{ address: node, spec: spec([httpListener(port, bp)], members, DEFAULT_ATTRIBUTES, 1) }]);
+    await rt.apply(
+      resolved([{ address: node, spec: spec([httpListener(port, bp)], members, DEFAULT_ATTRIBUTES, 1) }]),
+    );
     await waitFor("both InService", allInService(rt, 2));
     assert.equal(rt.nodes()[0]?.routableInService, 1);
     const other = backends[1]?.hits ?? 0;
@@ -112,16 +116,16 @@ describe("connection draining", () => {
     const rt = runtime();
     const port = await freePort(node);
     const both = [inst("i-a", ZONE), inst("i-b", ZONE)];
-    await rt.apply([{ address: node, spec: spec([httpListener(port, bp)], both, draining, 1) }]);
+    await rt.apply(resolved([{ address: node, spec: spec([httpListener(port, bp)], both, draining, 1) }]));
     await waitFor("both InService", allInService(rt, 2));
     const before = backends.map((b) => b.hits);
     const slow = fetchRaw(node, port, `/slow/${ms}`);
     slow.catch(() => {});
     await waitFor("the slow request reached a back end", () => backends.some((b, i) => b.hits !== before[i]));
     const victim = backends[0]?.hits !== before[0] ? 0 : 1;
-    const kept = both[1 - victim] as BackendSpec;
-    const id = (both[victim] as BackendSpec).instanceId;
-    await rt.apply([{ address: node, spec: spec([httpListener(port, bp)], [kept], draining, 2) }]);
+    const kept = both[1 - victim] as Backend;
+    const id = (both[victim] as Backend).instanceId;
+    await rt.apply(resolved([{ address: node, spec: spec([httpListener(port, bp)], [kept], draining, 2) }]));
     return { rt, port, slow, victim, id, appliedAt: performance.now() };
   }
 
@@ -166,12 +170,14 @@ describe("re-apply", () => {
     const rt = runtime();
     const [pa, pb, pc] = [await freePort(node), await freePort(node), await freePort(node)];
     const members = [inst("i-a", ZONE), inst("i-b", ZONE)];
-    await rt.apply([
-      {
-        address: node,
-        spec: spec([httpListener(pa, bp), httpListener(pb, bp)], members, DEFAULT_ATTRIBUTES, 1),
-      },
-    ]);
+    await rt.apply(
+      resolved([
+        {
+          address: node,
+          spec: spec([httpListener(pa, bp), httpListener(pb, bp)], members, DEFAULT_ATTRIBUTES, 1),
+        },
+      ]),
+    );
     await waitFor("both InService", allInService(rt, 2));
     const kept = await RawClient.connect(node, pa);
     cleanups.push(async () => kept.destroy());
@@ -186,9 +192,11 @@ describe("re-apply", () => {
       connectionSettings: { idleTimeout: 30 },
     };
     const hc = fastHealthCheck(`TCP:${bp}`, { interval: 0.1 });
-    await rt.apply([
-      { address: node, spec: spec([httpListener(pa, bp), httpListener(pc, bp)], members, changed, 2, hc) },
-    ]);
+    await rt.apply(
+      resolved([
+        { address: node, spec: spec([httpListener(pa, bp), httpListener(pc, bp)], members, changed, 2, hc) },
+      ]),
+    );
     assert.deepEqual(
       rt.nodes()[0]?.listeners.map((l) => [l.port, l.bound]),
       [

@@ -8,6 +8,7 @@ import { ProxyMetrics } from "../../src/proxy/metrics.js";
 import { PoolRegistry } from "../../src/proxy/pools.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
   backend,
@@ -23,6 +24,7 @@ import {
   portOf,
   waitFor,
 } from "./helpers.js";
+import { route } from "./raw-client.js";
 
 const cleanups = cleanupsAfterAll();
 
@@ -65,7 +67,7 @@ describe("ProxyRuntime", () => {
     const { runtime, backends, bp, port } = await setup(node);
     let changes = 0;
     runtime.onHealthChange(() => changes++);
-    await runtime.apply([{ address: node, spec: spec("lb", port, bp, ["i-a", "i-b"]) }]);
+    await runtime.apply(resolved([{ address: node, spec: spec("lb", port, bp, ["i-a", "i-b"]) }]));
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     await waitFor("health change reported", () => changes > 0);
     await closeServer((backends[1] as EchoBackend).server);
@@ -89,7 +91,7 @@ describe("ProxyRuntime", () => {
     cleanups.push(() => closeServer(hs));
     const { runtime, bp, port } = await setup(node, ["127.0.0.1"]);
     const hc = fastHealthCheck(`HTTP:${portOf(hs)}/ping`);
-    await runtime.apply([{ address: node, spec: spec("lb", port, bp, ["i-a"], hc) }]);
+    await runtime.apply(resolved([{ address: node, spec: spec("lb", port, bp, ["i-a"], hc) }]));
     await waitFor("InService", () => runtime.health()[0]?.state === "InService");
     status = 302;
     await waitFor("OutOfService", () => runtime.health()[0]?.state === "OutOfService");
@@ -101,16 +103,16 @@ describe("ProxyRuntime", () => {
     const { runtime, bp, port } = await setup(node);
     const hc = fastHealthCheck(`HTTP:${bp}/health`, { interval: 60 });
     const both = [{ address: node, spec: spec("lb", port, bp, ["i-a", "i-b"], hc) }];
-    await runtime.apply(both);
+    await runtime.apply(resolved(both));
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     // Interval 60 s: had the state been reset, it would stay "registering" for the whole test.
-    await runtime.apply(both);
+    await runtime.apply(resolved(both));
     assert.ok(
       runtime.health().every((h) => h.state === "InService"),
       "unchanged back ends keep their health",
     );
     assert.deepEqual((await bodies(node, port, 2)).sort(), ["b0", "b1"]);
-    await runtime.apply([{ address: node, spec: spec("lb", port, bp, ["i-a"], hc) }]);
+    await runtime.apply(resolved([{ address: node, spec: spec("lb", port, bp, ["i-a"], hc) }]));
     assert.deepEqual(
       runtime.health().map((h) => h.instanceId),
       ["i-a"],
@@ -123,15 +125,17 @@ describe("ProxyRuntime", () => {
     const node = "127.0.10.4";
     const { runtime, bp, port } = await setup(node);
     const port2 = await freePort(node);
-    await runtime.apply([
-      { address: node, spec: spec("gone", port, bp, ["i-a"]) },
-      { address: node, spec: spec("stays", port2, bp, ["i-b"]) },
-    ]);
+    await runtime.apply(
+      resolved([
+        { address: node, spec: spec("gone", port, bp, ["i-a"]) },
+        { address: node, spec: spec("stays", port2, bp, ["i-b"]) },
+      ]),
+    );
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     const slowOnGone = fetchRaw(node, port, "/slow/300");
     const slowOnStays = fetchRaw(node, port2, "/slow/300");
     await new Promise((r) => setTimeout(r, 100));
-    await runtime.apply([{ address: node, spec: spec("stays", port2, bp, ["i-b"]) }]);
+    await runtime.apply(resolved([{ address: node, spec: spec("stays", port2, bp, ["i-b"]) }]));
     assert.deepEqual(
       runtime.nodes().map((n) => n.loadBalancer),
       ["stays"],
@@ -151,7 +155,7 @@ describe("ProxyRuntime", () => {
     const taken = portOf(squatter);
     const free = await freePort(node);
     const tls = await freePort(node);
-    await runtime.apply([{ address: node, spec: specOf(bp, taken, free, tls) }]);
+    await runtime.apply(resolved([{ address: node, spec: specOf(bp, taken, free, tls) }]));
     assert.deepEqual(
       runtime.nodes().map(({ routableInService: _, ...n }) => n),
       [
@@ -168,7 +172,7 @@ describe("ProxyRuntime", () => {
     );
     // Once the port is free again, the next apply binds it.
     await closeServer(squatter);
-    await runtime.apply([{ address: node, spec: specOf(bp, taken, free, tls) }]);
+    await runtime.apply(resolved([{ address: node, spec: specOf(bp, taken, free, tls) }]));
     assert.equal(runtime.nodes()[0]?.listeners[0]?.bound, true);
   });
 });
@@ -208,7 +212,7 @@ describe("HttpListener with a one-connection pool", () => {
     });
     const health = new BackendHealth("i-a", "127.0.0.1");
     health.record(true, { healthyThreshold: 1, unhealthyThreshold: 1 });
-    listener.route({ backends: [health], instancePort: b.port });
+    route(listener, [health], b.port);
     assert.equal(await listener.listen(), true);
 
     await new Promise<void>((resolve) => {

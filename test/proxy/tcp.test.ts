@@ -4,6 +4,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import {
   backend,
   closeServer,
@@ -66,17 +67,19 @@ describe("TCP listener", () => {
     servers = await echoPair();
     const bp = portOf(servers[0] as Server);
     port = await freePort(NODE);
-    await runtime.apply([
-      {
-        address: NODE,
-        spec: lbSpec(
-          "tcp",
-          [tcpListener(port, bp)],
-          [backend("i-a", "127.0.0.1"), backend("i-b", "127.0.0.2")],
-          fastHealthCheck(`TCP:${bp}`),
-        ),
-      },
-    ]);
+    await runtime.apply(
+      resolved([
+        {
+          address: NODE,
+          spec: lbSpec(
+            "tcp",
+            [tcpListener(port, bp)],
+            [backend("i-a", "127.0.0.1"), backend("i-b", "127.0.0.2")],
+            fastHealthCheck(`TCP:${bp}`),
+          ),
+        },
+      ]),
+    );
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
   });
 
@@ -111,17 +114,19 @@ describe("TCP listener", () => {
     if (!rst.listening) return; // the shared port is taken on 127.0.0.3: nothing to test here
     const rt = new ProxyRuntime({ logger: silentLogger, zone: "zone-a" });
     try {
-      await rt.apply([
-        {
-          address: NODE,
-          spec: lbSpec(
-            "rst",
-            [tcpListener(rstPort, bp)],
-            [backend("i-r", "127.0.0.3")],
-            fastHealthCheck(`TCP:${bp}`),
-          ),
-        },
-      ]);
+      await rt.apply(
+        resolved([
+          {
+            address: NODE,
+            spec: lbSpec(
+              "rst",
+              [tcpListener(rstPort, bp)],
+              [backend("i-r", "127.0.0.3")],
+              fastHealthCheck(`TCP:${bp}`),
+            ),
+          },
+        ]),
+      );
       await waitFor("InService", () => rt.health()[0]?.state === "InService");
       const s = connect(rstPort, NODE);
       s.on("error", () => {});

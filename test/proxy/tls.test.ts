@@ -4,11 +4,12 @@ import { Agent, createServer as createHttpsServer, request as httpsRequest } fro
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { before, describe, it } from "node:test";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
-import type { CertificateSpec, NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import type { CertificateSource, NodeSource } from "../../src/model/resolve-node.js";
 import { predefinedPolicy } from "../../src/model/ssl-policies.js";
 import type { Listener, LoadBalancerPolicy } from "../../src/model/types.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { resolved } from "../support/builders.js";
 import { type CertPem, selfSignedCert } from "../support/certs.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
 import {
@@ -28,7 +29,7 @@ const ARN = "arn:aws:iam::123456789012:server-certificate/test";
 let first: CertPem;
 let rotated: CertPem;
 
-function certificate(pem: CertPem, arn = ARN): CertificateSpec {
+function certificate(pem: CertPem, arn = ARN): CertificateSource {
   return { arn, certificateBody: pem.cert, privateKey: pem.key };
 }
 
@@ -63,10 +64,10 @@ function tlsListener(
 }
 
 function withTls(
-  spec: NodeLoadBalancer,
-  certificates: CertificateSpec[],
+  spec: NodeSource,
+  certificates: CertificateSource[],
   policies: LoadBalancerPolicy[] = [],
-): NodeLoadBalancer {
+): NodeSource {
   return { ...spec, certificates, policies };
 }
 
@@ -163,7 +164,7 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.101")],
       fastHealthCheck(`HTTP:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(spec, [certificate(first)]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)]) }]));
     assert.equal(runtime.nodes()[0]?.listeners[0]?.bound, true);
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     const r = await fetchHttps(node, port, "/echo", { method: "POST", body: "hello over tls" });
@@ -196,7 +197,7 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.102")],
       fastHealthCheck(`HTTPS:${bp}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(spec, [certificate(first)]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)]) }]));
     await waitFor("InService over HTTPS", () => runtime.health().every((h) => h.state === "InService"));
     const r = await fetchHttps(node, port, "/");
     assert.equal(r.status, 200);
@@ -216,7 +217,7 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.103")],
       fastHealthCheck(`HTTPS:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(spec, [certificate(first)]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)]) }]));
     await waitFor("OutOfService", () => runtime.health().every((h) => h.state === "OutOfService"));
   });
 
@@ -243,10 +244,12 @@ describe("TLS listeners", () => {
       [backend("i-b", "127.0.19.105")],
       fastHealthCheck(`SSL:${portOf(secureEcho)}`),
     );
-    await runtime.apply([
-      { address: node, spec: withTls(plain, [certificate(first)]) },
-      { address: node, spec: withTls(secure, [certificate(first)]) },
-    ]);
+    await runtime.apply(
+      resolved([
+        { address: node, spec: withTls(plain, [certificate(first)]) },
+        { address: node, spec: withTls(secure, [certificate(first)]) },
+      ]),
+    );
     await waitFor(
       "InService",
       () => runtime.health().length === 2 && runtime.health().every((h) => h.state === "InService"),
@@ -274,7 +277,7 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.106")],
       fastHealthCheck(`HTTP:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(spec, [certificate(first)], [policy]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)], [policy]) }]));
     await assert.rejects(
       handshake(node, port, { minVersion: "TLSv1.1", maxVersion: "TLSv1.1", ciphers: "DEFAULT@SECLEVEL=0" }),
     );
@@ -295,14 +298,16 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.107")],
       fastHealthCheck(`HTTP:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(base, [certificate(first)]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(base, [certificate(first)]) }]));
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
     cleanups.push(async () => agent.destroy());
     const r1 = await fetchHttps(node, port, "/", { agent });
     assert.equal(r1.peer.subject.CN, "test");
 
-    await runtime.apply([{ address: node, spec: withTls({ ...base, revision: 2 }, [certificate(rotated)]) }]);
+    await runtime.apply(
+      resolved([{ address: node, spec: withTls({ ...base, revision: 2 }, [certificate(rotated)]) }]),
+    );
     const fresh = await fetchHttps(node, port, "/");
     assert.equal(fresh.peer.subject.CN, "rotated");
     const r2 = await fetchHttps(node, port, "/", { agent });
@@ -328,7 +333,7 @@ describe("TLS listeners", () => {
       [backend("i-a", "127.0.19.108")],
       fastHealthCheck(`HTTP:${b.port}/health`),
     );
-    await runtime.apply([{ address: node, spec: withTls(spec, [certificate(first)]) }]);
+    await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)]) }]));
     const bound = runtime.nodes()[0]?.listeners.map((l) => [l.port, l.bound]);
     assert.deepEqual(bound, [
       [missing, false],
@@ -338,15 +343,17 @@ describe("TLS listeners", () => {
     const [err] = (await once(s, "error")) as [NodeJS.ErrnoException];
     assert.equal(err.code, "ECONNREFUSED");
     // The certificate arriving later binds it.
-    await runtime.apply([
-      {
-        address: node,
-        spec: withTls({ ...spec, revision: 2 }, [
-          certificate(first),
-          certificate(rotated, "arn:aws:acm:nowhere"),
-        ]),
-      },
-    ]);
+    await runtime.apply(
+      resolved([
+        {
+          address: node,
+          spec: withTls({ ...spec, revision: 2 }, [
+            certificate(first),
+            certificate(rotated, "arn:aws:acm:nowhere"),
+          ]),
+        },
+      ]),
+    );
     assert.equal(runtime.nodes()[0]?.listeners[0]?.bound, true);
     await waitFor("InService", () => runtime.health().every((h) => h.state === "InService"));
     assert.equal((await fetchHttps(node, missing, "/")).peer.subject.CN, "rotated");

@@ -223,16 +223,16 @@ export function storeConformance(driver: string, factory: StoreFactory): void {
       const status = {
         agentId: "agent-a",
         zone: "us-east-1a",
-        configVersion: 3,
+        configRevision: 3,
         nodes: [],
         health: [],
         unexplained: [],
         time: new Date().toISOString(),
       };
       await store.putAgentStatus(status);
-      await store.putAgentStatus({ ...status, configVersion: 4 });
+      await store.putAgentStatus({ ...status, configRevision: 4 });
       assert.deepEqual(
-        (await store.agentStatuses()).map((s) => s.configVersion),
+        (await store.agentStatuses()).map((s) => s.configRevision),
         [4],
       );
       assert.equal(await store.head(), head);

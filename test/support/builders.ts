@@ -1,6 +1,8 @@
 /** Test builders for model values: valid by default, overridable per test. */
-import type { NodeLoadBalancer } from "../../src/model/agent-protocol.js";
+import type { NodeSpec } from "../../src/model/node-spec.js";
+import { type NodeSource, resolveNode } from "../../src/model/resolve-node.js";
 import type { Instance, LoadBalancer } from "../../src/model/types.js";
+import type { NodeAssignment } from "../../src/proxy/runtime.js";
 import type { RevisionMeta } from "../../src/store/store.js";
 
 export function aLoadBalancer(overrides: Partial<LoadBalancer> = {}): LoadBalancer {
@@ -32,7 +34,7 @@ export function anInstance(overrides: Partial<Instance> = {}): Instance {
   return { instanceId: "i-0000000000000001", address: "127.0.0.1", zone: "us-east-1a", ...overrides };
 }
 
-export function aNodeLoadBalancer(overrides: Partial<NodeLoadBalancer> = {}): NodeLoadBalancer {
+export function aNodeSource(overrides: Partial<NodeSource> = {}): NodeSource {
   return {
     name: "web",
     revision: 1,
@@ -48,6 +50,18 @@ export function aNodeLoadBalancer(overrides: Partial<NodeLoadBalancer> = {}): No
     backends: [],
     ...overrides,
   };
+}
+
+/** A resolved node spec, from a node source with `overrides`. */
+export function aNodeSpec(overrides: Partial<NodeSource> = {}): NodeSpec {
+  return resolveNode(aNodeSource(overrides));
+}
+
+/** Node assignments written in the API's words, resolved as the compiler resolves them. */
+export function resolved(
+  assignments: readonly { readonly address: string; readonly spec: NodeSource }[],
+): NodeAssignment[] {
+  return assignments.map((a) => ({ address: a.address, spec: resolveNode(a.spec) }));
 }
 
 let requestCounter = 0;

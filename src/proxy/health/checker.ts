@@ -1,11 +1,8 @@
-import type { BackendSpec } from "../../model/agent-protocol.js";
-import type { HealthCheck } from "../../model/types.js";
+import type { Backend, HealthCheckSpec } from "../../model/node-spec.js";
 import type { Logger } from "../../util/logger.js";
-import { type BackendAuth, backendAuthFor, sameBackendAuth } from "../backend-auth.js";
-import type { BackendPolicySource } from "../proxy-protocol.js";
+import { type BackendAuth, backendAuth } from "../backend-auth.js";
 import { type HealthProbe, type ProbeSink, SocketProbe } from "./probe.js";
-import { BackendHealth, type Thresholds } from "./state.js";
-import { type HealthTarget, parseHealthTarget } from "./target.js";
+import { BackendHealth } from "./state.js";
 
 /** Told when any back end of the checked load balancer changes state. */
 export interface HealthChangeSink {
@@ -39,21 +36,18 @@ export class HealthChecker {
   readonly #sink: HealthChangeSink;
   readonly #log: Logger;
   readonly #checks = new Map<string, BackendCheck>();
-  #config: HealthCheck;
-  #target: HealthTarget | undefined;
-  #thresholds: Thresholds;
+  #spec: HealthCheckSpec;
   /** BackendServerAuthentication on the target's port, for SSL/HTTPS checks. */
-  #auth: BackendAuth | null = null;
+  #auth: BackendAuth | null;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
-  constructor(loadBalancer: string, config: HealthCheck, sink: HealthChangeSink, log: Logger) {
+  constructor(loadBalancer: string, spec: HealthCheckSpec, sink: HealthChangeSink, log: Logger) {
     this.#loadBalancer = loadBalancer;
     this.#sink = sink;
     this.#log = log;
-    this.#config = config;
-    this.#target = this.#parse(config);
-    this.#thresholds = config;
+    this.#spec = spec;
+    this.#auth = backendAuth(spec.authentication);
   }
 
   /** The health of a registered instance, if it is under check. */
@@ -69,23 +63,14 @@ export class HealthChecker {
   }
 
   /**
-   * Makes the checked set equal `backends` under `config`. An instance kept at the same address
-   * keeps its health; a new (or moved) one starts as registering and is probed at once. `policies`
-   * (the load balancer's spec) brings BackendServerAuthentication to SSL/HTTPS checks.
+   * Makes the checked set equal `backends` under `spec`. An instance kept at the same address
+   * keeps its health; a new (or moved) one starts as registering and is probed at once.
    */
-  update(config: HealthCheck, backends: readonly BackendSpec[], policies?: BackendPolicySource): void {
-    let configChanged = !sameHealthCheck(this.#config, config);
+  update(spec: HealthCheckSpec, backends: readonly Backend[]): void {
+    const configChanged = JSON.stringify(this.#spec) !== JSON.stringify(spec);
     if (configChanged) {
-      this.#config = config;
-      this.#target = this.#parse(config);
-      this.#thresholds = config;
-    }
-    const t = this.#target;
-    const tls = t !== undefined && (t.protocol === "SSL" || t.protocol === "HTTPS");
-    const auth = tls && policies !== undefined ? backendAuthFor(policies, t.port) : null;
-    if (!sameBackendAuth(this.#auth, auth)) {
-      this.#auth = auth;
-      configChanged = true;
+      this.#spec = spec;
+      this.#auth = backendAuth(spec.authentication);
     }
     const wanted = new Set<string>();
     const fresh: BackendCheck[] = [];
@@ -121,7 +106,7 @@ export class HealthChecker {
   /** @internal Called by a back end's probe with one result. */
   record(check: BackendCheck, ok: boolean): void {
     if (this.#stopped || this.#checks.get(check.health.instanceId) !== check) return;
-    if (check.health.record(ok, this.#thresholds)) {
+    if (check.health.record(ok, this.#spec)) {
       this.#log.info("instance health changed", {
         loadBalancer: this.#loadBalancer,
         instanceId: check.health.instanceId,
@@ -139,47 +124,23 @@ export class HealthChecker {
   #schedule(): void {
     if (this.#stopped) return;
     if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = setInterval(onTick, Math.max(1, this.#config.interval * 1000), this);
+    this.#timer = setInterval(onTick, Math.max(1, this.#spec.intervalSeconds * 1000), this);
     this.#timer.unref();
   }
 
   #newProbe(check: BackendCheck): void {
     check.probe?.stop();
-    const t = this.#target;
-    check.probe =
-      t === undefined
-        ? null
-        : new SocketProbe(
-            check.health.address,
-            t,
-            Math.max(1, this.#config.timeout * 1000),
-            check,
-            this.#auth,
-          );
-  }
-
-  #parse(config: HealthCheck): HealthTarget | undefined {
-    const t = parseHealthTarget(config.target);
-    if (t === undefined) {
-      this.#log.warn("health check target not understood; instances stay OutOfService", {
-        loadBalancer: this.#loadBalancer,
-        target: config.target,
-      });
-    }
-    return t;
+    const spec = this.#spec;
+    check.probe = new SocketProbe(
+      check.health.address,
+      spec,
+      Math.max(1, spec.timeoutSeconds * 1000),
+      check,
+      this.#auth,
+    );
   }
 }
 
 function onTick(checker: HealthChecker): void {
   checker.tick();
-}
-
-function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
-  return (
-    a.target === b.target &&
-    a.interval === b.interval &&
-    a.timeout === b.timeout &&
-    a.healthyThreshold === b.healthyThreshold &&
-    a.unhealthyThreshold === b.unhealthyThreshold
-  );
 }

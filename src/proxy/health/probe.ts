@@ -1,7 +1,7 @@
 import { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { HealthCheckSpec } from "../../model/node-spec.js";
 import { type BackendAuth, connectBackendTls } from "../backend-auth.js";
-import type { HealthTarget } from "./target.js";
 
 /** Receives the result of one probe. */
 export interface ProbeSink {
@@ -35,7 +35,7 @@ const MAX_STATUS_LINE = 1024;
  */
 export class SocketProbe implements HealthProbe {
   readonly #host: string;
-  readonly #target: HealthTarget;
+  readonly #target: HealthCheckSpec;
   readonly #timeoutMs: number;
   readonly #sink: ProbeSink;
   readonly #request: string;
@@ -46,7 +46,7 @@ export class SocketProbe implements HealthProbe {
 
   constructor(
     host: string,
-    target: HealthTarget,
+    target: HealthCheckSpec,
     timeoutMs: number,
     sink: ProbeSink,
     auth: BackendAuth | null = null,

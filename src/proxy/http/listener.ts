@@ -1,15 +1,9 @@
 import { createServer, type Server, type Socket } from "node:net";
-import {
-  createServer as createTlsServer,
-  type SecureContextOptions,
-  type Server as TlsServer,
-} from "node:tls";
-import type { NodeLoadBalancer } from "../../model/agent-protocol.js";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import type { DesyncMitigationMode } from "../../model/attributes.js";
-import type { Listener } from "../../model/types.js";
 import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
-import { type BackendAuth, backendAuthFor } from "../backend-auth.js";
+import { type BackendAuth, backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer, trackSockets } from "../bind.js";
 import type { BackendHealth } from "../health/state.js";
@@ -18,12 +12,13 @@ import type { LoadBalancerMetrics } from "../metrics.js";
 import type { PoolRegistry } from "../pools.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
 import {
+  type ListenerInput,
   OutstandingCount,
   type ProxyListener,
-  type RouteSpec,
   RouteTarget,
   type RoutingTable,
 } from "../target.js";
+import type { ListenerTls } from "../tls-context.js";
 import { ClientConnection, type ClientHost } from "./client.js";
 import { elbErrorBytes, elbResponse } from "./elb-errors.js";
 import { Exchange } from "./exchange.js";
@@ -34,9 +29,8 @@ import {
   cookieValue,
   ELB_COOKIE,
   requestCookies,
-  type Stickiness,
+  type StickyPolicy,
   type StickyRequest,
-  stickinessFor,
   stickyToken,
 } from "./stickiness.js";
 
@@ -54,7 +48,7 @@ export interface HttpListenerOptions {
   readonly balancer: BalancerFactory;
   readonly log: Logger;
   /** HTTPS listener: terminate TLS with this context (certificate, key, negotiation policy). */
-  readonly tls?: SecureContextOptions;
+  readonly tls?: ListenerTls;
   /** The back ends speak HTTPS (instanceProtocol HTTPS). */
   readonly backendTls?: boolean;
   /** connectionSettings.idleTimeout in ms (default ELB's 60 s). */
@@ -63,10 +57,10 @@ export interface HttpListenerOptions {
   readonly surgeCapacity?: number;
 }
 
-/** How this listener treats requests, from the load balancer's settings; replaced whole on apply. */
-export interface HttpListenerPolicy {
+/** How this listener treats requests, from its spec; replaced whole on apply. */
+interface HttpListenerPolicy {
   readonly desyncMode: DesyncMitigationMode;
-  readonly stickiness: Stickiness | null;
+  readonly stickiness: StickyPolicy | null;
   /** The load balancer's name (sticky cookie values name its instances). */
   readonly loadBalancer: string;
   /** HTTPS back ends: the BackendServerAuthentication of the instance port, or null. */
@@ -79,20 +73,6 @@ const DEFAULT_POLICY: HttpListenerPolicy = {
   loadBalancer: "",
   backendAuth: null,
 };
-
-/** The listener policy a load balancer's spec gives one of its HTTP/HTTPS listeners. */
-export function httpListenerPolicy(
-  spec: NodeLoadBalancer,
-  listener: Listener,
-  desyncMode: DesyncMitigationMode,
-): HttpListenerPolicy {
-  return {
-    desyncMode,
-    stickiness: stickinessFor(spec, listener),
-    loadBalancer: spec.name,
-    backendAuth: backendAuthFor(spec, listener.instancePort),
-  };
-}
 
 /**
  * An HTTP or HTTPS listener of a load-balancer node on raw sockets: a net (or TLS) server whose
@@ -128,6 +108,8 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   #closed: Promise<void> | null = null;
   #inFlight = 0;
   #idleTimeoutMs: number;
+  /** HTTPS: the identity of the TLS context in use. */
+  #tlsIdentity = "";
 
   constructor(opts: HttpListenerOptions) {
     this.port = opts.port;
@@ -153,9 +135,10 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       this.#server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
     } else {
       const server = createTlsServer(
-        { ...opts.tls, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
+        { ...opts.tls.context, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
         onConnection,
       );
+      this.#tlsIdentity = opts.tls.identity;
       server.on("tlsClientError", () => {
         // A failed handshake: the socket is closed by node:tls.
       });
@@ -167,16 +150,6 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
 
   get idleTimeoutMs(): number {
     return this.#idleTimeoutMs;
-  }
-
-  /** Takes effect on each connection at its next request (and on new connections at once). */
-  setIdleTimeout(ms: number): void {
-    this.#idleTimeoutMs = ms;
-  }
-
-  /** Desync mitigation mode and stickiness, for requests from now on (set before `route`). */
-  setPolicy(policy: HttpListenerPolicy): void {
-    this.#policy = policy;
   }
 
   get bound(): boolean {
@@ -197,36 +170,59 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
     return this.#bound;
   }
 
-  /** HTTPS: new connections use this context (certificate rotation); open ones keep theirs. */
-  setSecureContext(tls: SecureContextOptions): void {
-    this.#tlsServer?.setSecureContext(tls);
+  /**
+   * The new policy, idle timeout (each open connection takes it at its next request), TLS
+   * context (new connections; open ones keep theirs) and routing table, swapped in together.
+   */
+  apply(input: ListenerInput): void {
+    const spec = input.spec;
+    const policy: HttpListenerPolicy = {
+      desyncMode: spec.desyncMode,
+      stickiness: spec.stickiness.kind === "none" ? null : spec.stickiness,
+      loadBalancer: input.loadBalancer,
+      backendAuth: this.#backendTls ? backendAuth(spec.upstream.authentication) : null,
+    };
+    const table = this.#buildTable(input.backends, spec.upstream.port, policy);
+    if (input.tls !== null && input.tls.identity !== this.#tlsIdentity) {
+      this.#tlsServer?.setSecureContext(input.tls.context);
+      this.#tlsIdentity = input.tls.identity;
+    }
+    this.#idleTimeoutMs = spec.idleTimeoutSeconds * 1000;
+    this.#policy = policy;
+    const old = this.#table;
+    this.#table = table.table;
+    this.#counts = table.counts;
+    this.#byToken = table.byToken;
+    this.#releaseTable(old);
   }
 
-  route(spec: RouteSpec): void {
+  /** A routing table for `backends` on `port`; a removed back end's count stays with the old targets. */
+  #buildTable(
+    backends: readonly BackendHealth[],
+    port: number,
+    policy: HttpListenerPolicy,
+  ): {
+    table: RoutingTable;
+    counts: Map<BackendHealth, OutstandingCount>;
+    byToken: Map<string, RouteTarget>;
+  } {
     const counts = new Map<BackendHealth, OutstandingCount>();
-    const targets = spec.backends.map((h) => {
+    const byToken = new Map<string, RouteTarget>();
+    const tls = this.#backendTls ? BACKEND_TLS : null;
+    const targets = backends.map((h) => {
       const count = this.#counts.get(h) ?? new OutstandingCount();
       counts.set(h, count);
-      const tls = this.#backendTls ? BACKEND_TLS : null;
-      return new RouteTarget(
+      const target = new RouteTarget(
         h,
-        spec.instancePort,
-        this.#pools.acquire(
-          h.address,
-          spec.instancePort,
-          tls,
-          tls === null ? null : this.#policy.backendAuth,
-        ),
+        port,
+        this.#pools.acquire(h.address, port, tls, policy.backendAuth),
         count,
-        stickyToken(this.#policy.loadBalancer, h.instanceId),
+        stickyToken(policy.loadBalancer, h.instanceId),
       );
+      byToken.set(target.stickyToken, target);
+      return target;
     });
-    // A removed back end's count stays with the old targets its in-flight exchanges hold.
-    this.#counts = counts;
-    const old = this.#table;
-    this.#table = { targets, balancer: this.#balancer(targets) };
-    this.#indexTokens();
-    this.#releaseTable(old);
+    return { table: { targets, balancer: this.#balancer(targets) }, counts, byToken };
   }
 
   /**
@@ -287,7 +283,10 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       const cookies = requestCookies(req.headers);
       const token = cookieValue(cookies, ELB_COOKIE);
       sticky = { policy: stickiness, token };
-      if (token !== undefined && (stickiness.kind === "lb" || cookieValue(cookies, stickiness.cookieName))) {
+      if (
+        token !== undefined &&
+        (stickiness.kind === "lb-cookie" || cookieValue(cookies, stickiness.cookieName))
+      ) {
         const stuck = this.#byToken.get(token);
         if (stuck?.inService) target = stuck;
       }
@@ -355,12 +354,6 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   #cutAll(): void {
     for (const c of this.#clients) c.socket.destroy();
     for (const s of this.#sockets) s.destroy();
-  }
-
-  #indexTokens(): void {
-    const byToken = new Map<string, RouteTarget>();
-    for (const t of this.#table.targets) byToken.set(t.stickyToken, t);
-    this.#byToken = byToken;
   }
 
   #releaseTable(table: RoutingTable): void {

@@ -1,43 +1,22 @@
 /**
- * Sticky sessions as Classic ELB does them, decided per listener from its policies:
- * - LBCookieStickinessPolicyType: the node issues its own `AWSELB` cookie naming the instance,
- *   with the policy's CookieExpirationPeriod as Max-Age (none: a session cookie);
- * - AppCookieStickinessPolicyType: when the application sets its cookie (CookieName), the node
- *   adds an `AWSELB` session cookie, and requests carrying both go to that instance.
+ * Sticky sessions as Classic ELB does them, as the listener's spec states them:
+ * - `lb-cookie`: the node issues its own `AWSELB` cookie naming the instance, with the spec's
+ *   max age (none: a session cookie);
+ * - `app-cookie`: when the application sets its cookie, the node adds an `AWSELB` session
+ *   cookie, and requests carrying both go to that instance.
  * A request whose sticky instance is gone or unhealthy is balanced as usual and re-stuck.
  */
 import { createHash } from "node:crypto";
-import type { NodeLoadBalancer } from "../../model/agent-protocol.js";
-import type { Listener } from "../../model/types.js";
+import type { Stickiness } from "../../model/node-spec.js";
 
 export const ELB_COOKIE = "AWSELB";
 
-export type Stickiness =
-  | { readonly kind: "lb"; readonly maxAge: number | null }
-  | { readonly kind: "app"; readonly cookieName: string };
-
-/** The stickiness a listener's policies ask for, or null. */
-export function stickinessFor(spec: NodeLoadBalancer, listener: Listener): Stickiness | null {
-  const names = listener.policyNames ?? [];
-  if (names.length === 0) return null;
-  for (const p of spec.policies ?? []) {
-    if (!names.includes(p.policyName)) continue;
-    if (p.policyTypeName === "LBCookieStickinessPolicyType") {
-      const period = p.attributes.find((a) => a.name === "CookieExpirationPeriod")?.value;
-      const n = period === undefined || period === "" ? Number.NaN : Number(period);
-      return { kind: "lb", maxAge: Number.isFinite(n) && n > 0 ? n : null };
-    }
-    if (p.policyTypeName === "AppCookieStickinessPolicyType") {
-      const cookieName = p.attributes.find((a) => a.name === "CookieName")?.value;
-      if (cookieName) return { kind: "app", cookieName };
-    }
-  }
-  return null;
-}
+/** A listener's stickiness when it has one. */
+export type StickyPolicy = Exclude<Stickiness, { readonly kind: "none" }>;
 
 /** Stickiness of one request: the listener's policy and the `AWSELB` value the client sent. */
 export interface StickyRequest {
-  readonly policy: Stickiness;
+  readonly policy: StickyPolicy;
   readonly token: string | undefined;
 }
 
@@ -51,8 +30,8 @@ export function stickyLineFor(
   token: string,
   responseHeaders: readonly string[],
 ): string {
-  if (sticky.policy.kind === "lb") {
-    return sticky.token === token ? "" : stickyCookieLine(token, sticky.policy.maxAge);
+  if (sticky.policy.kind === "lb-cookie") {
+    return sticky.token === token ? "" : stickyCookieLine(token, sticky.policy.maxAgeSeconds);
   }
   return responseSetsCookie(responseHeaders, sticky.policy.cookieName) ? stickyCookieLine(token, null) : "";
 }

@@ -1,18 +1,14 @@
 import { createServer, type Server, type Socket } from "node:net";
-import {
-  createServer as createTlsServer,
-  type SecureContextOptions,
-  type Server as TlsServer,
-} from "node:tls";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
-import { backendAuthFor } from "../backend-auth.js";
+import { backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer, trackSockets } from "../bind.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
-import { type BackendPolicySource, proxyProtocolFor } from "../proxy-protocol.js";
-import { type ProxyListener, type RouteSpec, RouteTarget, type RoutingTable } from "../target.js";
+import { type ListenerInput, type ProxyListener, RouteTarget, type RoutingTable } from "../target.js";
+import type { ListenerTls } from "../tls-context.js";
 import { type BackendPolicies, type ConnectionHost, TcpConnection } from "./connection.js";
 
 const NO_POLICIES: BackendPolicies = { proxyProtocol: false, auth: null };
@@ -24,16 +20,11 @@ export interface TcpListenerOptions {
   readonly balancer: BalancerFactory;
   readonly log: Logger;
   /** SSL listener: terminate TLS with this context (certificate, key, negotiation policy). */
-  readonly tls?: SecureContextOptions;
+  readonly tls?: ListenerTls;
   /** The back ends speak TLS (instanceProtocol SSL). */
   readonly backendTls?: boolean;
   /** connectionSettings.idleTimeout in ms, applied to both sides of a connection (default 60 s). */
   readonly idleTimeoutMs?: number;
-  /**
-   * The load balancer's current policies and back-end server policies, read as each connection
-   * is accepted: Proxy Protocol and BackendServerAuthentication on the routed instance port.
-   */
-  readonly policies?: () => BackendPolicySource | undefined;
 }
 
 /**
@@ -61,10 +52,9 @@ export class TcpListener implements ProxyListener, ConnectionHost {
   #bound = false;
   #closed: Promise<void> | null = null;
   #idleTimeoutMs: number;
-  #instancePort = 0;
-  readonly #policySource: (() => BackendPolicySource | undefined) | null;
-  /** The policies derived from the last spec and port seen (a new spec object means a new apply). */
-  #policyCache: { spec: BackendPolicySource; port: number; policies: BackendPolicies } | null = null;
+  /** Proxy Protocol and back-end authentication, taken by each connection as it is accepted. */
+  #policies: BackendPolicies = NO_POLICIES;
+  #tlsIdentity = "";
 
   constructor(opts: TcpListenerOptions) {
     this.port = opts.port;
@@ -75,7 +65,6 @@ export class TcpListener implements ProxyListener, ConnectionHost {
     this.#table = { targets: [], balancer: opts.balancer<RouteTarget>([]) };
     this.backendTls = opts.backendTls ?? false;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.#policySource = opts.policies ?? null;
     if (opts.tls === undefined) {
       this.#server = createServer(
         { allowHalfOpen: true, pauseOnConnect: true },
@@ -84,9 +73,10 @@ export class TcpListener implements ProxyListener, ConnectionHost {
     } else {
       // The client is handed over after the handshake; nothing flows until it is piped.
       const server = createTlsServer(
-        { ...opts.tls, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
+        { ...opts.tls.context, allowHalfOpen: true, handshakeTimeout: this.#idleTimeoutMs },
         this.#onConnection.bind(this),
       );
+      this.#tlsIdentity = opts.tls.identity;
       this.#tlsServer = server;
       this.#server = server;
     }
@@ -107,22 +97,30 @@ export class TcpListener implements ProxyListener, ConnectionHost {
     return this.#bound;
   }
 
-  /** SSL: new connections use this context (certificate rotation); open ones keep theirs. */
-  setSecureContext(tls: SecureContextOptions): void {
-    this.#tlsServer?.setSecureContext(tls);
-  }
-
-  /** New connections and open ones (re-armed from now) take the new idle timeout. */
-  setIdleTimeout(ms: number): void {
-    if (ms === this.#idleTimeoutMs) return;
-    this.#idleTimeoutMs = ms;
-    for (const s of this.#sockets) s.setTimeout(ms);
-  }
-
-  route(spec: RouteSpec): void {
-    const targets = spec.backends.map((h) => new RouteTarget(h, spec.instancePort, null));
-    this.#table = { targets, balancer: this.#balancer(targets) };
-    this.#instancePort = spec.instancePort;
+  /**
+   * New connections take the new table, back-end policies and TLS context (open ones keep
+   * theirs); every open connection takes the new idle timeout, re-armed from now.
+   */
+  apply(input: ListenerInput): void {
+    const spec = input.spec;
+    const port = spec.upstream.port;
+    const targets = input.backends.map((h) => new RouteTarget(h, port, null));
+    const table = { targets, balancer: this.#balancer(targets) };
+    const policies: BackendPolicies = {
+      proxyProtocol: spec.upstream.proxyProtocol,
+      auth: this.backendTls ? backendAuth(spec.upstream.authentication) : null,
+    };
+    if (input.tls !== null && input.tls.identity !== this.#tlsIdentity) {
+      this.#tlsServer?.setSecureContext(input.tls.context);
+      this.#tlsIdentity = input.tls.identity;
+    }
+    this.#table = table;
+    this.#policies = policies;
+    const ms = spec.idleTimeoutSeconds * 1000;
+    if (ms !== this.#idleTimeoutMs) {
+      this.#idleTimeoutMs = ms;
+      for (const s of this.#sockets) s.setTimeout(ms);
+    }
   }
 
   close(graceMs: number): Promise<void> {
@@ -157,21 +155,9 @@ export class TcpListener implements ProxyListener, ConnectionHost {
     this.#sockets.delete(s);
   }
 
-  /** The back-end policies in force now, for the routed instance port. */
-  backendPolicies(): BackendPolicies {
-    const spec = this.#policySource?.();
-    if (spec === undefined) return NO_POLICIES;
-    const port = this.#instancePort;
-    const cached = this.#policyCache;
-    if (cached !== null && cached.spec === spec && cached.port === port) return cached.policies;
-    const policies = { proxyProtocol: proxyProtocolFor(spec, port), auth: backendAuthFor(spec, port) };
-    this.#policyCache = { spec, port, policies };
-    return policies;
-  }
-
   #onConnection(client: Socket): void {
     this.metrics.requestCount++;
-    new TcpConnection(client, this, this.backendPolicies(), this.accessLog).start();
+    new TcpConnection(client, this, this.#policies, this.accessLog).start();
   }
 
   #destroyAll(): void {

@@ -94,12 +94,12 @@ export async function compactJournal(store: Store, options: CompactOptions): Pro
 
   const liveSince = now.getTime() - LIVE_AGENT_MS;
   const lagging = (await store.agentStatuses()).filter(
-    (a) => a.configVersion > 0 && a.configVersion < through && Date.parse(a.time) >= liveSince,
+    (a) => a.configRevision > 0 && a.configRevision < through && Date.parse(a.time) >= liveSince,
   );
   if (lagging.length > 0) {
     throw new BallastError(
       "ValidationError",
-      `agent(s) ${lagging.map((a) => `${a.agentId} (zone ${a.zone}, version ${a.configVersion})`).join(", ")} run a configuration older than revision ${through}; their explicit removals come from the history a compaction removes: let them catch up first`,
+      `agent(s) ${lagging.map((a) => `${a.agentId} (zone ${a.zone}, version ${a.configRevision})`).join(", ")} run a configuration older than revision ${through}; their explicit removals come from the history a compaction removes: let them catch up first`,
     );
   }
 

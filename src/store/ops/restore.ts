@@ -16,8 +16,8 @@
  *   instance ids they register that the inventory no longer has (IP-address ids need no entry)
  *   are returned as warnings.
  */
-import { isIP } from "node:net";
 import { BallastError } from "../../model/errors.js";
+import { instanceIdIsAddress } from "../../model/instances.js";
 import { ENTITY_KINDS, type EntityKind, type LoadBalancer } from "../../model/types.js";
 import type { Revision, RevisionMeta, Store } from "../store.js";
 import { applyRevision, type Scope } from "./apply.js";
@@ -99,7 +99,8 @@ async function missingInstances(store: Store, then: ReadonlyMap<string, LoadBala
   const warnings: string[] = [];
   for (const [name, lb] of then) {
     const missing: string[] = [];
-    for (const id of lb.instances) if (isIP(id) === 0 && !(await store.get("instance", id))) missing.push(id);
+    for (const id of lb.instances)
+      if (!instanceIdIsAddress(id) && !(await store.get("instance", id))) missing.push(id);
     if (missing.length > 0) {
       warnings.push(
         `load balancer ${name}: registered instance(s) ${missing.join(", ")} are not in the current inventory`,

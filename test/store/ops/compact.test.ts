@@ -293,7 +293,7 @@ describe("journal compaction", () => {
     const status = {
       agentId: "agent-a",
       zone: "us-east-1a",
-      configVersion: r(s, "r3"),
+      configRevision: r(s, "r3"),
       nodes: [],
       health: [],
       unexplained: [],
@@ -304,7 +304,7 @@ describe("journal compaction", () => {
       compactJournal(s.store, { through: r(s, "r5"), ticket: "CHG-7", meta: COMPACT }),
       validation(/agent\(s\) agent-a \(zone us-east-1a, version 3\)/),
     );
-    await s.store.putAgentStatus({ ...status, configVersion: r(s, "r7") });
+    await s.store.putAgentStatus({ ...status, configRevision: r(s, "r7") });
     const { compacted } = await compactJournal(s.store, {
       through: r(s, "r5"),
       ticket: "CHG-7",
