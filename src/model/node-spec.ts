@@ -10,6 +10,9 @@
  * field here and one more step in the resolver, not a change across the proxy.
  */
 import type { DesyncMitigationMode } from "./attributes.js";
+
+export type { DesyncMitigationMode };
+
 import type { TlsVersion } from "./ssl-policies.js";
 import type { Protocol } from "./types.js";
 

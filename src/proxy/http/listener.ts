@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
-import type { DesyncMitigationMode } from "../../model/attributes.js";
+import type { DesyncMitigationMode } from "../../model/node-spec.js";
 import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import { type BackendAuth, backendAuth } from "../backend-auth.js";
