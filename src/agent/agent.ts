@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
+import { agentRefusal } from "../model/guard.js";
 import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
@@ -43,6 +44,7 @@ export class Agent {
   #revision = 0;
   #running: readonly NodeSpec[] = [];
   #unexplained: readonly string[] = [];
+  #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
   #loop: Promise<void> | undefined;
@@ -106,7 +108,12 @@ export class Agent {
     while (!signal.aborted) {
       try {
         const r = await this.#client.poll(this.#revision, this.#opts.pollWaitSeconds ?? 25, signal);
-        if (r.kind === "config") await this.accept(r.config);
+        if (r.kind === "config" && !(await this.accept(r.config))) {
+          // Refused: the same document comes back at once; ask again only after a pause.
+          await sleep(backoff, signal);
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          continue;
+        }
         backoff = 250;
       } catch (e) {
         if (signal.aborted) return;
@@ -117,8 +124,24 @@ export class Agent {
     }
   }
 
-  /** Merges, persists and applies one document. Exposed for tests of the agent's rules. */
-  async accept(doc: AgentConfig): Promise<void> {
+  /**
+   * Merges, persists and applies one document; false when the agent's guard refuses it (it then
+   * keeps serving what it has, and reports the refusal). Exposed for tests of the agent's rules.
+   */
+  async accept(doc: AgentConfig): Promise<boolean> {
+    const refusal = agentRefusal(this.#running.length, doc);
+    if (refusal !== null) {
+      if (this.#refused?.revision !== doc.revision)
+        this.#opts.logger.error("refused a configuration document; serving the one before", {
+          revision: doc.revision,
+          running: this.#revision,
+          reason: refusal,
+        });
+      this.#refused = { revision: doc.revision, reason: refusal };
+      this.#queueReport();
+      return false;
+    }
+    this.#refused = undefined;
     const merged = mergeConfig(this.#running, doc);
     for (const r of merged.removed) if (r.kind === "loadBalancer") this.#pool.release(r.loadBalancer);
     const running = merged.running;
@@ -147,6 +170,7 @@ export class Agent {
       removals: doc.removals.length,
     });
     this.#queueReport();
+    return true;
   }
 
   #assignments(): NodeAssignment[] {
@@ -161,6 +185,7 @@ export class Agent {
       nodes: this.#runtime.nodes(),
       health: this.#runtime.health(),
       unexplained: this.#unexplained,
+      ...(this.#refused === undefined ? {} : { refused: this.#refused }),
       time: new Date().toISOString(),
     };
   }

@@ -17,6 +17,7 @@ import type { AgentStatus } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
+import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
 
 export interface AgentChannelOptions {
@@ -24,12 +25,15 @@ export interface AgentChannelOptions {
   readonly token: string;
   readonly zones: readonly string[];
   readonly logger: Logger;
+  /** The blast-radius guard every document passes (default: one with ELB's default thresholds). */
+  readonly guard?: ChangeGuard;
 }
 
 const MAX_WAIT_SECONDS = 30;
 const MAX_STATUS_BYTES = 4 << 20;
 
 export class AgentChannel {
+  readonly guard: ChangeGuard;
   readonly #opts: AgentChannelOptions;
   readonly #server: Server;
   readonly #waiters = new Set<() => void>();
@@ -47,7 +51,13 @@ export class AgentChannel {
       });
     });
     this.#server.keepAliveTimeout = (MAX_WAIT_SECONDS + 5) * 1000;
-    this.#unsubscribe = opts.store.onCommit(() => this.#wake());
+    this.guard = opts.guard ?? new ChangeGuard({ store: opts.store, logger: opts.logger });
+    const commits = opts.store.onCommit(() => this.#wake());
+    const decisions = this.guard.onDecision(() => this.#wake());
+    this.#unsubscribe = () => {
+      commits();
+      decisions();
+    };
   }
 
   async listen(port: number, host = "127.0.0.1"): Promise<number> {
@@ -113,17 +123,32 @@ export class AgentChannel {
       res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad have"}');
       return;
     }
-    if ((await this.#opts.store.head()) === have && wait > 0) {
-      const moved = await this.#waitForCommit(req, wait * 1000);
-      if (!moved) {
+    // A wake-up is a hint, not a change: the head poll also fires for commits onCommit already
+    // reported, so the head is read again and the wait goes on, to its deadline, while it is `have`.
+    const deadline = performance.now() + wait * 1000;
+    while (wait > 0 && (await this.#opts.store.head()) === have) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !(await this.#waitForCommit(req, left))) {
         if (!res.destroyed) res.writeHead(204).end();
         return;
       }
     }
-    const doc = await compileAgentConfig(this.#opts.store, zone, have, {
-      defaultZone: this.#opts.zones[0] ?? zone,
-    });
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(doc));
+    for (;;) {
+      const doc = await compileAgentConfig(this.#opts.store, zone, have, {
+        defaultZone: this.#opts.zones[0] ?? zone,
+      });
+      const sendable = await this.guard.check(doc, have);
+      if (sendable !== null) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
+        return;
+      }
+      // Held: the agent keeps what it runs. A commit or an operator's decision checks again.
+      const left = deadline - performance.now();
+      if (left <= 0 || !(await this.#waitForCommit(req, left))) {
+        if (!res.destroyed) res.writeHead(204).end();
+        return;
+      }
+    }
   }
 
   #waitForCommit(req: IncomingMessage, ms: number): Promise<boolean> {

@@ -30,6 +30,8 @@ export interface AgentConfig {
   readonly zone: string;
   readonly loadBalancers: readonly NodeSpec[];
   readonly removals: readonly Removal[];
+  /** Present when an operator released a held change up to this revision (see model/guard.ts). */
+  readonly release?: { readonly revision: number };
 }
 
 /** A document from a control plane of format 1: raw policies and attributes, `version` for the revision. */
@@ -80,5 +82,7 @@ export interface AgentStatus {
   readonly health: readonly InstanceHealthReport[];
   /** Load balancers the agent still runs although the latest document neither lists nor removes them. */
   readonly unexplained: readonly string[];
+  /** The last document the agent refused (its own guard), while it is still the newest it was offered. */
+  readonly refused?: { readonly revision: number; readonly reason: string };
   readonly time: string;
 }

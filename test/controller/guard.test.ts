@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Agent } from "../../src/agent/agent.js";
+import { AgentChannel } from "../../src/controller/agent-channel.js";
+import type { AgentConfig } from "../../src/model/agent-protocol.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { freePort } from "../proxy/helpers.js";
+import { aLoadBalancer, aNodeSpec, meta } from "../support/builders.js";
+
+const ZONE = "us-east-1a";
+
+describe("blast-radius guard between the journal and the agents", () => {
+  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), "ballast-guard-")), "b.db"));
+  const channel = new AgentChannel({ store, token: "t", zones: [ZONE], logger: silentLogger });
+  let base = "";
+  before(async () => {
+    base = `http://127.0.0.1:${await channel.listen(0)}`;
+    await store.mutate(meta("CreateLoadBalancer"), async (tx) => {
+      for (let i = 0; i < 30; i++) tx.put("loadBalancer", `lb-${i}`, aLoadBalancer({ name: `lb-${i}` }));
+    });
+  });
+  after(async () => {
+    await channel.close();
+    store.close();
+  });
+
+  async function poll(have: number, wait = 0): Promise<{ status: number; doc?: AgentConfig; ms: number }> {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/agent/v1/config?zone=${ZONE}&have=${have}&wait=${wait}`, {
+      headers: { authorization: "Bearer t" },
+    });
+    const ms = performance.now() - t0;
+    if (res.status !== 200) return { status: res.status, ms };
+    return { status: 200, doc: (await res.json()) as AgentConfig, ms };
+  }
+
+  async function remove(action: string, names: readonly string[]): Promise<number> {
+    const r = await store.mutate(meta(action), async (tx) => {
+      for (const n of names) tx.delete("loadBalancer", n);
+    });
+    return r.revision?.number ?? 0;
+  }
+
+  it("an explicit delete of one load balancer of thirty goes out at once", async () => {
+    const have = await store.head();
+    const revision = await remove("DeleteLoadBalancer", ["lb-29"]);
+    const r = await poll(have, 5);
+    assert.equal(r.status, 200);
+    assert.equal(r.doc?.revision, revision);
+    assert.deepEqual(
+      r.doc?.removals.map((x) => x.key),
+      ["lb-29"],
+    );
+    assert.equal(r.doc?.release, undefined);
+    assert.deepEqual(channel.guard.holds(), []);
+  });
+
+  it("a restore that removes 20 of 29 is held; the agent is answered 'no change'; a release sends it, marked", async () => {
+    const have = await store.head();
+    const gone = Array.from({ length: 20 }, (_, i) => `lb-${i}`);
+    const revision = await remove("RestoreState", gone);
+    const held = await poll(have, 1);
+    assert.equal(held.status, 204, "held: nothing is sent");
+    const holds = channel.guard.holds();
+    assert.equal(holds.length, 1);
+    assert.equal(holds[0]?.toRevision, revision);
+    assert.equal(holds[0]?.verdict.removedLoadBalancers, 20);
+    assert.match(holds[0]?.verdict.reasons.join(" ") ?? "", /removes 20 of 29 load balancers/);
+
+    // A waiting agent gets the document as soon as an operator releases it.
+    const waiting = poll(have, 10);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(channel.guard.release(ZONE)?.toRevision, revision);
+    const released = await waiting;
+    assert.equal(released.status, 200);
+    assert.ok(released.ms < 5000, `answered ${Math.round(released.ms)} ms into a 10 s wait`);
+    assert.equal(released.doc?.removals.length, 20);
+    assert.deepEqual(released.doc?.release, { revision });
+    assert.deepEqual(channel.guard.holds(), []);
+  });
+
+  it("a discarded hold never reaches the agents: the document goes without its removals", async () => {
+    const have = await store.head();
+    const revision = await remove("ImportState", ["lb-20", "lb-21", "lb-22"]);
+    assert.equal((await poll(have, 1)).status, 204);
+    assert.equal(channel.guard.discard(ZONE)?.toRevision, revision);
+    const r = await poll(have, 1);
+    assert.equal(r.status, 200);
+    assert.equal(r.doc?.revision, revision);
+    assert.deepEqual(r.doc?.removals, []);
+  });
+});
+
+describe("the agent's guard", () => {
+  it("refuses a document removing most of what it serves, keeps serving, and reports the refusal", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ballast-agent-guard-"));
+    const agent = new Agent({
+      agentId: "guard-test",
+      zone: ZONE,
+      pool: "127.0.14.0/24",
+      dataDir,
+      controlUrl: `http://127.0.0.1:${await freePort("127.0.0.1")}`,
+      token: "t",
+      logger: silentLogger,
+      pollWaitSeconds: 1,
+    });
+    await agent.start();
+    after(() => agent.stop());
+    const names = ["a", "b", "c", "d"];
+    const serving = names.map((name) => aNodeSpec({ name, listeners: [] }));
+    assert.equal(
+      await agent.accept({ format: 2, revision: 5, zone: ZONE, loadBalancers: serving, removals: [] }),
+      true,
+    );
+    const wipe: AgentConfig = {
+      format: 2,
+      revision: 6,
+      zone: ZONE,
+      loadBalancers: [serving[3] ?? aNodeSpec()],
+      removals: names
+        .slice(0, 3)
+        .map((n) => ({ kind: "loadBalancer", loadBalancer: n, key: n, revision: 6 })),
+    };
+    assert.equal(await agent.accept(wipe), false);
+    assert.equal(agent.revision, 5);
+    assert.deepEqual(
+      agent.status().nodes.map((n) => n.loadBalancer),
+      names,
+    );
+    assert.deepEqual(agent.status().refused, {
+      revision: 6,
+      reason: "the document removes 3 of the 4 load balancers this agent serves without a release",
+    });
+
+    assert.equal(await agent.accept({ ...wipe, release: { revision: 6 } }), true);
+    assert.equal(agent.revision, 6);
+    assert.deepEqual(
+      agent.status().nodes.map((n) => n.loadBalancer),
+      ["d"],
+    );
+    assert.equal(agent.status().refused, undefined);
+  });
+});
