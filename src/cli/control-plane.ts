@@ -14,6 +14,8 @@ import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { AgentChannel } from "../controller/agent-channel.js";
+import { ChangeGuard } from "../controller/guard.js";
+import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
 import { openStore } from "../store/open.js";
@@ -165,7 +167,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
 
-    const channel = new AgentChannel({ store, token: agentToken, zones: opts.zones, logger });
+    // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
+    const monitor = new StateMonitor({ store, logger });
+    monitor.start();
+    closers.push(() => monitor.stop());
+    const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
+    const channel = new AgentChannel({ store, token: agentToken, zones: opts.zones, logger, guard, monitor });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
 

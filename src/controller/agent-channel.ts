@@ -19,6 +19,7 @@ import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
+import type { StateMonitor } from "./state-monitor.js";
 
 export interface AgentChannelOptions {
   readonly store: Store;
@@ -27,6 +28,8 @@ export interface AgentChannelOptions {
   readonly logger: Logger;
   /** The blast-radius guard every document passes (default: one with ELB's default thresholds). */
   readonly guard?: ChangeGuard;
+  /** The state monitor whose verdict the metrics report. */
+  readonly monitor?: StateMonitor;
 }
 
 const MAX_WAIT_SECONDS = 30;
@@ -90,7 +93,20 @@ export class AgentChannel {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === "GET" && req.url === "/metrics") {
-      const text = await renderMetrics(this.#opts.store);
+      const monitor = this.#opts.monitor;
+      const text = await renderMetrics(
+        this.#opts.store,
+        monitor === undefined
+          ? undefined
+          : {
+              stateVerified: monitor.verified,
+              stateRepairs: monitor.repairs,
+              guardHolds: this.guard.holds().map((h) => ({
+                zone: h.zone,
+                removedLoadBalancers: h.verdict.removedLoadBalancers,
+              })),
+            },
+      );
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
       return;
     }

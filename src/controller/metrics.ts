@@ -9,7 +9,21 @@ import type { Store } from "../store/store.js";
 /** Statuses older than this are reported as a stale agent, not as a live one. */
 export const STATUS_FRESH_MS = 30_000;
 
-export async function renderMetrics(store: Store, now = Date.now()): Promise<string> {
+/** What the controller's own workflows add to the numbers. */
+export interface ControllerGauges {
+  /** 1 when the last state check passed, 0 when it raised an alarm. */
+  readonly stateVerified: boolean;
+  /** Automatic repairs of the current state since start. */
+  readonly stateRepairs: number;
+  /** Held changes, by zone, with the load balancers each would remove. */
+  readonly guardHolds: readonly { readonly zone: string; readonly removedLoadBalancers: number }[];
+}
+
+export async function renderMetrics(
+  store: Store,
+  controller?: ControllerGauges,
+  now = Date.now(),
+): Promise<string> {
   const [head, statuses, lbs] = await Promise.all([
     store.head(),
     store.agentStatuses(),
@@ -53,6 +67,23 @@ export async function renderMetrics(store: Store, now = Date.now()): Promise<str
     "Back ends the agent's health checks see OutOfService, per agent.",
     statuses.map((s) => [label(s), s.health.filter((h) => h.state === "OutOfService").length]),
   );
+  if (controller !== undefined) {
+    gauge(
+      "ballast_state_verified",
+      "1 when the last check of the stored state passed (hash chain, current state, agents).",
+      [["", controller.stateVerified ? 1 : 0]],
+    );
+    out.push(
+      "# HELP ballast_state_repairs_total Automatic repairs of the current state from the journal since start.",
+      "# TYPE ballast_state_repairs_total counter",
+      `ballast_state_repairs_total ${controller.stateRepairs}`,
+    );
+    gauge(
+      "ballast_guard_held_load_balancer_removals",
+      "Load balancers a change held by the blast-radius guard would remove, per zone (a hold is an alarm).",
+      controller.guardHolds.map((h) => [`{zone="${esc(h.zone)}"}`, h.removedLoadBalancers]),
+    );
+  }
   return `${out.join("\n")}\n`;
 }
 

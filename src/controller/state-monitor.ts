@@ -1,0 +1,198 @@
+/**
+ * Detect and repair (principle 6): the controller keeps checking that the stored state is whole —
+ * the hash chain, the current state against a replay of the journal, and the store against what
+ * the agents report running — on a quiet system too, every few seconds.
+ *
+ * - Damage to the current state alone (rows deleted or edited behind the API's back, the 2012
+ *   failure) is repaired at once from the journal, as a new revision that says so.
+ * - Damage to the journal itself, or agents running revisions or load balancers the store does
+ *   not have, cannot be repaired from the store: the monitor reports the state unverified, which
+ *   holds every removal at the blast-radius guard, and raises an alarm until it passes again.
+ */
+import { randomUUID } from "node:crypto";
+import type { AgentStatus } from "../model/agent-protocol.js";
+import { restore } from "../store/ops/restore.js";
+import { type Divergence, type DivergenceType, verifyJournal } from "../store/ops/verify.js";
+import type { Store } from "../store/store.js";
+import type { Logger } from "../util/logger.js";
+
+/** Problems in the journal's own rows: nothing in the store can repair them. */
+const JOURNAL_DAMAGE: ReadonlySet<DivergenceType> = new Set([
+  "missing-revision",
+  "broken-link",
+  "hash-mismatch",
+  "orphan-version",
+  "compaction-mismatch",
+]);
+
+/** Agent statuses older than this are not evidence of what runs now. */
+const FRESH_STATUS_MS = 30_000;
+
+export const REPAIR_ACTION = "RepairCurrentState";
+
+export interface StateAlarm {
+  readonly kind: "journal-damaged" | "agents-ahead-of-journal" | "agents-serve-unknown";
+  readonly message: string;
+}
+
+export interface StateCheck {
+  /** The state passed every check (after any automatic repair). */
+  readonly verified: boolean;
+  readonly checkedAt: string;
+  readonly head: number;
+  readonly alarms: readonly StateAlarm[];
+  /** The journal's divergences found by the last check, before any repair. */
+  readonly divergences: readonly Divergence[];
+}
+
+export interface StateMonitorOptions {
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Seconds between checks (default 5). */
+  readonly intervalSeconds?: number;
+}
+
+export class StateMonitor {
+  readonly #opts: StateMonitorOptions;
+  #last: StateCheck | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<StateCheck> | undefined;
+  #repairs = 0;
+  #alarmed = "";
+
+  constructor(opts: StateMonitorOptions) {
+    this.#opts = opts;
+  }
+
+  /** The last check's verdict; true until the first check has run. */
+  get verified(): boolean {
+    return this.#last?.verified ?? true;
+  }
+
+  get last(): StateCheck | undefined {
+    return this.#last;
+  }
+
+  /** Automatic repairs of the current state since start. */
+  get repairs(): number {
+    return this.#repairs;
+  }
+
+  start(): void {
+    const every = (this.#opts.intervalSeconds ?? 5) * 1000;
+    const tick = (): void => {
+      this.check().catch((err: unknown) => this.#opts.logger.error("state check failed", { err }));
+    };
+    tick();
+    this.#timer = setInterval(tick, every);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One check (and repair); concurrent calls share the one in progress. */
+  check(): Promise<StateCheck> {
+    this.#running ??= this.#check().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #check(): Promise<StateCheck> {
+    const store = this.#opts.store;
+    let report = await verifyJournal(store, { maxDivergences: 100 });
+    const divergences = report.divergences;
+    const journalDamaged = divergences.some((d) => JOURNAL_DAMAGE.has(d.type));
+    if (!report.ok && !journalDamaged) {
+      await this.#repair(divergences);
+      report = await verifyJournal(store, { maxDivergences: 100 });
+    }
+    const alarms: StateAlarm[] = [];
+    if (!report.ok) {
+      const first = report.firstDivergence;
+      alarms.push({
+        kind: "journal-damaged",
+        message: `the journal fails verification at revision ${first?.revision ?? "?"}: ${first?.message ?? "unknown"}`,
+      });
+    }
+    alarms.push(...(await this.#compareWithAgents(report.head)));
+    const check: StateCheck = {
+      verified: alarms.length === 0,
+      checkedAt: new Date().toISOString(),
+      head: report.head,
+      alarms,
+      divergences,
+    };
+    this.#last = check;
+    this.#logAlarms(alarms);
+    return check;
+  }
+
+  /** The current state is rebuilt from the journal as one new revision. */
+  async #repair(divergences: readonly Divergence[]): Promise<void> {
+    const head = await this.#opts.store.head();
+    const result = await restore(this.#opts.store, {
+      to: head,
+      includeCredentials: true,
+      allowEmpty: true,
+      meta: {
+        principal: "ballast-controller",
+        sourceIp: "127.0.0.1",
+        requestId: randomUUID(),
+        action: REPAIR_ACTION,
+      },
+    });
+    this.#repairs++;
+    this.#opts.logger.warn("current state repaired from the journal", {
+      revision: result.revision?.number,
+      divergences: divergences.length,
+      first: divergences[0]?.message,
+    });
+  }
+
+  /** What the agents report running that the store cannot explain. */
+  async #compareWithAgents(head: number): Promise<StateAlarm[]> {
+    const store = this.#opts.store;
+    const now = Date.now();
+    const fresh = (await store.agentStatuses()).filter(
+      (s: AgentStatus) => now - Date.parse(s.time) <= FRESH_STATUS_MS,
+    );
+    const alarms: StateAlarm[] = [];
+    const ahead = fresh.filter((s) => s.configRevision > head);
+    if (ahead.length > 0) {
+      alarms.push({
+        kind: "agents-ahead-of-journal",
+        message: `agent(s) ${ahead.map((s) => `${s.agentId} (revision ${s.configRevision})`).join(", ")} run revisions the journal, whose head is ${head}, does not have`,
+      });
+    }
+    const known = new Set((await store.list("loadBalancer")).map((c) => c.doc.name));
+    const unknown = new Set<string>();
+    for (const s of fresh)
+      for (const n of s.nodes) if (!known.has(n.loadBalancer)) unknown.add(n.loadBalancer);
+    // An agent that has not yet taken a delete still serves the load balancer: only a name the
+    // journal never deleted is unexplained.
+    for (const name of [...unknown]) {
+      const history = await store.history("loadBalancer", name);
+      if (history.at(-1)?.doc === null) unknown.delete(name);
+    }
+    if (unknown.size > 0) {
+      alarms.push({
+        kind: "agents-serve-unknown",
+        message: `agents serve load balancer(s) the store does not have and never deleted: ${[...unknown].sort().join(", ")}`,
+      });
+    }
+    return alarms;
+  }
+
+  #logAlarms(alarms: readonly StateAlarm[]): void {
+    const key = alarms.map((a) => a.message).join("\n");
+    if (key === this.#alarmed) return;
+    this.#alarmed = key;
+    if (alarms.length === 0) this.#opts.logger.info("stored state verified");
+    for (const a of alarms) this.#opts.logger.error("state alarm", { alarm: a.kind, message: a.message });
+  }
+}
