@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentStatus } from "../model/agent-protocol.js";
-import { restore } from "../store/ops/restore.js";
+import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
 import { type Divergence, type DivergenceType, verifyJournal } from "../store/ops/verify.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
@@ -145,24 +145,22 @@ export class StateMonitor {
     return check;
   }
 
-  /** The current state is rebuilt from the journal as one new revision. */
+  /** The entities the verification named get the journal's newest version, as one new revision. */
   async #repair(divergences: readonly Divergence[]): Promise<void> {
-    const head = await this.#opts.store.head();
-    const result = await restore(this.#opts.store, {
-      to: head,
-      includeCredentials: true,
-      allowEmpty: true,
-      meta: {
-        principal: "ballast-controller",
-        sourceIp: "127.0.0.1",
-        requestId: randomUUID(),
-        action: REPAIR_ACTION,
-      },
+    const entities: EntityRef[] = [];
+    for (const d of divergences)
+      if (d.kind !== undefined && d.key !== undefined) entities.push({ kind: d.kind, key: d.key });
+    const revision = await repairCurrentState(this.#opts.store, entities, {
+      principal: "ballast-controller",
+      sourceIp: "127.0.0.1",
+      requestId: randomUUID(),
+      action: REPAIR_ACTION,
     });
+    if (revision === undefined) return;
     this.#repairs++;
     this.#opts.logger.warn("current state repaired from the journal", {
-      revision: result.revision?.number,
-      divergences: divergences.length,
+      revision: revision.number,
+      entities: entities.length,
       first: divergences[0]?.message,
     });
   }

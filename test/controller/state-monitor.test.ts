@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { ChangeGuard } from "../../src/controller/guard.js";
 import { REPAIR_ACTION, StateMonitor } from "../../src/controller/state-monitor.js";
+import { repairCurrentState } from "../../src/store/ops/repair-current.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
@@ -59,6 +60,33 @@ describe("state monitor: detect and repair", () => {
     assert.equal(repair?.action, REPAIR_ACTION);
     assert.equal(repair?.principal, "ballast-controller");
     assert.equal(await store.head(), head + 1);
+  });
+
+  it("regression: a repair never undoes a change committed after the check that asked for it", async () => {
+    const { store, raw } = await seeded();
+    raw.prepare("DELETE FROM current WHERE kind = 'loadBalancer' AND key = 'lb-1'").run();
+    // The check named lb-1 and lb-2; lb-2 is then changed through the API before the repair runs.
+    await store.mutate(meta("ModifyLoadBalancerAttributes"), async (tx) => {
+      const lb = await tx.get("loadBalancer", "lb-2");
+      assert.ok(lb);
+      tx.put("loadBalancer", "lb-2", { ...lb, instances: [] });
+    });
+    const revision = await repairCurrentState(
+      store,
+      [
+        { kind: "loadBalancer", key: "lb-1" },
+        { kind: "loadBalancer", key: "lb-2" },
+      ],
+      meta(REPAIR_ACTION),
+    );
+    assert.ok(revision);
+    assert.ok(await store.get("loadBalancer", "lb-1"));
+    assert.deepEqual((await store.get("loadBalancer", "lb-2"))?.doc.instances, []);
+    assert.equal(
+      await repairCurrentState(store, [{ kind: "loadBalancer", key: "lb-2" }], meta(REPAIR_ACTION)),
+      undefined,
+      "an entity in line with the journal makes no revision",
+    );
   });
 
   it("on a quiet system, finds and repairs the damage by itself within 10 s", async () => {
