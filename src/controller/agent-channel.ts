@@ -113,9 +113,12 @@ export class AgentChannel {
       res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad have"}');
       return;
     }
-    if ((await this.#opts.store.head()) === have && wait > 0) {
-      const moved = await this.#waitForCommit(req, wait * 1000);
-      if (!moved) {
+    // A wake-up is a hint, not a change: the head poll also fires for commits onCommit already
+    // reported, so the head is read again and the wait goes on, to its deadline, while it is `have`.
+    const deadline = performance.now() + wait * 1000;
+    while (wait > 0 && (await this.#opts.store.head()) === have) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !(await this.#waitForCommit(req, left))) {
         if (!res.destroyed) res.writeHead(204).end();
         return;
       }
@@ -148,7 +151,8 @@ export class AgentChannel {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
       if (size > MAX_STATUS_BYTES) {
-        res.writeHead(413).end();
+        // The rest of the body is not read: the connection cannot carry another request.
+        res.writeHead(413, { connection: "close" }).end();
         return;
       }
       chunks.push(chunk as Buffer);
