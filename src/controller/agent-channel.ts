@@ -189,7 +189,8 @@ export class AgentChannel {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
       if (size > MAX_STATUS_BYTES) {
-        res.writeHead(413).end();
+        // The rest of the body is not read: the connection cannot carry another request.
+        res.writeHead(413, { connection: "close" }).end();
         return;
       }
       chunks.push(chunk as Buffer);

@@ -49,8 +49,11 @@ describe("agent metrics endpoint", () => {
     await waitFor("i-1 InService", () =>
       runtime.health().some((h) => h.instanceId === "i-1" && h.state === "InService"),
     );
-    await waitFor("i-down OutOfService", () =>
-      runtime.health().some((h) => h.instanceId === "i-down" && h.state === "OutOfService"),
+    // i-down starts OutOfService (registering); wait for the failed checks to mark it so.
+    await waitFor("i-down OutOfService after failed checks", () =>
+      runtime
+        .health()
+        .some((h) => h.instanceId === "i-down" && h.state === "OutOfService" && h.reasonCode === "Instance"),
     );
 
     const labels = '{load_balancer="web",zone="zone-a"}';

@@ -257,6 +257,7 @@ describe("HTTP listener under abuse", () => {
     const c = await RawClient.connect(NODE, lb.port);
     c.write(get(`/big/${32 * 1024 * 1024}`));
     await c.bytes(1024, 3000);
+    assert.equal(lb.listener.inFlight, 1, "the response is still streaming when the client goes");
     c.destroy();
     await waitFor("the exchange ended", () => lb.listener.inFlight === 0, 3000);
     const { client, responses } = await rawRequest(NODE, lb.port, get("/after-response"));

@@ -321,3 +321,44 @@ describe("parseRequestHead: desync classification", () => {
     assert.equal(parse(`${P}Content-Length: 007\r\n\r\n`).contentLength, 7);
   });
 });
+
+describe("parseRequestHead: Host", () => {
+  it("refuses more than one Host header with 400, whatever their values and case", () => {
+    assert.equal(status("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), 400);
+    assert.equal(status("GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nHOST: b\r\n\r\n"), 400);
+    assert.equal(status("GET / HTTP/1.0\r\nhost: a\r\nHost:\r\n\r\n"), 400);
+  });
+
+  it("refuses a Host that disagrees with an absolute-form target with 400", () => {
+    assert.equal(status("GET http://a.test/ HTTP/1.1\r\nHost: b.test\r\n\r\n"), 400);
+    assert.equal(status("GET http://a.test:81/ HTTP/1.1\r\nHost: a.test\r\n\r\n"), 400);
+    assert.equal(status("GET http://a.test HTTP/1.1\r\nHost: a.test:443\r\n\r\n"), 400);
+    assert.equal(status("GET http://a.test?x HTTP/1.1\r\nHost: a.tes\r\n\r\n"), 400);
+    assert.equal(status("GET https://u:p@a.test/ HTTP/1.1\r\nHost: u\r\n\r\n"), 400);
+  });
+
+  it("accepts a Host that agrees with an absolute-form target", () => {
+    for (const [target, host] of [
+      ["http://a.test/x", "a.test"],
+      ["http://A.Test/x", "a.TEST"],
+      ["http://a.test:80/x", "a.test"],
+      ["http://a.test/x", "a.test:80"],
+      ["https://a.test/x", "a.test:443"],
+      ["http://a.test:8080?q", "a.test:8080"],
+      ["http://user@a.test/x", "a.test"],
+      ["http://[::1]:8080/x", "[::1]:8080"],
+      ["ws+x.y-z://a.test#f", "a.test"],
+    ]) {
+      const r = parse(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      assert.equal(r.target, target);
+      assert.equal(r.host, host);
+    }
+  });
+
+  it("leaves origin-form, asterisk-form and authority-form targets and a missing Host alone", () => {
+    assert.equal(parse("GET /http://b.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n").host, "a.test");
+    assert.equal(parse("OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n").target, "*");
+    assert.equal(parse("CONNECT b.test:443 HTTP/1.1\r\nHost: a.test\r\n\r\n").target, "b.test:443");
+    assert.equal(parse("GET http://b.test/ HTTP/1.1\r\n\r\n").host, undefined);
+  });
+});

@@ -218,7 +218,13 @@ describe("TLS listeners", () => {
       fastHealthCheck(`HTTPS:${b.port}/health`),
     );
     await runtime.apply(resolved([{ address: node, spec: withTls(spec, [certificate(first)]) }]));
-    await waitFor("OutOfService", () => runtime.health().every((h) => h.state === "OutOfService"));
+    // A new back end is OutOfService ("registration in progress") before any check: wait for the
+    // state the failed checks set, reason "Instance", which only a completed failing probe gives.
+    await waitFor("OutOfService after failed HTTPS checks", () =>
+      runtime.health().every((h) => h.state === "OutOfService" && h.reasonCode === "Instance"),
+    );
+    const [h] = runtime.health();
+    assert.match(h?.description ?? "", /UnhealthyThreshold/);
   });
 
   it("SSL listener → TCP echo back end, and SSL → SSL with an SSL health check", async () => {

@@ -19,20 +19,12 @@ import {
   validateCertificateUpload,
 } from "../../model/certificates.js";
 import { BallastError } from "../../model/errors.js";
-import type { Credential } from "../../model/types.js";
-import type { RevisionMeta, Store } from "../../store/store.js";
+import type { Store } from "../../store/store.js";
+import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 
-export const CERTIFICATES_PREFIX = "/admin/v1/certificates";
+export const CERTIFICATES_PREFIX = `${ADMIN_PREFIX}/certificates`;
 
-export interface CertificateRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly body: Buffer;
-  readonly credential: Credential;
-  readonly meta: Omit<RevisionMeta, "action">;
-}
-
-type Json = Readonly<Record<string, unknown>>;
+export type CertificateRequest = AdminCall;
 
 export function isCertificatesPath(path: string): boolean {
   return path === CERTIFICATES_PREFIX || path.startsWith(`${CERTIFICATES_PREFIX}/`);

@@ -1,32 +1,32 @@
 /**
- * The admin JSON API for the instance inventory (instance id → address and zone), signed with
- * SigV4 like the ELB API. Writes are journal revisions like any other; a delete is a tombstone.
+ * The admin JSON API, signed with SigV4 like the ELB API: this module reads the body,
+ * authenticates the caller, hands the call to the module of its resource, and answers in JSON
+ * (errors as `{ error: { code, message } }` with the status of their code).
  *
- *   GET    /admin/v1/instances          → { instances: Instance[] }
- *   GET    /admin/v1/instances/{id}     → { instance: Instance }
- *   PUT    /admin/v1/instances/{id}     { address, zone } → { instance: Instance }
- *   DELETE /admin/v1/instances/{id}     → { deleted: id }
- *
- * `/admin/v1/state/…` (the journal: history, show, diff, restore, verify, export/import,
- * backups) is delegated to state.ts after authentication, `/admin/v1/certificates…` to certificates.ts,
- * `/admin/v1/subnets…` and `/admin/v1/limits…` (subnet registry, account limits) to registry.ts.
+ *   /admin/v1/instances…     the instance inventory            instances.ts
+ *   /admin/v1/certificates…  the certificate store             certificates.ts
+ *   /admin/v1/subnets…       the subnet registry               subnets.ts
+ *   /admin/v1/limits…        the account limits                limits.ts
+ *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
+ *                            backups (writes its own responses) state.ts
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isIP } from "node:net";
 import { BallastError, isBallastError } from "../../model/errors.js";
-import type { Credential, Instance } from "../../model/types.js";
-import type { RevisionMeta, Store } from "../../store/store.js";
+import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { readBody } from "../aws-query/body.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
-import { createRegistryRoutes, isRegistryPath } from "./registry.js";
+import type { AdminCall, Json } from "./common.js";
+import { createInstanceRoutes, isInstancesPath } from "./instances.js";
+import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
+import { createSubnetRoutes, isSubnetsPath } from "./subnets.js";
 
-export const ADMIN_PREFIX = "/admin/v1";
+export { ADMIN_PREFIX } from "./common.js";
+
 const MAX_BODY_BYTES = 64 * 1024;
-const INSTANCE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface AdminHandlerOptions {
   readonly store: Store;
@@ -39,22 +39,14 @@ export interface AdminHandlerOptions {
   readonly retentionDays?: number;
 }
 
-interface AdminRequest {
-  readonly method: string;
-  readonly id: string | undefined;
-  readonly body: Buffer;
-  readonly credential: Credential;
-  readonly meta: Omit<RevisionMeta, "action">;
-}
-
-type Json = Readonly<Record<string, unknown>>;
-
 export function createAdminHandler(
   opts: AdminHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const logger = opts.logger.child({ component: "admin-api" });
+  const instances = createInstanceRoutes({ store: opts.store, zones: opts.zones });
   const certificates = createCertificateRoutes({ store: opts.store });
-  const registry = createRegistryRoutes({ store: opts.store, zones: opts.zones });
+  const subnets = createSubnetRoutes({ store: opts.store, zones: opts.zones });
+  const limits = createLimitRoutes({ store: opts.store });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -95,108 +87,13 @@ export function createAdminHandler(
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);
       return undefined;
     }
-    if (isRegistryPath(path)) return registry({ method, path, body, credential, meta });
-    if (isCertificatesPath(path)) return certificates({ method, path, body, credential, meta });
-    const id = routeInstanceId(path);
-    const request: AdminRequest = {
-      method,
-      id: id === null ? undefined : id,
-      body,
-      credential,
-      meta,
-    };
-    if (id === undefined) throw new BallastError("NotFound", `No such resource: ${path}`);
-    if (method !== "GET" && credential.role === "reader")
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${credential.principal} is not authorized to change the inventory`,
-      );
-    if (id === null) {
-      if (method === "GET") return { instances: (await opts.store.list("instance")).map((c) => c.doc) };
-    } else if (method === "GET") return getInstance(id);
-    else if (method === "PUT") return putInstance(request, id);
-    else if (method === "DELETE") return deleteInstance(request, id);
-    throw new BallastError("NotFound", `No route for ${method} ${path}`);
+    const call: AdminCall = { method, path, body, credential, meta };
+    if (isSubnetsPath(path)) return subnets(call);
+    if (isLimitsPath(path)) return limits(call);
+    if (isCertificatesPath(path)) return certificates(call);
+    if (isInstancesPath(path)) return instances(call);
+    throw new BallastError("NotFound", `No such resource: ${path}`);
   }
-
-  async function getInstance(id: string): Promise<Json> {
-    const found = await opts.store.get("instance", id);
-    if (!found) throw new BallastError("NotFound", `Instance ${id} is not in the inventory`);
-    return { instance: found.doc };
-  }
-
-  async function putInstance(req: AdminRequest, id: string): Promise<Json> {
-    const instance = parseInstance(req.body, id, opts.zones);
-    await opts.store.mutate({ ...req.meta, action: "PutInstance" }, async (tx) => {
-      tx.put("instance", id, instance);
-    });
-    return { instance };
-  }
-
-  /**
-   * Removal is explicit (design principle 3): an instance still registered with a load balancer
-   * cannot leave the inventory, or its back ends would vanish from agents by inference.
-   */
-  async function deleteInstance(req: AdminRequest, id: string): Promise<Json> {
-    await opts.store.mutate({ ...req.meta, action: "DeleteInstance" }, async (tx) => {
-      if (!(await tx.get("instance", id)))
-        throw new BallastError("NotFound", `Instance ${id} is not in the inventory`);
-      const users = (await tx.list("loadBalancer"))
-        .filter((lb) => lb.instances.includes(id))
-        .map((lb) => lb.name);
-      if (users.length > 0)
-        throw new BallastError(
-          "InvalidConfigurationRequest",
-          `Instance ${id} is registered with load balancers ${users.join(", ")}; deregister it first`,
-        );
-      tx.delete("instance", id);
-    });
-    return { deleted: id };
-  }
-}
-
-/** `null` for the collection, the decoded id for one instance, undefined for any other path. */
-function routeInstanceId(path: string): string | null | undefined {
-  const collection = `${ADMIN_PREFIX}/instances`;
-  if (path === collection || path === `${collection}/`) return null;
-  if (!path.startsWith(`${collection}/`)) return undefined;
-  const raw = path.slice(collection.length + 1);
-  if (raw.includes("/")) return undefined;
-  let id: string;
-  try {
-    id = decodeURIComponent(raw);
-  } catch {
-    throw new BallastError("ValidationError", "The instance id is not valid percent-encoding");
-  }
-  if (!INSTANCE_ID.test(id))
-    throw new BallastError(
-      "ValidationError",
-      "An instance id is 1 to 128 letters, digits, dots, underscores, colons or hyphens",
-    );
-  return id;
-}
-
-export function parseInstance(body: Buffer, instanceId: string, zones: readonly string[]): Instance {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new BallastError("ValidationError", "The request body is not valid JSON");
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    throw new BallastError("ValidationError", "The request body must be a JSON object {address, zone}");
-  const { address, zone } = doc as Record<string, unknown>;
-  if (typeof address !== "string" || isIP(address) === 0)
-    throw new BallastError(
-      "InvalidParameterValue",
-      `address must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}`,
-    );
-  if (typeof zone !== "string" || !zones.includes(zone))
-    throw new BallastError(
-      "InvalidParameterValue",
-      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
-    );
-  return { instanceId, address, zone };
 }
 
 function sendJson(res: ServerResponse, status: number, body: Json, requestId: string): void {

@@ -5,22 +5,27 @@
 import type { ServerResponse } from "node:http";
 import { BallastError } from "../../model/errors.js";
 import type { Logger } from "../../util/logger.js";
-import type { StateCall } from "./state.js";
+import type { Json } from "./common.js";
 
 const NDJSON = "application/x-ndjson";
 const STREAM_MIN_GAP_MS = 250;
 const HEARTBEAT_MS = 2000;
 const LOG_EVERY_MS = 5000;
 
-export type Json = Readonly<Record<string, unknown>>;
 export type Progress = (phase: string, done: number, total: number) => void;
+
+/** What the streams read of a state call: its Accept header and its request id. */
+export interface StreamedCall {
+  readonly accept: string | undefined;
+  readonly meta: { readonly requestId: string };
+}
 
 /**
  * Runs a long operation, reporting progress to the log and — when the client asked for NDJSON —
  * to the client. Headers are sent with the first progress line or the result, never before.
  */
 export async function streamed(
-  call: StateCall,
+  call: StreamedCall,
   res: ServerResponse,
   logger: Logger,
   operation: string,
@@ -85,7 +90,7 @@ export function sendText(
   status: number,
   contentType: string,
   text: string,
-  call: StateCall,
+  call: StreamedCall,
 ): void {
   const payload = Buffer.from(text, "utf8");
   res.writeHead(status, {

@@ -55,7 +55,8 @@ import {
 } from "../../store/ops/index.js";
 import type { Revision, RevisionMeta, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
-import { type Json, sendText, streamed } from "./progress-stream.js";
+import type { Json } from "./common.js";
+import { sendText, streamed } from "./progress-stream.js";
 import { parseCompactBody, parseRestoreBody } from "./state-bodies.js";
 
 export const STATE_PREFIX = "/admin/v1/state";

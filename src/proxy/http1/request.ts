@@ -18,6 +18,7 @@ import {
   HTAB,
   headerKind,
   headText,
+  hostMatchesTarget,
   httpMinor,
   isOws,
   K_CL,
@@ -34,6 +35,7 @@ import {
   owsEnd,
   owsStart,
   parseDecimal,
+  SLASH,
   SP,
   TOKEN,
   VALUE_BAD,
@@ -238,7 +240,9 @@ export function parseRequestHead(
         hasUpgrade = true;
         break;
       case K_HOST:
-        if (hostIdx < 0) hostIdx = index;
+        // RFC 9112 §3.2: more than one Host field line is a 400.
+        if (hostIdx >= 0) return fail(400, "more than one Host header");
+        hostIdx = index;
         break;
       case K_EXPECT:
         if (expectIdx < 0) expectIdx = index;
@@ -248,6 +252,15 @@ export function parseRequestHead(
     ls = lf + 1;
   }
   if (bareLf) raise(ACCEPTABLE, "bare LF line ending");
+  // RFC 9112 §3.2.2 / RFC 9110 §7.2: an absolute-form target names the host; a Host header that
+  // names another is refused. Origin-form ("/…", the common case) costs one comparison here.
+  if (
+    hostIdx >= 0 &&
+    target.charCodeAt(0) !== SLASH &&
+    !hostMatchesTarget(headers[hostIdx + 1] as string, target)
+  ) {
+    return fail(400, "Host header disagrees with the request target");
+  }
 
   // Framing: Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
   let contentLength = -1;

@@ -13,6 +13,8 @@ export const SP = 32;
 export const HTAB = 9;
 /** ":" */
 export const COLON = 58;
+/** "/" */
+export const SLASH = 47;
 
 /** 1 for RFC 9110 tchar bytes (the characters of a method or a header name), else 0. */
 export const TOKEN: Uint8Array = new Uint8Array(256);
@@ -228,4 +230,36 @@ export function headText(buf: Buffer, start: number, stop: number): string | und
   const b = buf.indexOf(END_LF, w - 1);
   const end = Math.min(a < 0 ? Number.POSITIVE_INFINITY : a + 3, b < 0 ? Number.POSITIVE_INFINITY : b + 2);
   return end <= stop ? latin1(buf, start, end) : undefined;
+}
+
+/**
+ * Whether a Host header value agrees with a request-target that is not origin-form. Only an
+ * absolute-form target ("scheme://authority…") names a host; for asterisk-form ("*") and
+ * authority-form (CONNECT) this holds. The authority (userinfo dropped) must equal the Host value
+ * ignoring ASCII case, or differ from it only by the scheme's default port (":80" for http,
+ * ":443" for https) on one side.
+ */
+export function hostMatchesTarget(host: string, target: string): boolean {
+  const sep = target.indexOf("://");
+  if (sep <= 0) return true;
+  for (let i = 0; i < sep; i++) {
+    const c = target.charCodeAt(i) | 0x20;
+    const alpha = c >= 97 && c <= 122;
+    // A scheme is ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
+    if (!alpha && (i === 0 || !((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46))) return true;
+  }
+  const a = sep + 3;
+  let b = a;
+  while (b < target.length) {
+    const c = target.charCodeAt(b);
+    if (c === SLASH || c === 63 || c === 35) break; // "/", "?", "#"
+    b++;
+  }
+  const at = target.lastIndexOf("@", b - 1);
+  const authority = target.slice(at >= a ? at + 1 : a, b).toLowerCase();
+  const h = host.toLowerCase();
+  if (h === authority) return true;
+  const scheme = target.slice(0, sep).toLowerCase();
+  const port = scheme === "http" ? ":80" : scheme === "https" ? ":443" : "";
+  return port !== "" && (h === `${authority}${port}` || authority === `${h}${port}`);
 }

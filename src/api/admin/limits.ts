@@ -1,0 +1,72 @@
+/**
+ * The admin JSON API of the account limits: what DescribeAccountLimits reports and the ELB API
+ * enforces. Writes are journal revisions; a delete is a tombstone (the limit is back to its
+ * default).
+ *
+ *   GET    /admin/v1/limits               → { limits: [{ name, max, default }] }
+ *   PUT    /admin/v1/limits/{name}        { max } → { limit: Limit }
+ *   DELETE /admin/v1/limits/{name}        → { deleted: name }  (back to the default)
+ */
+import { BallastError } from "../../model/errors.js";
+import { DEFAULT_LIMITS, isLimitName, LIMIT_NAMES, validateLimitMax } from "../../model/limits.js";
+import type { Limit } from "../../model/types.js";
+import type { Store } from "../../store/store.js";
+import { ADMIN_PREFIX, type AdminCall, isBelow, type Json, jsonObject, member } from "./common.js";
+
+const LIMITS = `${ADMIN_PREFIX}/limits`;
+
+export function isLimitsPath(path: string): boolean {
+  return isBelow(path, LIMITS);
+}
+
+export function createLimitRoutes(opts: { readonly store: Store }): (call: AdminCall) => Promise<Json> {
+  const { store } = opts;
+  return async (call) => {
+    const { method, path } = call;
+    if (method !== "GET" && call.credential.role === "reader")
+      throw new BallastError(
+        "AccessDenied",
+        `User: ${call.credential.principal} is not authorized to change the registry`,
+      );
+    const id = member(path, LIMITS);
+    if (id === undefined && method === "GET") return { limits: await listLimits() };
+    if (id !== undefined) {
+      if (!isLimitName(id))
+        throw new BallastError(
+          "InvalidParameterValue",
+          `Unknown limit ${JSON.stringify(id)}; the limits are ${LIMIT_NAMES.join(", ")}`,
+        );
+      if (method === "PUT") return { limit: await putLimit(call, { name: id, max: parseMax(call.body) }) };
+      if (method === "DELETE") return deleteLimit(call, id);
+    }
+    throw new BallastError("NotFound", `No route for ${method} ${path}`);
+  };
+
+  async function listLimits(): Promise<Json[]> {
+    const out: Json[] = [];
+    for (const name of LIMIT_NAMES) {
+      const set = (await store.get("limit", name))?.doc;
+      out.push({ name, max: set?.max ?? DEFAULT_LIMITS[name], default: DEFAULT_LIMITS[name] });
+    }
+    return out;
+  }
+
+  /** Lowering a limit below what exists removes nothing: it stops further growth, as an AWS quota does. */
+  async function putLimit(call: AdminCall, limit: Limit): Promise<Limit> {
+    await store.mutate({ ...call.meta, action: "PutLimit" }, async (tx) => {
+      if ((await tx.get("limit", limit.name))?.max !== limit.max) tx.put("limit", limit.name, limit);
+    });
+    return limit;
+  }
+
+  async function deleteLimit(call: AdminCall, name: string): Promise<Json> {
+    await store.mutate({ ...call.meta, action: "DeleteLimit" }, async (tx) => {
+      if (await tx.get("limit", name)) tx.delete("limit", name);
+    });
+    return { deleted: name };
+  }
+}
+
+function parseMax(body: Buffer): number {
+  return validateLimitMax(jsonObject(body, "{max}").max);
+}

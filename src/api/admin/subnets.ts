@@ -1,0 +1,112 @@
+/**
+ * The admin JSON API of the subnet registry. Ballast has no EC2, so each subnet a load balancer
+ * may use is declared here with its zone and VPC. Writes are journal revisions; a delete is a
+ * tombstone.
+ *
+ *   GET    /admin/v1/subnets              → { subnets: Subnet[] }
+ *   GET    /admin/v1/subnets/{id}         → { subnet: Subnet }
+ *   PUT    /admin/v1/subnets/{id}         { zone, vpcId, cidrBlock? } → { subnet: Subnet }
+ *   DELETE /admin/v1/subnets/{id}         → { deleted: id }   (409 while a load balancer uses it)
+ */
+import { BallastError } from "../../model/errors.js";
+import type { Subnet } from "../../model/types.js";
+import { isIPv4Cidr, isSubnetId, isVpcId } from "../../model/vpc.js";
+import type { Store } from "../../store/store.js";
+import { ADMIN_PREFIX, type AdminCall, isBelow, type Json, jsonObject, member } from "./common.js";
+
+const SUBNETS = `${ADMIN_PREFIX}/subnets`;
+
+export function isSubnetsPath(path: string): boolean {
+  return isBelow(path, SUBNETS);
+}
+
+export function createSubnetRoutes(opts: {
+  readonly store: Store;
+  readonly zones: readonly string[];
+}): (call: AdminCall) => Promise<Json> {
+  const { store, zones } = opts;
+  return async (call) => {
+    const { method, path } = call;
+    if (method !== "GET" && call.credential.role === "reader")
+      throw new BallastError(
+        "AccessDenied",
+        `User: ${call.credential.principal} is not authorized to change the registry`,
+      );
+    const id = member(path, SUBNETS);
+    if (id === undefined && method === "GET")
+      return { subnets: (await store.list("subnet")).map((c) => c.doc) };
+    if (id !== undefined) {
+      if (!isSubnetId(id))
+        throw new BallastError("ValidationError", "A subnet id is 'subnet-' and 8 or 17 hexadecimal digits");
+      if (method === "GET") return { subnet: await getSubnet(id) };
+      if (method === "PUT") return { subnet: await putSubnet(call, parseSubnet(call.body, id, zones)) };
+      if (method === "DELETE") return deleteSubnet(call, id);
+    }
+    throw new BallastError("NotFound", `No route for ${method} ${path}`);
+  };
+
+  async function getSubnet(id: string): Promise<Subnet> {
+    const found = await store.get("subnet", id);
+    if (!found) throw new BallastError("NotFound", `Subnet ${id} is not in the registry`);
+    return found.doc;
+  }
+
+  /** A subnet in use may not move to another zone or VPC: its load balancers' placement would change by inference. */
+  async function putSubnet(call: AdminCall, subnet: Subnet): Promise<Subnet> {
+    await store.mutate({ ...call.meta, action: "PutSubnet" }, async (tx) => {
+      const old = await tx.get("subnet", subnet.subnetId);
+      if (old && (old.zone !== subnet.zone || old.vpcId !== subnet.vpcId)) {
+        const users = await usersOf(tx.list("loadBalancer"), subnet.subnetId);
+        if (users.length > 0)
+          throw new BallastError(
+            "InvalidConfigurationRequest",
+            `Subnet ${subnet.subnetId} is used by load balancers ${users.join(", ")}; its zone and VPC cannot change`,
+          );
+      }
+      if (JSON.stringify(old) !== JSON.stringify(subnet)) tx.put("subnet", subnet.subnetId, subnet);
+    });
+    return subnet;
+  }
+
+  async function deleteSubnet(call: AdminCall, id: string): Promise<Json> {
+    await store.mutate({ ...call.meta, action: "DeleteSubnet" }, async (tx) => {
+      if (!(await tx.get("subnet", id)))
+        throw new BallastError("NotFound", `Subnet ${id} is not in the registry`);
+      const users = await usersOf(tx.list("loadBalancer"), id);
+      if (users.length > 0)
+        throw new BallastError(
+          "InvalidConfigurationRequest",
+          `Subnet ${id} is used by load balancers ${users.join(", ")}; detach it first`,
+        );
+      tx.delete("subnet", id);
+    });
+    return { deleted: id };
+  }
+}
+
+async function usersOf(
+  loadBalancers: Promise<readonly { readonly name: string; readonly subnets: readonly string[] }[]>,
+  subnetId: string,
+): Promise<string[]> {
+  return (await loadBalancers).filter((lb) => lb.subnets.includes(subnetId)).map((lb) => lb.name);
+}
+
+export function parseSubnet(body: Buffer, subnetId: string, zones: readonly string[]): Subnet {
+  const { zone, vpcId, cidrBlock } = jsonObject(body, "{zone, vpcId, cidrBlock?}");
+  if (typeof zone !== "string" || !zones.includes(zone))
+    throw new BallastError(
+      "InvalidParameterValue",
+      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
+    );
+  if (typeof vpcId !== "string" || !isVpcId(vpcId))
+    throw new BallastError(
+      "InvalidParameterValue",
+      `vpcId must be 'vpc-' and 8 or 17 hexadecimal digits, got ${JSON.stringify(vpcId)}`,
+    );
+  if (cidrBlock !== undefined && (typeof cidrBlock !== "string" || !isIPv4Cidr(cidrBlock)))
+    throw new BallastError(
+      "InvalidParameterValue",
+      `cidrBlock must be an IPv4 CIDR block, got ${JSON.stringify(cidrBlock)}`,
+    );
+  return cidrBlock === undefined ? { subnetId, zone, vpcId } : { subnetId, zone, vpcId, cidrBlock };
+}
