@@ -18,6 +18,7 @@ import { ChangeGuard } from "../controller/guard.js";
 import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
+import type { SafetyControl } from "../model/guard.js";
 import { openStore } from "../store/open.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import type { Store } from "../store/store.js";
@@ -152,11 +153,24 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     backups.start();
     closers.push(() => backups.stop());
 
+    // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
+    const monitor = new StateMonitor({ store, logger });
+    monitor.start();
+    closers.push(() => monitor.stop());
+    const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
+    const safety: SafetyControl = {
+      holds: () => guard.holds(),
+      release: (zone, principal) => guard.release(zone, principal),
+      discard: (zone, principal) => guard.discard(zone, principal),
+      stateCheck: () => monitor.last,
+    };
+
     const common = { store, authenticator, logger, zones: opts.zones };
     const query = createAwsQueryHandler({ ...common, region: opts.region, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
       ...common,
       backupDir,
+      safety,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
     const api = createServer((req, res) => {
@@ -167,11 +181,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
 
-    // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
-    const monitor = new StateMonitor({ store, logger });
-    monitor.start();
-    closers.push(() => monitor.stop());
-    const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
     const channel = new AgentChannel({ store, token: agentToken, zones: opts.zones, logger, guard, monitor });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());

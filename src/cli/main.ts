@@ -3,6 +3,7 @@ import { agentCommand } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
+import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
 import { stateCommand } from "./state.js";
@@ -25,7 +26,10 @@ commands:
   certs upload NAME --cert FILE --key FILE [--chain FILE] | list | delete NAME
                       server certificates for HTTPS/SSL listeners (signed admin API)
   state history|show|diff|restore|verify|export|import|backups [flags]
-                      the state journal: read, diff, restore, verify, back up (signed admin API)`;
+                      the state journal: read, diff, restore, verify, back up (signed admin API)
+  alarms [--json]     the last check of the stored state and the changes the guard holds
+  guard holds | release ZONE | discard ZONE
+                      decide on a change the blast-radius guard holds (administrators)`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
@@ -36,6 +40,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   limits: limitsCommand,
   certs: certsCommand,
   state: stateCommand,
+  alarms: alarmsCommand,
+  guard: guardCommand,
 };
 
 async function main(): Promise<void> {

@@ -12,8 +12,8 @@
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import {
   DEFAULT_GUARD_THRESHOLDS,
+  type GuardHold,
   type GuardThresholds,
-  type GuardVerdict,
   measureChange,
 } from "../model/guard.js";
 import type { Store } from "../store/store.js";
@@ -21,16 +21,6 @@ import type { Logger } from "../util/logger.js";
 
 /** Agent statuses older than this do not count as what the zone observes. */
 const FRESH_STATUS_MS = 30_000;
-
-export interface GuardHold {
-  readonly zone: string;
-  /** The revision the zone's agents run. */
-  readonly fromRevision: number;
-  /** The revision of the held document. */
-  readonly toRevision: number;
-  readonly since: string;
-  readonly verdict: GuardVerdict;
-}
 
 export interface ChangeGuardOptions {
   readonly store: Store;
@@ -111,21 +101,26 @@ export class ChangeGuard {
   }
 
   /** Lets the zone's held change go out. Returns the hold released, or undefined if none was held. */
-  release(zone: string): GuardHold | undefined {
-    return this.#decide(zone, this.#released, "released");
+  release(zone: string, principal = "ballast-controller"): GuardHold | undefined {
+    return this.#decide(zone, this.#released, "released", principal);
   }
 
   /** Drops the held change's removals for good: the agents keep what they run. */
-  discard(zone: string): GuardHold | undefined {
-    return this.#decide(zone, this.#discarded, "discarded");
+  discard(zone: string, principal = "ballast-controller"): GuardHold | undefined {
+    return this.#decide(zone, this.#discarded, "discarded", principal);
   }
 
-  #decide(zone: string, marks: Map<string, number>, what: string): GuardHold | undefined {
+  #decide(zone: string, marks: Map<string, number>, what: string, principal: string): GuardHold | undefined {
     const hold = this.#holds.get(zone);
     if (hold === undefined) return undefined;
     marks.set(zone, Math.max(marks.get(zone) ?? 0, hold.toRevision));
     this.#holds.delete(zone);
-    this.#opts.logger.warn(`held configuration change ${what}`, { zone, toRevision: hold.toRevision });
+    this.#opts.logger.warn(`held configuration change ${what}`, {
+      zone,
+      toRevision: hold.toRevision,
+      principal,
+      reasons: hold.verdict.reasons,
+    });
     for (const cb of this.#listeners) cb();
     return hold;
   }

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentStatus } from "../model/agent-protocol.js";
+import type { StateAlarm, StateCheck } from "../model/guard.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
 import { type Divergence, type DivergenceType, verifyJournal } from "../store/ops/verify.js";
 import type { Store } from "../store/store.js";
@@ -30,18 +31,8 @@ const FRESH_STATUS_MS = 30_000;
 
 export const REPAIR_ACTION = "RepairCurrentState";
 
-export interface StateAlarm {
-  readonly kind: "journal-damaged" | "agents-ahead-of-journal" | "agents-serve-unknown";
-  readonly message: string;
-}
-
-export interface StateCheck {
-  /** The state passed every check (after any automatic repair). */
-  readonly verified: boolean;
-  readonly checkedAt: string;
-  readonly head: number;
-  readonly alarms: readonly StateAlarm[];
-  /** The journal's divergences found by the last check, before any repair. */
+/** A check's verdict, with the divergences found before any repair. */
+export interface StateCheckDetail extends StateCheck {
   readonly divergences: readonly Divergence[];
 }
 
@@ -54,9 +45,9 @@ export interface StateMonitorOptions {
 
 export class StateMonitor {
   readonly #opts: StateMonitorOptions;
-  #last: StateCheck | undefined;
+  #last: StateCheckDetail | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<StateCheck> | undefined;
+  #running: Promise<StateCheckDetail> | undefined;
   #repairs = 0;
   #stopped = true;
   #alarmed = "";
@@ -70,7 +61,7 @@ export class StateMonitor {
     return this.#last?.verified ?? true;
   }
 
-  get last(): StateCheck | undefined {
+  get last(): StateCheckDetail | undefined {
     return this.#last;
   }
 
@@ -108,14 +99,14 @@ export class StateMonitor {
   }
 
   /** One check (and repair); concurrent calls share the one in progress. */
-  check(): Promise<StateCheck> {
+  check(): Promise<StateCheckDetail> {
     this.#running ??= this.#check().finally(() => {
       this.#running = undefined;
     });
     return this.#running;
   }
 
-  async #check(): Promise<StateCheck> {
+  async #check(): Promise<StateCheckDetail> {
     const store = this.#opts.store;
     let report = await verifyJournal(store, { maxDivergences: 100 });
     const divergences = report.divergences;
@@ -133,11 +124,12 @@ export class StateMonitor {
       });
     }
     alarms.push(...(await this.#compareWithAgents(report.head)));
-    const check: StateCheck = {
+    const check: StateCheckDetail = {
       verified: alarms.length === 0,
       checkedAt: new Date().toISOString(),
       head: report.head,
       alarms,
+      repairs: this.#repairs,
       divergences,
     };
     this.#last = check;

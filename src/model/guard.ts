@@ -133,3 +133,45 @@ export function agentRefusal(runningLoadBalancers: number, doc: AgentConfig): st
   }
   return null;
 }
+
+/** A change the controller holds back from one zone's agents. */
+export interface GuardHold {
+  readonly zone: string;
+  /** The revision the zone's agents run. */
+  readonly fromRevision: number;
+  /** The revision of the held document. */
+  readonly toRevision: number;
+  readonly since: string;
+  readonly verdict: GuardVerdict;
+}
+
+export interface StateAlarm {
+  readonly kind: "journal-damaged" | "agents-ahead-of-journal" | "agents-serve-unknown";
+  readonly message: string;
+}
+
+/** The last check of the stored state (see controller/state-monitor.ts). */
+export interface StateCheck {
+  /** The state passed every check (after any automatic repair). */
+  readonly verified: boolean;
+  readonly checkedAt: string;
+  readonly head: number;
+  readonly alarms: readonly StateAlarm[];
+  /** Automatic repairs of the current state since the controller started. */
+  readonly repairs: number;
+}
+
+/**
+ * What operators see of and decide about the controller's safety workflows, through the admin
+ * API. The controller implements it and the composition root hands it to the API, which never
+ * imports the controller.
+ */
+export interface SafetyControl {
+  holds(): readonly GuardHold[];
+  /** Lets the zone's held change go out; undefined when nothing is held there. */
+  release(zone: string, principal: string): GuardHold | undefined;
+  /** Drops the held change's removals for good; undefined when nothing is held there. */
+  discard(zone: string, principal: string): GuardHold | undefined;
+  /** The last check of the stored state; undefined before the first. */
+  stateCheck(): StateCheck | undefined;
+}

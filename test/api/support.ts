@@ -9,6 +9,7 @@ import { createAdminHandler } from "../../src/api/admin/handler.js";
 import type { Authenticator, SignedRequest } from "../../src/api/auth/authenticator.js";
 import { createAwsQueryHandler } from "../../src/api/aws-query/handler.js";
 import { BallastError } from "../../src/model/errors.js";
+import type { SafetyControl } from "../../src/model/guard.js";
 import type { Credential } from "../../src/model/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -54,7 +55,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { maxLoadBalancers?: number } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { maxLoadBalancers?: number; safety?: (store: SqliteStore) => SafetyControl } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-api-"));
   const store = new SqliteStore(join(dir, "ballast.db"));
   const common = { store, authenticator: testAuthenticator, logger: silentLogger, zones: ZONES };
@@ -64,7 +67,9 @@ export async function startTestServer(opts: { maxLoadBalancers?: number } = {}):
     dnsDomain: "ballast.test",
     ...(opts.maxLoadBalancers === undefined ? {} : { maxLoadBalancers: opts.maxLoadBalancers }),
   });
-  const admin = createAdminHandler(common);
+  const admin = createAdminHandler(
+    opts.safety === undefined ? common : { ...common, safety: opts.safety(store) },
+  );
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/admin/")) admin(req, res);
     else query(req, res);

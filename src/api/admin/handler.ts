@@ -9,10 +9,13 @@
  *   /admin/v1/limits…        the account limits                limits.ts
  *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
  *                            backups (writes its own responses) state.ts
+ *   /admin/v1/alarms, /admin/v1/guard/holds…
+ *                            the guard's holds and the state check safety.ts
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BallastError, isBallastError } from "../../model/errors.js";
+import type { SafetyControl } from "../../model/guard.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -21,6 +24,7 @@ import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import type { AdminCall, Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
+import { createSafetyRoutes, isSafetyPath } from "./safety.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
 import { createSubnetRoutes, isSubnetsPath } from "./subnets.js";
 
@@ -37,6 +41,8 @@ export interface AdminHandlerOptions {
   readonly backupDir?: string;
   /** Days of history a journal compaction never removes (the state routes' default: 90). */
   readonly retentionDays?: number;
+  /** The controller's guard and state check, when this process runs them. */
+  readonly safety?: SafetyControl;
 }
 
 export function createAdminHandler(
@@ -47,6 +53,7 @@ export function createAdminHandler(
   const certificates = createCertificateRoutes({ store: opts.store });
   const subnets = createSubnetRoutes({ store: opts.store, zones: opts.zones });
   const limits = createLimitRoutes({ store: opts.store });
+  const safety = createSafetyRoutes(opts.safety);
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -90,6 +97,7 @@ export function createAdminHandler(
     const call: AdminCall = { method, path, body, credential, meta };
     if (isSubnetsPath(path)) return subnets(call);
     if (isLimitsPath(path)) return limits(call);
+    if (isSafetyPath(path)) return safety(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);

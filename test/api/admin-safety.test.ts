@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ChangeGuard } from "../../src/controller/guard.js";
+import { StateMonitor } from "../../src/controller/state-monitor.js";
+import type { AgentConfig } from "../../src/model/agent-protocol.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { aLoadBalancer, meta } from "../support/builders.js";
+import { ADMIN_KEY, authHeader, READER_KEY, startTestServer, type TestServer } from "./support.js";
+
+describe("admin API: alarms and the guard's holds", () => {
+  let server: TestServer;
+  let guard: ChangeGuard;
+  let monitor: StateMonitor;
+
+  before(async () => {
+    server = await startTestServer({
+      safety: (store) => {
+        monitor = new StateMonitor({ store, logger: silentLogger });
+        guard = new ChangeGuard({ store, logger: silentLogger, stateVerified: () => monitor.verified });
+        return {
+          holds: () => guard.holds(),
+          release: (zone, principal) => guard.release(zone, principal),
+          discard: (zone, principal) => guard.discard(zone, principal),
+          stateCheck: () => monitor.last,
+        };
+      },
+    });
+  });
+  after(() => server.close());
+
+  async function call(method: string, path: string, key = ADMIN_KEY) {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: authHeader(key) } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("reports the state unchecked, then verified, and no holds", async () => {
+    assert.deepEqual((await call("GET", "/admin/v1/alarms")).body, { state: null, holds: [] });
+    await monitor.check();
+    const r = await call("GET", "/admin/v1/alarms");
+    assert.equal(r.status, 200);
+    const state = r.body.state as { verified: boolean; alarms: unknown[]; repairs: number };
+    assert.equal(state.verified, true);
+    assert.deepEqual(state.alarms, []);
+    assert.equal(state.repairs, 0);
+  });
+
+  it("lists a held change; a reader may not release it; an administrator does, once", async () => {
+    const store = server.store;
+    await store.mutate(meta("CreateLoadBalancer"), async (tx) => {
+      for (const n of ["a", "b", "c"]) tx.put("loadBalancer", n, aLoadBalancer({ name: n }));
+    });
+    const have = await store.head();
+    const r = await store.mutate(meta("RestoreState"), async (tx) => {
+      tx.delete("loadBalancer", "a");
+      tx.delete("loadBalancer", "b");
+    });
+    const revision = r.revision?.number ?? 0;
+    const doc: AgentConfig = {
+      format: 2,
+      revision,
+      zone: "us-east-1a",
+      loadBalancers: [],
+      removals: ["a", "b"].map((n) => ({ kind: "loadBalancer", loadBalancer: n, key: n, revision })),
+    };
+    assert.equal(await guard.check(doc, have), null);
+
+    const holds = (await call("GET", "/admin/v1/guard/holds")).body.holds as {
+      zone: string;
+      toRevision: number;
+    }[];
+    assert.deepEqual(
+      holds.map((h) => [h.zone, h.toRevision]),
+      [["us-east-1a", revision]],
+    );
+    const denied = await call("POST", "/admin/v1/guard/holds/us-east-1a/release", READER_KEY);
+    assert.equal(denied.status, 403);
+    assert.deepEqual(denied.body.error, {
+      code: "AccessDenied",
+      message: "User: rita is not authorized to decide on held changes",
+    });
+    assert.equal(guard.holds().length, 1, "a denied call changes nothing");
+
+    const released = await call("POST", "/admin/v1/guard/holds/us-east-1a/release");
+    assert.equal(released.status, 200);
+    assert.equal((released.body.released as { toRevision: number }).toRevision, revision);
+    assert.deepEqual(guard.holds(), []);
+    const again = await call("POST", "/admin/v1/guard/holds/us-east-1a/release");
+    assert.equal(again.status, 404);
+    assert.match(JSON.stringify(again.body), /No change is held for zone us-east-1a/);
+    const sent = await guard.check(doc, have);
+    assert.deepEqual(sent?.release, { revision });
+  });
+});
