@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
+import { APPEND_ONLY_TABLES, GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
 import { openStore } from "../../src/store/open.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -27,6 +27,11 @@ storeConformance("postgres", {
     return PostgresStore.open((await pgServer()).url, { schema: conformanceSchema });
   },
   reopen: async () => PostgresStore.open((await pgServer()).url, { schema: conformanceSchema }),
+  rawSql: (store, sql) => store.rawSql(sql),
+  dropGuard: async (store) => {
+    for (const table of APPEND_ONLY_TABLES)
+      await store.rawSql(`DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`);
+  },
 });
 
 async function assertChain(store: Store): Promise<void> {
