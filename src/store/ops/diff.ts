@@ -398,7 +398,7 @@ function fieldLines(kind: EntityKind, f: FieldChange): string[] {
   if (f.secret) {
     const last = f.path[f.path.length - 1];
     const name = last === "secretAccessKey" ? "secret" : last === "privateKey" ? "private key" : f.field;
-    return [`${name} ${f.op === "changed" ? "changed" : f.op}`];
+    return [`${name} ${f.op}`];
   }
   if (kind === "loadBalancer") {
     const friendly = loadBalancerLines(f);
