@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Instance, LoadBalancer } from "../src/model/types.js";
+import { diffsOfKind } from "../src/store/ops/diff.js";
 import { restore } from "../src/store/ops/restore.js";
 import { currentState } from "../src/store/ops/snapshot.js";
 import { verifyJournal } from "../src/store/ops/verify.js";
@@ -121,8 +122,8 @@ async function benchDriver(driver: string, open: () => Promise<Store>): Promise<
       );
       if (
         !r.revision ||
-        r.diff.loadBalancers.length !== Math.ceil(LBS / 2) ||
-        r.diff.instances.length !== LBS
+        diffsOfKind(r.diff, "loadBalancer").length !== Math.ceil(LBS / 2) ||
+        diffsOfKind(r.diff, "instance").length !== LBS
       ) {
         throw new Error(
           `restore round ${round} did not undo the incident: ${JSON.stringify(r.diff).slice(0, 200)}`,

@@ -93,3 +93,17 @@ export function collapseWrites(writes: readonly PendingChange[]): PendingChange[
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * The tables that only ever grow: the database refuses UPDATE and DELETE on them (both drivers'
+ * schema.ts), except DELETE of superseded versions inside a compaction's own transaction.
+ */
+export const APPEND_ONLY_TABLES = ["revisions", "versions", "compactions"] as const;
+
+/**
+ * The database's refusal, word for word the same from both drivers' triggers (PostgreSQL's fills
+ * in the operation and table at run time: it is called with "%" placeholders).
+ */
+export function appendOnlyMessage(op: string, table: string): string {
+  return `the journal is append-only: ${op} on ${table} refused (only a compaction removes history)`;
+}

@@ -192,10 +192,10 @@ describe("admin state API", () => {
     const { status, json } = await call(reader, "GET", `/diff?from=${rev.webListener}&to=${rev.deleteWeb}`);
     assert.equal(status, 200);
     assert.deepEqual(json.lines, ["load balancer web: deleted"]);
-    const diff = json.diff as { loadBalancers: Json[] };
+    const diff = json.diff as { entities: Json[] };
     assert.deepEqual(
-      diff.loadBalancers.map((l) => [l.name, l.change]),
-      [["web", "deleted"]],
+      diff.entities.map((e) => [e.kind, e.key, e.change]),
+      [["loadBalancer", "web", "deleted"]],
     );
     const listener = await call(admin, "GET", `/diff?from=${rev.api}&to=${rev.webListener}`);
     assert.deepEqual(listener.json.lines, ["load balancer web: listener TCP:443 → TCP:8443 added"]);

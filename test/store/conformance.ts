@@ -6,20 +6,51 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { isBallastError } from "../../src/model/errors.js";
-import { GENESIS_HASH, revisionHash, stateDigest } from "../../src/store/journal.js";
+import { appendOnlyMessage, GENESIS_HASH, revisionHash, stateDigest } from "../../src/store/journal.js";
 import type { EntityVersion, Store } from "../../src/store/store.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
 
-export interface StoreFactory {
+export interface StoreFactory<S extends Store = Store> {
   /** A fresh, empty store. */
-  open(): Promise<Store>;
+  open(): Promise<S>;
   /** A second handle on the same store (another process's view), when the driver has one. */
-  reopen?(): Promise<Store>;
+  reopen?(): Promise<S>;
+  /** One SQL statement on the store's own connection; the number of rows it changed. */
+  rawSql(store: S, sql: string): Promise<number>;
+  /** Drops the journal's guard triggers, leaving the database as a version without them made it. */
+  dropGuard(store: S): Promise<void>;
 }
 
-export function storeConformance(driver: string, factory: StoreFactory): void {
+/** Raw edits of the journal, each with the operation and table the database must name in refusing it. */
+const JOURNAL_EDITS: readonly (readonly [sql: string, op: string, table: string])[] = [
+  ["UPDATE revisions SET principal = 'mallory' WHERE number = 1", "UPDATE", "revisions"],
+  ["DELETE FROM revisions WHERE number = (SELECT max(number) FROM revisions)", "DELETE", "revisions"],
+  ["UPDATE versions SET doc = NULL WHERE revision = 1", "UPDATE", "versions"],
+  ["DELETE FROM versions WHERE revision = 1", "DELETE", "versions"],
+  ["DELETE FROM versions", "DELETE", "versions"],
+];
+
+export function storeConformance<S extends Store>(driver: string, factory: StoreFactory<S>): void {
   describe(`store conformance: ${driver}`, () => {
-    let store: Store;
+    let store: S;
+    /** Every raw edit is refused with the guard's message, and the journal is exactly as it was. */
+    const assertRefused = async (
+      on: S,
+      edits: readonly (readonly [string, string, string])[] = JOURNAL_EDITS,
+    ): Promise<void> => {
+      const revisions = await on.revisions(0);
+      const changes = await on.changes(0);
+      const compactions = await on.compactions();
+      for (const [sql, op, table] of edits) {
+        await assert.rejects(factory.rawSql(on, sql), (e: Error) => {
+          assert.ok(e.message.includes(appendOnlyMessage(op, table)), `${sql}: ${e.message}`);
+          return true;
+        });
+      }
+      assert.deepEqual(await on.revisions(0), revisions);
+      assert.deepEqual(await on.changes(0), changes);
+      assert.deepEqual(await on.compactions(), compactions);
+    };
     before(async () => {
       store = await factory.open();
     });
@@ -238,6 +269,37 @@ export function storeConformance(driver: string, factory: StoreFactory): void {
       assert.equal(await store.head(), head);
     });
 
+    it("refuses UPDATE and DELETE of the journal in the database itself, and changes nothing", async () => {
+      assert.ok((await store.head()) >= 2);
+      await assertRefused(store);
+      // `current` is derived and rewritten by every mutation: it is not a journal table.
+      assert.ok((await factory.rawSql(store, "UPDATE current SET revision = revision")) > 0);
+      // A mutation still appends through the guard.
+      const { revision } = await store.mutate(meta(), async (tx) => {
+        tx.put("instance", "i-guard", anInstance({ instanceId: "i-guard" }));
+      });
+      assert.ok(revision);
+    });
+
+    it("puts the guard on a database made before it, when it opens it (idempotently)", async () => {
+      assert.ok(factory.reopen, "the driver can open a second handle");
+      await factory.dropGuard(store);
+      assert.equal(
+        await factory.rawSql(store, "UPDATE revisions SET principal = principal WHERE number = 1"),
+        1,
+      );
+      const first = await factory.reopen();
+      const second = await factory.reopen();
+      try {
+        await assertRefused(first);
+        await assertRefused(second);
+        await assertRefused(store);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    });
+
     // Compaction changes what every earlier case reads, so these cases come last.
     describe("compaction", () => {
       const rev: Record<string, number> = {};
@@ -365,6 +427,15 @@ export function storeConformance(driver: string, factory: StoreFactory): void {
           [rev.e],
         );
         assert.deepEqual((await store.get("loadBalancer", "cmp-web"))?.doc.instances, ["i-9"]);
+      });
+
+      it("lifts the guard only inside its own transaction: afterwards the journal refuses edits again", async () => {
+        await assertRefused(store, [
+          ...JOURNAL_EDITS,
+          [`DELETE FROM versions WHERE revision <= ${c()}`, "DELETE", "versions"],
+          ["UPDATE compactions SET ticket = 'CHG-forged'", "UPDATE", "compactions"],
+          ["DELETE FROM compactions", "DELETE", "compactions"],
+        ]);
       });
     });
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
+import { APPEND_ONLY_TABLES, GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
 import { openStore } from "../../src/store/open.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -27,7 +27,20 @@ storeConformance("postgres", {
     return PostgresStore.open((await pgServer()).url, { schema: conformanceSchema });
   },
   reopen: async () => PostgresStore.open((await pgServer()).url, { schema: conformanceSchema }),
+  rawSql: (store, sql) => store.rawSql(sql),
+  dropGuard: async (store) => {
+    for (const table of APPEND_ONLY_TABLES)
+      await store.rawSql(`DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`);
+  },
 });
+
+/** The grants docs/OPERATIONS.md gives a role that runs Ballast but cannot edit the journal. */
+const LEAST_PRIVILEGE_GRANTS = [
+  "GRANT USAGE ON SCHEMA least_privilege TO ballast_app",
+  "GRANT SELECT, INSERT ON revisions, versions, compactions TO ballast_app",
+  "GRANT SELECT, INSERT, UPDATE, DELETE ON current, agent_status TO ballast_app",
+  "GRANT SELECT, UPDATE ON journal_lock TO ballast_app",
+];
 
 async function assertChain(store: Store): Promise<void> {
   const all = await store.revisions(0);
@@ -193,6 +206,57 @@ describe("postgres store", () => {
       await assertChain(store);
     } finally {
       await store.close();
+    }
+  });
+
+  it("runs under a role with no UPDATE or DELETE on the journal; compaction needs DELETE on versions", async () => {
+    const schema = "least_privilege";
+    // The owner (here the superuser) creates the schema once: tables, triggers, the lock row.
+    const owner = await PostgresStore.open(url, { schema });
+    const sql = (text: string): Promise<number> => owner.rawSql(text);
+    try {
+      await sql("DROP ROLE IF EXISTS ballast_app");
+      await sql("CREATE ROLE ballast_app LOGIN");
+      for (const grant of LEAST_PRIVILEGE_GRANTS) await sql(grant);
+      const appUrl = url.replace("postgres://postgres@", "postgres://ballast_app@");
+      const app = await PostgresStore.open(appUrl, { schema });
+      try {
+        const { revision } = await app.mutate(meta("CreateLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "web", aLoadBalancer());
+        });
+        assert.ok(revision, "appends with INSERT alone");
+        await app.mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "web", aLoadBalancer({ instances: ["i-1"] }));
+        });
+        await app.putAgentStatus({
+          agentId: "a",
+          zone: "us-east-1a",
+          configRevision: 2,
+          nodes: [],
+          health: [],
+          unexplained: [],
+          time: new Date().toISOString(),
+        });
+        for (const edit of [
+          "DELETE FROM versions",
+          "UPDATE revisions SET principal = 'x'",
+          "TRUNCATE compactions",
+        ])
+          await assert.rejects(app.rawSql(edit), /permission denied/, edit);
+        // Compaction deletes versions: refused until the operator grants DELETE for it.
+        await assert.rejects(app.compact(2, meta("CompactJournal")), /permission denied for table versions/);
+        await sql("GRANT DELETE ON versions TO ballast_app");
+        // With DELETE granted, the trigger still refuses anything but a compaction.
+        await assert.rejects(app.rawSql("DELETE FROM versions"), /the journal is append-only/);
+        const record = await app.compact(2, meta("CompactJournal"));
+        assert.equal(record?.versionsRemoved, 1);
+        await sql("REVOKE DELETE ON versions FROM ballast_app");
+        assert.deepEqual((await app.get("loadBalancer", "web"))?.doc.instances, ["i-1"]);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await owner.close();
     }
   });
 

@@ -20,6 +20,10 @@
  *                                                    → { through, compacted, compaction }
  *   GET  /admin/v1/state/compactions                 → { compactedThrough, compactions }
  *
+ * `lines` says every change in words, one per line; `diff` is the same as data (`StateDiff` of
+ * store/ops/diff.ts): `entities`, each `{kind, key, change, fields}` with every changed field path by
+ * path (`listeners[port=80].policyNames`) and its before and after values — never a secret.
+ *
  * Compaction (action `CompactJournal`, role admin, a change ticket required) removes history older
  * than the retention period; see store/ops/compact.ts for its rules.
  *

@@ -1,7 +1,8 @@
 /**
  * Scheduled backups: state exports in one directory, named so they sort and can be listed
  * without being opened, `ballast-state-<revision>-<YYYYMMDDTHHMMSSmmmZ>.json`. A backup is taken
- * only when the journal moved since the last one, and pruning never deletes the newest.
+ * only when the journal moved since the last one, the schedule counts from the newest backup in the
+ * directory (the time in its name), and pruning never deletes the newest.
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -96,27 +97,64 @@ export interface BackupSchedulerOptions {
   readonly keep: number;
   readonly maxAgeDays?: number;
   readonly logger: Logger;
+  /**
+   * How long after `start()` a backup that is already due is taken, so start-up settles first.
+   * Default 10 s, or the interval when that is shorter.
+   */
+  readonly settleMs?: number;
 }
 
-/** Takes a backup every `intervalMs` when the journal has moved, then prunes. */
+/**
+ * Takes a backup every `intervalMs` when the journal has moved, then prunes. The clock runs from
+ * the newest backup in `dir` — whoever wrote it, this process, an earlier one or an operator — not
+ * from the start of the process: a control plane restarted every few minutes still backs up
+ * every interval. At start, a backup that is due (or a folder with none) is taken after
+ * `settleMs`; otherwise the next is at the newest backup's time plus the interval.
+ */
 export class BackupScheduler {
   readonly #o: BackupSchedulerOptions;
+  readonly #settleMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #lastRevision: number | undefined;
   #stopped = true;
+  /** Counts starts, so a timer armed by an earlier start (then stopped) never fires again. */
+  #generation = 0;
 
   constructor(options: BackupSchedulerOptions) {
     if (!(options.intervalMs > 0)) {
       throw new BallastError("ValidationError", `intervalMs must be more than 0, not ${options.intervalMs}`);
     }
+    const settle = options.settleMs ?? Math.min(10_000, options.intervalMs);
+    if (!(settle >= 0)) {
+      throw new BallastError("ValidationError", `settleMs must be 0 or more, not ${options.settleMs}`);
+    }
     this.#o = options;
+    this.#settleMs = settle;
   }
 
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    this.#schedule();
+    const generation = ++this.#generation;
+    this.#running = this.#dueIn(this.#settleMs).then(
+      ({ ms, newest }) => {
+        this.#o.logger.info("backups scheduled", {
+          dir: this.#o.dir,
+          newest: newest ?? null,
+          nextInMs: ms,
+          intervalMs: this.#o.intervalMs,
+        });
+        this.#arm(generation, ms);
+      },
+      (e: unknown) => {
+        this.#o.logger.error("backup folder unreadable; next try after the interval", {
+          err: e,
+          dir: this.#o.dir,
+        });
+        this.#arm(generation, this.#o.intervalMs);
+      },
+    );
   }
 
   /** Stops the schedule and waits for a backup in progress to finish. */
@@ -149,13 +187,31 @@ export class BackupScheduler {
     return backup;
   }
 
-  #schedule(): void {
-    if (this.#stopped) return;
+  /**
+   * When the next backup is due: the newest backup's time plus the interval, but no sooner than
+   * `soonest` and no later than one interval from now (a backup stamped in the future, by a clock
+   * set wrong, must not stop the schedule). `soonest` when there is no backup, or it is overdue.
+   */
+  async #dueIn(soonest: number): Promise<{ ms: number; newest: string | undefined }> {
+    const newest = (await listBackups(this.#o.dir))[0]?.time;
+    const due = newest === undefined ? 0 : Date.parse(newest) + this.#o.intervalMs - Date.now();
+    return { ms: Math.min(Math.max(due, soonest), this.#o.intervalMs), newest };
+  }
+
+  #arm(generation: number, ms: number): void {
+    if (this.#stopped || generation !== this.#generation) return;
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       this.runOnce()
         .catch((e: unknown) => this.#o.logger.error("backup failed", { err: e, dir: this.#o.dir }))
-        .finally(() => this.#schedule());
-    }, this.#o.intervalMs);
+        // After a step the newest backup is this one (due in one interval) or an older one whose
+        // journal had not moved since (checked again in one interval).
+        .then(() => this.#dueIn(0))
+        .then(
+          ({ ms }) => this.#arm(generation, ms > 0 ? ms : this.#o.intervalMs),
+          () => this.#arm(generation, this.#o.intervalMs),
+        );
+    }, ms);
     this.#timer.unref();
   }
 }

@@ -1,132 +1,115 @@
 /**
- * What changed between two states, per load balancer, in the words an operator reads in a
- * change review ("listener HTTP:80 → HTTP:8080 added", "instance i-123 deregistered"), and in a
- * structured form for JSON output. Credential secrets are never part of either.
+ * What changed between two states: every change to every field of every entity, of every kind in
+ * ENTITY_KINDS — found by one structural comparison of the documents, path by path, not by a list
+ * of the fields someone thought to compare. (December 2012's lesson, once more: a revision that
+ * attached a policy to a listener diffed as "no differences", because the old per-aspect code
+ * compared listeners by protocol and ports only.)
+ *
+ * - Arrays of records are matched by their domain key, so a change reads as what it is:
+ *   `listeners[port=80].policyNames`, `policies[name=sticky].attributes[name=CookieName].value`,
+ *   `tags[key=env].value`, `backendServerPolicies[instancePort=8443].policyNames`. An array with no
+ *   such key (or with duplicate keys) changes as a whole.
+ * - Secrets never appear, in the lines or in the structured form: a change to a credential's
+ *   secret or a certificate's private key says only that it changed, and the documents of created
+ *   and deleted entities leave them out.
+ * - The structured form is complete: applying each change's `after` side to the first state gives
+ *   the second (secrets aside) — the property test in test/store/ops/diff-property.test.ts holds it.
+ *
+ * The lines keep the operator's words where they exist ("listener HTTP:80 → HTTP:8080 added",
+ * "instance i-123 registered", "health check interval 30 → 10"); everything else is the path and
+ * its values.
  */
-import type { Credential, HealthCheck, Listener, LoadBalancer, Tag } from "../../model/types.js";
+import { createHash } from "node:crypto";
+import { ENTITY_KINDS, type EntityKind, type Listener } from "../../model/types.js";
 import type { Store } from "../store.js";
-import { compareKeys, docsEqual } from "./entity.js";
+import { compareKeys } from "./entity.js";
 import { advanceState, type State, stateAt } from "./snapshot.js";
 
 export type EntityChangeType = "created" | "deleted" | "modified";
 
-export type LoadBalancerDetail =
-  | { readonly aspect: "listener"; readonly op: "added" | "removed"; readonly listener: string }
-  | { readonly aspect: "instance"; readonly op: "registered" | "deregistered"; readonly instanceId: string }
-  | {
-      readonly aspect: "healthCheck";
-      readonly field: keyof HealthCheck;
-      readonly from: string;
-      readonly to: string;
-    }
-  | {
-      readonly aspect: "tag";
-      readonly op: "added" | "removed" | "changed";
-      readonly key: string;
-      readonly from?: string;
-      readonly to?: string;
-    }
-  | {
-      readonly aspect: "availabilityZone" | "subnet" | "securityGroup";
-      readonly op: "added" | "removed";
-      readonly value: string;
-    }
-  | { readonly aspect: "field"; readonly field: string; readonly from: string; readonly to: string };
+/** One step of a field path: a property name, or the element of an array whose field `by` is `is`. */
+export type PathStep = string | { readonly by: string; readonly is: string | number };
 
-export interface LoadBalancerDiff {
-  readonly name: string;
-  readonly change: EntityChangeType;
-  readonly details: readonly LoadBalancerDetail[];
+export interface FieldChange {
+  /** Where the change is, step by step from the document's root. */
+  readonly path: readonly PathStep[];
+  /** The path as text: `listeners[port=80].policyNames`. */
+  readonly field: string;
+  /**
+   * `added`/`removed`: the field or array element is new / gone; `changed`: its value differs;
+   * `reordered`: the elements both sides of a keyed array have stand in another order (`before`
+   * and `after` are the keys of all its elements, in order).
+   */
+  readonly op: "added" | "removed" | "changed" | "reordered";
+  readonly before?: unknown;
+  readonly after?: unknown;
+  /** For an element added to a keyed array: its index in the array after. */
+  readonly at?: number;
+  /** For `reordered`: the field the elements are keyed by (`before` and `after` list its values). */
+  readonly by?: string;
+  /** A secret changed: its values are left out. */
+  readonly secret?: true;
 }
 
-export interface InstanceDiff {
-  readonly instanceId: string;
-  readonly change: EntityChangeType;
-  readonly before?: { readonly address: string; readonly zone: string };
-  readonly after?: { readonly address: string; readonly zone: string };
-}
-
-/** A credential change, without its secret: only whether the secret changed. */
-export interface CredentialDiff {
-  readonly accessKeyId: string;
-  readonly change: EntityChangeType;
-  readonly principal: string;
-  readonly role: string;
-  readonly fields: readonly string[];
-}
-
-/** A change to a certificate, subnet or limit, summarised without secrets. */
-export interface SettingDiff {
-  readonly kind: "certificate" | "subnet" | "limit";
+export interface EntityDiff {
+  readonly kind: EntityKind;
   readonly key: string;
   readonly change: EntityChangeType;
-  readonly summary: string;
+  /** Of a modified entity, every field that differs (empty for created and deleted ones). */
+  readonly fields: readonly FieldChange[];
+  /** The document of a deleted entity, secrets left out. */
+  readonly before?: unknown;
+  /** The document of a created entity, secrets left out. */
+  readonly after?: unknown;
+  /** What names the entity beside its key, as it stands after (a credential's principal and role). */
+  readonly context?: string;
 }
 
 export interface StateDiff {
   readonly from: number;
   readonly to: number;
-  readonly loadBalancers: readonly LoadBalancerDiff[];
-  readonly instances: readonly InstanceDiff[];
-  readonly credentials: readonly CredentialDiff[];
-  readonly settings: readonly SettingDiff[];
+  /** Every entity that differs, in ENTITY_KINDS order, then by key. */
+  readonly entities: readonly EntityDiff[];
 }
 
 export function isEmptyDiff(d: StateDiff): boolean {
-  return (
-    d.loadBalancers.length === 0 &&
-    d.instances.length === 0 &&
-    d.credentials.length === 0 &&
-    d.settings.length === 0
-  );
+  return d.entities.length === 0;
+}
+
+/** The entity diffs of one kind. */
+export function diffsOfKind(d: StateDiff, kind: EntityKind): EntityDiff[] {
+  return d.entities.filter((e) => e.kind === kind);
 }
 
 export function diffStates(a: State, b: State): StateDiff {
-  return {
-    from: a.revision,
-    to: b.revision,
-    loadBalancers: diffMaps(a.entities.loadBalancer, b.entities.loadBalancer, (name, change, x, y) => ({
-      name,
-      change,
-      details: x && y ? loadBalancerDetails(x, y) : [],
-    })),
-    instances: diffMaps(a.entities.instance, b.entities.instance, (instanceId, change, x, y) => ({
-      instanceId,
-      change,
-      ...(x ? { before: { address: x.address, zone: x.zone } } : {}),
-      ...(y ? { after: { address: y.address, zone: y.zone } } : {}),
-    })),
-    credentials: diffMaps(a.entities.credential, b.entities.credential, (accessKeyId, change, x, y) => {
-      const now = (y ?? x) as Credential;
-      return {
-        accessKeyId,
-        change,
-        principal: now.principal,
-        role: now.role,
-        fields: x && y ? credentialFields(x, y) : [],
-      };
-    }),
-    settings: [
-      ...diffMaps(a.entities.certificate, b.entities.certificate, (key, change, _x, y) => ({
-        kind: "certificate" as const,
-        key,
-        change,
-        summary: y ? `${y.subject}, valid until ${y.notAfter}` : "",
-      })),
-      ...diffMaps(a.entities.subnet, b.entities.subnet, (key, change, _x, y) => ({
-        kind: "subnet" as const,
-        key,
-        change,
-        summary: y ? `${y.zone}, ${y.vpcId}` : "",
-      })),
-      ...diffMaps(a.entities.limit, b.entities.limit, (key, change, x, y) => ({
-        kind: "limit" as const,
-        key,
-        change,
-        summary: `${x?.max ?? "unset"} → ${y?.max ?? "unset"}`,
-      })),
-    ],
-  };
+  const entities: EntityDiff[] = [];
+  for (const kind of ENTITY_KINDS) {
+    const ma = a.entities[kind] as ReadonlyMap<string, unknown>;
+    const mb = b.entities[kind] as ReadonlyMap<string, unknown>;
+    const keys = new Set([...ma.keys(), ...mb.keys()]);
+    for (const key of [...keys].sort(compareKeys)) {
+      const d = diffEntity(kind, key, ma.get(key), mb.get(key));
+      if (d) entities.push(d);
+    }
+  }
+  return { from: a.revision, to: b.revision, entities };
+}
+
+/** One entity's diff, or undefined when both documents are equal (or both absent). */
+export function diffEntity(kind: EntityKind, key: string, x: unknown, y: unknown): EntityDiff | undefined {
+  if (x === undefined && y === undefined) return undefined;
+  const named = contextOf(kind, y ?? x);
+  const context = named === undefined ? {} : { context: named };
+  if (x === undefined) return { kind, key, change: "created", fields: [], after: redact(y), ...context };
+  if (y === undefined) return { kind, key, change: "deleted", fields: [], before: redact(x), ...context };
+  const fields: FieldChange[] = [];
+  diffValue(kind, [], x, y, fields);
+  return fields.length === 0 ? undefined : { kind, key, change: "modified", fields, ...context };
+}
+
+function contextOf(kind: EntityKind, doc: unknown): string | undefined {
+  if (kind !== "credential" || !isRecord(doc)) return undefined;
+  return `${String(doc.principal)}, ${String(doc.role)}`;
 }
 
 export async function diffRevisions(store: Store, from: number, to: number): Promise<StateDiff> {
@@ -135,181 +118,357 @@ export async function diffRevisions(store: Store, from: number, to: number): Pro
   return from <= to ? diffStates(a, b) : diffStates(b, a);
 }
 
-function diffMaps<T, D>(
-  a: ReadonlyMap<string, T>,
-  b: ReadonlyMap<string, T>,
-  make: (key: string, change: EntityChangeType, before: T | undefined, after: T | undefined) => D,
-): D[] {
-  const keys = new Set([...a.keys(), ...b.keys()]);
-  const out: D[] = [];
-  for (const key of [...keys].sort(compareKeys)) {
-    const x = a.get(key);
-    const y = b.get(key);
-    if (x === undefined && y !== undefined) out.push(make(key, "created", x, y));
-    else if (x !== undefined && y === undefined) out.push(make(key, "deleted", x, y));
-    else if (!docsEqual(x, y)) out.push(make(key, "modified", x, y));
+// ---------------------------------------------------------------------------------------------
+// The structural comparison
+
+type Rec = Readonly<Record<string, unknown>>;
+
+interface KeyRule {
+  /** The field of each element that identifies it. */
+  readonly by: string;
+  /** How the path text names it: `listeners[port=80]`. */
+  readonly label: string;
+}
+
+/**
+ * Arrays of records and the field each is matched by, per kind, by the names of the fields on
+ * the way (keyed steps left out). Other arrays of records are matched by `name`, `key` or `id`
+ * when every element has a distinct one, and otherwise compared whole.
+ */
+const KEYED: Readonly<Record<string, KeyRule>> = {
+  "loadBalancer:listeners": { by: "loadBalancerPort", label: "port" },
+  "loadBalancer:policies": { by: "policyName", label: "name" },
+  "loadBalancer:policies.attributes": { by: "name", label: "name" },
+  "loadBalancer:backendServerPolicies": { by: "instancePort", label: "instancePort" },
+  "loadBalancer:tags": { by: "key", label: "key" },
+  "loadBalancer:attributes.additionalAttributes": { by: "key", label: "key" },
+};
+const FALLBACK_KEYS = ["name", "key", "id"];
+
+/** Top-level fields in the order a reader expects them; others follow in document order. */
+const FIELD_ORDER: Partial<Record<EntityKind, readonly string[]>> = {
+  loadBalancer: [
+    "name",
+    "id",
+    "dnsName",
+    "createdTime",
+    "scheme",
+    "listeners",
+    "healthCheck",
+    "instances",
+    "availabilityZones",
+    "subnets",
+    "vpcId",
+    "securityGroups",
+    "tags",
+    "policies",
+    "backendServerPolicies",
+    "attributes",
+  ],
+};
+
+const SECRET_FIELD = /secret|privatekey|password/i;
+
+function isRecord(v: unknown): v is Rec {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isEmptyContainer(v: unknown): boolean {
+  return Array.isArray(v) ? v.length === 0 : isRecord(v) && Object.keys(v).length === 0;
+}
+
+/** Deep equality of JSON values: arrays in order, objects whatever their key order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isRecord(a) && isRecord(b)) {
+    for (const k of Object.keys(a)) if (!jsonEqual(a[k], b[k])) return false;
+    for (const k of Object.keys(b)) if (a[k] === undefined && b[k] !== undefined) return false;
+    return true;
+  }
+  return false;
+}
+
+function pathText(path: readonly PathStep[], kind: EntityKind): string {
+  let out = "";
+  const names: string[] = [];
+  for (const step of path) {
+    if (typeof step === "string") {
+      out += out === "" ? step : `.${step}`;
+      names.push(step);
+    } else {
+      const rule = keyRule(kind, names);
+      out += `[${rule?.by === step.by ? rule.label : step.by}=${step.is}]`;
+    }
   }
   return out;
 }
+
+function keyRule(kind: EntityKind, names: readonly string[]): KeyRule | undefined {
+  return KEYED[`${kind}:${names.join(".")}`];
+}
+
+function fieldNames(path: readonly PathStep[]): string[] {
+  return path.filter((s): s is string => typeof s === "string");
+}
+
+function isSecretPath(path: readonly PathStep[]): boolean {
+  const last = path[path.length - 1];
+  return typeof last === "string" && SECRET_FIELD.test(last);
+}
+
+function push(
+  kind: EntityKind,
+  out: FieldChange[],
+  path: readonly PathStep[],
+  op: FieldChange["op"],
+  before: unknown,
+  after: unknown,
+  atOrBy?: number | string,
+): void {
+  const field = pathText(path, kind);
+  if (isSecretPath(path)) {
+    out.push({ path, field, op, secret: true });
+    return;
+  }
+  out.push({
+    path,
+    field,
+    op,
+    ...(before === undefined ? {} : { before: redact(before) }),
+    ...(after === undefined ? {} : { after: redact(after) }),
+    ...(typeof atOrBy === "number" ? { at: atOrBy } : {}),
+    ...(typeof atOrBy === "string" ? { by: atOrBy } : {}),
+  });
+}
+
+function diffValue(kind: EntityKind, path: PathStep[], a: unknown, b: unknown, out: FieldChange[]): void {
+  if (jsonEqual(a, b)) return;
+  if (b === undefined) push(kind, out, path, "removed", a, undefined);
+  else if (a === undefined) {
+    // A new record or keyed array is listed field by field (element by element); an empty one, or
+    // anything else, as a whole.
+    if (isRecord(b) && !isEmptyContainer(b)) diffRecord(kind, path, {}, b, out);
+    else if (Array.isArray(b) && b.length > 0 && arrayKey(kind, path, [], b))
+      diffKeyedArray(kind, path, [], b, out);
+    else push(kind, out, path, "added", undefined, b);
+  } else if (isRecord(a) && isRecord(b)) diffRecord(kind, path, a, b, out);
+  else if (Array.isArray(a) && Array.isArray(b) && arrayKey(kind, path, a, b))
+    diffKeyedArray(kind, path, a, b, out);
+  else push(kind, out, path, "changed", a, b);
+}
+
+function diffRecord(kind: EntityKind, path: PathStep[], a: Rec, b: Rec, out: FieldChange[]): void {
+  const order = path.length === 0 ? (FIELD_ORDER[kind] ?? []) : [];
+  const keys = new Set([...order, ...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) diffValue(kind, [...path, k], a[k], b[k], out);
+}
+
+/** The field the elements of arrays `a` and `b` are matched by, if every element has a distinct one. */
+function arrayKey(
+  kind: EntityKind,
+  path: readonly PathStep[],
+  a: unknown[],
+  b: unknown[],
+): string | undefined {
+  const rule = keyRule(kind, fieldNames(path));
+  const candidates = rule ? [rule.by] : FALLBACK_KEYS;
+  const all = [...a, ...b];
+  if (all.length === 0 || !all.every(isRecord)) return undefined;
+  return candidates.find((by) => distinctKeys(a, by) && distinctKeys(b, by));
+}
+
+function distinctKeys(items: readonly unknown[], by: string): boolean {
+  const seen = new Set<string | number>();
+  for (const item of items) {
+    const k = (item as Rec)[by];
+    if ((typeof k !== "string" && typeof k !== "number") || seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
+}
+
+function diffKeyedArray(
+  kind: EntityKind,
+  path: PathStep[],
+  a: readonly unknown[],
+  b: readonly unknown[],
+  out: FieldChange[],
+): void {
+  const by = arrayKey(kind, path, [...a], [...b]) as string;
+  const keyOf = (item: unknown): string | number => (item as Rec)[by] as string | number;
+  const inA = new Map(a.map((item) => [keyOf(item), item]));
+  const inB = new Map(b.map((item, i) => [keyOf(item), { item, i }]));
+  const step = (is: string | number): PathStep[] => [...path, { by, is }];
+  for (const item of a)
+    if (!inB.has(keyOf(item))) push(kind, out, step(keyOf(item)), "removed", item, undefined);
+  for (const item of a) {
+    const k = keyOf(item);
+    const other = inB.get(k);
+    if (other) diffValue(kind, step(k), item, other.item, out);
+  }
+  b.forEach((item, i) => {
+    if (!inA.has(keyOf(item))) push(kind, out, step(keyOf(item)), "added", undefined, item, i);
+  });
+  // The elements both sides have, in the same relative order? Otherwise say so, with every key.
+  const keptA = a.map(keyOf).filter((k) => inB.has(k));
+  const keptB = b.map(keyOf).filter((k) => inA.has(k));
+  if (keptA.some((k, i) => k !== keptB[i]))
+    push(kind, out, path, "reordered", a.map(keyOf), b.map(keyOf), by);
+}
+
+/** A copy of a JSON value with every secret field left out (the value itself when it has none). */
+function redact(v: unknown): unknown {
+  if (!hasSecret(v)) return v;
+  if (Array.isArray(v)) return v.map(redact);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Rec)) if (!SECRET_FIELD.test(k)) out[k] = redact(x);
+  return out;
+}
+
+function hasSecret(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasSecret);
+  if (!isRecord(v)) return false;
+  return Object.entries(v).some(([k, x]) => SECRET_FIELD.test(k) || hasSecret(x));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines for a person
+
+const KIND_LABEL: Partial<Record<EntityKind, string>> = { loadBalancer: "load balancer" };
 
 export function listenerText(l: Listener): string {
   const cert = l.sslCertificateId ? ` (certificate ${l.sslCertificateId})` : "";
-  return `${l.protocol}:${l.loadBalancerPort} → ${l.instanceProtocol}:${l.instancePort}${cert}`;
+  const policies = l.policyNames && l.policyNames.length > 0 ? ` [policies ${l.policyNames.join(", ")}]` : "";
+  return `${l.protocol}:${l.loadBalancerPort} → ${l.instanceProtocol}:${l.instancePort}${cert}${policies}`;
 }
 
-const HEALTH_CHECK_FIELDS: readonly (keyof HealthCheck)[] = [
-  "target",
-  "interval",
-  "timeout",
-  "unhealthyThreshold",
-  "healthyThreshold",
-];
-const HANDLED = new Set([
-  "listeners",
-  "instances",
-  "healthCheck",
-  "tags",
-  "availabilityZones",
-  "subnets",
-  "securityGroups",
-]);
-
-function loadBalancerDetails(a: LoadBalancer, b: LoadBalancer): LoadBalancerDetail[] {
-  const out: LoadBalancerDetail[] = [];
-  for (const field of ["id", "dnsName", "createdTime", "scheme"] as const) {
-    if (a[field] !== b[field])
-      out.push({ aspect: "field", field, from: String(a[field]), to: String(b[field]) });
-  }
-  const la = a.listeners.map(listenerText);
-  const lb = b.listeners.map(listenerText);
-  for (const l of la) if (!lb.includes(l)) out.push({ aspect: "listener", op: "removed", listener: l });
-  for (const l of lb) if (!la.includes(l)) out.push({ aspect: "listener", op: "added", listener: l });
-  for (const field of HEALTH_CHECK_FIELDS) {
-    const from = String(a.healthCheck[field]);
-    const to = String(b.healthCheck[field]);
-    if (from !== to) out.push({ aspect: "healthCheck", field, from, to });
-  }
-  const { added, removed } = setDiff(a.instances, b.instances);
-  for (const id of added) out.push({ aspect: "instance", op: "registered", instanceId: id });
-  for (const id of removed) out.push({ aspect: "instance", op: "deregistered", instanceId: id });
-  for (const [aspect, field] of [
-    ["availabilityZone", "availabilityZones"],
-    ["subnet", "subnets"],
-    ["securityGroup", "securityGroups"],
-  ] as const) {
-    const d = setDiff(a[field], b[field]);
-    for (const value of d.added) out.push({ aspect, op: "added", value });
-    for (const value of d.removed) out.push({ aspect, op: "removed", value });
-  }
-  out.push(...tagDetails(a.tags, b.tags));
-  // Anything the model grows later still shows up, if only by name.
-  const ra = a as unknown as Record<string, unknown>;
-  const rb = b as unknown as Record<string, unknown>;
-  for (const field of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
-    if (HANDLED.has(field) || ["id", "dnsName", "createdTime", "scheme", "name"].includes(field)) continue;
-    if (!docsEqual(ra[field], rb[field])) {
-      out.push({
-        aspect: "field",
-        field,
-        from: JSON.stringify(ra[field]) ?? "none",
-        to: JSON.stringify(rb[field]) ?? "none",
-      });
-    }
-  }
-  return out;
-}
-
-function tagDetails(a: readonly Tag[], b: readonly Tag[]): LoadBalancerDetail[] {
-  const out: LoadBalancerDetail[] = [];
-  const ma = new Map(a.map((t) => [t.key, t.value]));
-  const mb = new Map(b.map((t) => [t.key, t.value]));
-  for (const [key, value] of ma) {
-    if (!mb.has(key))
-      out.push({ aspect: "tag", op: "removed", key, ...(value === undefined ? {} : { from: value }) });
-    else if (mb.get(key) !== value) {
-      const to = mb.get(key);
-      out.push({
-        aspect: "tag",
-        op: "changed",
-        key,
-        ...(value === undefined ? {} : { from: value }),
-        ...(to === undefined ? {} : { to }),
-      });
-    }
-  }
-  for (const [key, value] of mb) {
-    if (!ma.has(key))
-      out.push({ aspect: "tag", op: "added", key, ...(value === undefined ? {} : { to: value }) });
-  }
-  return out;
-}
-
-function credentialFields(a: Credential, b: Credential): string[] {
-  const out: string[] = [];
-  for (const f of Object.keys({ ...a, ...b }) as (keyof Credential)[]) if (a[f] !== b[f]) out.push(f);
-  return out.sort(compareKeys);
-}
-
-function setDiff(a: readonly string[], b: readonly string[]): { added: string[]; removed: string[] } {
-  const sa = new Set(a);
-  const sb = new Set(b);
-  return { added: b.filter((x) => !sa.has(x)), removed: a.filter((x) => !sb.has(x)) };
-}
-
-/** The diff as lines for a person: one per change, load balancers first. */
+/** The diff as lines for a person: one per change, in the order of `entities`. */
 export function diffLines(d: StateDiff): string[] {
   const out: string[] = [];
-  for (const lb of d.loadBalancers) {
-    const head = `load balancer ${lb.name}`;
-    if (lb.change !== "modified") out.push(`${head}: ${lb.change}`);
-    for (const detail of lb.details) out.push(`${head}: ${detailText(detail)}`);
-  }
-  for (const i of d.instances) out.push(instanceText(i));
-  for (const c of d.credentials) out.push(credentialText(c));
-  for (const x of d.settings)
-    out.push(`${x.kind} ${x.key}: ${x.change}${x.summary ? ` (${x.summary})` : ""}`);
+  for (const e of d.entities) out.push(...entityLines(e));
   return out;
 }
 
-function detailText(d: LoadBalancerDetail): string {
-  switch (d.aspect) {
-    case "listener":
-      return `listener ${d.listener} ${d.op}`;
+function entityLines(e: EntityDiff): string[] {
+  const doc = (e.after ?? e.before) as Rec | undefined;
+  const context = e.context === undefined ? "" : ` (${e.context})`;
+  const head = `${KIND_LABEL[e.kind] ?? e.kind} ${e.key}${context}`;
+  if (e.change !== "modified") {
+    const summary = doc ? createdSummary(e.kind, e.change, doc) : "";
+    return [`${head}: ${e.change === "created" ? createdWord(e.kind) : deletedWord(e.kind)}${summary}`];
+  }
+  // A credential's changes are one line: the key is what an operator looks for.
+  if (e.kind === "credential")
+    return [`${head}: ${e.fields.flatMap((f) => fieldLines(e.kind, f)).join(", ")}`];
+  return e.fields.flatMap((f) => fieldLines(e.kind, f).map((l) => `${head}: ${l}`));
+}
+
+function createdWord(kind: EntityKind): string {
+  return kind === "instance" ? "added to inventory" : "created";
+}
+
+function deletedWord(kind: EntityKind): string {
+  return kind === "instance" ? "removed from inventory" : "deleted";
+}
+
+function createdSummary(kind: EntityKind, change: "created" | "deleted", doc: Rec): string {
+  switch (kind) {
     case "instance":
-      return `instance ${d.instanceId} ${d.op}`;
-    case "healthCheck":
-      return `health check ${d.field} ${d.from} → ${d.to}`;
-    case "tag":
-      if (d.op === "added") return `tag ${tagText(d.key, d.to)} added`;
-      if (d.op === "removed") return `tag ${tagText(d.key, d.from)} removed`;
-      return `tag ${d.key} ${d.from ?? "(no value)"} → ${d.to ?? "(no value)"}`;
-    case "availabilityZone":
-      return `availability zone ${d.value} ${d.op}`;
+      return change === "created"
+        ? ` (${doc.address} in ${doc.zone})`
+        : ` (was ${doc.address} in ${doc.zone})`;
+    case "certificate":
+      return change === "created" ? ` (${doc.subject}, valid until ${doc.notAfter})` : "";
     case "subnet":
-      return `subnet ${d.value} ${d.op}`;
-    case "securityGroup":
-      return `security group ${d.value} ${d.op}`;
-    case "field":
-      return `${d.field} ${d.from} → ${d.to}`;
+      return change === "created" ? ` (${doc.zone}, ${doc.vpcId})` : "";
+    case "limit":
+      return change === "created" ? ` (max ${doc.max})` : ` (was max ${doc.max})`;
+    default:
+      return "";
   }
 }
 
-function tagText(key: string, value: string | undefined): string {
-  return value === undefined ? key : `${key}=${value}`;
+/** The words for one field change; several lines when a set of values gained and lost members. */
+function fieldLines(kind: EntityKind, f: FieldChange): string[] {
+  if (f.secret) {
+    const last = f.path[f.path.length - 1];
+    const name = last === "secretAccessKey" ? "secret" : last === "privateKey" ? "private key" : f.field;
+    return [`${name} ${f.op}`];
+  }
+  if (kind === "loadBalancer") {
+    const friendly = loadBalancerLines(f);
+    if (friendly) return friendly;
+  }
+  if (f.op === "reordered") return [`${f.field} order: ${keysText(f.before)} → ${keysText(f.after)}`];
+  return [`${f.field}: ${valueText(f.before, f.after)} → ${valueText(f.after, f.before)}`];
 }
 
-function instanceText(i: InstanceDiff): string {
-  const where = (x: { address: string; zone: string }): string => `${x.address} in ${x.zone}`;
-  if (i.change === "created" && i.after)
-    return `instance ${i.instanceId}: added to inventory (${where(i.after)})`;
-  if (i.change === "deleted" && i.before)
-    return `instance ${i.instanceId}: removed from inventory (was ${where(i.before)})`;
-  return `instance ${i.instanceId}: ${i.before ? where(i.before) : "?"} → ${i.after ? where(i.after) : "?"}`;
+const SETS: Readonly<Record<string, readonly [string, string, string]>> = {
+  instances: ["instance", "registered", "deregistered"],
+  availabilityZones: ["availability zone", "added", "removed"],
+  subnets: ["subnet", "added", "removed"],
+  securityGroups: ["security group", "added", "removed"],
+};
+
+function loadBalancerLines(f: FieldChange): string[] | undefined {
+  const [first, second, third] = f.path;
+  if (typeof first !== "string") return undefined;
+  if (f.path.length === 1) {
+    const set = SETS[first];
+    if (!set || f.op === "reordered") return undefined;
+    const before = stringsOf(f.before);
+    const after = stringsOf(f.after);
+    if (!before || !after) return undefined;
+    const added = after.filter((x) => !before.includes(x));
+    const removed = before.filter((x) => !after.includes(x));
+    // Only the order (or a duplicate) changed: the generic line says how.
+    if (added.length === 0 && removed.length === 0) return undefined;
+    return [
+      ...added.map((x) => `${set[0]} ${x} ${set[1]}`),
+      ...removed.map((x) => `${set[0]} ${x} ${set[2]}`),
+    ];
+  }
+  if (first === "healthCheck" && typeof second === "string" && f.path.length === 2 && f.op === "changed")
+    return [`health check ${second} ${String(f.before)} → ${String(f.after)}`];
+  if (typeof second !== "object") return undefined;
+  if (first === "tags" && third === "value" && f.path.length === 3) {
+    const text = (v: unknown): string => (v === undefined ? "(no value)" : String(v));
+    return [`tag ${second.is} ${text(f.before)} → ${text(f.after)}`];
+  }
+  if (f.path.length !== 2 || (f.op !== "added" && f.op !== "removed")) return undefined;
+  const element = (f.op === "added" ? f.after : f.before) as Rec;
+  if (first === "listeners") return [`listener ${listenerText(element as unknown as Listener)} ${f.op}`];
+  if (first === "tags") {
+    const value = element.value === undefined ? "" : `=${String(element.value)}`;
+    return [`tag ${second.is}${value} ${f.op}`];
+  }
+  if (first === "policies") return [`policy ${second.is} (${String(element.policyTypeName)}) ${f.op}`];
+  return undefined;
 }
 
-function credentialText(c: CredentialDiff): string {
-  const head = `credential ${c.accessKeyId} (${c.principal}, ${c.role})`;
-  if (c.change !== "modified") return `${head}: ${c.change}`;
-  const fields = c.fields.map((f) => (f === "secretAccessKey" ? "secret changed" : `${f} changed`));
-  return `${head}: ${fields.join(", ")}`;
+function stringsOf(v: unknown): string[] | undefined {
+  if (v === undefined) return [];
+  return Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+}
+
+function keysText(v: unknown): string {
+  return Array.isArray(v) ? v.map(String).join(", ") : String(v);
+}
+
+/** One side of a change as text; an absent side is "(none)", or `[]` beside a non-empty array. */
+function valueText(v: unknown, other: unknown): string {
+  if (v === undefined) return Array.isArray(other) && other.length > 0 ? "[]" : "(none)";
+  if (typeof v === "string") {
+    if (v.length > 100 || v.includes("\n")) {
+      const digest = createHash("sha256").update(v).digest("hex").slice(0, 12);
+      return `(${v.length} characters, sha256 ${digest}…)`;
+    }
+    return v === "" || /\s/.test(v) ? JSON.stringify(v) : v;
+  }
+  return JSON.stringify(v);
 }

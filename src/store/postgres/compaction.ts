@@ -14,6 +14,7 @@ import {
   versionsDigest,
 } from "../rows.js";
 import type { CompactionRecord, RevisionMeta } from "../store.js";
+import { COMPACTING_SETTING } from "./schema.js";
 
 export async function compactThrough(
   client: pg.PoolClient,
@@ -45,6 +46,9 @@ export async function compactThrough(
     return versionsDigest(res.rows);
   };
   const stateHash = await digest();
+  // Lifts the journal's delete guard (schema.ts) for this transaction only: is_local = true is
+  // SET LOCAL, undone by the COMMIT or ROLLBACK that ends it.
+  await client.query("SELECT set_config($1, 'on', true)", [COMPACTING_SETTING]);
   const deleted = await client.query(
     `DELETE FROM ${s}.versions v WHERE v.revision <= $1 AND (
        EXISTS (SELECT 1 FROM ${s}.versions w WHERE w.kind = v.kind AND w.key = v.key
@@ -54,6 +58,7 @@ export async function compactThrough(
     [through],
   );
   const removed = deleted.rowCount ?? 0;
+  await client.query("SELECT set_config($1, 'off', true)", [COMPACTING_SETTING]);
   // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
   if ((await digest()) !== stateHash) {
     throw new BallastError(

@@ -206,6 +206,28 @@ export class PostgresStore implements Store {
     return res.rows.map((r) => JSON.parse(r.status) as AgentStatus);
   }
 
+  /**
+   * Runs one SQL statement on one of this store's own pooled connections and returns how many rows
+   * it changed. For the conformance suite and operator tooling, never the API: the statement meets
+   * the database's guards like any other (the journal's triggers refuse UPDATE and DELETE).
+   * Names the journal's tables unqualified: the store's schema is put first on the search path.
+   */
+  async rawSql(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL search_path TO ${this.#s}`);
+      const res = await client.query(sql, [...params]);
+      await client.query("COMMIT");
+      return res.rowCount ?? 0;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
   onCommit(listener: (revision: Revision) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -7,11 +7,18 @@
  * keys and cannot hold U+0000, and the journal must give back exactly what it was given.
  */
 import type pg from "pg";
+import { APPEND_ONLY_TABLES, appendOnlyMessage } from "../journal.js";
 
 /** Identifies "schema DDL for Ballast" among advisory locks: ASCII "BLST". */
 const DDL_LOCK_CLASS = 0x424c5354;
 
 const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock", "compactions"];
+
+/** The transaction-local setting that lets a compaction, and nothing else, delete versions. */
+export const COMPACTING_SETTING = "ballast.compacting";
+
+/** The guard triggers, one per journal table (APPEND_ONLY_TABLES), all calling one function. */
+export const JOURNAL_TRIGGERS: readonly string[] = APPEND_ONLY_TABLES.map((t) => `${t}_append_only`);
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -69,6 +76,25 @@ function ddl(s: string): string[] {
       through_hash     text NOT NULL,
       state_hash       text NOT NULL
     )`,
+    // The journal refuses edits in the database itself, from any connection: UPDATE, DELETE and
+    // TRUNCATE of a journal table raise, except a DELETE of versions in a transaction that set
+    // ballast.compacting (SET LOCAL: it ends with the transaction) — compaction.ts. Added later
+    // than the tables, so created (or replaced) on open of an older database too.
+    `CREATE OR REPLACE FUNCTION ${s}.journal_append_only() RETURNS trigger LANGUAGE plpgsql AS $guard$
+    BEGIN
+      IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'versions'
+         AND current_setting('${COMPACTING_SETTING}', true) = 'on' THEN
+        RETURN NULL;
+      END IF;
+      RAISE EXCEPTION '${appendOnlyMessage("%", "%")}', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+    END
+    $guard$`,
+    ...APPEND_ONLY_TABLES.map(
+      (t) => `CREATE OR REPLACE TRIGGER ${t}_append_only
+        BEFORE UPDATE OR DELETE OR TRUNCATE ON ${s}.${t}
+        FOR EACH STATEMENT EXECUTE FUNCTION ${s}.journal_append_only()`,
+    ),
   ];
 }
 
@@ -78,11 +104,15 @@ function ddl(s: string): string[] {
  */
 export async function ensureSchema(client: pg.PoolClient, schema: string): Promise<void> {
   // Already there: touch nothing, so a role with no CREATE privilege can run on a migrated database.
-  const present = await client.query(
-    "SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
-    [schema, TABLES],
+  const present = await client.query<{ tables: string; triggers: string }>(
+    `SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])) AS tables,
+            (SELECT count(*) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND g.tgname = ANY($3::text[])) AS triggers`,
+    [schema, TABLES, JOURNAL_TRIGGERS],
   );
-  if (Number(present.rows[0]?.n) === TABLES.length) return;
+  const row = present.rows[0];
+  if (Number(row?.tables) === TABLES.length && Number(row?.triggers) === JOURNAL_TRIGGERS.length) return;
   const s = quoteIdent(schema);
   await client.query("BEGIN");
   try {

@@ -34,7 +34,11 @@ export function compactThrough(
   const digest = (): string =>
     versionsDigest(db.prepare<[{ c: number }], VersionRow>(STATE_AT_SQL).all({ c: through }));
   const stateHash = digest();
+  // Lifts the journal's delete guard (schema.ts) for this transaction only: the row is removed
+  // before the commit, and a failure rolls it back with everything else.
+  db.prepare("INSERT INTO compaction_in_progress (through) VALUES (?)").run(through);
   const removed = db.prepare(COMPACT_SQL).run({ c: through }).changes;
+  db.prepare("DELETE FROM compaction_in_progress").run();
   // The promise of a compaction, checked before it commits: the state at `through` is unchanged.
   if (digest() !== stateHash) {
     throw new BallastError(

@@ -1,4 +1,26 @@
 /** The SQLite journal's schema and its larger statements. */
+import { APPEND_ONLY_TABLES, appendOnlyMessage } from "../journal.js";
+
+/**
+ * The journal refuses edits in the database itself, whoever connects: triggers abort every UPDATE
+ * and DELETE of a journal table, except a DELETE of versions while a compaction of this connection's
+ * transaction has its row in `compaction_in_progress`. `current` (derived, updated by every
+ * mutation) and `agent_status` (observed, overwritten) are not journal tables. Created with
+ * IF NOT EXISTS, so opening an older database adds them.
+ */
+export const JOURNAL_TRIGGERS: readonly string[] = APPEND_ONLY_TABLES.flatMap((t) => [
+  `${t}_no_update`,
+  `${t}_no_delete`,
+]);
+
+const JOURNAL_GUARD = APPEND_ONLY_TABLES.map((t) => {
+  const unless = t === "versions" ? "WHEN NOT EXISTS (SELECT 1 FROM compaction_in_progress) " : "";
+  return `CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t}
+BEGIN SELECT RAISE(ABORT, '${appendOnlyMessage("UPDATE", t)}'); END;
+CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} ${unless}
+BEGIN SELECT RAISE(ABORT, '${appendOnlyMessage("DELETE", t)}'); END;
+`;
+}).join("");
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -42,7 +64,12 @@ CREATE TABLE IF NOT EXISTS current (
   doc      TEXT NOT NULL,
   PRIMARY KEY (kind, key)
 );
-`;
+-- A row here only inside a compaction's own transaction (compaction.ts): it lets that
+-- transaction, and nothing else, delete superseded versions. Never committed with a row.
+CREATE TABLE IF NOT EXISTS compaction_in_progress (
+  through INTEGER PRIMARY KEY
+);
+${JOURNAL_GUARD}`;
 
 /** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
 export const STATE_AT_SQL = `

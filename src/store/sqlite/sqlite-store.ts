@@ -201,6 +201,15 @@ export class SqliteStore implements Store {
       .map((r) => JSON.parse(r.status) as AgentStatus);
   }
 
+  /**
+   * Runs one SQL statement on this store's own connection and returns how many rows it changed.
+   * For the conformance suite and operator tooling, never the API: the statement meets the
+   * database's guards like any other (the journal's triggers refuse UPDATE and DELETE).
+   */
+  async rawSql(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.#queue.run(async () => this.#db.prepare(sql).run(...params).changes);
+  }
+
   onCommit(listener: (revision: Revision) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -108,4 +108,100 @@ describe("backups", () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  describe("the schedule counts from the newest backup in the folder, not from the start", () => {
+    const INTERVAL = 3000;
+    const quiet = createLogger({}, "error", () => undefined);
+    const moveJournal = (name: string) =>
+      t.store.mutate(meta(), async (tx) => {
+        tx.put("loadBalancer", name, aLoadBalancer({ name }));
+      });
+    const scheduler = (d: string, intervalMs = INTERVAL): BackupScheduler =>
+      new BackupScheduler({ store: t.store, dir: d, intervalMs, keep: 10, logger: quiet, settleMs: 50 });
+    /** Waits for a backup of the head revision to appear in `d`, up to `ms`; returns it or undefined. */
+    const backupOfHead = async (d: string, ms: number) => {
+      const head = await t.store.head();
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = (await listBackups(d)).find((b) => b.revision === head);
+        if (found || Date.now() > deadline) return found;
+        await sleep(20);
+      }
+    };
+
+    it("a restart before the interval elapsed does not reset the clock", async () => {
+      const d = tempDir("ballast-restart-early-");
+      // The previous process took a backup half an interval ago, then the journal moved.
+      const previous = await createBackup(t.store, d, new Date(Date.now() - INTERVAL / 2));
+      await moveJournal("early");
+      const s = scheduler(d);
+      try {
+        s.start();
+        assert.equal(await backupOfHead(d, INTERVAL / 4), undefined, "no backup at once: one is not due");
+        const next = await backupOfHead(d, 2 * INTERVAL);
+        assert.ok(next, "the next backup was taken");
+        const after = Date.parse(next.time) - Date.parse(previous.time);
+        // Due one interval after the previous backup; a clock reset at start would make it 1.5.
+        assert.ok(after >= INTERVAL - 100, `not before its time (${after} ms after the previous)`);
+        assert.ok(
+          after < INTERVAL * 1.35,
+          `one interval after the previous backup, not after start (${after} ms)`,
+        );
+      } finally {
+        await s.stop();
+        rmSync(d, { recursive: true, force: true });
+      }
+    });
+
+    it("a restart after the interval elapsed (or with no backup at all) takes one at once", async () => {
+      const d = tempDir("ballast-restart-late-");
+      try {
+        await createBackup(t.store, d, new Date(Date.now() - 2 * INTERVAL));
+        await moveJournal("late");
+        const s = scheduler(d);
+        const started = Date.now();
+        s.start();
+        const taken = await backupOfHead(d, INTERVAL / 2);
+        await s.stop();
+        assert.ok(taken, "a backup soon after start");
+        assert.ok(Date.parse(taken.time) - started < INTERVAL / 2);
+
+        const empty = tempDir("ballast-restart-none-");
+        const first = scheduler(empty);
+        try {
+          first.start();
+          assert.ok(await backupOfHead(empty, INTERVAL / 2), "a first backup soon after start");
+        } finally {
+          await first.stop();
+          rmSync(empty, { recursive: true, force: true });
+        }
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    });
+
+    it("a control plane restarted more often than the interval still backs up every interval", async () => {
+      const d = tempDir("ballast-restarts-");
+      const interval = 1000;
+      try {
+        const until = Date.now() + 2.6 * interval;
+        let n = 0;
+        while (Date.now() < until) {
+          await moveJournal(`restart-${n++}`);
+          const s = scheduler(d, interval);
+          s.start();
+          await sleep(interval * 0.4);
+          await s.stop();
+        }
+        const times = (await listBackups(d)).map((b) => Date.parse(b.time)).reverse();
+        assert.ok(times.length >= 3, `a backup at start and one per interval (${times.length})`);
+        for (let i = 1; i < times.length; i++) {
+          const gap = (times[i] as number) - (times[i - 1] as number);
+          assert.ok(gap >= interval - 100, `backups an interval apart (${gap} ms)`);
+        }
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    });
+  });
 });

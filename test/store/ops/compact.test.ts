@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it, mock } from "node:test";
-import Database from "better-sqlite3";
 import { isBallastError } from "../../../src/model/errors.js";
 import {
   compactJournal,
@@ -22,7 +21,7 @@ import {
 } from "../../../src/store/ops/index.js";
 import type { MutationTx, RevisionMeta } from "../../../src/store/store.js";
 import { aLoadBalancer, anInstance, meta } from "../../support/builders.js";
-import { aCredential, openTempStore, stateForm, type TempStore } from "./support.js";
+import { aCredential, openTempStore, stateForm, type TempStore, unguardedConnection } from "./support.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 const COMPACT: RevisionMeta = { ...meta("CompactJournal", "carol") };
@@ -238,7 +237,7 @@ describe("journal compaction", () => {
     assert.equal(report.linkCheckedOnly, c);
     assert.equal(report.revisionsChecked, 7);
 
-    const db = new Database(s.file);
+    const db = unguardedConnection(s.file);
     db.prepare(
       "UPDATE versions SET doc = ? WHERE kind = 'loadBalancer' AND key = 'web' AND revision = ?",
     ).run(JSON.stringify(aLoadBalancer({ name: "web", instances: ["i-666"] })), r(s, "r6"));
@@ -255,7 +254,7 @@ describe("journal compaction", () => {
     const s = await seeded();
     const c = r(s, "r5");
     await compactJournal(s.store, { through: c, ticket: "CHG-7", meta: COMPACT });
-    const db = new Database(s.file);
+    const db = unguardedConnection(s.file);
     // web is written again at r6, so the current state still matches: only the digest of C can tell.
     db.prepare("DELETE FROM versions WHERE key = 'web' AND revision = ?").run(c);
     db.close();
@@ -266,7 +265,7 @@ describe("journal compaction", () => {
 
     const s2 = await seeded();
     await compactJournal(s2.store, { through: c, ticket: "CHG-7", meta: COMPACT });
-    const db2 = new Database(s2.file);
+    const db2 = unguardedConnection(s2.file);
     db2.prepare("DELETE FROM compactions").run();
     db2.close();
     const hidden = await verifyJournal(s2.store);
@@ -277,7 +276,7 @@ describe("journal compaction", () => {
 
   it("refuses to compact a journal that does not verify", async () => {
     const s = await seeded();
-    const db = new Database(s.file);
+    const db = unguardedConnection(s.file);
     db.prepare("UPDATE revisions SET principal = 'mallory' WHERE number = ?").run(r(s, "r2"));
     db.close();
     const changes = await s.store.changes(0);

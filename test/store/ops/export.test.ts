@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BallastError } from "../../../src/model/errors.js";
 import { canonicalJson } from "../../../src/store/journal.js";
+import { diffsOfKind } from "../../../src/store/ops/diff.js";
 import {
   exportState,
   importState,
@@ -65,7 +66,7 @@ describe("export and import", () => {
     try {
       const { revision, diff } = await importState(target.store, doc, meta("ImportState"));
       assert.equal(revision?.number, 1);
-      assert.equal(diff.loadBalancers.length, 1);
+      assert.equal(diffsOfKind(diff, "loadBalancer").length, 1);
       assert.equal(stateForm(await currentState(target.store)), stateForm(await stateAt(source.store, 2)));
       const again = await importState(target.store, doc, meta("ImportState"));
       assert.equal(again.revision, undefined);

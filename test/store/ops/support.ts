@@ -2,9 +2,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import type { Credential, EntityKind } from "../../../src/model/types.js";
 import { canonicalJson } from "../../../src/store/journal.js";
 import { type State, stateEntries } from "../../../src/store/ops/snapshot.js";
+import { JOURNAL_TRIGGERS } from "../../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 
 export interface TempStore {
@@ -59,4 +61,15 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A second connection to a store's file with the journal's guard triggers dropped: what anyone
+ * with write access to the file can do, and what `verifyJournal` must still catch. (The next
+ * `new SqliteStore` on the file puts the triggers back.)
+ */
+export function unguardedConnection(file: string): Database.Database {
+  const db = new Database(file);
+  for (const trigger of JOURNAL_TRIGGERS) db.exec(`DROP TRIGGER IF EXISTS ${trigger}`);
+  return db;
 }

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
 import { verifyJournal } from "../../../src/store/ops/verify.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { aLoadBalancer, anInstance, meta } from "../../support/builders.js";
-import { openTempStore, type TempStore } from "./support.js";
+import { openTempStore, type TempStore, unguardedConnection } from "./support.js";
 
 /** Five revisions: two load balancers, an instance, a registration, a delete. */
 async function seed(t: TempStore): Promise<void> {
@@ -29,9 +28,12 @@ async function seed(t: TempStore): Promise<void> {
   });
 }
 
-/** Tampers with the file through a second connection, as a maintenance script would have. */
+/**
+ * Tampers with the file through a second connection, as a maintenance script would have — one
+ * that first dropped the journal's guard triggers, as anyone with write access to the file can.
+ */
 function tamper(file: string, sql: string, ...params: unknown[]): void {
-  const db = new Database(file);
+  const db = unguardedConnection(file);
   db.pragma("foreign_keys = OFF");
   try {
     const changed = db.prepare(sql).run(...params).changes;
