@@ -63,12 +63,6 @@ export function backendAuth(spec: BackendAuthentication | null): BackendAuth | n
   return new PublicKeyAuth(spec.publicKeys.map((k) => Buffer.from(k, "base64")));
 }
 
-/** Whether two authentications accept the same keys (null: none configured). */
-export function sameBackendAuth(a: BackendAuth | null, b: BackendAuth | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.keys.length === b.keys.length && a.keys.every((k, i) => b.keys[i]?.equals(k) === true);
-}
-
 /**
  * `tls.connect` to a back end (certificate chain not verified, as ELB does not), then, with
  * `auth`, the public-key check. `done` is called once: with null after a handshake that passes,

@@ -36,7 +36,7 @@ export interface ProxyRuntimeOptions {
   readonly region?: string;
 }
 
-/** How long a removed listener lets in-flight work finish (at most ELB's longest idle timeout). */
+/** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
 const REMOVAL_GRACE_MS = 60_000;
 /** How long `close()` lets in-flight work finish. */
 const SHUTDOWN_GRACE_MS = 5_000;
