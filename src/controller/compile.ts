@@ -100,11 +100,13 @@ async function removalsSince(store: Store, zone: string, from: number, to: numbe
   for (const v of await store.changes(from, to)) if (v.kind === "loadBalancer") touched.add(v.key);
 
   const removals: Removal[] = [];
-  for (const name of touched) {
-    const before = await store.getAt("loadBalancer", name, from);
+  // Keys are `<region>/<name>` outside us-east-1 (model/region.ts); agents know load balancers by name.
+  for (const key of touched) {
+    const before = await store.getAt("loadBalancer", key, from);
     if (!before?.doc.availabilityZones.includes(zone)) continue;
-    const after = await store.getAt("loadBalancer", name, to);
-    const history = await store.history("loadBalancer", name);
+    const name = before.doc.name;
+    const after = await store.getAt("loadBalancer", key, to);
+    const history = await store.history("loadBalancer", key);
     const revision = history.filter((v) => v.revision <= to).at(-1)?.revision ?? to;
     if (!after?.doc.availabilityZones.includes(zone)) {
       removals.push({ kind: "loadBalancer", loadBalancer: name, key: name, revision });

@@ -176,7 +176,6 @@ describe("SigV4: AWS signature test-suite vectors", () => {
       id === "AKIDEXAMPLE"
         ? { ...ADMIN, accessKeyId: id, secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
         : undefined,
-    region: "us-east-1",
     service: "service",
     now: at("2015-08-30T12:36:00Z"),
   });

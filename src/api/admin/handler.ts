@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { BallastError, isBallastError } from "../../model/errors.js";
+import { isZoneOf, validateRegion, validateZoneName } from "../../model/region.js";
 import type { Credential, Instance } from "../../model/types.js";
 import type { RevisionMeta, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
@@ -32,7 +33,6 @@ export interface AdminHandlerOptions {
   readonly store: Store;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
-  readonly zones: readonly string[];
   /** Where state backups live (the state routes list and create them there). */
   readonly backupDir?: string;
   /** Days of history a journal compaction never removes (the state routes' default: 90). */
@@ -45,6 +45,8 @@ interface AdminRequest {
   readonly body: Buffer;
   readonly credential: Credential;
   readonly meta: Omit<RevisionMeta, "action">;
+  /** `?region=`: list only the instances of that region's zones. */
+  readonly region: string | undefined;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -54,7 +56,7 @@ export function createAdminHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const logger = opts.logger.child({ component: "admin-api" });
   const certificates = createCertificateRoutes({ store: opts.store });
-  const registry = createRegistryRoutes({ store: opts.store, zones: opts.zones });
+  const registry = createRegistryRoutes({ store: opts.store });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -87,15 +89,27 @@ export function createAdminHandler(
     const path = url.split("?")[0] ?? "";
     const importing = method === "POST" && path === `${STATE_PREFIX}/import`;
     const body = await readBody(req, importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES);
-    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const auth = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const { credential } = auth;
+    const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+    const asked = query.get("region");
+    const filterRegion = asked === null ? undefined : validateRegion(asked);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
     if (isStatePath(path)) {
-      const query = new URLSearchParams(url.slice(path.length + 1));
       const route = path.slice(STATE_PREFIX.length);
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);
       return undefined;
     }
-    if (isRegistryPath(path)) return registry({ method, path, body, credential, meta });
+    if (isRegistryPath(path))
+      return registry({
+        method,
+        path,
+        body,
+        credential,
+        meta,
+        region: filterRegion ?? auth.region,
+        filterRegion,
+      });
     if (isCertificatesPath(path)) return certificates({ method, path, body, credential, meta });
     const id = routeInstanceId(path);
     const request: AdminRequest = {
@@ -104,6 +118,7 @@ export function createAdminHandler(
       body,
       credential,
       meta,
+      region: filterRegion,
     };
     if (id === undefined) throw new BallastError("NotFound", `No such resource: ${path}`);
     if (method !== "GET" && credential.role === "reader")
@@ -112,7 +127,11 @@ export function createAdminHandler(
         `User: ${credential.principal} is not authorized to change the inventory`,
       );
     if (id === null) {
-      if (method === "GET") return { instances: (await opts.store.list("instance")).map((c) => c.doc) };
+      if (method === "GET") {
+        const all = (await opts.store.list("instance")).map((c) => c.doc);
+        const region = request.region;
+        return { instances: region === undefined ? all : all.filter((i) => isZoneOf(i.zone, region)) };
+      }
     } else if (method === "GET") return getInstance(id);
     else if (method === "PUT") return putInstance(request, id);
     else if (method === "DELETE") return deleteInstance(request, id);
@@ -126,7 +145,7 @@ export function createAdminHandler(
   }
 
   async function putInstance(req: AdminRequest, id: string): Promise<Json> {
-    const instance = parseInstance(req.body, id, opts.zones);
+    const instance = parseInstance(req.body, id);
     await opts.store.mutate({ ...req.meta, action: "PutInstance" }, async (tx) => {
       tx.put("instance", id, instance);
     });
@@ -176,7 +195,8 @@ function routeInstanceId(path: string): string | null | undefined {
   return id;
 }
 
-export function parseInstance(body: Buffer, instanceId: string, zones: readonly string[]): Instance {
+/** An instance of the inventory: an address and the Availability Zone it is in (which names its region). */
+export function parseInstance(body: Buffer, instanceId: string): Instance {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString("utf8"));
@@ -191,12 +211,7 @@ export function parseInstance(body: Buffer, instanceId: string, zones: readonly 
       "InvalidParameterValue",
       `address must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}`,
     );
-  if (typeof zone !== "string" || !zones.includes(zone))
-    throw new BallastError(
-      "InvalidParameterValue",
-      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
-    );
-  return { instanceId, address, zone };
+  return { instanceId, address, zone: validateZoneName(zone) };
 }
 
 function sendJson(res: ServerResponse, status: number, body: Json, requestId: string): void {

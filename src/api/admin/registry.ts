@@ -4,16 +4,20 @@
  * DescribeAccountLimits reports and the ELB API enforces. Writes are journal revisions; a delete
  * is a tombstone.
  *
- *   GET    /admin/v1/subnets              → { subnets: Subnet[] }
+ *   GET    /admin/v1/subnets[?region=R]   → { subnets: Subnet[] }
  *   GET    /admin/v1/subnets/{id}         → { subnet: Subnet }
- *   PUT    /admin/v1/subnets/{id}         { zone, vpcId, cidrBlock? } → { subnet: Subnet }
+ *   PUT    /admin/v1/subnets/{id}         { zone, vpcId, cidrBlock?, defaultForAz? } → { subnet: Subnet }
  *   DELETE /admin/v1/subnets/{id}         → { deleted: id }   (409 while a load balancer uses it)
- *   GET    /admin/v1/limits               → { limits: [{ name, max, default }] }
- *   PUT    /admin/v1/limits/{name}        { max } → { limit: Limit }
- *   DELETE /admin/v1/limits/{name}        → { deleted: name }  (back to the default)
+ *   GET    /admin/v1/limits[?region=R]    → { region, limits: [{ name, max, default }] }
+ *   PUT    /admin/v1/limits/{name}[?region=R]    { max } → { limit: Limit }
+ *   DELETE /admin/v1/limits/{name}[?region=R]    → { deleted: name }  (back to the default)
+ *
+ * A subnet's zone names its region. Limits are per region: `?region=`, else the region of the
+ * request's credential scope (`ballast limits … --region R` signs for R).
  */
 import { BallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS, isLimitName, LIMIT_NAMES, validateLimitMax } from "../../model/limits.js";
+import { DEFAULT_REGION, isZoneOf, regionalKey, validateZoneName } from "../../model/region.js";
 import type { Credential, Limit, Subnet } from "../../model/types.js";
 import { isIPv4Cidr, isSubnetId, isVpcId } from "../../model/vpc.js";
 import type { RevisionMeta, Store } from "../../store/store.js";
@@ -29,17 +33,18 @@ export interface RegistryCall {
   readonly body: Buffer;
   readonly credential: Credential;
   readonly meta: Omit<RevisionMeta, "action">;
+  /** The region limits are read and set in: `?region=`, else the credential scope's. */
+  readonly region: string;
+  /** `?region=` when given: subnets are listed for that region only. */
+  readonly filterRegion: string | undefined;
 }
 
 export function isRegistryPath(path: string): boolean {
   return [SUBNETS, LIMITS].some((p) => path === p || path.startsWith(`${p}/`));
 }
 
-export function createRegistryRoutes(opts: {
-  readonly store: Store;
-  readonly zones: readonly string[];
-}): (call: RegistryCall) => Promise<Json> {
-  const { store, zones } = opts;
+export function createRegistryRoutes(opts: { readonly store: Store }): (call: RegistryCall) => Promise<Json> {
+  const { store } = opts;
   return async (call) => {
     const { method, path } = call;
     if (method !== "GET" && call.credential.role === "reader")
@@ -50,8 +55,11 @@ export function createRegistryRoutes(opts: {
     const collection = path.startsWith(SUBNETS) ? SUBNETS : LIMITS;
     const id = member(path, collection);
     if (collection === SUBNETS) {
-      if (id === undefined && method === "GET")
-        return { subnets: (await store.list("subnet")).map((c) => c.doc) };
+      if (id === undefined && method === "GET") {
+        const all = (await store.list("subnet")).map((c) => c.doc);
+        const region = call.filterRegion;
+        return { subnets: region === undefined ? all : all.filter((s) => isZoneOf(s.zone, region)) };
+      }
       if (id !== undefined) {
         if (!isSubnetId(id))
           throw new BallastError(
@@ -59,18 +67,20 @@ export function createRegistryRoutes(opts: {
             "A subnet id is 'subnet-' and 8 or 17 hexadecimal digits",
           );
         if (method === "GET") return { subnet: await getSubnet(id) };
-        if (method === "PUT") return { subnet: await putSubnet(call, parseSubnet(call.body, id, zones)) };
+        if (method === "PUT") return { subnet: await putSubnet(call, parseSubnet(call.body, id)) };
         if (method === "DELETE") return deleteSubnet(call, id);
       }
     } else {
-      if (id === undefined && method === "GET") return { limits: await listLimits() };
+      if (id === undefined && method === "GET")
+        return { region: call.region, limits: await listLimits(call.region) };
       if (id !== undefined) {
         if (!isLimitName(id))
           throw new BallastError(
             "InvalidParameterValue",
             `Unknown limit ${JSON.stringify(id)}; the limits are ${LIMIT_NAMES.join(", ")}`,
           );
-        if (method === "PUT") return { limit: await putLimit(call, { name: id, max: parseMax(call.body) }) };
+        if (method === "PUT")
+          return { limit: await putLimit(call, { name: id, region: call.region, max: parseMax(call.body) }) };
         if (method === "DELETE") return deleteLimit(call, id);
       }
     }
@@ -115,10 +125,10 @@ export function createRegistryRoutes(opts: {
     return { deleted: id };
   }
 
-  async function listLimits(): Promise<Json[]> {
+  async function listLimits(region: string): Promise<Json[]> {
     const out: Json[] = [];
     for (const name of LIMIT_NAMES) {
-      const set = (await store.get("limit", name))?.doc;
+      const set = (await store.get("limit", regionalKey(region, name)))?.doc;
       out.push({ name, max: set?.max ?? DEFAULT_LIMITS[name], default: DEFAULT_LIMITS[name] });
     }
     return out;
@@ -126,15 +136,17 @@ export function createRegistryRoutes(opts: {
 
   /** Lowering a limit below what exists removes nothing: it stops further growth, as an AWS quota does. */
   async function putLimit(call: RegistryCall, limit: Limit): Promise<Limit> {
+    const key = regionalKey(limit.region ?? DEFAULT_REGION, limit.name);
     await store.mutate({ ...call.meta, action: "PutLimit" }, async (tx) => {
-      if ((await tx.get("limit", limit.name))?.max !== limit.max) tx.put("limit", limit.name, limit);
+      if ((await tx.get("limit", key))?.max !== limit.max) tx.put("limit", key, limit);
     });
     return limit;
   }
 
   async function deleteLimit(call: RegistryCall, name: string): Promise<Json> {
+    const key = regionalKey(call.region, name);
     await store.mutate({ ...call.meta, action: "DeleteLimit" }, async (tx) => {
-      if (await tx.get("limit", name)) tx.delete("limit", name);
+      if (await tx.get("limit", key)) tx.delete("limit", key);
     });
     return { deleted: name };
   }
@@ -171,13 +183,15 @@ function jsonObject(body: Buffer, shape: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-export function parseSubnet(body: Buffer, subnetId: string, zones: readonly string[]): Subnet {
-  const { zone, vpcId, cidrBlock } = jsonObject(body, "{zone, vpcId, cidrBlock?}");
-  if (typeof zone !== "string" || !zones.includes(zone))
-    throw new BallastError(
-      "InvalidParameterValue",
-      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
-    );
+/** A subnet of the registry: its zone (any zone of any region: the zone names the region) and VPC. */
+export function parseSubnet(body: Buffer, subnetId: string): Subnet {
+  const {
+    zone: rawZone,
+    vpcId,
+    cidrBlock,
+    defaultForAz,
+  } = jsonObject(body, "{zone, vpcId, cidrBlock?, defaultForAz?}");
+  const zone = validateZoneName(rawZone);
   if (typeof vpcId !== "string" || !isVpcId(vpcId))
     throw new BallastError(
       "InvalidParameterValue",
@@ -188,7 +202,18 @@ export function parseSubnet(body: Buffer, subnetId: string, zones: readonly stri
       "InvalidParameterValue",
       `cidrBlock must be an IPv4 CIDR block, got ${JSON.stringify(cidrBlock)}`,
     );
-  return cidrBlock === undefined ? { subnetId, zone, vpcId } : { subnetId, zone, vpcId, cidrBlock };
+  if (defaultForAz !== undefined && typeof defaultForAz !== "boolean")
+    throw new BallastError(
+      "InvalidParameterValue",
+      `defaultForAz must be true or false, got ${JSON.stringify(defaultForAz)}`,
+    );
+  return {
+    subnetId,
+    zone,
+    vpcId,
+    ...(cidrBlock === undefined ? {} : { cidrBlock }),
+    ...(defaultForAz === true ? { defaultForAz } : {}),
+  };
 }
 
 function parseMax(body: Buffer): number {
