@@ -119,7 +119,9 @@ async function describeLoadBalancers(ctx: ActionContext): Promise<XmlValue> {
   let selected: LoadBalancer[];
   if (names.length > 0) {
     // By name: read only those, so a call's cost does not grow with the number of load balancers.
-    selected = await Promise.all([...new Set(names)].map((n) => requireLoadBalancer(ctx, n)));
+    // In order, so the first missing name is the one reported.
+    selected = [];
+    for (const n of new Set(names)) selected.push(await requireLoadBalancer(ctx, n));
   } else {
     selected = inRegion(
       (await ctx.store.list("loadBalancer")).map((c) => c.doc),
