@@ -19,6 +19,7 @@ import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
 import type { SafetyControl } from "../model/guard.js";
+import { isRegionName } from "../model/region.js";
 import { openStore } from "../store/open.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import type { Store } from "../store/store.js";
@@ -33,7 +34,11 @@ export interface ControlPlaneOptions {
   readonly apiPort: number;
   readonly agentPort: number;
   readonly dnsPort: number;
-  readonly region: string;
+  /**
+   * The regions the API serves (`--regions`); absent: every well-formed region name. A request
+   * acts in the region of its SigV4 credential scope.
+   */
+  readonly regions?: readonly string[];
   readonly dnsDomain: string;
   readonly zones: readonly string[];
   readonly env: NodeJS.ProcessEnv;
@@ -54,6 +59,7 @@ export const CONTROL_PLANE_FLAGS = {
   "agent-port": { type: "string" },
   "dns-port": { type: "string" },
   region: { type: "string", default: "us-east-1" },
+  regions: { type: "string" },
   "dns-domain": { type: "string", default: "ballast.internal" },
   "backup-interval": { type: "string" },
   "backup-keep": { type: "string" },
@@ -68,6 +74,7 @@ export interface ControlPlaneFlagValues {
   readonly "agent-port"?: string | undefined;
   readonly "dns-port"?: string | undefined;
   readonly region: string;
+  readonly regions?: string | undefined;
   readonly "dns-domain": string;
   readonly "backup-interval"?: string | undefined;
   readonly "backup-keep"?: string | undefined;
@@ -82,11 +89,20 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     apiPort: intFlag(values["api-port"], "api-port", 9700),
     agentPort: intFlag(values["agent-port"], "agent-port", 9701),
     dnsPort: intFlag(values["dns-port"], "dns-port", 8053),
-    region: values.region,
+    ...regionsFlag(values.regions),
     dnsDomain: values["dns-domain"],
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
   };
+}
+
+/** `--regions us-east-1,eu-west-1`: the only regions served; without it, every region. */
+export function regionsFlag(raw: string | undefined): { regions?: readonly string[] } {
+  if (raw === undefined) return {};
+  const regions = raw.split(",").map((r) => r.trim());
+  for (const r of regions)
+    if (!isRegionName(r)) throw new UsageError(`--regions takes AWS region names (us-east-1,…), got ${r}`);
+  return { regions };
 }
 
 /** `--backup-interval` (seconds) and `--backup-keep`, shared by `ballast up` and `ballast control`. */
@@ -139,7 +155,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const agentToken = await readOrCreateSecret(join(opts.dataDir, "agent-token"));
     const authenticator = new SigV4Authenticator({
       lookup: async (id) => (await store.get("credential", id))?.doc,
-      region: opts.region,
+      ...(opts.regions === undefined ? {} : { regions: opts.regions }),
       service: "elasticloadbalancing",
     });
     const backupDir = join(opts.dataDir, "backups");
@@ -166,7 +182,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     };
 
     const common = { store, authenticator, logger, zones: opts.zones };
-    const query = createAwsQueryHandler({ ...common, region: opts.region, dnsDomain: opts.dnsDomain });
+    const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
       ...common,
       backupDir,

@@ -1,14 +1,16 @@
 /**
  * `ballast subnets add|list|remove` and `ballast limits list|set|reset`: the subnet registry and
- * the account limits, through the signed admin API.
+ * the account limits, through the signed admin API. A subnet's zone names its region; limits are
+ * per region: those of the region the request is signed for (`--region`, default us-east-1).
  */
 import { parseArgs } from "node:util";
 import { requireFlag, UsageError } from "./args.js";
 import { credentials } from "./instances.js";
 import { SignedClient } from "./signed-client.js";
 
-const SUBNETS_USAGE = "usage: ballast subnets add ID --zone ZONE --vpc VPC [--cidr CIDR] | remove ID | list";
-const LIMITS_USAGE = "usage: ballast limits list | set NAME MAX | reset NAME";
+const SUBNETS_USAGE =
+  "usage: ballast subnets add ID --zone ZONE --vpc VPC [--cidr CIDR] [--default] | remove ID | list";
+const LIMITS_USAGE = "usage: ballast limits list | set NAME MAX | reset NAME  [--region REGION]";
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -18,6 +20,8 @@ function parse(argv: string[]) {
       zone: { type: "string" },
       vpc: { type: "string" },
       cidr: { type: "string" },
+      /** The default subnet of its zone: AvailabilityZones place load balancers in it. */
+      default: { type: "boolean", default: false },
       endpoint: { type: "string", default: "http://127.0.0.1:9700" },
       region: { type: "string", default: "us-east-1" },
       "data-dir": { type: "string", default: "./data" },
@@ -48,6 +52,7 @@ export async function subnetsCommand(argv: string[]): Promise<void> {
       zone: requireFlag(values.zone, "zone"),
       vpcId: requireFlag(values.vpc, "vpc"),
       ...(values.cidr === undefined ? {} : { cidrBlock: values.cidr }),
+      ...(values.default === true ? { defaultForAz: true } : {}),
     };
     return report(await (await client(values)).send("PUT", path(), JSON.stringify(body), "application/json"));
   }

@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { regionalKey } from "../model/region.js";
 import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
 import { CONTROL_PLANE_FLAGS, controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
@@ -86,9 +87,9 @@ export async function upCommand(argv: string[]): Promise<void> {
     ? `AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} AWS_PROFILE=ballast`
     : "AWS_ACCESS_KEY_ID=$BALLAST_BOOTSTRAP_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY";
   console.log(`Ballast control plane
-  AWS ELB API      ${cp.apiUrl}   (region ${values.region})
+  AWS ELB API      ${cp.apiUrl}   (every region; the agents' zones are in ${values.region})
   agent channel    ${cp.agentUrl}
-  DNS responder    127.0.0.1:${cp.dnsPort} (UDP and TCP), zone ${values.region}.elb.${values["dns-domain"]}
+  DNS responder    127.0.0.1:${cp.dnsPort} (UDP and TCP), names under elb.${values["dns-domain"]}
   data directory   ${dataDir}
   administrator    ${cp.accessKeyId}${credentialsFile ? `  (credentials in ${credentialsFile})` : "  (from BALLAST_BOOTSTRAP_* env)"}
   agents           ${agents.map((a) => `${a.zone} pool ${a.pool}`).join(", ")}  (logs in ${join(dataDir, "logs")})
@@ -111,7 +112,7 @@ Try it with the AWS CLI:
       LoadBalancerName: DEMO_LB,
       "LoadBalancerAttributes.CrossZoneLoadBalancing.Enabled": "true",
     });
-    const lb = await cp.store.get("loadBalancer", DEMO_LB);
+    const lb = await cp.store.get("loadBalancer", regionalKey(values.region, DEMO_LB));
     const node = await waitForServingNode(cp, DEMO_LB, since, 20_000);
     const portSuffix = port === 80 ? "" : `:${port}`;
     console.log(`

@@ -150,9 +150,7 @@ export class AgentChannel {
       }
     }
     for (;;) {
-      const doc = await compileAgentConfig(this.#opts.store, zone, have, {
-        defaultZone: this.#opts.zones[0] ?? zone,
-      });
+      const doc = await compileAgentConfig(this.#opts.store, zone, have);
       const sendable = await this.guard.check(doc, have);
       if (sendable !== null) {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));

@@ -10,17 +10,7 @@ import { type CertificateSource, resolveNode } from "../model/resolve-node.js";
 import type { Certificate, Instance, LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
 
-export interface CompileOptions {
-  /** The zone an instance id that is an IPv4 address belongs to. */
-  readonly defaultZone: string;
-}
-
-export async function compileAgentConfig(
-  store: Store,
-  zone: string,
-  have: number,
-  opts: CompileOptions,
-): Promise<AgentConfig> {
+export async function compileAgentConfig(store: Store, zone: string, have: number): Promise<AgentConfig> {
   const revision = await store.head();
   const [lbs, inventory, certificates] = await Promise.all([
     store.list("loadBalancer"),
@@ -32,13 +22,10 @@ export async function compileAgentConfig(
   const certificateOf = new Map<string, Certificate>();
   for (const { doc } of certificates) certificateOf.set(doc.arn, doc);
 
-  const resolve = (instanceId: string): Backend | undefined =>
-    backendOf(instanceId, inventoryOf.get(instanceId), opts.defaultZone);
-
   const loadBalancers: NodeSpec[] = [];
   for (const { revision, doc } of lbs) {
     if (!doc.availabilityZones.includes(zone)) continue;
-    loadBalancers.push(nodeSpec(doc, revision, resolve, certificateOf));
+    loadBalancers.push(nodeSpec(doc, revision, inventoryOf, certificateOf));
   }
   // History before a compaction is gone: an agent from before it gets the removals from there on,
   // and keeps (reporting it as unexplained) whatever was removed earlier.
@@ -50,12 +37,12 @@ export async function compileAgentConfig(
 function nodeSpec(
   lb: LoadBalancer,
   revision: number,
-  resolve: (id: string) => Backend | undefined,
+  inventoryOf: ReadonlyMap<string, Instance>,
   certificateOf: ReadonlyMap<string, Certificate>,
 ): NodeSpec {
   const backends: Backend[] = [];
   for (const id of lb.instances) {
-    const b = resolve(id);
+    const b = backendOf(id, inventoryOf.get(id), lb);
     if (b) backends.push(b);
   }
   const certificates: CertificateSource[] = [];
@@ -82,11 +69,13 @@ async function removalsSince(store: Store, zone: string, from: number, to: numbe
   for (const v of await store.changes(from, to)) if (v.kind === "loadBalancer") touched.add(v.key);
 
   const removals: Removal[] = [];
-  for (const name of touched) {
-    const before = await store.getAt("loadBalancer", name, from);
+  // Keys are `<region>/<name>` outside us-east-1 (model/region.ts); agents know load balancers by name.
+  for (const key of touched) {
+    const before = await store.getAt("loadBalancer", key, from);
     if (!before?.doc.availabilityZones.includes(zone)) continue;
-    const after = await store.getAt("loadBalancer", name, to);
-    const history = await store.history("loadBalancer", name);
+    const name = before.doc.name;
+    const after = await store.getAt("loadBalancer", key, to);
+    const history = await store.history("loadBalancer", key);
     const revision = history.filter((v) => v.revision <= to).at(-1)?.revision ?? to;
     if (!after?.doc.availabilityZones.includes(zone)) {
       removals.push({ kind: "loadBalancer", loadBalancer: name, key: name, revision });

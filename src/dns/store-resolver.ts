@@ -8,6 +8,7 @@
  * with every node rather than with nothing.
  */
 import type { NodeReport } from "../model/agent-protocol.js";
+import { regionOf, regionServedBy } from "../model/region.js";
 import type { Store } from "../store/store.js";
 import type { Resolve } from "./answer.js";
 import { normalizeName } from "./answer.js";
@@ -43,9 +44,12 @@ export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Re
     const oldest = now() - maxAgeMs;
     const all = new Set<string>();
     const serving = new Set<string>();
+    const region = regionOf(lb);
     for (const status of await store.agentStatuses()) {
       const t = Date.parse(status.time);
       if (Number.isNaN(t) || t < oldest) continue;
+      // Names are per region: another region's load balancer of the same name is not this one.
+      if (regionServedBy(status.zone) !== region) continue;
       for (const node of status.nodes) {
         if (node.loadBalancer !== lb.name) continue;
         all.add(node.address);

@@ -18,6 +18,7 @@ export interface LoadBalancerSpec {
 }
 
 export interface DnsSettings {
+  /** The load balancer's region: in its DNS name, and stored with it. */
   readonly region: string;
   /** The DNS domain Ballast answers for; load balancers live under `<region>.elb.<domain>`. */
   readonly dnsDomain: string;
@@ -53,6 +54,7 @@ export function buildLoadBalancer(
 ): LoadBalancer {
   return {
     name: spec.name,
+    region: dns.region,
     id: identity.id,
     dnsName: loadBalancerDnsName(spec.name, identity.id, spec.scheme, dns),
     createdTime: identity.createdTime,

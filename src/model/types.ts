@@ -2,6 +2,8 @@
  * The desired state of Ballast, in the words of the Classic ELB API (2012-06-01). Every value here
  * is readonly data: a change makes a new value, and the store records it as a new revision.
  */
+import { regionalKey, regionOf } from "./region.js";
+
 export type Protocol = "HTTP" | "HTTPS" | "TCP" | "SSL";
 export const PROTOCOLS: readonly Protocol[] = ["HTTP", "HTTPS", "TCP", "SSL"];
 
@@ -68,6 +70,8 @@ export interface Tag {
 
 export interface LoadBalancer {
   readonly name: string;
+  /** The region it lives in; absent on load balancers from before regions: DEFAULT_REGION. */
+  readonly region?: string;
   /** Short stable id that makes the DNS name unique across re-creations of the same name. */
   readonly id: string;
   readonly dnsName: string;
@@ -76,7 +80,10 @@ export interface LoadBalancer {
   readonly listeners: readonly Listener[];
   readonly availabilityZones: readonly string[];
   readonly subnets: readonly string[];
-  /** The VPC of the subnets; only a load balancer with subnets has one. */
+  /**
+   * The VPC of the subnets. Absent on load balancers stored before every one was in a VPC: those
+   * are described as in the region's default VPC (model/default-vpc.ts).
+   */
   readonly vpcId?: string;
   readonly securityGroups: readonly string[];
   readonly healthCheck: HealthCheck;
@@ -126,11 +133,15 @@ export interface Subnet {
   readonly zone: string;
   readonly vpcId: string;
   readonly cidrBlock?: string;
+  /** The default subnet of its zone (EC2's DefaultForAz): where AvailabilityZones place a load balancer. */
+  readonly defaultForAz?: boolean;
 }
 
 /** An account limit DescribeAccountLimits reports and the API enforces (`classic-load-balancers`, …). */
 export interface Limit {
   readonly name: string;
+  /** Limits are per region; absent on limits from before regions: DEFAULT_REGION. */
+  readonly region?: string;
   readonly max: number;
 }
 
@@ -158,7 +169,7 @@ export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): s
   const d = doc as EntityTypes[EntityKind];
   switch (kind) {
     case "loadBalancer":
-      return (d as LoadBalancer).name;
+      return regionalKey(regionOf(d as LoadBalancer), (d as LoadBalancer).name);
     case "instance":
       return (d as Instance).instanceId;
     case "credential":
@@ -168,7 +179,7 @@ export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): s
     case "subnet":
       return (d as Subnet).subnetId;
     case "limit":
-      return (d as Limit).name;
+      return regionalKey(regionOf(d as Limit), (d as Limit).name);
   }
   throw new Error(`unknown entity kind ${String(kind)}`);
 }

@@ -72,11 +72,9 @@ describe("admin state API: compaction", () => {
       store,
       authenticator: new SigV4Authenticator({
         lookup: async (id) => (await store.get("credential", id))?.doc,
-        region: "us-east-1",
         service: "elasticloadbalancing",
       }),
       logger: silentLogger,
-      zones: ["us-east-1a"],
       retentionDays: 110,
     });
     server = createServer(handler);

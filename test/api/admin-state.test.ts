@@ -50,14 +50,12 @@ describe("admin state API", () => {
     store = new SqliteStore(join(dir, "ballast.db"));
     const authenticator = new SigV4Authenticator({
       lookup: async (id) => (await store.get("credential", id))?.doc,
-      region: "us-east-1",
       service: "elasticloadbalancing",
     });
     const handler = createAdminHandler({
       store,
       authenticator,
       logger: silentLogger,
-      zones: ["us-east-1a", "us-east-1b"],
       backupDir: join(dir, "backups"),
     });
     server = createServer(handler);

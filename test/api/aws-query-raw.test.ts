@@ -61,7 +61,13 @@ describe("AWS Query wire format", () => {
     assert.match(res.body, /<AvailabilityZones><member>us-east-1a<\/member><\/AvailabilityZones>/);
     assert.match(res.body, /<Instances\/>/);
     assert.match(res.body, /<CreatedTime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z<\/CreatedTime>/);
-    assert.doesNotMatch(res.body, /NextMarker|VPCId/);
+    // In the default VPC (EC2-Classic is retired): VPCId, a default subnet and security group.
+    assert.match(
+      res.body,
+      /<Subnets><member>subnet-[0-9a-f]{17}<\/member><\/Subnets><VPCId>vpc-[0-9a-f]{17}<\/VPCId>/,
+    );
+    assert.match(res.body, /<SecurityGroups><member>sg-[0-9a-f]{17}<\/member><\/SecurityGroups>/);
+    assert.doesNotMatch(res.body, /NextMarker/);
   });
 
   test("an error document carries Type, Code, Message, RequestId and the status", async () => {
@@ -76,9 +82,9 @@ describe("AWS Query wire format", () => {
 
   test("text is XML-escaped", async () => {
     const res = await postForm(server.url, {
-      Action: "DescribeLoadBalancers",
+      Action: "DescribeInstanceHealth",
       Version: "2012-06-01",
-      "LoadBalancerNames.member.1": 'x<y&z"',
+      LoadBalancerName: 'x<y&z"',
     });
     assert.equal(res.status, 400);
     assert.match(

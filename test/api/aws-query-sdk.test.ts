@@ -12,6 +12,7 @@ import {
   type ElasticLoadBalancingClient,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { defaultVpc } from "../../src/model/default-vpc.js";
 import { READER_KEY, sdkError, startTestServer, type TestServer } from "./support.js";
 
 const http = (port = 80, instancePort = 8080) => ({
@@ -201,8 +202,10 @@ describe("ELB API through the AWS SDK", () => {
     });
     assert.deepEqual(d?.BackendServerDescriptions, []);
     assert.deepEqual(d?.AvailabilityZones, ["us-east-1a"]);
-    assert.deepEqual(d?.Subnets, []);
-    assert.equal(d?.VPCId, undefined);
+    // Created with AvailabilityZones: in the region's default VPC, in the zone's default subnet.
+    const vpc = defaultVpc("us-east-1", []);
+    assert.deepEqual(d?.Subnets, [vpc.subnetFor("us-east-1a")]);
+    assert.equal(d?.VPCId, vpc.vpcId);
     assert.deepEqual(d?.Instances, []);
     assert.deepEqual(d?.HealthCheck, {
       Target: "TCP:8080",
@@ -211,8 +214,8 @@ describe("ELB API through the AWS SDK", () => {
       UnhealthyThreshold: 2,
       HealthyThreshold: 10,
     });
-    assert.deepEqual(d?.SourceSecurityGroup, { OwnerAlias: "amazon-elb", GroupName: "amazon-elb-sg" });
-    assert.deepEqual(d?.SecurityGroups, []);
+    assert.deepEqual(d?.SourceSecurityGroup, { OwnerAlias: "000000000000", GroupName: "default" });
+    assert.deepEqual(d?.SecurityGroups, [vpc.securityGroupId]);
     assert.ok(d?.CreatedTime instanceof Date && Math.abs(d.CreatedTime.getTime() - Date.now()) < 60_000);
     assert.equal(d?.Scheme, "internet-facing");
     await rejects(

@@ -57,7 +57,6 @@ describe("AWS_ERRORS, row by row, through the AWS Query handler", () => {
       authenticator: throwingAuthenticator,
       logger: silentLogger,
       zones: ["us-east-1a"],
-      region: "us-east-1",
       dnsDomain: "ballast.test",
     });
     server = createServer(handler);

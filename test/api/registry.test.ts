@@ -124,7 +124,7 @@ describe("admin registry API", () => {
       { name: "classic-registered-instances", max: 1000, default: 1000 },
     ]);
     const set = await call("PUT", "/limits/classic-listeners", { max: 5 });
-    assert.deepEqual(set.json.limit, { name: "classic-listeners", max: 5 });
+    assert.deepEqual(set.json.limit, { name: "classic-listeners", region: "us-east-1", max: 5 });
     assert.equal((await server.store.revision(await server.store.head()))?.action, "PutLimit");
     assert.equal(((await call("GET", "/limits")).json.limits as { max: number }[])[1]?.max, 5);
     const head = await server.store.head();

@@ -29,29 +29,31 @@ function cred(accessKeyId: string, principal: string, role: Credential["role"]):
 }
 
 /**
- * Accepts a request whose Authorization header names a known access key id; SigV4 itself is
- * verified by src/api/auth/sigv4.ts and tested there.
+ * Accepts a request whose Authorization header names a known access key id, in the region of its
+ * credential scope; SigV4 itself is verified by src/api/auth/sigv4.ts and tested there.
  */
 export const testAuthenticator: Authenticator = {
   async authenticate(request: SignedRequest) {
     const header = request.headers.authorization;
     if (!header)
       throw new BallastError("MissingAuthenticationToken", "Request is missing Authentication Token");
-    const id = /Credential=([^/,\s]+)\//.exec(header)?.[1];
+    const scope = /Credential=([^/,\s]+)\/\d+\/([^/,\s]+)\//.exec(header);
+    const id = scope?.[1];
     const credential = id === undefined ? undefined : CREDENTIALS.get(id);
     if (!credential)
       throw new BallastError(
         "InvalidClientTokenId",
         "The security token included in the request is invalid.",
       );
-    return { credential };
+    return { credential, region: scope?.[2] ?? "us-east-1" };
   },
 };
 
 export interface TestServer {
   readonly url: string;
   readonly store: SqliteStore;
-  client(accessKeyId?: string): ElasticLoadBalancingClient;
+  /** An SDK client signing for `region` (default us-east-1). */
+  client(accessKeyId?: string, region?: string): ElasticLoadBalancingClient;
   close(): Promise<void>;
 }
 
@@ -63,7 +65,6 @@ export async function startTestServer(
   const common = { store, authenticator: testAuthenticator, logger: silentLogger, zones: ZONES };
   const query = createAwsQueryHandler({
     ...common,
-    region: "us-east-1",
     dnsDomain: "ballast.test",
     ...(opts.maxLoadBalancers === undefined ? {} : { maxLoadBalancers: opts.maxLoadBalancers }),
   });
@@ -80,10 +81,10 @@ export async function startTestServer(
   return {
     url,
     store,
-    client(accessKeyId = ADMIN_KEY) {
+    client(accessKeyId = ADMIN_KEY, region = "us-east-1") {
       const c = new ElasticLoadBalancingClient({
         endpoint: url,
-        region: "us-east-1",
+        region,
         credentials: { accessKeyId, secretAccessKey: SECRET },
         maxAttempts: 1,
       });
@@ -101,8 +102,8 @@ export async function startTestServer(
 }
 
 /** A signed-looking raw request: the test authenticator only reads the access key id. */
-export function authHeader(accessKeyId = ADMIN_KEY): string {
-  return `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=00`;
+export function authHeader(accessKeyId = ADMIN_KEY, region = "us-east-1"): string {
+  return `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/${region}/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=00`;
 }
 
 export async function postForm(

@@ -16,6 +16,7 @@ import {
   type ElasticLoadBalancingClient,
   EnableAvailabilityZonesForLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { defaultVpc } from "../../src/model/default-vpc.js";
 import type { Subnet } from "../../src/model/types.js";
 import { sdkError, startTestServer, type TestServer } from "./support.js";
 
@@ -26,6 +27,8 @@ const SUBNET_A2 = "subnet-000000a2";
 const OTHER_VPC_B = "subnet-1234567890abcdef0";
 const SG = "sg-0123abcd";
 const SG_LONG = "sg-0123456789abcdef0";
+/** us-east-1's default VPC as Ballast synthesizes it (no registry subnet is marked default here). */
+const DEFAULT_VPC = defaultVpc("us-east-1", []);
 
 function create(name: string, over: Partial<CreateLoadBalancerCommandInput>): CreateLoadBalancerCommandInput {
   return {
@@ -148,7 +151,11 @@ describe("zones, subnets and security groups", () => {
     assert.deepEqual(d?.AvailabilityZones, ["us-east-1a"]);
     assert.equal(d?.VPCId, VPC);
     assert.deepEqual(d?.SecurityGroups, [SG, SG_LONG]);
-    assert.equal((await describeLb("classic"))?.VPCId, undefined);
+    assert.equal(
+      (await describeLb("classic"))?.VPCId,
+      DEFAULT_VPC.vpcId,
+      "AvailabilityZones: the default VPC",
+    );
     // Idempotent: the same subnets again.
     const head = await server.store.head();
     await elb.send(
@@ -178,11 +185,16 @@ describe("zones, subnets and security groups", () => {
       send(create("s4", { Subnets: [SUBNET_A], SecurityGroups: ["sg-0123abc"] })),
       "InvalidSecurityGroup",
     );
-    await rejects(
-      send(create("s5", { AvailabilityZones: ["us-east-1a"], SecurityGroups: [SG] })),
-      "InvalidConfigurationRequest",
-      409,
+    // EC2-Classic is retired: security groups go with AvailabilityZones too (the default VPC).
+    await elb.send(
+      new CreateLoadBalancerCommand(
+        create("s5", { AvailabilityZones: ["us-east-1a"], SecurityGroups: [SG] }),
+      ),
     );
+    const s5 = await describeLb("s5");
+    assert.deepEqual(s5?.SecurityGroups, [SG]);
+    assert.deepEqual(s5?.SourceSecurityGroup, { OwnerAlias: "000000000000", GroupName: SG });
+    assert.equal(s5?.VPCId, DEFAULT_VPC.vpcId);
   });
 
   test("AttachLoadBalancerToSubnets adds subnets and their zones", async () => {
@@ -237,11 +249,15 @@ describe("zones, subnets and security groups", () => {
     const detach = (name: string, subnets: string[]) => () =>
       elb.send(new DetachLoadBalancerFromSubnetsCommand({ LoadBalancerName: name, Subnets: subnets }));
     await rejects(detach("invpc", [SUBNET_B]), "InvalidConfigurationRequest", 409);
-    await rejects(detach("classic", [SUBNET_B]), "InvalidConfigurationRequest", 409);
+    // A subnet the load balancer is not in is ignored, whatever its VPC.
+    const head = await server.store.head();
+    const kept = await detach("classic", [SUBNET_B])();
+    assert.deepEqual(kept.Subnets, [DEFAULT_VPC.subnetFor("us-east-1b")]);
+    assert.equal(await server.store.head(), head);
     await rejects(detach("nope", [SUBNET_B]), "LoadBalancerNotFound");
   });
 
-  test("ApplySecurityGroupsToLoadBalancer replaces the groups of a VPC load balancer", async () => {
+  test("ApplySecurityGroupsToLoadBalancer replaces the groups of any load balancer (all are in a VPC)", async () => {
     const out = await elb.send(
       new ApplySecurityGroupsToLoadBalancerCommand({ LoadBalancerName: "invpc", SecurityGroups: [SG_LONG] }),
     );
@@ -255,10 +271,9 @@ describe("zones, subnets and security groups", () => {
     const err = await sdkError(apply("invpc", ["default"]));
     assert.equal(err.name, "InvalidSecurityGroupException");
     await rejects(apply("invpc", ["sg-12345678", "sg-NOTHEX00"]), "InvalidSecurityGroup");
-    assert.match(
-      await rejects(apply("classic", [SG]), "InvalidConfigurationRequest", 409),
-      /only ELBs in VPC/,
-    );
+    // Once answered "Security groups can be applied to only ELBs in VPC." (EC2-Classic): now in the default VPC.
+    assert.deepEqual((await apply("classic", [SG])()).SecurityGroups, [SG]);
+    assert.deepEqual((await describeLb("classic"))?.SecurityGroups, [SG]);
     await rejects(apply("nope", [SG]), "LoadBalancerNotFound");
   });
 });

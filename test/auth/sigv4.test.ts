@@ -12,7 +12,7 @@ import type { SignedRequest } from "../../src/api/auth/authenticator.js";
 import { SigV4Authenticator } from "../../src/api/auth/sigv4.js";
 import { canonicalQuery, canonicalUri } from "../../src/api/auth/sigv4-canonical.js";
 import { BallastError } from "../../src/model/errors.js";
-import { ACCESS_KEY_ID, ADMIN, authenticator, SECRET } from "./support.js";
+import { ACCESS_KEY_ID, ADMIN, authenticator, lookup, SECRET } from "./support.js";
 
 const SIGNED_AT = new Date("2012-12-12T00:00:00Z");
 const FORM = "Action=DescribeLoadBalancers&Version=2012-06-01";
@@ -107,6 +107,12 @@ describe("SigV4: requests signed by @smithy/signature-v4", () => {
   test("a signed POST of a Query form is accepted and names the credential", async () => {
     const result = await auth.authenticate(await signed(post()));
     assert.deepEqual(result.credential, ADMIN);
+    assert.equal(result.region, "us-east-1");
+  });
+
+  test("any AWS region may be signed for: the request acts in the region of its scope", async () => {
+    for (const region of ["eu-west-1", "us-gov-west-1", "ap-southeast-4", "cn-north-1"])
+      assert.equal((await auth.authenticate(await signed(post(), { region }))).region, region);
   });
 
   test("a signed GET with awkward query values is accepted", async () => {
@@ -176,7 +182,6 @@ describe("SigV4: AWS signature test-suite vectors", () => {
       id === "AKIDEXAMPLE"
         ? { ...ADMIN, accessKeyId: id, secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
         : undefined,
-    region: "us-east-1",
     service: "service",
     now: at("2015-08-30T12:36:00Z"),
   });
@@ -359,12 +364,29 @@ describe("SigV4: rejections", () => {
     await rejects(auth, { ...req, headers: unsigned }, "SignatureDoesNotMatch", SIGNATURE_MISMATCH);
   });
 
-  test("a credential scoped to another region or service is SignatureDoesNotMatch", async () => {
+  test("a credential scoped to a malformed or unserved region, or another service, is SignatureDoesNotMatch", async () => {
+    for (const region of ["moon-base", "EU-WEST-1", "us-east", "eu-west-1-"])
+      await rejects(
+        auth,
+        await signed(post(), { region }),
+        "SignatureDoesNotMatch",
+        `Credential should be scoped to a valid region, not '${region}'. `,
+      );
+    const euOnly = new SigV4Authenticator({
+      lookup,
+      regions: ["eu-west-1"],
+      service: "elasticloadbalancing",
+      now: at("2012-12-12T00:01:00Z"),
+    });
+    assert.equal(
+      (await euOnly.authenticate(await signed(post(), { region: "eu-west-1" }))).region,
+      "eu-west-1",
+    );
     await rejects(
-      auth,
-      await signed(post(), { region: "eu-west-1" }),
+      euOnly,
+      await signed(post()),
       "SignatureDoesNotMatch",
-      "Credential should be scoped to a valid region, not 'eu-west-1'. ",
+      "Credential should be scoped to a valid region, not 'us-east-1'. ",
     );
     await rejects(
       auth,

@@ -27,7 +27,6 @@ export const lookup = async (id: string): Promise<Credential | undefined> =>
 export function authenticator(now?: () => Date): SigV4Authenticator {
   return new SigV4Authenticator({
     lookup,
-    region: "us-east-1",
     service: "elasticloadbalancing",
     ...(now ? { now } : {}),
   });

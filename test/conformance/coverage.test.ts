@@ -25,6 +25,10 @@ const NOT_PRODUCIBLE: Readonly<Record<string, Readonly<Record<string, string>>>>
   AttachLoadBalancerToSubnets: {
     InvalidSubnet: "no internet gateways are modelled: every registered subnet is usable",
   },
+  ApplySecurityGroupsToLoadBalancer: {
+    InvalidConfigurationRequest:
+      "every load balancer is in a VPC (EC2-Classic is retired), so every one takes security groups",
+  },
   CreateLoadBalancerListeners: { UnsupportedProtocol: "an unknown listener protocol is a ValidationError" },
   SetLoadBalancerListenerSSLCertificate: {
     UnsupportedProtocol: "the listener's protocol decides: HTTP/TCP is InvalidConfigurationRequest",

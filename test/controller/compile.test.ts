@@ -10,7 +10,6 @@ import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
 describe("config compiler", () => {
   const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), "ballast-compile-")), "b.db"));
   after(() => store.close());
-  const opts = { defaultZone: "us-east-1a" };
 
   it("states each load balancer of the zone with its back ends resolved through the inventory", async () => {
     await store.mutate(meta(), async (tx) => {
@@ -18,7 +17,7 @@ describe("config compiler", () => {
       tx.put("loadBalancer", "web", aLoadBalancer({ instances: ["i-1", "127.0.5.2", "i-unknown"] }));
       tx.put("loadBalancer", "only-b", aLoadBalancer({ name: "only-b", availabilityZones: ["us-east-1b"] }));
     });
-    const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
+    const doc = await compileAgentConfig(store, "us-east-1a", 0);
     assert.equal(doc.revision, 1);
     assert.equal(doc.format, 2);
     assert.deepEqual(
@@ -46,11 +45,11 @@ describe("config compiler", () => {
     const del = await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
       tx.delete("loadBalancer", "gone");
     });
-    const doc = await compileAgentConfig(store, "us-east-1a", have, opts);
+    const doc = await compileAgentConfig(store, "us-east-1a", have);
     assert.deepEqual(doc.removals, [
       { kind: "backend", loadBalancer: "web", key: "127.0.5.2", revision: dereg.revision?.number },
     ]);
-    const fromMid = await compileAgentConfig(store, "us-east-1a", mid, opts);
+    const fromMid = await compileAgentConfig(store, "us-east-1a", mid);
     assert.deepEqual(fromMid.removals, [
       { kind: "loadBalancer", loadBalancer: "gone", key: "gone", revision: del.revision?.number },
     ]);
@@ -92,7 +91,7 @@ describe("config compiler", () => {
         }),
       );
     });
-    const doc = await compileAgentConfig(store, "us-east-1a", 0, opts);
+    const doc = await compileAgentConfig(store, "us-east-1a", 0);
     const tls = doc.loadBalancers.find((l) => l.name === "tls");
     assert.ok(tls);
     const listener = tls.listeners[0];
@@ -119,7 +118,7 @@ describe("config compiler", () => {
     const del = await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
       tx.delete("loadBalancer", "web");
     });
-    const doc = await compileAgentConfig(store, "us-east-1a", stale, opts);
+    const doc = await compileAgentConfig(store, "us-east-1a", stale);
     // "tls" left before the compaction: no removal survives for it, so the agent keeps it.
     assert.deepEqual(doc.removals, [
       { kind: "loadBalancer", loadBalancer: "web", key: "web", revision: del.revision?.number },
@@ -127,7 +126,7 @@ describe("config compiler", () => {
   });
 
   it("removes nothing for an agent ahead of the journal (the store lost history)", async () => {
-    const doc = await compileAgentConfig(store, "us-east-1a", 1_000_000, opts);
+    const doc = await compileAgentConfig(store, "us-east-1a", 1_000_000);
     assert.deepEqual(doc.removals, []);
   });
 });

@@ -171,3 +171,36 @@ describe("storeResolver: nodes with no InService back end to route to", () => {
     assert.deepEqual(await storeResolver(store)(lastly.dnsName), ["127.0.2.8"]);
   });
 });
+
+describe("storeResolver: the same name in two regions", () => {
+  let dir: string;
+  let store: SqliteStore;
+  const east = aLoadBalancer({ name: "web", id: "201", dnsName: "web-201.us-east-1.elb.ballast.internal" });
+  const west = {
+    ...aLoadBalancer({ name: "web", id: "202", dnsName: "web-202.us-west-2.elb.ballast.internal" }),
+    region: "us-west-2",
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ballast-dns-regions-"));
+    store = new SqliteStore(join(dir, "state.db"));
+    await store.mutate(META, async (tx) => {
+      tx.put("loadBalancer", "web", east);
+      tx.put("loadBalancer", "us-west-2/web", west);
+    });
+    // Agents know load balancers by name; the zone says which region's "web" a node serves.
+    await store.putAgentStatus(status("agent-east", [node("web", "127.0.1.20")], 0, "us-east-1a"));
+    await store.putAgentStatus(status("agent-west", [node("web", "127.0.9.20")], 0, "us-west-2a"));
+  });
+
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("each DNS name gets only the nodes of its own region", async () => {
+    const resolve = storeResolver(store);
+    assert.deepEqual(await resolve(east.dnsName), ["127.0.1.20"]);
+    assert.deepEqual(await resolve(west.dnsName), ["127.0.9.20"]);
+  });
+});

@@ -18,6 +18,10 @@ export interface AdminCall {
   readonly body: Buffer;
   readonly credential: Credential;
   readonly meta: Omit<RevisionMeta, "action">;
+  /** The region limits are read and set in: `?region=`, else the credential scope's. */
+  readonly region: string;
+  /** `?region=` when given: instances and subnets are listed for that region only. */
+  readonly filterRegion: string | undefined;
 }
 
 /** Whether `path` is `collection` or below it. */

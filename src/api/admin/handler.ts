@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
+import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -36,7 +37,6 @@ export interface AdminHandlerOptions {
   readonly store: Store;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
-  readonly zones: readonly string[];
   /** Where state backups live (the state routes list and create them there). */
   readonly backupDir?: string;
   /** Days of history a journal compaction never removes (the state routes' default: 90). */
@@ -49,9 +49,9 @@ export function createAdminHandler(
   opts: AdminHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const logger = opts.logger.child({ component: "admin-api" });
-  const instances = createInstanceRoutes({ store: opts.store, zones: opts.zones });
+  const instances = createInstanceRoutes({ store: opts.store });
   const certificates = createCertificateRoutes({ store: opts.store });
-  const subnets = createSubnetRoutes({ store: opts.store, zones: opts.zones });
+  const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
   const state = createStateRoutes({
@@ -86,15 +86,26 @@ export function createAdminHandler(
     const path = url.split("?")[0] ?? "";
     const importing = method === "POST" && path === `${STATE_PREFIX}/import`;
     const body = await readBody(req, importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES);
-    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const auth = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const { credential } = auth;
+    const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+    const asked = query.get("region");
+    const filterRegion = asked === null ? undefined : validateRegion(asked);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
     if (isStatePath(path)) {
-      const query = new URLSearchParams(url.slice(path.length + 1));
       const route = path.slice(STATE_PREFIX.length);
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);
       return undefined;
     }
-    const call: AdminCall = { method, path, body, credential, meta };
+    const call: AdminCall = {
+      method,
+      path,
+      body,
+      credential,
+      meta,
+      region: filterRegion ?? auth.region,
+      filterRegion,
+    };
     if (isSubnetsPath(path)) return subnets(call);
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);

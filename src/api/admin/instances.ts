@@ -2,13 +2,14 @@
  * The admin JSON API of the instance inventory (instance id → address and zone). Writes are
  * journal revisions like any other; a delete is a tombstone.
  *
- *   GET    /admin/v1/instances          → { instances: Instance[] }
+ *   GET    /admin/v1/instances[?region=R] → { instances: Instance[] }
  *   GET    /admin/v1/instances/{id}     → { instance: Instance }
  *   PUT    /admin/v1/instances/{id}     { address, zone } → { instance: Instance }
  *   DELETE /admin/v1/instances/{id}     → { deleted: id }
  */
 import { isIP } from "node:net";
 import { BallastError } from "../../model/errors.js";
+import { isZoneOf, validateZoneName } from "../../model/region.js";
 import type { Instance } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import { ADMIN_PREFIX, type AdminCall, isBelow, type Json } from "./common.js";
@@ -20,11 +21,8 @@ export function isInstancesPath(path: string): boolean {
   return isBelow(path, INSTANCES);
 }
 
-export function createInstanceRoutes(opts: {
-  readonly store: Store;
-  readonly zones: readonly string[];
-}): (call: AdminCall) => Promise<Json> {
-  const { store, zones } = opts;
+export function createInstanceRoutes(opts: { readonly store: Store }): (call: AdminCall) => Promise<Json> {
+  const { store } = opts;
   return async (call) => {
     const { method, path, credential } = call;
     const id = routeInstanceId(path);
@@ -35,7 +33,11 @@ export function createInstanceRoutes(opts: {
         `User: ${credential.principal} is not authorized to change the inventory`,
       );
     if (id === null) {
-      if (method === "GET") return { instances: (await store.list("instance")).map((c) => c.doc) };
+      if (method === "GET") {
+        const all = (await store.list("instance")).map((c) => c.doc);
+        const region = call.filterRegion;
+        return { instances: region === undefined ? all : all.filter((i) => isZoneOf(i.zone, region)) };
+      }
     } else if (method === "GET") return getInstance(id);
     else if (method === "PUT") return putInstance(call, id);
     else if (method === "DELETE") return deleteInstance(call, id);
@@ -49,7 +51,7 @@ export function createInstanceRoutes(opts: {
   }
 
   async function putInstance(call: AdminCall, id: string): Promise<Json> {
-    const instance = parseInstance(call.body, id, zones);
+    const instance = parseInstance(call.body, id);
     await store.mutate({ ...call.meta, action: "PutInstance" }, async (tx) => {
       tx.put("instance", id, instance);
     });
@@ -98,7 +100,8 @@ function routeInstanceId(path: string): string | null | undefined {
   return id;
 }
 
-export function parseInstance(body: Buffer, instanceId: string, zones: readonly string[]): Instance {
+/** An instance of the inventory: an address and the Availability Zone it is in (which names its region). */
+export function parseInstance(body: Buffer, instanceId: string): Instance {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString("utf8"));
@@ -113,10 +116,5 @@ export function parseInstance(body: Buffer, instanceId: string, zones: readonly 
       "InvalidParameterValue",
       `address must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}`,
     );
-  if (typeof zone !== "string" || !zones.includes(zone))
-    throw new BallastError(
-      "InvalidParameterValue",
-      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
-    );
-  return { instanceId, address, zone };
+  return { instanceId, address, zone: validateZoneName(zone) };
 }

@@ -3,12 +3,15 @@
  * may use is declared here with its zone and VPC. Writes are journal revisions; a delete is a
  * tombstone.
  *
- *   GET    /admin/v1/subnets              → { subnets: Subnet[] }
+ *   GET    /admin/v1/subnets[?region=R]   → { subnets: Subnet[] }
  *   GET    /admin/v1/subnets/{id}         → { subnet: Subnet }
- *   PUT    /admin/v1/subnets/{id}         { zone, vpcId, cidrBlock? } → { subnet: Subnet }
+ *   PUT    /admin/v1/subnets/{id}         { zone, vpcId, cidrBlock?, defaultForAz? } → { subnet: Subnet }
+ *
+ * A subnet's zone names its region.
  *   DELETE /admin/v1/subnets/{id}         → { deleted: id }   (409 while a load balancer uses it)
  */
 import { BallastError } from "../../model/errors.js";
+import { isZoneOf, validateZoneName } from "../../model/region.js";
 import type { Subnet } from "../../model/types.js";
 import { isIPv4Cidr, isSubnetId, isVpcId } from "../../model/vpc.js";
 import type { Store } from "../../store/store.js";
@@ -20,11 +23,8 @@ export function isSubnetsPath(path: string): boolean {
   return isBelow(path, SUBNETS);
 }
 
-export function createSubnetRoutes(opts: {
-  readonly store: Store;
-  readonly zones: readonly string[];
-}): (call: AdminCall) => Promise<Json> {
-  const { store, zones } = opts;
+export function createSubnetRoutes(opts: { readonly store: Store }): (call: AdminCall) => Promise<Json> {
+  const { store } = opts;
   return async (call) => {
     const { method, path } = call;
     if (method !== "GET" && call.credential.role === "reader")
@@ -33,13 +33,16 @@ export function createSubnetRoutes(opts: {
         `User: ${call.credential.principal} is not authorized to change the registry`,
       );
     const id = member(path, SUBNETS);
-    if (id === undefined && method === "GET")
-      return { subnets: (await store.list("subnet")).map((c) => c.doc) };
+    if (id === undefined && method === "GET") {
+      const all = (await store.list("subnet")).map((c) => c.doc);
+      const region = call.filterRegion;
+      return { subnets: region === undefined ? all : all.filter((s) => isZoneOf(s.zone, region)) };
+    }
     if (id !== undefined) {
       if (!isSubnetId(id))
         throw new BallastError("ValidationError", "A subnet id is 'subnet-' and 8 or 17 hexadecimal digits");
       if (method === "GET") return { subnet: await getSubnet(id) };
-      if (method === "PUT") return { subnet: await putSubnet(call, parseSubnet(call.body, id, zones)) };
+      if (method === "PUT") return { subnet: await putSubnet(call, parseSubnet(call.body, id)) };
       if (method === "DELETE") return deleteSubnet(call, id);
     }
     throw new BallastError("NotFound", `No route for ${method} ${path}`);
@@ -91,13 +94,15 @@ async function usersOf(
   return (await loadBalancers).filter((lb) => lb.subnets.includes(subnetId)).map((lb) => lb.name);
 }
 
-export function parseSubnet(body: Buffer, subnetId: string, zones: readonly string[]): Subnet {
-  const { zone, vpcId, cidrBlock } = jsonObject(body, "{zone, vpcId, cidrBlock?}");
-  if (typeof zone !== "string" || !zones.includes(zone))
-    throw new BallastError(
-      "InvalidParameterValue",
-      `zone must be one of ${zones.join(", ")}, got ${JSON.stringify(zone)}`,
-    );
+/** A subnet of the registry: its zone (any zone of any region: the zone names the region) and VPC. */
+export function parseSubnet(body: Buffer, subnetId: string): Subnet {
+  const {
+    zone: rawZone,
+    vpcId,
+    cidrBlock,
+    defaultForAz,
+  } = jsonObject(body, "{zone, vpcId, cidrBlock?, defaultForAz?}");
+  const zone = validateZoneName(rawZone);
   if (typeof vpcId !== "string" || !isVpcId(vpcId))
     throw new BallastError(
       "InvalidParameterValue",
@@ -108,5 +113,16 @@ export function parseSubnet(body: Buffer, subnetId: string, zones: readonly stri
       "InvalidParameterValue",
       `cidrBlock must be an IPv4 CIDR block, got ${JSON.stringify(cidrBlock)}`,
     );
-  return cidrBlock === undefined ? { subnetId, zone, vpcId } : { subnetId, zone, vpcId, cidrBlock };
+  if (defaultForAz !== undefined && typeof defaultForAz !== "boolean")
+    throw new BallastError(
+      "InvalidParameterValue",
+      `defaultForAz must be true or false, got ${JSON.stringify(defaultForAz)}`,
+    );
+  return {
+    subnetId,
+    zone,
+    vpcId,
+    ...(cidrBlock === undefined ? {} : { cidrBlock }),
+    ...(defaultForAz === true ? { defaultForAz } : {}),
+  };
 }

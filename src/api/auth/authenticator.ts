@@ -15,6 +15,8 @@ export interface SignedRequest {
 
 export interface Authenticated {
   readonly credential: Credential;
+  /** The region of the request's credential scope: where ELB actions act. */
+  readonly region: string;
 }
 
 export interface Authenticator {

@@ -11,6 +11,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { BallastError } from "../../model/errors.js";
+import { isRegionName } from "../../model/region.js";
 import type { Credential } from "../../model/types.js";
 import type { Authenticated, Authenticator, SignedRequest } from "./authenticator.js";
 import {
@@ -30,7 +31,11 @@ import {
 
 export interface SigV4Options {
   readonly lookup: (accessKeyId: string) => Promise<Credential | undefined>;
-  readonly region: string;
+  /**
+   * The regions a credential scope may name. Absent: every well-formed AWS region name (ELB is
+   * regional, and Ballast serves each region the client signs for).
+   */
+  readonly regions?: readonly string[];
   /** "elasticloadbalancing" for the ELB API. */
   readonly service: string;
   /** How far a request's date may be from the server clock. Default 300 s, as AWS. */
@@ -81,14 +86,14 @@ function mismatch(message = SIGNATURE_MISMATCH): BallastError {
 
 export class SigV4Authenticator implements Authenticator {
   readonly #lookup: SigV4Options["lookup"];
-  readonly #region: string;
+  readonly #regions: readonly string[] | undefined;
   readonly #service: string;
   readonly #skewMs: number;
   readonly #now: () => Date;
 
   constructor(opts: SigV4Options) {
     this.#lookup = opts.lookup;
-    this.#region = opts.region;
+    this.#regions = opts.regions;
     this.#service = opts.service;
     this.#skewMs = (opts.clockSkewSeconds ?? 300) * 1000;
     this.#now = opts.now ?? (() => new Date());
@@ -156,7 +161,7 @@ export class SigV4Authenticator implements Authenticator {
     const expected = Buffer.from(signatureHex(key, stringToSign(sig.amzDate, scope, canonical)), "utf8");
     const provided = Buffer.from(sig.signature.toLowerCase(), "utf8");
     if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) throw mismatch();
-    return { credential };
+    return { credential, region: sig.scopeRegion };
   }
 
   #checkScope(sig: ParsedSignature): void {
@@ -167,7 +172,11 @@ export class SigV4Authenticator implements Authenticator {
           `'${sig.scopeDate}' != '${day}', from '${sig.amzDate}'.`,
       );
     }
-    if (sig.scopeRegion !== this.#region) {
+    // What AWS answers for a scope naming a region the endpoint does not serve.
+    if (
+      !isRegionName(sig.scopeRegion) ||
+      (this.#regions !== undefined && !this.#regions.includes(sig.scopeRegion))
+    ) {
       throw mismatch(`Credential should be scoped to a valid region, not '${sig.scopeRegion}'. `);
     }
     if (sig.scopeService !== this.#service) {

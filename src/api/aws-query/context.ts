@@ -5,9 +5,11 @@ import type { QueryParams } from "./params.js";
 import type { XmlValue } from "./xml.js";
 
 export interface QuerySettings {
-  readonly region: string;
   readonly dnsDomain: string;
-  /** The availability zones this deployment has agents in; the first is where bare IPs live. */
+  /**
+   * The availability zones this deployment has agents in; the first is where bare IPs live. A
+   * load balancer may use any zone of its region, with an agent or not.
+   */
   readonly zones: readonly string[];
   /**
    * The default of the `classic-load-balancers` limit when no `limit` entity sets it (ELB's 20;
@@ -24,6 +26,8 @@ export interface ActionContext {
   /** The revision metadata for any mutation this request makes. */
   readonly meta: RevisionMeta;
   readonly credential: Credential;
+  /** The region of the request's SigV4 credential scope: every action acts in it alone. */
+  readonly region: string;
   readonly settings: QuerySettings;
 }
 

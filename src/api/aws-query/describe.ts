@@ -1,6 +1,9 @@
 /** LoadBalancer → the LoadBalancerDescription shape of DescribeLoadBalancers. */
+
+import { regionOf } from "../../model/region.js";
 import type { HealthCheck, Listener, LoadBalancer } from "../../model/types.js";
 import { backendServerDescriptionsXml, policiesXml } from "./policies-xml.js";
+import { sourceSecurityGroup } from "./region-vpc.js";
 import type { XmlValue } from "./xml.js";
 
 export function listenerXml(l: Listener): XmlValue {
@@ -32,13 +35,14 @@ export function canonicalHostedZoneNameId(region: string): string {
   return `ZBALLAST${region.toUpperCase().replace(/[^A-Z0-9]/g, "")}`;
 }
 
-export function loadBalancerDescription(lb: LoadBalancer, region: string): XmlValue {
+/** `lb` as in its VPC (RegionVpc.view): every load balancer is described with its VPC. */
+export function loadBalancerDescription(lb: LoadBalancer): XmlValue {
   return {
     LoadBalancerName: lb.name,
     DNSName: lb.dnsName,
     // As in AWS, only an internet-facing load balancer has a canonical hosted zone name.
     CanonicalHostedZoneName: lb.scheme === "internet-facing" ? lb.dnsName : undefined,
-    CanonicalHostedZoneNameID: canonicalHostedZoneNameId(region),
+    CanonicalHostedZoneNameID: canonicalHostedZoneNameId(regionOf(lb)),
     ListenerDescriptions: lb.listeners.map((l) => ({
       Listener: listenerXml(l),
       PolicyNames: [...(l.policyNames ?? [])],
@@ -50,7 +54,7 @@ export function loadBalancerDescription(lb: LoadBalancer, region: string): XmlVa
     VPCId: lb.vpcId,
     Instances: instancesXml(lb.instances),
     HealthCheck: healthCheckXml(lb.healthCheck),
-    SourceSecurityGroup: { OwnerAlias: "amazon-elb", GroupName: "amazon-elb-sg" },
+    SourceSecurityGroup: sourceSecurityGroup(lb),
     SecurityGroups: [...lb.securityGroups],
     CreatedTime: lb.createdTime,
     Scheme: lb.scheme,

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
+import { loadBalancerArn } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -23,7 +24,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface AwsQueryHandlerOptions {
   readonly store: Store;
   readonly authenticator: Authenticator;
-  readonly region: string;
   readonly dnsDomain: string;
   readonly zones: readonly string[];
   readonly logger: Logger;
@@ -38,7 +38,6 @@ export function createAwsQueryHandler(
   opts: AwsQueryHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const settings: QuerySettings = {
-    region: opts.region,
     dnsDomain: opts.dnsDomain,
     zones: opts.zones,
     maxLoadBalancers: opts.maxLoadBalancers ?? DEFAULT_LIMITS["classic-load-balancers"],
@@ -68,7 +67,12 @@ export function createAwsQueryHandler(
       throw new BallastError("InvalidAction", `The HTTP method ${method} is not supported; use POST or GET.`);
     const body = await readBody(req, MAX_BODY_BYTES);
     const url = req.url ?? "/";
-    const { credential } = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const { credential, region } = await opts.authenticator.authenticate({
+      method,
+      url,
+      headers: req.headers,
+      body,
+    });
 
     const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
@@ -84,18 +88,22 @@ export function createAwsQueryHandler(
         "InvalidAction",
         `Could not find operation ${action} for version ${version ?? "NO_VERSION_SPECIFIED"}`,
       );
-    if (definition.mutates && credential.role === "reader")
+    if (definition.mutates && credential.role === "reader") {
+      // As IAM words it, naming the load balancer's ARN when the call names one.
+      const lb = params.string("LoadBalancerName");
+      const resource = lb === undefined ? "" : ` on resource: ${loadBalancerArn(region, lb)}`;
       throw new BallastError(
         "AccessDenied",
-        `User: ${credential.principal} is not authorized to perform: elasticloadbalancing:${action}`,
+        `User: ${credential.principal} is not authorized to perform: elasticloadbalancing:${action}${resource}`,
       );
+    }
     const meta = {
       principal: credential.principal,
       sourceIp: req.socket.remoteAddress ?? "",
       requestId,
       action,
     };
-    const result = await definition.run({ store: opts.store, params, meta, credential, settings });
+    const result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
     return resultDocument(action, result, requestId);
   }
 }

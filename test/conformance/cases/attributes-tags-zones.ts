@@ -352,10 +352,11 @@ const zoneCases: ConformanceCase[] = [
   },
   {
     action: "ApplySecurityGroupsToLoadBalancer",
-    name: "InvalidConfigurationRequest: a load balancer not in a VPC",
+    // Once "Security groups can be applied to only ELBs in VPC." (EC2-Classic); now the default VPC.
+    name: "replaces the default security group of a load balancer made with AvailabilityZones",
     setup: [CREATE],
     params: { LoadBalancerName: LB, SecurityGroups: [SG] },
-    expect: fails("InvalidConfigurationRequest", 409),
+    expect: { revisions: 1, ok: (out) => assert.deepEqual(list(out, "SecurityGroups"), [SG]) },
   },
 ];
 

@@ -1,5 +1,6 @@
 /** CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer. */
 import assert from "node:assert/strict";
+import { defaultVpc } from "../../../src/model/default-vpc.js";
 import { at, list, num, str } from "../support/json.js";
 import type { ConformanceCase } from "../support/table.js";
 import { CREATE, create, createInput, fails, HTTP_LISTENER, LB } from "./common.js";
@@ -286,7 +287,13 @@ export const describeLoadBalancersCases: readonly ConformanceCase[] = [
         });
         assert.deepEqual(list(d, "AvailabilityZones"), ["us-east-1a"]);
         assert.deepEqual(list(d, "Instances"), []);
-        assert.equal(str(d, "SourceSecurityGroup", "GroupName"), "amazon-elb-sg");
+        // In us-east-1's default VPC (EC2-Classic is retired): its default subnet and security group.
+        const vpc = defaultVpc("us-east-1", []);
+        assert.equal(str(d, "VPCId"), vpc.vpcId);
+        assert.deepEqual(list(d, "Subnets"), [vpc.subnetFor("us-east-1a")]);
+        assert.deepEqual(list(d, "SecurityGroups"), [vpc.securityGroupId]);
+        assert.equal(str(d, "SourceSecurityGroup", "OwnerAlias"), "000000000000");
+        assert.equal(str(d, "SourceSecurityGroup", "GroupName"), "default");
         const created = Date.parse(str(d, "CreatedTime"));
         assert.ok(Math.abs(created - Date.now()) < 5 * 60_000, `CreatedTime ${str(d, "CreatedTime")}`);
       },

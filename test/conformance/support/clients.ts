@@ -54,10 +54,15 @@ export function sdkCommand(action: string): CommandConstructor | undefined {
   return typeof ctor === "function" ? (ctor as CommandConstructor) : undefined;
 }
 
-export function sdkClient(url: string, credentials: Credentials = DEFAULT_CREDENTIALS): ConformanceClient {
+/** `region`: the region every call is signed for, and so acts in (default REGION). */
+export function sdkClient(
+  url: string,
+  credentials: Credentials = DEFAULT_CREDENTIALS,
+  region = REGION,
+): ConformanceClient {
   const client = new elb.ElasticLoadBalancingClient({
     endpoint: url,
-    region: REGION,
+    region,
     credentials,
     maxAttempts: 1,
   });
@@ -103,7 +108,11 @@ export function cliAction(action: string): string {
   return snake.replaceAll("_", "-");
 }
 
-export function cliClient(url: string, credentials: Credentials = DEFAULT_CREDENTIALS): ConformanceClient {
+export function cliClient(
+  url: string,
+  credentials: Credentials = DEFAULT_CREDENTIALS,
+  region = REGION,
+): ConformanceClient {
   const env = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/tmp",
@@ -126,7 +135,7 @@ export function cliClient(url: string, credentials: Credentials = DEFAULT_CREDEN
         "--endpoint-url",
         url,
         "--region",
-        REGION,
+        region,
         "--output",
         "json",
         // The CLI would otherwise follow NextMarker itself; the table tests pages explicitly.
@@ -209,10 +218,11 @@ interface Boto3Reply {
 export async function boto3Client(
   url: string,
   credentials: Credentials = DEFAULT_CREDENTIALS,
+  region = REGION,
 ): Promise<ConformanceClient> {
   const proc: ChildProcessWithoutNullStreams = spawn(
     "python3",
-    ["-u", "-c", BOTO3_RPC, url, REGION, credentials.accessKeyId, credentials.secretAccessKey],
+    ["-u", "-c", BOTO3_RPC, url, region, credentials.accessKeyId, credentials.secretAccessKey],
     {
       env: {
         PATH: process.env.PATH ?? "",

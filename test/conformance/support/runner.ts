@@ -17,6 +17,18 @@ function describeOutcome(o: Outcome): string {
   return `client-side validation: ${o.message}`;
 }
 
+/**
+ * ELB words LoadBalancerNotFound in two ways: the Describe actions that read its index say
+ * "Cannot find Load Balancer NAME", every other action "There is no ACTIVE Load Balancer named 'NAME'".
+ */
+const CANNOT_FIND = new Set(["DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeTags"]);
+
+function notFoundMessage(action: string): RegExp {
+  return CANNOT_FIND.has(action)
+    ? /^Cannot find Load Balancer [A-Za-z0-9-]+$/
+    : /^There is no ACTIVE Load Balancer named '[A-Za-z0-9-]+'$/;
+}
+
 function asParams(v: Json): Params {
   assert.ok(isObject(v));
   return v;
@@ -96,6 +108,8 @@ export function runConformance(
         assert.equal(outcome.code, want.error, describeOutcome(outcome));
         assert.equal(outcome.status, want.status, describeOutcome(outcome));
         assert.notEqual(outcome.message, "", "an error carries a message");
+        if (want.error === "LoadBalancerNotFound")
+          assert.match(outcome.message, notFoundMessage(c.action), describeOutcome(outcome));
       }
       assert.equal(headAfter, headBefore, "a rejected call must not change the stored state");
     }

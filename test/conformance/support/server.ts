@@ -29,7 +29,6 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
     apiPort: 0,
     agentPort: 0,
     dnsPort: 0,
-    region: REGION,
     dnsDomain: "ballast.test",
     zones: ZONES,
     env: {

@@ -8,12 +8,9 @@ import { BallastError } from "../../../model/errors.js";
 import type { AccessLogAttribute, LoadBalancerAttributes } from "../../../model/types.js";
 import { requireMembers, Violations } from "../../../model/validate.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
+import { putLoadBalancer, requireLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
 import type { QueryParams } from "../params.js";
 import type { XmlValue } from "../xml.js";
-
-function notFound(name: string): BallastError {
-  return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-}
 
 /** The LoadBalancerAttributes shape. A disabled access log is described by `Enabled` and what was set. */
 export function attributesXml(a: LoadBalancerAttributes): XmlValue {
@@ -38,8 +35,7 @@ function accessLogXml(l: AccessLogAttribute): XmlValue {
 async function describeAttributes(ctx: ActionContext): Promise<XmlValue> {
   const name = ctx.params.string("LoadBalancerName");
   requireMembers({ loadBalancerName: name });
-  const lb = (await ctx.store.get("loadBalancer", name ?? ""))?.doc;
-  if (!lb) throw notFound(name ?? "");
+  const lb = await requireLoadBalancer(ctx, name ?? "");
   return { LoadBalancerAttributes: attributesXml(loadBalancerAttributes(lb)) };
 }
 
@@ -229,13 +225,11 @@ async function modifyAttributes(ctx: ActionContext): Promise<XmlValue> {
   const key = name ?? "";
   const change = readChange(root as QueryParams);
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await tx.get("loadBalancer", key);
-    if (!lb) throw notFound(key);
+    const lb = await requireLoadBalancerIn(ctx, tx, key);
     const current = loadBalancerAttributes(lb);
     const next = applyChange(current, change);
     // Only a real change is a revision, so `attributes` stays absent until something differs.
-    if (JSON.stringify(next) !== JSON.stringify(current))
-      tx.put("loadBalancer", key, { ...lb, attributes: next });
+    if (JSON.stringify(next) !== JSON.stringify(current)) putLoadBalancer(tx, { ...lb, attributes: next });
   });
   return { LoadBalancerName: key, LoadBalancerAttributes: changeXml(change) };
 }

@@ -1,9 +1,9 @@
 /** ConfigureHealthCheck. */
-import { BallastError } from "../../../model/errors.js";
 import { withHealthCheck } from "../../../model/load-balancer.js";
 import { requireMembers, validateHealthCheck } from "../../../model/validate.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { healthCheckXml } from "../describe.js";
+import { updateLoadBalancer } from "../load-balancer-kit.js";
 import type { XmlValue } from "../xml.js";
 
 async function configureHealthCheck(ctx: ActionContext): Promise<XmlValue> {
@@ -17,13 +17,7 @@ async function configureHealthCheck(ctx: ActionContext): Promise<XmlValue> {
     unhealthyThreshold: hc?.integer("UnhealthyThreshold"),
     healthyThreshold: hc?.integer("HealthyThreshold"),
   });
-  const key = name ?? "";
-  await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await tx.get("loadBalancer", key);
-    if (!lb)
-      throw new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${key}'`);
-    tx.put("loadBalancer", key, withHealthCheck(lb, healthCheck));
-  });
+  await updateLoadBalancer(ctx, name ?? "", (lb) => withHealthCheck(lb, healthCheck));
   return { HealthCheck: healthCheckXml(healthCheck) };
 }
 

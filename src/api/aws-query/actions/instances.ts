@@ -1,18 +1,16 @@
 /** RegisterInstancesWithLoadBalancer, DeregisterInstancesFromLoadBalancer, DescribeInstanceHealth. */
 import { BallastError } from "../../../model/errors.js";
+import { backendOf } from "../../../model/instances.js";
 import { withInstancesDeregistered, withInstancesRegistered } from "../../../model/load-balancer.js";
-import type { Instance, LoadBalancer } from "../../../model/types.js";
-import { isIPv4, requireMembers } from "../../../model/validate.js";
-import type { MutationTx } from "../../../store/store.js";
+import { regionServedBy } from "../../../model/region.js";
+import type { Instance } from "../../../model/types.js";
+import { requireMembers } from "../../../model/validate.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { instancesXml } from "../describe.js";
+import { putLoadBalancer, requireLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
 import type { XmlValue } from "../xml.js";
 import { aggregateHealth, describedIds, drainingInstances } from "./instance-health.js";
-import { assertInstanceLimit, limitFor } from "./limits.js";
-
-function notFound(name: string): BallastError {
-  return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-}
+import { assertInstanceLimit, limitIn } from "./limits.js";
 
 /** Wording of AWS's InvalidInstance answer (boto/boto#2274). */
 function invalidInstance(id: string): BallastError {
@@ -34,34 +32,15 @@ function readRequest(
   return { name: name ?? "", ids };
 }
 
-/** An instance id resolves through the inventory, or is itself an IPv4 address (zone: the first zone). */
-async function resolve(
-  get: (id: string) => Promise<Instance | undefined>,
-  id: string,
-  defaultZone: string,
-): Promise<Instance | undefined> {
-  const known = await get(id);
-  if (known) return known;
-  return isIPv4(id) ? { instanceId: id, address: id, zone: defaultZone } : undefined;
-}
-
-async function loadBalancerIn(tx: MutationTx, name: string): Promise<LoadBalancer> {
-  const lb = await tx.get("loadBalancer", name);
-  if (!lb) throw notFound(name);
-  return lb;
-}
-
 async function registerInstances(ctx: ActionContext): Promise<XmlValue> {
   const { name, ids = [] } = readRequest(ctx, true);
-  const defaultZone = ctx.settings.zones[0] ?? "";
   const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerIn(tx, name);
-    for (const id of ids)
-      if (!(await resolve((k) => tx.get("instance", k), id, defaultZone))) throw invalidInstance(id);
+    const lb = await requireLoadBalancerIn(ctx, tx, name);
+    for (const id of ids) if (!backendOf(id, await tx.get("instance", id), lb)) throw invalidInstance(id);
     const next = withInstancesRegistered(lb, ids);
-    const max = await limitFor((n) => tx.get("limit", n), "classic-registered-instances", ctx.settings);
+    const max = await limitIn(ctx, tx, "classic-registered-instances");
     if (next !== lb) assertInstanceLimit(next.instances.length, max);
-    if (next !== lb) tx.put("loadBalancer", name, next);
+    if (next !== lb) putLoadBalancer(tx, next);
     return next.instances;
   });
   return { Instances: instancesXml(result) };
@@ -74,10 +53,10 @@ async function registerInstances(ctx: ActionContext): Promise<XmlValue> {
 async function deregisterInstances(ctx: ActionContext): Promise<XmlValue> {
   const { name, ids = [] } = readRequest(ctx, true);
   const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerIn(tx, name);
+    const lb = await requireLoadBalancerIn(ctx, tx, name);
     for (const id of ids) if (!lb.instances.includes(id)) throw invalidInstance(id);
     const next = withInstancesDeregistered(lb, ids);
-    if (next !== lb) tx.put("loadBalancer", name, next);
+    if (next !== lb) putLoadBalancer(tx, next);
     return next.instances;
   });
   return { Instances: instancesXml(result) };
@@ -90,17 +69,15 @@ async function deregisterInstances(ctx: ActionContext): Promise<XmlValue> {
  */
 async function describeInstanceHealth(ctx: ActionContext): Promise<XmlValue> {
   const { name, ids } = readRequest(ctx, false);
-  const lb = (await ctx.store.get("loadBalancer", name))?.doc;
-  if (!lb) throw notFound(name);
-  const defaultZone = ctx.settings.zones[0] ?? "";
-  const get = async (id: string): Promise<Instance | undefined> => (await ctx.store.get("instance", id))?.doc;
-  const statuses = await ctx.store.agentStatuses();
+  const lb = await requireLoadBalancer(ctx, name);
+  // Names are per region: only the agents of the region's zones report on this load balancer.
+  const statuses = (await ctx.store.agentStatuses()).filter((s) => regionServedBy(s.zone) === ctx.region);
   const now = ctx.settings.now();
   const draining = drainingInstances(lb, statuses, now);
   const wanted = describedIds(lb, ids, draining);
   const instances = new Map<string, Instance | undefined>();
   for (const id of wanted) {
-    const instance = await resolve(get, id, defaultZone);
+    const instance = backendOf(id, (await ctx.store.get("instance", id))?.doc, lb);
     if (!instance && !lb.instances.includes(id) && !draining.includes(id)) throw invalidInstance(id);
     instances.set(id, instance);
   }

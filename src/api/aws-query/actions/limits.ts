@@ -4,8 +4,10 @@
  */
 import { BallastError } from "../../../model/errors.js";
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName } from "../../../model/limits.js";
+import { regionalKey } from "../../../model/region.js";
 import type { Limit } from "../../../model/types.js";
 import { validatePageSize } from "../../../model/validate.js";
+import type { MutationTx } from "../../../store/store.js";
 import type { ActionContext, ActionDefinition, QuerySettings } from "../context.js";
 import type { XmlValue } from "../xml.js";
 
@@ -18,6 +20,11 @@ function defaultLimit(name: LimitName, settings: QuerySettings): number {
 
 export async function limitFor(get: LimitLookup, name: LimitName, settings: QuerySettings): Promise<number> {
   return (await get(name))?.max ?? defaultLimit(name, settings);
+}
+
+/** A limit of the request's region, read inside its mutation: limits are per region, as ELB's quotas. */
+export function limitIn(ctx: ActionContext, tx: MutationTx, name: LimitName): Promise<number> {
+  return limitFor((n) => tx.get("limit", regionalKey(ctx.region, n)), name, ctx.settings);
 }
 
 /**
@@ -52,7 +59,7 @@ async function describeAccountLimits(ctx: ActionContext): Promise<XmlValue> {
     start = after + 1;
   }
   const page = LIMIT_NAMES.slice(start, start + pageSize);
-  const get: LimitLookup = async (name) => (await ctx.store.get("limit", name))?.doc;
+  const get: LimitLookup = async (name) => (await ctx.store.get("limit", regionalKey(ctx.region, name)))?.doc;
   const limits: XmlValue[] = [];
   for (const name of page) limits.push({ Name: name, Max: String(await limitFor(get, name, ctx.settings)) });
   const last = page.at(-1);

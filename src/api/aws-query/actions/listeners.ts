@@ -5,7 +5,7 @@ import {
   listenerCertificateIds,
 } from "../../../model/certificates.js";
 import { BallastError } from "../../../model/errors.js";
-import type { Listener, LoadBalancer } from "../../../model/types.js";
+import type { Listener } from "../../../model/types.js";
 import {
   type ListenerInput,
   requireMembers,
@@ -14,9 +14,10 @@ import {
 } from "../../../model/validate.js";
 import type { MutationTx } from "../../../store/store.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
+import { putLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
 import type { QueryParams } from "../params.js";
 import type { XmlValue } from "../xml.js";
-import { assertListenerLimit, limitFor } from "./limits.js";
+import { assertListenerLimit, limitIn } from "./limits.js";
 
 export function listenerInput(p: QueryParams): ListenerInput {
   return {
@@ -26,12 +27,6 @@ export function listenerInput(p: QueryParams): ListenerInput {
     instancePort: p.integer("InstancePort"),
     sslCertificateId: p.string("SSLCertificateId"),
   };
-}
-
-export async function loadBalancerOrThrow(tx: MutationTx, name: string): Promise<LoadBalancer> {
-  const lb = await tx.get("loadBalancer", name);
-  if (!lb) throw new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-  return lb;
 }
 
 /** Every certificate the listeners name must be in the certificate store (CertificateNotFound). */
@@ -68,7 +63,7 @@ async function createLoadBalancerListeners(ctx: ActionContext): Promise<XmlValue
   requireMembers({ loadBalancerName: name, listeners: raw });
   const requested = validateListeners((raw ?? []).map(listenerInput));
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     const added: Listener[] = [];
     for (const l of requested) {
       const existing = lb.listeners.find((e) => e.loadBalancerPort === l.loadBalancerPort);
@@ -83,13 +78,10 @@ async function createLoadBalancerListeners(ctx: ActionContext): Promise<XmlValue
     }
     if (added.length === 0) return;
     const listeners = [...lb.listeners, ...added];
-    assertListenerLimit(
-      listeners.length,
-      await limitFor((n) => tx.get("limit", n), "classic-listeners", ctx.settings),
-    );
+    assertListenerLimit(listeners.length, await limitIn(ctx, tx, "classic-listeners"));
     checkInstanceProtocols(listeners);
     await requireCertificates(tx, added);
-    tx.put("loadBalancer", lb.name, { ...lb, listeners });
+    putLoadBalancer(tx, { ...lb, listeners });
   });
   return {};
 }
@@ -111,9 +103,9 @@ async function deleteLoadBalancerListeners(ctx: ActionContext): Promise<XmlValue
   const gone = new Set(numbers);
   // A port without a listener is not an error: the listener is already gone (as ELB answers).
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     const listeners = lb.listeners.filter((l) => !gone.has(l.loadBalancerPort));
-    if (listeners.length !== lb.listeners.length) tx.put("loadBalancer", lb.name, { ...lb, listeners });
+    if (listeners.length !== lb.listeners.length) putLoadBalancer(tx, { ...lb, listeners });
   });
   return {};
 }
@@ -124,7 +116,7 @@ async function setLoadBalancerListenerSSLCertificate(ctx: ActionContext): Promis
   const certificateId = ctx.params.string("SSLCertificateId");
   requireMembers({ loadBalancerName: name, loadBalancerPort: port, sSLCertificateId: certificateId });
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     const listener = lb.listeners.find((l) => l.loadBalancerPort === port);
     if (!listener)
       throw new BallastError(
@@ -139,7 +131,7 @@ async function setLoadBalancerListenerSSLCertificate(ctx: ActionContext): Promis
     const updated: Listener = { ...listener, sslCertificateId: certificateId ?? "" };
     await requireCertificates(tx, [updated]);
     const listeners = lb.listeners.map((l) => (l === listener ? updated : l));
-    tx.put("loadBalancer", lb.name, { ...lb, listeners });
+    putLoadBalancer(tx, { ...lb, listeners });
   });
   return {};
 }

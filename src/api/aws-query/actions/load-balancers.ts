@@ -1,6 +1,5 @@
 /** CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer. */
 import { BallastError } from "../../../model/errors.js";
-import type { LimitName } from "../../../model/limits.js";
 import {
   buildLoadBalancer,
   type LoadBalancerSpec,
@@ -20,11 +19,13 @@ import {
 import { validateSecurityGroups } from "../../../model/vpc.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
 import { loadBalancerDescription } from "../describe.js";
+import { inRegion, loadBalancerKey, putLoadBalancer, requireLoadBalancer } from "../load-balancer-kit.js";
 import type { QueryParams } from "../params.js";
+import { RegionVpc, storeSubnets, txSubnets } from "../region-vpc.js";
 import type { XmlValue } from "../xml.js";
-import { assertListenerLimit, limitFor } from "./limits.js";
+import { assertListenerLimit, limitIn } from "./limits.js";
 import { requireCertificates } from "./listeners.js";
-import { placeInSubnets } from "./zones.js";
+import { assertZonesOfRegion } from "./zones.js";
 
 function listenerInput(p: QueryParams): ListenerInput {
   return {
@@ -36,8 +37,11 @@ function listenerInput(p: QueryParams): ListenerInput {
   };
 }
 
-/** Validates a CreateLoadBalancer request into a spec; every rejection happens here, before the store. */
-export function createSpec(params: QueryParams, zones: readonly string[]): LoadBalancerSpec {
+/**
+ * Validates a CreateLoadBalancer request into a spec; every rejection that needs no stored state
+ * happens here, before the store. Zones are the request region's (a zone needs no agent).
+ */
+export function createSpec(params: QueryParams, region: string): LoadBalancerSpec {
   const rawName = params.string("LoadBalancerName");
   const rawListeners = params.structs("Listeners");
   requireMembers({ loadBalancerName: rawName, listeners: rawListeners });
@@ -53,22 +57,10 @@ export function createSpec(params: QueryParams, zones: readonly string[]): LoadB
     throw new BallastError("ValidationError", "Either AvailabilityZones or SubnetIds must be specified");
   if (availabilityZones.length > 0 && subnets.length > 0)
     throw new BallastError("ValidationError", "Only one of SubnetIds or AvailabilityZones may be specified");
-  // Subnets resolve through the registry inside the mutation (placeInSubnets).
-  for (const zone of availabilityZones)
-    if (!zones.includes(zone))
-      // InvalidConfigurationRequest (409) is what AWS answers for a zone it cannot place a Classic
-      // load balancer in (gruntwork-io/terragrunt-infrastructure-live-example#10).
-      throw new BallastError(
-        "InvalidConfigurationRequest",
-        `Classic Load Balancers do not support Availability Zone '${zone}'.`,
-      );
-  // Security groups are checked in form and stored; like ApplySecurityGroupsToLoadBalancer, only in a VPC.
+  // Subnets resolve through the registry inside the mutation (RegionVpc.place).
+  assertZonesOfRegion(availabilityZones, region);
+  // Security groups are checked in form and stored; without any, the VPC's default group.
   const securityGroups = validateSecurityGroups(params.strings("SecurityGroups") ?? []);
-  if (securityGroups.length > 0 && subnets.length === 0)
-    throw new BallastError(
-      "InvalidConfigurationRequest",
-      "Security groups can be applied to only ELBs in VPC.",
-    );
   const scheme = validateScheme(params.string("Scheme"));
   const tags = validateTags(
     (params.structs("Tags") ?? []).map((t) => ({ key: t.string("Key"), value: t.string("Value") })),
@@ -77,34 +69,34 @@ export function createSpec(params: QueryParams, zones: readonly string[]): LoadB
 }
 
 async function createLoadBalancer(ctx: ActionContext): Promise<XmlValue> {
-  const spec = createSpec(ctx.params, ctx.settings.zones);
-  const { settings } = ctx;
+  const { settings, region } = ctx;
+  const spec = createSpec(ctx.params, region);
   const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
     await requireCertificates(tx, spec.listeners);
-    const placed = await placeInSubnets(tx, spec);
-    const existing = await tx.get("loadBalancer", spec.name);
+    const vpc = await RegionVpc.load(txSubnets(tx), region);
+    const placed = await vpc.place(spec);
+    const existing = await tx.get("loadBalancer", loadBalancerKey(region, spec.name));
     if (existing) {
-      if (matchesSpec(existing, placed)) return existing.dnsName;
+      if (matchesSpec(vpc.view(existing), placed)) return existing.dnsName;
       throw new BallastError(
         "DuplicateLoadBalancerName",
         `Load Balancer named '${spec.name}' already exists and it is configured with different parameters.`,
       );
     }
-    const limit = (name: LimitName) => tx.get("limit", name);
-    const maxLoadBalancers = await limitFor(limit, "classic-load-balancers", settings);
-    const count = (await tx.list("loadBalancer")).length;
+    const maxLoadBalancers = await limitIn(ctx, tx, "classic-load-balancers");
+    const count = inRegion(await tx.list("loadBalancer"), region).length;
     if (count >= maxLoadBalancers)
       throw new BallastError(
         "TooManyLoadBalancers",
         `Exceeded quota of account: at most ${maxLoadBalancers} load balancers (classic-load-balancers)`,
       );
-    assertListenerLimit(placed.listeners.length, await limitFor(limit, "classic-listeners", settings));
+    assertListenerLimit(placed.listeners.length, await limitIn(ctx, tx, "classic-listeners"));
     const lb = buildLoadBalancer(
       placed,
       { id: loadBalancerIdFrom(settings.randomBytes(10)), createdTime: settings.now().toISOString() },
-      settings,
+      { region, dnsDomain: settings.dnsDomain },
     );
-    tx.put("loadBalancer", lb.name, lb);
+    putLoadBalancer(tx, lb);
     return lb.dnsName;
   });
   return { DNSName: result };
@@ -127,25 +119,23 @@ async function describeLoadBalancers(ctx: ActionContext): Promise<XmlValue> {
   let selected: LoadBalancer[];
   if (names.length > 0) {
     // By name: read only those, so a call's cost does not grow with the number of load balancers.
-    const unique = [...new Set(names)];
-    const found = await Promise.all(unique.map((n) => ctx.store.get("loadBalancer", n)));
-    const missing = unique.filter((_, i) => found[i] === undefined);
-    if (missing.length > 0)
-      throw new BallastError(
-        "LoadBalancerNotFound",
-        `There is no ACTIVE Load Balancer named '${missing[0]}'`,
-      );
-    selected = found.flatMap((c) => (c ? [c.doc] : []));
+    // In order, so the first missing name is the one reported.
+    selected = [];
+    for (const n of new Set(names)) selected.push(await requireLoadBalancer(ctx, n));
   } else {
-    selected = (await ctx.store.list("loadBalancer")).map((c) => c.doc);
+    selected = inRegion(
+      (await ctx.store.list("loadBalancer")).map((c) => c.doc),
+      ctx.region,
+    );
   }
   selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const start = after === undefined ? selected : selected.filter((lb) => lb.name > after);
   const page = start.slice(0, pageSize);
   const last = page.at(-1);
   const more = start.length > page.length && last !== undefined;
+  const vpc = await RegionVpc.load(storeSubnets(ctx.store), ctx.region);
   return {
-    LoadBalancerDescriptions: page.map((lb) => loadBalancerDescription(lb, ctx.settings.region)),
+    LoadBalancerDescriptions: page.map((lb) => loadBalancerDescription(vpc.view(lb))),
     NextMarker: more ? Buffer.from(last.name, "utf8").toString("base64url") : undefined,
   };
 }
@@ -154,8 +144,9 @@ async function deleteLoadBalancer(ctx: ActionContext): Promise<XmlValue> {
   const name = ctx.params.string("LoadBalancerName");
   requireMembers({ loadBalancerName: name });
   // Deleting a load balancer that does not exist succeeds and appends no revision (API docs).
+  const key = loadBalancerKey(ctx.region, name ?? "");
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    if (await tx.get("loadBalancer", name ?? "")) tx.delete("loadBalancer", name ?? "");
+    if (await tx.get("loadBalancer", key)) tx.delete("loadBalancer", key);
   });
   return {};
 }

@@ -19,9 +19,9 @@ import { PREDEFINED_POLICIES, predefinedPolicy } from "../../../model/ssl-polici
 import type { BackendServerPolicies, LoadBalancer, LoadBalancerPolicy } from "../../../model/types.js";
 import { requireMembers, Violations } from "../../../model/validate.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
+import { putLoadBalancer, requireLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
 import { policyDescriptionXml, policyTypeDescriptionXml } from "../policies-xml.js";
 import type { XmlValue } from "../xml.js";
-import { loadBalancerOrThrow } from "./listeners.js";
 
 /** TooManyPolicies past this many policies on one load balancer (a Ballast bound: AWS states none). */
 export const MAX_POLICIES_PER_LOAD_BALANCER = 100;
@@ -37,7 +37,7 @@ function requirePolicyName(policyName: string | undefined): string {
 /** Adds a validated policy to the named load balancer: the shared tail of the three Create actions. */
 async function addPolicy(ctx: ActionContext, name: string, input: PolicyInput): Promise<XmlValue> {
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name);
+    const lb = await requireLoadBalancerIn(ctx, tx, name);
     const existing = lb.policies ?? [];
     const policy = validatePolicy(input, existing);
     if (existing.length >= MAX_POLICIES_PER_LOAD_BALANCER)
@@ -45,7 +45,7 @@ async function addPolicy(ctx: ActionContext, name: string, input: PolicyInput): 
         "TooManyPolicies",
         `Load balancer ${lb.name} already has ${existing.length} policies, the most it can have`,
       );
-    tx.put("loadBalancer", lb.name, { ...lb, policies: [...existing, policy] });
+    putLoadBalancer(tx, { ...lb, policies: [...existing, policy] });
   });
   return {};
 }
@@ -105,7 +105,7 @@ async function deleteLoadBalancerPolicy(ctx: ActionContext): Promise<XmlValue> {
   const policyName = ctx.params.string("PolicyName");
   requireMembers({ loadBalancerName: name, policyName });
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     const policies = lb.policies ?? [];
     // The model lists no PolicyNotFound for this action: a policy that is not there is already deleted.
     if (!policies.some((p) => p.policyName === policyName)) return;
@@ -115,7 +115,7 @@ async function deleteLoadBalancerPolicy(ctx: ActionContext): Promise<XmlValue> {
         "InvalidConfigurationRequest",
         `Policy ${policyName} is in use by ${uses.join(", ")}; remove it from there first`,
       );
-    tx.put("loadBalancer", lb.name, { ...lb, policies: policies.filter((p) => p.policyName !== policyName) });
+    putLoadBalancer(tx, { ...lb, policies: policies.filter((p) => p.policyName !== policyName) });
   });
   return {};
 }
@@ -133,10 +133,7 @@ async function describeLoadBalancerPolicies(ctx: ActionContext): Promise<XmlValu
     attributes: LoadBalancerPolicy["attributes"];
   }[];
   if (name !== undefined) {
-    const found = await ctx.store.get("loadBalancer", name);
-    if (!found)
-      throw new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-    const policies = found.doc.policies ?? [];
+    const policies = (await requireLoadBalancer(ctx, name)).policies ?? [];
     described = names.map((n) => {
       const p = policies.find((x) => x.policyName === n);
       if (!p) throw policyNotFound(n, `for load balancer ${name}`);
@@ -177,7 +174,7 @@ async function setLoadBalancerPoliciesOfListener(ctx: ActionContext): Promise<Xm
   requireMembers({ loadBalancerName: name, loadBalancerPort: port, policyNames });
   const wanted = [...new Set(policyNames ?? [])];
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     const listener = lb.listeners.find((l) => l.loadBalancerPort === port);
     if (!listener)
       throw new BallastError(
@@ -189,7 +186,7 @@ async function setLoadBalancerPoliciesOfListener(ctx: ActionContext): Promise<Xm
     // An empty list clears: the listener is stored as if it never had policies.
     const updated = wanted.length === 0 ? rest : { ...rest, policyNames: wanted };
     const listeners = lb.listeners.map((l) => (l === listener ? updated : l));
-    tx.put("loadBalancer", lb.name, { ...lb, listeners });
+    putLoadBalancer(tx, { ...lb, listeners });
   });
   return {};
 }
@@ -204,7 +201,7 @@ async function setLoadBalancerPoliciesForBackendServer(ctx: ActionContext): Prom
   v.throwIfAny();
   const wanted = [...new Set(policyNames ?? [])];
   await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await loadBalancerOrThrow(tx, name ?? "");
+    const lb = await requireLoadBalancerIn(ctx, tx, name ?? "");
     validateBackendServerPolicies(wanted, lb.policies ?? []);
     const others = (lb.backendServerPolicies ?? []).filter((b) => b.instancePort !== instancePort);
     const entry: BackendServerPolicies = { instancePort: instancePort ?? 0, policyNames: wanted };
@@ -212,11 +209,7 @@ async function setLoadBalancerPoliciesForBackendServer(ctx: ActionContext): Prom
       (a, b) => a.instancePort - b.instancePort,
     );
     const { backendServerPolicies: _old, ...rest } = lb;
-    tx.put(
-      "loadBalancer",
-      lb.name,
-      backendServerPolicies.length === 0 ? rest : { ...rest, backendServerPolicies },
-    );
+    putLoadBalancer(tx, backendServerPolicies.length === 0 ? rest : { ...rest, backendServerPolicies });
   });
   return {};
 }

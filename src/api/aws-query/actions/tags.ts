@@ -3,12 +3,9 @@ import { BallastError } from "../../../model/errors.js";
 import type { LoadBalancer, Tag } from "../../../model/types.js";
 import { MAX_TAGS, requireMembers, Violations, validateTags } from "../../../model/validate.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
+import { putLoadBalancer, requireLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
 import type { QueryParams } from "../params.js";
 import type { XmlValue } from "../xml.js";
-
-function notFound(name: string): BallastError {
-  return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-}
 
 function tagsXml(tags: readonly Tag[]): XmlValue {
   return tags.map((t) => ({ Key: t.key, Value: t.value }));
@@ -53,8 +50,7 @@ async function addTags(ctx: ActionContext): Promise<XmlValue> {
   const tags = validateTags(tagList(ctx).map((t) => ({ key: t.string("Key"), value: t.string("Value") })));
   await ctx.store.mutate(ctx.meta, async (tx) => {
     for (const name of names) {
-      const lb = await tx.get("loadBalancer", name);
-      if (!lb) throw notFound(name);
+      const lb = await requireLoadBalancerIn(ctx, tx, name);
       const merged = new Map(lb.tags.map((t) => [t.key, t]));
       for (const t of tags) merged.set(t.key, t);
       if (merged.size > MAX_TAGS)
@@ -63,7 +59,7 @@ async function addTags(ctx: ActionContext): Promise<XmlValue> {
           `Load balancer ${name} would have ${merged.size} tags; at most ${MAX_TAGS} are allowed`,
         );
       const next = [...merged.values()];
-      if (!sameTags(lb.tags, next)) tx.put("loadBalancer", name, { ...lb, tags: next });
+      if (!sameTags(lb.tags, next)) putLoadBalancer(tx, { ...lb, tags: next });
     }
   });
   return {};
@@ -86,10 +82,9 @@ async function removeTags(ctx: ActionContext): Promise<XmlValue> {
   const gone = new Set(keys.filter((k): k is string => k !== undefined));
   await ctx.store.mutate(ctx.meta, async (tx) => {
     for (const name of names) {
-      const lb = await tx.get("loadBalancer", name);
-      if (!lb) throw notFound(name);
+      const lb = await requireLoadBalancerIn(ctx, tx, name);
       const tags = lb.tags.filter((t) => !gone.has(t.key));
-      if (tags.length !== lb.tags.length) tx.put("loadBalancer", name, { ...lb, tags });
+      if (tags.length !== lb.tags.length) putLoadBalancer(tx, { ...lb, tags });
     }
   });
   return {};
@@ -98,11 +93,7 @@ async function removeTags(ctx: ActionContext): Promise<XmlValue> {
 async function describeTags(ctx: ActionContext): Promise<XmlValue> {
   const names = loadBalancerNames(ctx, 20);
   const found: LoadBalancer[] = [];
-  for (const name of names) {
-    const lb = (await ctx.store.get("loadBalancer", name))?.doc;
-    if (!lb) throw notFound(name);
-    found.push(lb);
-  }
+  for (const name of names) found.push(await requireLoadBalancer(ctx, name));
   return { TagDescriptions: found.map((lb) => ({ LoadBalancerName: lb.name, Tags: tagsXml(lb.tags) })) };
 }
 

@@ -1,44 +1,33 @@
 /**
  * EnableAvailabilityZonesForLoadBalancer, DisableAvailabilityZonesForLoadBalancer,
  * AttachLoadBalancerToSubnets, DetachLoadBalancerFromSubnets, ApplySecurityGroupsToLoadBalancer.
- * Zones are the zones Ballast has agents in; subnets come from the subnet registry; a load
- * balancer is either in zones (no subnets) or in a VPC (subnets, whose zones it then serves).
+ *
+ * Every load balancer is in a VPC (region-vpc.ts). Zones are the request region's; a load
+ * balancer in the region's default VPC changes zones with the default subnet of each, so its
+ * subnets and zones stay in step; one in another VPC changes zones through its subnets only.
  */
 import { BallastError } from "../../../model/errors.js";
-import type { LoadBalancerSpec } from "../../../model/load-balancer.js";
+import { isZoneOf } from "../../../model/region.js";
 import type { LoadBalancer, Subnet } from "../../../model/types.js";
 import { requireMembers } from "../../../model/validate.js";
 import { subnetPlacement, validateSecurityGroups } from "../../../model/vpc.js";
-import type { MutationTx } from "../../../store/store.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
+import { putLoadBalancer, requireLoadBalancerIn } from "../load-balancer-kit.js";
+import { RegionVpc, txSubnets } from "../region-vpc.js";
 import type { XmlValue } from "../xml.js";
-
-function notFound(name: string): BallastError {
-  return new BallastError("LoadBalancerNotFound", `There is no ACTIVE Load Balancer named '${name}'`);
-}
 
 function invalid(message: string): BallastError {
   return new BallastError("InvalidConfigurationRequest", message);
 }
 
-/** Every id through the registry; any unknown one is SubnetNotFound for the whole call. */
-export async function resolveSubnets(tx: MutationTx, ids: readonly string[]): Promise<Subnet[]> {
-  const found: Subnet[] = [];
-  const missing: string[] = [];
-  for (const id of new Set(ids)) {
-    const subnet = await tx.get("subnet", id);
-    if (subnet) found.push(subnet);
-    else missing.push(id);
-  }
-  if (missing.length > 0)
-    throw new BallastError("SubnetNotFound", `One or more subnets could not be found: ${missing.join(", ")}`);
-  return found;
-}
-
-/** Zones of the deployment only: what CreateLoadBalancer answers for any other zone. */
-export function assertKnownZones(zones: readonly string[], known: readonly string[]): void {
+/**
+ * Zones of the request's region only (any letter: a zone needs no agent). Another region's zone,
+ * or a name that is no zone, is what AWS answers for a zone it cannot place a Classic load
+ * balancer in (InvalidConfigurationRequest, gruntwork-io/terragrunt-infrastructure-live-example#10).
+ */
+export function assertZonesOfRegion(zones: readonly string[], region: string): void {
   for (const zone of zones)
-    if (!known.includes(zone))
+    if (!isZoneOf(zone, region))
       throw invalid(`Classic Load Balancers do not support Availability Zone '${zone}'.`);
 }
 
@@ -49,38 +38,51 @@ function readRequest(ctx: ActionContext, list: string): { name: string; values: 
   return { name: name ?? "", values: values ?? [] };
 }
 
-/** Runs `change` on the named load balancer in one mutation; an unchanged result appends nothing. */
-async function update(
+/**
+ * Runs `change` in one mutation on the load balancer as it is in its VPC (a stored one without a
+ * VPC is in the default VPC) and returns the result. `change` returns undefined when nothing
+ * changes: then nothing is written.
+ */
+async function changeInVpc(
   ctx: ActionContext,
   name: string,
-  change: (lb: LoadBalancer, tx: MutationTx) => Promise<LoadBalancer> | LoadBalancer,
+  change: (lb: LoadBalancer, vpc: RegionVpc) => Promise<LoadBalancer | undefined> | LoadBalancer | undefined,
 ): Promise<LoadBalancer> {
   const { result } = await ctx.store.mutate(ctx.meta, async (tx) => {
-    const lb = await tx.get("loadBalancer", name);
-    if (!lb) throw notFound(name);
-    const next = await change(lb, tx);
-    if (JSON.stringify(next) !== JSON.stringify(lb)) tx.put("loadBalancer", name, next);
+    const stored = await requireLoadBalancerIn(ctx, tx, name);
+    const vpc = await RegionVpc.load(txSubnets(tx), ctx.region);
+    const lb = vpc.view(stored);
+    const next = await change(lb, vpc);
+    if (next === undefined) return lb;
+    putLoadBalancer(tx, next);
     return next;
   });
   return result;
 }
 
-/** A load balancer in a VPC changes zones through its subnets (API docs: "use AttachLoadBalancerToSubnets"). */
-function assertNotInVpc(lb: LoadBalancer, use: string): void {
-  if (lb.subnets.length > 0)
+/** The load balancer placed in `subnets`: its zones are theirs, in their order. */
+function placed(lb: LoadBalancer, subnets: readonly Subnet[]): LoadBalancer {
+  const p = subnetPlacement(subnets);
+  return { ...lb, subnets: p.subnets, availabilityZones: p.availabilityZones, vpcId: p.vpcId };
+}
+
+/** Zones change with default subnets only in the default VPC (API docs: else "use AttachLoadBalancerToSubnets"). */
+function assertDefaultVpc(lb: LoadBalancer, vpc: RegionVpc, use: string): void {
+  if (lb.vpcId !== vpc.defaultVpcId)
     throw invalid(
-      `Load balancer ${lb.name} is in VPC ${lb.vpcId ?? ""}: change its Availability Zones with ${use}.`,
+      `Load balancer ${lb.name} is in VPC ${lb.vpcId ?? ""}, not the default VPC: change its Availability Zones with ${use}.`,
     );
 }
 
 async function enableZones(ctx: ActionContext): Promise<XmlValue> {
   const { name, values } = readRequest(ctx, "AvailabilityZones");
-  assertKnownZones(values, ctx.settings.zones);
-  const lb = await update(ctx, name, (lb) => {
-    assertNotInVpc(lb, "AttachLoadBalancerToSubnets");
-    const zones = [...lb.availabilityZones];
-    for (const z of values) if (!zones.includes(z)) zones.push(z);
-    return { ...lb, availabilityZones: zones };
+  assertZonesOfRegion(values, ctx.region);
+  const lb = await changeInVpc(ctx, name, async (lb, vpc) => {
+    assertDefaultVpc(lb, vpc, "AttachLoadBalancerToSubnets");
+    const added = [...new Set(values)].filter((z) => !lb.availabilityZones.includes(z));
+    if (added.length === 0) return undefined;
+    const current = await vpc.resolve(lb.subnets);
+    return placed(lb, [...current, ...added.map((z) => vpc.defaultSubnet(z))]);
   });
   return { AvailabilityZones: [...lb.availabilityZones] };
 }
@@ -88,13 +90,14 @@ async function enableZones(ctx: ActionContext): Promise<XmlValue> {
 /** Zones not enabled are ignored; removing every zone is refused ("at least one … at all times"). */
 async function disableZones(ctx: ActionContext): Promise<XmlValue> {
   const { name, values } = readRequest(ctx, "AvailabilityZones");
-  assertKnownZones(values, ctx.settings.zones);
-  const lb = await update(ctx, name, (lb) => {
-    assertNotInVpc(lb, "DetachLoadBalancerFromSubnets");
-    const zones = lb.availabilityZones.filter((z) => !values.includes(z));
-    if (zones.length === 0)
+  assertZonesOfRegion(values, ctx.region);
+  const lb = await changeInVpc(ctx, name, async (lb, vpc) => {
+    assertDefaultVpc(lb, vpc, "DetachLoadBalancerFromSubnets");
+    if (!lb.availabilityZones.some((z) => values.includes(z))) return undefined;
+    const remaining = (await vpc.resolve(lb.subnets)).filter((s) => !values.includes(s.zone));
+    if (remaining.length === 0)
       throw invalid("Cannot remove all Availability Zones: a load balancer must have at least one.");
-    return { ...lb, availabilityZones: zones };
+    return placed(lb, remaining);
   });
   return { AvailabilityZones: [...lb.availabilityZones] };
 }
@@ -102,14 +105,12 @@ async function disableZones(ctx: ActionContext): Promise<XmlValue> {
 /** Subnets already attached are kept; the load balancer serves each new subnet's zone. */
 async function attachSubnets(ctx: ActionContext): Promise<XmlValue> {
   const { name, values } = readRequest(ctx, "Subnets");
-  const lb = await update(ctx, name, async (lb, tx) => {
-    if (lb.subnets.length === 0)
-      throw invalid(`Load balancer ${lb.name} is not in a VPC: it cannot be attached to subnets.`);
-    const subnets = await resolveSubnets(tx, [...lb.subnets, ...values]);
-    const placement = subnetPlacement(subnets);
-    if (placement.vpcId !== lb.vpcId)
-      throw invalid(`Subnets must be in the load balancer's VPC ${lb.vpcId ?? ""}, not ${placement.vpcId}.`);
-    return { ...lb, subnets: placement.subnets, availabilityZones: placement.availabilityZones };
+  const lb = await changeInVpc(ctx, name, async (lb, vpc) => {
+    const subnets = await vpc.resolve([...lb.subnets, ...values]);
+    const next = placed(lb, subnets);
+    if (next.vpcId !== lb.vpcId)
+      throw invalid(`Subnets must be in the load balancer's VPC ${lb.vpcId ?? ""}, not ${next.vpcId}.`);
+    return next.subnets.length === lb.subnets.length ? undefined : next;
   });
   return { Subnets: [...lb.subnets] };
 }
@@ -117,30 +118,25 @@ async function attachSubnets(ctx: ActionContext): Promise<XmlValue> {
 /** Subnets not attached are ignored; detaching the last one is refused. */
 async function detachSubnets(ctx: ActionContext): Promise<XmlValue> {
   const { name, values } = readRequest(ctx, "Subnets");
-  const lb = await update(ctx, name, async (lb, tx) => {
-    if (lb.subnets.length === 0)
-      throw invalid(`Load balancer ${lb.name} is not in a VPC: it has no subnets.`);
+  const lb = await changeInVpc(ctx, name, async (lb, vpc) => {
     const remaining = lb.subnets.filter((s) => !values.includes(s));
     if (remaining.length === 0)
       throw invalid("Cannot detach every subnet: a load balancer in a VPC needs at least one subnet.");
-    if (remaining.length === lb.subnets.length) return lb;
-    const placement = subnetPlacement(await resolveSubnets(tx, remaining));
-    return { ...lb, subnets: placement.subnets, availabilityZones: placement.availabilityZones };
+    if (remaining.length === lb.subnets.length) return undefined;
+    return placed(lb, await vpc.resolve(remaining));
   });
   return { Subnets: [...lb.subnets] };
 }
 
-/**
- * Security groups replace the previous ones. They apply only to a load balancer in a VPC, as ELB
- * answers ("Security groups can be applied to only ELBs in VPC.", InvalidConfigurationRequest).
- */
+/** Security groups replace the previous ones; every load balancer is in a VPC, so every one takes them. */
 async function applySecurityGroups(ctx: ActionContext): Promise<XmlValue> {
   const { name, values } = readRequest(ctx, "SecurityGroups");
   const groups = validateSecurityGroups(values);
-  const lb = await update(ctx, name, (lb) => {
-    if (lb.subnets.length === 0) throw invalid("Security groups can be applied to only ELBs in VPC.");
-    return { ...lb, securityGroups: groups };
-  });
+  const lb = await changeInVpc(ctx, name, (lb) =>
+    JSON.stringify(lb.securityGroups) === JSON.stringify(groups)
+      ? undefined
+      : { ...lb, securityGroups: groups },
+  );
   return { SecurityGroups: [...lb.securityGroups] };
 }
 
@@ -151,10 +147,3 @@ export const zoneActions: Readonly<Record<string, ActionDefinition>> = {
   DetachLoadBalancerFromSubnets: { mutates: true, run: detachSubnets },
   ApplySecurityGroupsToLoadBalancer: { mutates: true, run: applySecurityGroups },
 };
-
-/** CreateLoadBalancer with Subnets: the zones are the subnets' zones, the VPC is theirs. */
-export async function placeInSubnets(tx: MutationTx, spec: LoadBalancerSpec): Promise<LoadBalancerSpec> {
-  if (spec.subnets.length === 0) return spec;
-  const placement = subnetPlacement(await resolveSubnets(tx, spec.subnets));
-  return { ...spec, ...placement };
-}
