@@ -3,7 +3,13 @@
  * `attributes` only once a modification changes them; every read goes through
  * `loadBalancerAttributes()`, which supplies ELB's defaults.
  */
-import { DESYNC_MITIGATION_MODE, DESYNC_MODES, loadBalancerAttributes } from "../../../model/attributes.js";
+import {
+  DESYNC_MITIGATION_MODE,
+  DESYNC_MODES,
+  type LoadBalancerAttributesPatch,
+  loadBalancerAttributes,
+  withAttributes,
+} from "../../../model/attributes.js";
 import { BallastError } from "../../../model/errors.js";
 import type { AccessLogAttribute, LoadBalancerAttributes } from "../../../model/types.js";
 import { requireMembers, Violations } from "../../../model/validate.js";
@@ -54,20 +60,6 @@ function boolean(p: QueryParams, name: string, member: string, v: Violations): b
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const ADDITIONAL_TEXT = /^[a-zA-Z0-9.]+$/;
 
-/** What one ModifyLoadBalancerAttributes call sets; each part absent when not sent. */
-interface AttributeChange {
-  readonly crossZone?: { readonly enabled: boolean };
-  readonly draining?: { readonly enabled: boolean; readonly timeout?: number };
-  readonly idleTimeout?: number;
-  readonly accessLog?: {
-    readonly enabled: boolean;
-    readonly s3BucketName?: string;
-    readonly emitInterval?: number;
-    readonly s3BucketPrefix?: string;
-  };
-  readonly additional?: readonly { readonly key: string; readonly value: string }[];
-}
-
 /**
  * Validation of the request, before the store. Ranges: ConnectionDraining.Timeout 1–3600 and
  * ConnectionSettings.IdleTimeout 1–4000 as the Classic ELB guide gives them (the model still says
@@ -76,18 +68,18 @@ interface AttributeChange {
  * InvalidConfigurationRequest; an additional attribute key ELB does not have is
  * LoadBalancerAttributeNotFound, the model's error for an attribute that does not exist.
  */
-function readChange(root: QueryParams): AttributeChange {
+function readChange(root: QueryParams): LoadBalancerAttributesPatch {
   const v = new Violations();
   const at = "loadBalancerAttributes";
   let change: {
-    -readonly [K in keyof AttributeChange]: AttributeChange[K];
+    -readonly [K in keyof LoadBalancerAttributesPatch]: LoadBalancerAttributesPatch[K];
   } = {};
 
   const cz = root.struct("CrossZoneLoadBalancing");
   if (cz) {
     const enabled = boolean(cz, "Enabled", `${at}.crossZoneLoadBalancing.enabled`, v);
     if (v.notNull(cz.string("Enabled"), `${at}.crossZoneLoadBalancing.enabled`) && enabled !== undefined)
-      change = { ...change, crossZone: { enabled } };
+      change = { ...change, crossZoneLoadBalancing: { enabled } };
   }
 
   const cd = root.struct("ConnectionDraining");
@@ -96,14 +88,15 @@ function readChange(root: QueryParams): AttributeChange {
     const timeout = cd.integer("Timeout");
     v.range(timeout, `${at}.connectionDraining.timeout`, 1, 3600);
     if (v.notNull(cd.string("Enabled"), `${at}.connectionDraining.enabled`) && enabled !== undefined)
-      change = { ...change, draining: timeout === undefined ? { enabled } : { enabled, timeout } };
+      change = { ...change, connectionDraining: timeout === undefined ? { enabled } : { enabled, timeout } };
   }
 
   const cs = root.struct("ConnectionSettings");
   if (cs) {
     const idleTimeout = cs.integer("IdleTimeout");
     v.range(idleTimeout, `${at}.connectionSettings.idleTimeout`, 1, 4000);
-    if (v.notNull(idleTimeout, `${at}.connectionSettings.idleTimeout`)) change = { ...change, idleTimeout };
+    if (v.notNull(idleTimeout, `${at}.connectionSettings.idleTimeout`))
+      change = { ...change, connectionSettings: { idleTimeout } };
   }
 
   const al = root.struct("AccessLog");
@@ -146,7 +139,7 @@ function readChange(root: QueryParams): AttributeChange {
       }
       return { key, value };
     });
-    change = { ...change, additional: pairs };
+    change = { ...change, additionalAttributes: pairs };
   }
   v.throwIfAny();
 
@@ -163,7 +156,7 @@ function readChange(root: QueryParams): AttributeChange {
       "InvalidConfigurationRequest",
       `AccessLog.EmitInterval must be 5 or 60 minutes, not ${log.emitInterval}.`,
     );
-  for (const { key, value } of change.additional ?? []) {
+  for (const { key, value } of change.additionalAttributes ?? []) {
     if (key !== DESYNC_MITIGATION_MODE)
       throw new BallastError(
         "LoadBalancerAttributeNotFound",
@@ -178,32 +171,12 @@ function readChange(root: QueryParams): AttributeChange {
   return change;
 }
 
-function applyChange(current: LoadBalancerAttributes, c: AttributeChange): LoadBalancerAttributes {
-  const additional = new Map(current.additionalAttributes.map((x) => [x.key, x.value]));
-  for (const { key, value } of c.additional ?? []) additional.set(key, value);
-  return {
-    crossZoneLoadBalancing: c.crossZone ?? current.crossZoneLoadBalancing,
-    connectionDraining: c.draining
-      ? { enabled: c.draining.enabled, timeout: c.draining.timeout ?? current.connectionDraining.timeout }
-      : current.connectionDraining,
-    connectionSettings:
-      c.idleTimeout === undefined ? current.connectionSettings : { idleTimeout: c.idleTimeout },
-    accessLog: c.accessLog
-      ? {
-          enabled: c.accessLog.enabled,
-          emitInterval: c.accessLog.emitInterval ?? current.accessLog.emitInterval,
-          ...(c.accessLog.s3BucketName === undefined ? {} : { s3BucketName: c.accessLog.s3BucketName }),
-          ...(c.accessLog.s3BucketPrefix === undefined ? {} : { s3BucketPrefix: c.accessLog.s3BucketPrefix }),
-        }
-      : current.accessLog,
-    additionalAttributes: [...additional].map(([key, value]) => ({ key, value })),
-  };
-}
-
 /** The attributes as the request gave them: ModifyLoadBalancerAttributes echoes its input. */
-function changeXml(c: AttributeChange): XmlValue {
+function changeXml(c: LoadBalancerAttributesPatch): XmlValue {
   return {
-    CrossZoneLoadBalancing: c.crossZone ? { Enabled: c.crossZone.enabled } : undefined,
+    CrossZoneLoadBalancing: c.crossZoneLoadBalancing
+      ? { Enabled: c.crossZoneLoadBalancing.enabled }
+      : undefined,
     AccessLog: c.accessLog
       ? {
           Enabled: c.accessLog.enabled,
@@ -212,9 +185,11 @@ function changeXml(c: AttributeChange): XmlValue {
           S3BucketPrefix: c.accessLog.s3BucketPrefix,
         }
       : undefined,
-    ConnectionDraining: c.draining ? { Enabled: c.draining.enabled, Timeout: c.draining.timeout } : undefined,
-    ConnectionSettings: c.idleTimeout === undefined ? undefined : { IdleTimeout: c.idleTimeout },
-    AdditionalAttributes: c.additional?.map((x) => ({ Key: x.key, Value: x.value })),
+    ConnectionDraining: c.connectionDraining
+      ? { Enabled: c.connectionDraining.enabled, Timeout: c.connectionDraining.timeout }
+      : undefined,
+    ConnectionSettings: c.connectionSettings ? { IdleTimeout: c.connectionSettings.idleTimeout } : undefined,
+    AdditionalAttributes: c.additionalAttributes?.map((x) => ({ Key: x.key, Value: x.value })),
   };
 }
 
@@ -227,7 +202,7 @@ async function modifyAttributes(ctx: ActionContext): Promise<XmlValue> {
   await ctx.store.mutate(ctx.meta, async (tx) => {
     const lb = await requireLoadBalancerIn(ctx, tx, key);
     const current = loadBalancerAttributes(lb);
-    const next = applyChange(current, change);
+    const next = withAttributes(current, change);
     // Only a real change is a revision, so `attributes` stays absent until something differs.
     if (JSON.stringify(next) !== JSON.stringify(current)) putLoadBalancer(tx, { ...lb, attributes: next });
   });
