@@ -43,7 +43,7 @@ export async function renderMetrics(
     statuses.map((s) => [label(s), now - Date.parse(s.time) <= STATUS_FRESH_MS ? 1 : 0]),
   );
   gauge(
-    "ballast_agent_config_version",
+    "ballast_agent_config_revision",
     "Journal revision of the configuration the agent runs.",
     statuses.map((s) => [label(s), s.configRevision]),
   );
