@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { agentRefusal } from "../model/guard.js";
 import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { AddressPool } from "./address-pool.js";
@@ -31,6 +32,8 @@ export interface AgentOptions {
   readonly metricsPort?: number;
   /** The region in access-log file names (default us-east-1). */
   readonly region?: string;
+  /** Connection caps (default: from the open-file limit). */
+  readonly connectionLimits?: ConnectionLimits;
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -57,6 +60,7 @@ export class Agent {
       zone: opts.zone,
       accessLogDir: join(opts.dataDir, "access-logs"),
       ...(opts.region === undefined ? {} : { region: opts.region }),
+      ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
     });
     this.#client = new ConfigClient({ controlUrl: opts.controlUrl, token: opts.token, zone: opts.zone });
     this.#pool = new AddressPool(opts.pool);

@@ -21,6 +21,12 @@ import {
 export interface MetricsSource {
   readonly metrics: { snapshot(): Record<string, LoadBalancerMetricsSnapshot> };
   health(): readonly InstanceHealthReport[];
+  /** The agent's connection caps and what they hold. */
+  readonly connections?: {
+    readonly open: number;
+    readonly refused: number;
+    readonly limits: { readonly maxConnections: number; readonly maxNodeConnections: number };
+  };
 }
 
 export interface MetricsServer {
@@ -75,6 +81,23 @@ export function renderAgentMetrics(
   return `${out.join("\n")}\n`;
 }
 
+/** The agent-wide connection numbers (per-load-balancer refusals are RejectedConnectionCount). */
+function renderConnections(c: NonNullable<MetricsSource["connections"]>, zone: string): string {
+  const z = `{zone="${esc(zone)}"}`;
+  return [
+    "# HELP ballast_agent_client_connections Client connections the agent holds open now.",
+    "# TYPE ballast_agent_client_connections gauge",
+    `ballast_agent_client_connections${z} ${c.open}`,
+    "# HELP ballast_agent_client_connections_limit The agent's connection cap (below its open-file limit, with a reserve).",
+    "# TYPE ballast_agent_client_connections_limit gauge",
+    `ballast_agent_client_connections_limit${z} ${c.limits.maxConnections}`,
+    "# HELP ballast_agent_refused_connections_total Client connections closed on accept because a connection cap was reached.",
+    "# TYPE ballast_agent_refused_connections_total counter",
+    `ballast_agent_refused_connections_total${z} ${c.refused}`,
+    "",
+  ].join("\n");
+}
+
 /** Serves GET /metrics on `host:port` (port 0: the system picks a free one; read it from the result). */
 export async function startMetricsServer(opts: {
   readonly source: MetricsSource;
@@ -87,7 +110,10 @@ export async function startMetricsServer(opts: {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
       return;
     }
-    const body = renderAgentMetrics(opts.source.metrics.snapshot(), opts.source.health(), opts.zone);
+    const c = opts.source.connections;
+    const body =
+      renderAgentMetrics(opts.source.metrics.snapshot(), opts.source.health(), opts.zone) +
+      (c === undefined ? "" : renderConnections(c, opts.zone));
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
   });
   server.listen(opts.port, opts.host ?? "127.0.0.1");

@@ -7,8 +7,9 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
+import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
-import { intFlag, requireFlag } from "./args.js";
+import { countFlag, intFlag, requireFlag } from "./args.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -22,8 +23,20 @@ export async function agentCommand(argv: string[]): Promise<void> {
       id: { type: "string" },
       "metrics-port": { type: "string" },
       region: { type: "string" },
+      "max-connections": { type: "string" },
+      "max-node-connections": { type: "string" },
     },
   });
+  const fileLimit = openFileLimit() ?? 1024;
+  const derived = limitsFor(fileLimit);
+  const connectionLimits = {
+    maxConnections: countFlag(values["max-connections"], "max-connections", derived.maxConnections),
+    maxNodeConnections: countFlag(
+      values["max-node-connections"],
+      "max-node-connections",
+      derived.maxNodeConnections,
+    ),
+  };
   const zone = requireFlag(values.zone, "zone");
   const dataDir = requireFlag(values["data-dir"], "data-dir");
   const token = (await readFile(requireFlag(values["token-file"], "token-file"), "utf8")).trim();
@@ -41,9 +54,15 @@ export async function agentCommand(argv: string[]): Promise<void> {
     logger,
     metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
     ...(values.region === undefined ? {} : { region: values.region }),
+    connectionLimits,
   });
   await agent.start();
-  logger.info("agent started", { pid: process.pid, revision: agent.revision });
+  logger.info("agent started", {
+    pid: process.pid,
+    revision: agent.revision,
+    fileLimit,
+    ...connectionLimits,
+  });
 
   const stop = (signal: string): void => {
     logger.info("agent stopping", { signal });

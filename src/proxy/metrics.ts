@@ -32,6 +32,7 @@ export interface LoadBalancerMetricsSnapshot {
   readonly SurgeQueueLength: number;
   readonly SpilloverCount: number;
   readonly DesyncMitigationMode_NonCompliant_Request_Count: number;
+  readonly RejectedConnectionCount: number;
   readonly Latency: LatencySnapshot;
 }
 
@@ -68,6 +69,11 @@ export const SCALAR_METRICS: readonly MetricDeclaration<ScalarMetricName>[] = [
     type: "counter",
     help: "Requests that do not comply with RFC 7230 (desync classes Acceptable, Ambiguous, Severe).",
   },
+  {
+    name: "RejectedConnectionCount",
+    type: "counter",
+    help: "Client connections closed on accept because the node's or the agent's connection cap was reached.",
+  },
 ];
 
 /** Host-count gauges, computed from the health checkers' view when exported. */
@@ -102,6 +108,7 @@ export class LoadBalancerMetrics {
   surgeQueueLength = 0;
   spilloverCount = 0;
   desyncNonCompliant = 0;
+  rejectedConnectionCount = 0;
   readonly #latencyBuckets: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   #latencySumMs = 0;
   #latencyCount = 0;
@@ -137,6 +144,7 @@ export class LoadBalancerMetrics {
       SurgeQueueLength: this.surgeQueueLength,
       SpilloverCount: this.spilloverCount,
       DesyncMitigationMode_NonCompliant_Request_Count: this.desyncNonCompliant,
+      RejectedConnectionCount: this.rejectedConnectionCount,
       Latency: { buckets: [...this.#latencyBuckets], sumMs: this.#latencySumMs, count: this.#latencyCount },
     };
   }

@@ -11,6 +11,7 @@ import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
 import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
+import { ConnectionBudget, type ConnectionLimits, limitsFor, openFileLimit } from "./connection-budget.js";
 import { ConnectionDrainer, type DrainHold } from "./draining.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
@@ -34,12 +35,16 @@ export interface ProxyRuntimeOptions {
   readonly accessLogDir?: string;
   /** The region in access-log file names (default us-east-1). */
   readonly region?: string;
+  /** Connection caps (default: from the process's open-file limit, see connection-budget.ts). */
+  readonly connectionLimits?: ConnectionLimits;
 }
 
 /** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
 const REMOVAL_GRACE_MS = 60_000;
 /** How long `close()` lets in-flight work finish. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** The open-file limit assumed where the process's own cannot be read. */
+const DEFAULT_FILE_LIMIT = 1024;
 /** Health changes are coalesced for this long before listeners are told. */
 const HEALTH_DEBOUNCE_MS = 10;
 
@@ -60,6 +65,7 @@ interface RunningListener {
 
 export class ProxyRuntime implements HealthChangeSink {
   readonly metrics = new ProxyMetrics();
+  readonly connections: ConnectionBudget;
   readonly #log: Logger;
   readonly #pools: PoolRegistry;
   /** Classic ELB: least outstanding requests for HTTP/HTTPS listeners, round robin for TCP/SSL. */
@@ -83,6 +89,10 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#zone = opts.zone;
     this.#accessLogs = new AccessLogs({ dir: opts.accessLogDir, region: opts.region, log: this.#log });
     this.#drainer = new ConnectionDrainer(this.#log, () => this.healthChanged());
+    this.connections = new ConnectionBudget(
+      opts.connectionLimits ?? limitsFor(openFileLimit() ?? DEFAULT_FILE_LIMIT),
+      this.#log,
+    );
   }
 
   apply(nodes: readonly NodeAssignment[]): Promise<void> {
@@ -286,6 +296,7 @@ export class ProxyRuntime implements HealthChangeSink {
       ...(tls === null ? {} : { tls }),
       backendTls: l.upstream.tls,
       idleTimeoutMs: l.idleTimeoutSeconds * 1000,
+      budget: { budget: this.connections, node: name },
     };
     if (l.engine === "http")
       return new HttpListener({ ...common, pools: this.#pools, balancer: this.#httpBalancer });

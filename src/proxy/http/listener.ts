@@ -6,6 +6,7 @@ import type { AccessLog } from "../access-log.js";
 import { type BackendAuth, backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer, trackSockets } from "../bind.js";
+import type { ConnectionBudget } from "../connection-budget.js";
 import type { BackendHealth } from "../health/state.js";
 import type { ParsedRequest } from "../http1/request.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
@@ -55,6 +56,8 @@ export interface HttpListenerOptions {
   readonly idleTimeoutMs?: number;
   /** Requests waiting for a back-end connection at most (default ELB's 1,024). */
   readonly surgeCapacity?: number;
+  /** The agent's connection caps; this listener counts against its load balancer's node. */
+  readonly budget?: { readonly budget: ConnectionBudget; readonly node: string };
 }
 
 /** How this listener treats requests, from its spec; replaced whole on apply. */
@@ -126,6 +129,8 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
     this.#proto = opts.tls === undefined ? "http" : "https";
     this.#backendTls = opts.backendTls ?? false;
     const onConnection = (socket: Socket): void => {
+      // Closed by the connection cap as it was accepted.
+      if (socket.destroyed) return;
       const client = new ClientConnection(socket, this);
       this.#clients.add(client);
       if (this.#draining) client.closeWhenIdle();
@@ -146,6 +151,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
       this.#server = server;
     }
     this.#sockets = trackSockets(this.#server);
+    opts.budget?.budget.guard(this.#server, opts.budget.node, this.metrics);
   }
 
   get idleTimeoutMs(): number {

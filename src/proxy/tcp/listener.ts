@@ -5,6 +5,7 @@ import type { AccessLog } from "../access-log.js";
 import { backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
 import { bindServer, drainServer, trackSockets } from "../bind.js";
+import type { ConnectionBudget } from "../connection-budget.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
 import { type ListenerInput, type ProxyListener, RouteTarget, type RoutingTable } from "../target.js";
@@ -25,6 +26,8 @@ export interface TcpListenerOptions {
   readonly backendTls?: boolean;
   /** connectionSettings.idleTimeout in ms, applied to both sides of a connection (default 60 s). */
   readonly idleTimeoutMs?: number;
+  /** The agent's connection caps; this listener counts against its load balancer's node. */
+  readonly budget?: { readonly budget: ConnectionBudget; readonly node: string };
 }
 
 /**
@@ -81,6 +84,7 @@ export class TcpListener implements ProxyListener, ConnectionHost {
       this.#server = server;
     }
     this.#accepted = trackSockets(this.#server);
+    opts.budget?.budget.guard(this.#server, opts.budget.node, this.metrics);
   }
 
   get bound(): boolean {
@@ -156,6 +160,8 @@ export class TcpListener implements ProxyListener, ConnectionHost {
   }
 
   #onConnection(client: Socket): void {
+    // Closed by the connection cap as it was accepted.
+    if (client.destroyed) return;
     this.metrics.requestCount++;
     new TcpConnection(client, this, this.#policies, this.accessLog).start();
   }
