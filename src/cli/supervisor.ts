@@ -30,9 +30,21 @@ export class Supervisor {
   start(spec: AgentProcessSpec): void {
     if (this.#stopping) return;
     const log = openSync(spec.logFile, "a", 0o600);
-    const child = spawn(process.execPath, ["--enable-source-maps", this.#mainJs, "agent", ...spec.args], {
-      stdio: ["ignore", log, log],
-    });
+    // Through sh, to raise the agent's soft open-file limit to the hard limit where allowed:
+    // its connection caps are derived from it (src/proxy/connection-budget.ts).
+    const child = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"',
+        process.execPath,
+        "--enable-source-maps",
+        this.#mainJs,
+        "agent",
+        ...spec.args,
+      ],
+      { stdio: ["ignore", log, log] },
+    );
     this.#children.set(spec.zone, child);
     child.once("exit", (code, signal) => {
       if (this.#children.get(spec.zone) === child) this.#children.delete(spec.zone);
