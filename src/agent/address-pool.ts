@@ -8,7 +8,12 @@ export class AddressPool {
   readonly #byLb = new Map<string, string>();
   readonly #used = new Set<string>();
 
-  constructor(cidr: string, assigned: Readonly<Record<string, string>> = {}) {
+  /** `reserved`: addresses of the pool never handed to a node (the agent's own DNS address). */
+  constructor(
+    cidr: string,
+    assigned: Readonly<Record<string, string>> = {},
+    reserved: readonly string[] = [],
+  ) {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
     if (!m) throw new Error(`address pool ${cidr} is not an IPv4 CIDR`);
     const octets = m.slice(1, 5).map(Number);
@@ -20,6 +25,7 @@ export class AddressPool {
     const network = base - (base % size);
     this.#first = network + 1;
     this.#last = network + size - 2;
+    for (const addr of reserved) this.#used.add(addr);
     for (const [lb, addr] of Object.entries(assigned)) {
       this.#byLb.set(lb, addr);
       this.#used.add(addr);
@@ -49,6 +55,18 @@ export class AddressPool {
   assigned(): Record<string, string> {
     return Object.fromEntries(this.#byLb);
   }
+}
+
+/** The pool's last host address (127.0.1.254 for 127.0.1.0/24): where `ballast up` puts an agent's DNS. */
+export function lastAddress(cidr: string): string {
+  const m = /\/(\d{1,2})$/.exec(cidr);
+  const bits = Number(m?.[1] ?? 32);
+  const base = cidr
+    .replace(/\/\d+$/, "")
+    .split(".")
+    .reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - bits);
+  return toDotted(base - (base % size) + size - 2);
 }
 
 function toDotted(n: number): string {

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
+import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
 import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
@@ -13,6 +15,7 @@ import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient } from "./config-client.js";
+import { AgentDns } from "./dns.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
 import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
@@ -34,6 +37,8 @@ export interface AgentOptions {
   readonly region?: string;
   /** Connection caps (default: from the open-file limit). */
   readonly connectionLimits?: ConnectionLimits;
+  /** Answer DNS for the load balancers this agent serves (UDP and TCP), under `domain`. */
+  readonly dns?: { readonly host: string; readonly port: number; readonly domain: string };
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -52,6 +57,9 @@ export class Agent {
   #reportQueued = false;
   #loop: Promise<void> | undefined;
   #metricsServer: MetricsServer | undefined;
+  readonly #dns: AgentDns;
+  #dnsResponder: DnsResponder | undefined;
+  #dnsPort: number | undefined;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -63,7 +71,20 @@ export class Agent {
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
     });
     this.#client = new ConfigClient({ controlUrl: opts.controlUrl, token: opts.token, zone: opts.zone });
-    this.#pool = new AddressPool(opts.pool);
+    this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
+    this.#dns = new AgentDns(opts.dataDir, {
+      dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),
+      nodes: () => this.#runtime.nodes(),
+    });
+  }
+
+  #reserved(): string[] {
+    return this.#opts.dns === undefined ? [] : [this.#opts.dns.host];
+  }
+
+  /** The port the agent's DNS responder listens on (UDP and TCP); undefined without one. */
+  get dnsPort(): number | undefined {
+    return this.#dnsPort;
   }
 
   /** The journal revision of the configuration this agent runs. */
@@ -80,7 +101,7 @@ export class Agent {
           `last-known-good in ${this.#opts.dataDir} is for zone ${lkg.zone}, not ${this.#opts.zone}`,
         );
       }
-      this.#pool = new AddressPool(this.#opts.pool, lkg.addresses);
+      this.#pool = new AddressPool(this.#opts.pool, lkg.addresses, this.#reserved());
       this.#revision = lkg.revision;
       this.#running = lkg.loadBalancers;
       await this.#runtime.apply(this.#assignments());
@@ -88,6 +109,18 @@ export class Agent {
         revision: lkg.revision,
         loadBalancers: lkg.loadBalancers.length,
       });
+    }
+    const dns = this.#opts.dns;
+    if (dns !== undefined) {
+      await this.#dns.load();
+      this.#dnsResponder = new DnsResponder({
+        host: dns.host,
+        port: dns.port,
+        domain: dns.domain,
+        resolve: async (name) => this.#dns.resolve(name),
+        logger: this.#opts.logger,
+      });
+      this.#dnsPort = (await this.#dnsResponder.start()).udpPort;
     }
     if ((this.#opts.metricsPort ?? 0) > 0) {
       this.#metricsServer = await startMetricsServer({
@@ -199,9 +232,13 @@ export class Agent {
     this.#reportQueued = true;
     setTimeout(() => {
       this.#reportQueued = false;
-      this.#client.report(this.status(), this.#abort.signal).catch((e: unknown) => {
-        if (!this.#abort.signal.aborted) this.#opts.logger.debug("status report failed", { err: String(e) });
-      });
+      this.#client
+        .report(this.status(), this.#abort.signal)
+        .then((ack) => (ack === undefined ? undefined : this.#dns.accept(ack)))
+        .catch((e: unknown) => {
+          if (!this.#abort.signal.aborted)
+            this.#opts.logger.debug("status report failed", { err: String(e) });
+        });
     }, 50).unref();
   }
 
@@ -210,6 +247,7 @@ export class Agent {
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     await this.#loop;
     await this.#metricsServer?.close();
+    await this.#dnsResponder?.close();
     await this.#runtime.close();
   }
 }

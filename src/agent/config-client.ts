@@ -2,7 +2,9 @@
  * The agent's side of the agent channel: long-polls for configuration and posts status. Every
  * failure is reported to the caller and retried with backoff; none reaches the data plane.
  */
-import type { AgentConfig, AgentConfigV1, AgentStatus } from "../model/agent-protocol.js";
+import { isIPv4 } from "node:net";
+import type { AgentConfig, AgentConfigV1, AgentStatus, StatusAck } from "../model/agent-protocol.js";
+import { type DnsRecord, normalizeName } from "../model/dns-records.js";
 import { NODE_SPEC_FORMAT } from "../model/node-spec.js";
 import { resolveNode } from "../model/resolve-node.js";
 
@@ -34,19 +36,42 @@ export class ConfigClient {
     return { kind: "config", config: parseConfig(await res.json(), this.#opts.zone) };
   }
 
-  async report(status: AgentStatus, signal: AbortSignal): Promise<void> {
+  /** Posts a status; returns what the control plane publishes back (undefined from one that answers 204). */
+  async report(status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
     const res = await fetch(new URL("/agent/v1/status", this.#opts.controlUrl), {
       method: "POST",
-      headers: { ...this.#headers(), "content-type": "application/json" },
+      headers: { ...this.#headers(), "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(status),
       signal,
     });
-    if (res.status !== 204) throw new Error(`status report answered ${res.status}: ${await res.text()}`);
+    if (res.status === 204) return undefined;
+    if (res.status !== 200) throw new Error(`status report answered ${res.status}: ${await res.text()}`);
+    return parseAck(await res.json());
   }
 
   #headers(): Record<string, string> {
     return { authorization: `Bearer ${this.#opts.token}` };
   }
+}
+
+/** A status acknowledgement, its records checked field by field (nothing else is kept). */
+export function parseAck(v: unknown): StatusAck {
+  const records =
+    (typeof v === "object" && v !== null ? (v as Record<string, unknown>).dns : undefined) ?? [];
+  if (!Array.isArray(records)) throw new Error("status acknowledgement has no dns list");
+  const dns: DnsRecord[] = [];
+  for (const r of records as unknown[]) {
+    const rec = (typeof r === "object" && r !== null ? r : {}) as Record<string, unknown>;
+    const addresses = rec.addresses;
+    if (
+      typeof rec.name !== "string" ||
+      !Array.isArray(addresses) ||
+      !addresses.every((a): a is string => typeof a === "string" && isIPv4(a))
+    )
+      throw new Error("status acknowledgement has a malformed dns record");
+    dns.push({ name: normalizeName(rec.name), addresses });
+  }
+  return { dns };
 }
 
 /**

@@ -4,12 +4,13 @@
  * outlives a control plane that crashed, by design).
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
-import { countFlag, intFlag, requireFlag } from "./args.js";
+import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +25,8 @@ export async function agentCommand(argv: string[]): Promise<void> {
       "metrics-port": { type: "string" },
       region: { type: "string" },
       "max-connections": { type: "string" },
+      dns: { type: "string" },
+      "dns-domain": { type: "string", default: "ballast.internal" },
       "max-node-connections": { type: "string" },
     },
   });
@@ -55,6 +58,9 @@ export async function agentCommand(argv: string[]): Promise<void> {
     metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
     ...(values.region === undefined ? {} : { region: values.region }),
     connectionLimits,
+    ...(values.dns === undefined
+      ? {}
+      : { dns: { ...hostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
   });
   await agent.start();
   logger.info("agent started", {
@@ -79,6 +85,14 @@ export async function agentCommand(argv: string[]): Promise<void> {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+}
+
+/** `--dns 127.0.1.254:8053`: where the agent answers DNS. */
+function hostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(":");
+  const host = value.slice(0, i);
+  if (i <= 0 || isIP(host) === 0) throw new UsageError(`--dns must be ADDRESS:PORT, got ${value}`);
+  return { host, port: intFlag(value.slice(i + 1), "dns", 0) };
 }
 
 async function takeOver(pidFile: string, dataDir: string): Promise<void> {

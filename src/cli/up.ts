@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { lastAddress } from "../agent/address-pool.js";
 import { regionalKey } from "../model/region.js";
 import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
@@ -62,6 +63,10 @@ export async function upCommand(argv: string[]): Promise<void> {
         join(dataDir, "agents", a.zone),
         "--region",
         values.region,
+        "--dns",
+        `${lastAddress(a.pool)}:${cp.dnsPort}`,
+        "--dns-domain",
+        values["dns-domain"],
         ...(metricsBase > 0 ? ["--metrics-port", String(metricsBase + i)] : []),
       ],
     });
@@ -93,6 +98,7 @@ export async function upCommand(argv: string[]): Promise<void> {
   data directory   ${dataDir}
   administrator    ${cp.accessKeyId}${credentialsFile ? `  (credentials in ${credentialsFile})` : "  (from BALLAST_BOOTSTRAP_* env)"}
   agents           ${agents.map((a) => `${a.zone} pool ${a.pool}`).join(", ")}  (logs in ${join(dataDir, "logs")})
+  agents' DNS      ${agents.map((a) => `${lastAddress(a.pool)}:${cp.dnsPort}`).join(", ")}  (answer without the control plane)
 
 Try it with the AWS CLI:
   ${credentialsHint} \\

@@ -13,7 +13,9 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AgentStatus } from "../model/agent-protocol.js";
+import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
+import { type DnsRecord, normalizeName, servingAddresses } from "../model/dns-records.js";
+import { regionOf, regionServedBy } from "../model/region.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
@@ -201,7 +203,30 @@ export class AgentChannel {
       return;
     }
     await this.#opts.store.putAgentStatus(status);
-    res.writeHead(204).end();
+    if (!(req.headers.accept ?? "").includes("application/json")) {
+      res.writeHead(204).end();
+      return;
+    }
+    const ack: StatusAck = { dns: await this.#dnsRecords(status) };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
+  }
+
+  /** What the reporting agent publishes in DNS: each load balancer it serves, with every node that can serve it. */
+  async #dnsRecords(status: AgentStatus): Promise<DnsRecord[]> {
+    const names = new Set(status.nodes.map((n) => n.loadBalancer));
+    if (names.size === 0) return [];
+    const region = regionServedBy(status.zone);
+    const statuses = await this.#opts.store.agentStatuses();
+    const now = Date.now();
+    const out: DnsRecord[] = [];
+    for (const { doc } of await this.#opts.store.list("loadBalancer")) {
+      if (!names.has(doc.name) || regionOf(doc) !== region) continue;
+      out.push({
+        name: normalizeName(doc.dnsName),
+        addresses: servingAddresses(doc.name, region, statuses, now),
+      });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

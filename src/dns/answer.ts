@@ -3,6 +3,7 @@
  * for a message that is not a well-formed query). Authoritative for one domain and nothing else.
  */
 import dnsPacket from "dns-packet";
+import { normalizeName } from "../model/dns-records.js";
 
 export type Resolve = (name: string) => Promise<readonly string[] | undefined>;
 
@@ -22,9 +23,7 @@ export const UDP_LIMIT = 512;
 const QUERY_OPCODE = 0;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/\.+$/, "");
-}
+export { normalizeName };
 
 export function inDomain(name: string, domain: string): boolean {
   return name === domain || name.endsWith(`.${domain}`);

@@ -1,14 +1,9 @@
 /**
- * Maps a load balancer's DNSName to the addresses of its nodes. The addresses come from
- * observed state (agent statuses), not desired state: DNS should point at nodes that are
- * actually running, and an agent that stopped reporting drops out after `maxAgeMs`.
- *
- * Like ELB, DNS leaves out a node that has no InService back end to route to (with cross-zone
- * load balancing off, one whose zone has none), and fails open: when no node has one, it answers
- * with every node rather than with nothing.
+ * Maps a load balancer's DNSName to the addresses of its nodes, from the store: the load
+ * balancer by name, its nodes from the agents' statuses (see model/dns-records.ts for which).
  */
-import type { NodeReport } from "../model/agent-protocol.js";
-import { regionOf, regionServedBy } from "../model/region.js";
+import { servingAddresses } from "../model/dns-records.js";
+import { regionOf } from "../model/region.js";
 import type { Store } from "../store/store.js";
 import type { Resolve } from "./answer.js";
 import { normalizeName } from "./answer.js";
@@ -19,43 +14,12 @@ export interface StoreResolverOptions {
   readonly now?: () => number;
 }
 
-function compareIpv4(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 4; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A node reporting no count (an agent from before the field) is counted as routable. */
-function routable(node: NodeReport): boolean {
-  return node.routableInService === undefined || node.routableInService > 0;
-}
-
 export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Resolve {
-  const maxAgeMs = opts.maxAgeMs ?? 30_000;
   const now = opts.now ?? Date.now;
   return async (name) => {
     const wanted = normalizeName(name);
     const lb = (await store.list("loadBalancer")).find((c) => normalizeName(c.doc.dnsName) === wanted)?.doc;
     if (!lb) return undefined;
-    const oldest = now() - maxAgeMs;
-    const all = new Set<string>();
-    const serving = new Set<string>();
-    const region = regionOf(lb);
-    for (const status of await store.agentStatuses()) {
-      const t = Date.parse(status.time);
-      if (Number.isNaN(t) || t < oldest) continue;
-      // Names are per region: another region's load balancer of the same name is not this one.
-      if (regionServedBy(status.zone) !== region) continue;
-      for (const node of status.nodes) {
-        if (node.loadBalancer !== lb.name) continue;
-        all.add(node.address);
-        if (routable(node)) serving.add(node.address);
-      }
-    }
-    return [...(serving.size > 0 ? serving : all)].sort(compareIpv4);
+    return servingAddresses(lb.name, regionOf(lb), await store.agentStatuses(), now(), opts.maxAgeMs);
   };
 }

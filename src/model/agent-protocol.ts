@@ -7,6 +7,7 @@
  * when a document lists it in `removals`, tied to the journal revision that removed it. Something
  * merely absent from `loadBalancers` is kept, served, and reported as unexplained.
  */
+import type { DnsRecord } from "./dns-records.js";
 import type { NodeSpec } from "./node-spec.js";
 import type { NodeSource } from "./resolve-node.js";
 import type { Protocol } from "./types.js";
@@ -41,6 +42,15 @@ export interface AgentConfigV1 {
   readonly zone: string;
   readonly loadBalancers: readonly NodeSource[];
   readonly removals: readonly Removal[];
+}
+
+/**
+ * The control plane's answer to a status report from an agent that asks for it (Accept:
+ * application/json): the DNS records of the load balancers the agent serves, with every node
+ * that can serve them, so the agent answers DNS queries without the control plane.
+ */
+export interface StatusAck {
+  readonly dns: readonly DnsRecord[];
 }
 
 export type InstanceState = "InService" | "OutOfService" | "Unknown";

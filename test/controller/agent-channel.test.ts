@@ -218,6 +218,34 @@ describe("AgentChannel", () => {
       assert.ok(saved !== undefined && !Number.isNaN(Date.parse(saved.time)), "stamped with the time");
     });
 
+    it("answers an agent that asks with the DNS records of what it serves: every node that can serve each", async () => {
+      await createLb("named");
+      const report = (agentId: string, zone: string, address: string, routableInService: number) =>
+        JSON.stringify({
+          agentId,
+          zone,
+          configRevision: 1,
+          nodes: [{ loadBalancer: "named", address, routableInService, listeners: [] }],
+          health: [],
+          unexplained: [],
+        });
+      await call("POST", "/agent/v1/status", { body: report("dns-b", "us-east-1b", "127.0.2.9", 1) });
+      await call("POST", "/agent/v1/status", { body: report("dns-c", "us-east-1b", "127.0.2.10", 0) });
+      const res = await fetch(`${base}/agent/v1/status`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body: report("dns-a", ZONE, "127.0.1.9", 1),
+      });
+      assert.equal(res.status, 200);
+      const ack = (await res.json()) as { dns: { name: string; addresses: string[] }[] };
+      const lb = (await store.get("loadBalancer", "named"))?.doc;
+      assert.deepEqual(ack.dns, [{ name: lb?.dnsName.toLowerCase(), addresses: ["127.0.1.9", "127.0.2.9"] }]);
+    });
+
     it("takes the report of an agent one version behind, which says configVersion, as its revision", async () => {
       const body = JSON.stringify({
         agentId: "agent-old",

@@ -154,9 +154,9 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-export async function resolveA(dnsPort: number, name: string): Promise<string[]> {
+export async function resolveA(dnsPort: number, name: string, host = "127.0.0.1"): Promise<string[]> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([`127.0.0.1:${dnsPort}`]);
+  r.setServers([`${host}:${dnsPort}`]);
   return (await r.resolve4(name)).sort();
 }
 
