@@ -118,6 +118,8 @@ export class Agent {
         port: dns.port,
         domain: dns.domain,
         resolve: async (name) => this.#dns.resolve(name),
+        // Another agent may serve a name this one does not: let the resolver ask it.
+        unknownName: "refused",
         logger: this.#opts.logger,
       });
       this.#dnsPort = (await this.#dnsResponder.start()).udpPort;

@@ -12,6 +12,12 @@ export interface ZoneOptions {
   readonly domain: string;
   readonly resolve: Resolve;
   readonly ttl: number;
+  /**
+   * How to answer a name in the domain that `resolve` does not know: NXDOMAIN from a server that
+   * holds the whole zone (the control plane), REFUSED from one that holds part of it (an agent,
+   * which answers only for what it serves), so a resolver asks its next server.
+   */
+  readonly unknownName?: "nxdomain" | "refused";
 }
 
 /** DNS response codes (RFC 1035 §4.1.1) that the responder uses. */
@@ -68,7 +74,10 @@ async function decide(zone: ZoneOptions, question: dnsPacket.Question): Promise<
     return { rcode: RCODE.NOERROR, authoritative: true, authorities: negative };
   }
   const addresses = await zone.resolve(name);
-  if (addresses === undefined) return { rcode: RCODE.NXDOMAIN, authoritative: true, authorities: negative };
+  if (addresses === undefined)
+    return zone.unknownName === "refused"
+      ? { rcode: RCODE.REFUSED, authoritative: false }
+      : { rcode: RCODE.NXDOMAIN, authoritative: true, authorities: negative };
   // dns-packet decodes type 255 as "ANY", which its typings leave out.
   const qtype: string = question.type;
   if (qtype !== "A" && qtype !== "ANY") {

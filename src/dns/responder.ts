@@ -22,6 +22,8 @@ export interface DnsResponderOptions {
   readonly ttl?: number;
   /** A TCP connection with no complete query for this long is closed. Default 10 s. */
   readonly tcpIdleTimeoutMs?: number;
+  /** See ZoneOptions.unknownName (default NXDOMAIN). */
+  readonly unknownName?: "nxdomain" | "refused";
 }
 
 const DEFAULT_TTL = 60;
@@ -41,7 +43,12 @@ export class DnsResponder {
 
   constructor(opts: DnsResponderOptions) {
     this.#opts = opts;
-    this.#zone = { domain: opts.domain, resolve: opts.resolve, ttl: opts.ttl ?? DEFAULT_TTL };
+    this.#zone = {
+      domain: opts.domain,
+      resolve: opts.resolve,
+      ttl: opts.ttl ?? DEFAULT_TTL,
+      ...(opts.unknownName === undefined ? {} : { unknownName: opts.unknownName }),
+    };
     this.#log = opts.logger.child({ component: "dns" });
   }
 

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { Resolver } from "node:dns/promises";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AgentDns, DNS_RECORDS_FILE, type ServedNodes } from "../../src/agent/dns.js";
+import { DnsResponder } from "../../src/dns/responder.js";
 import type { NodeReport } from "../../src/model/agent-protocol.js";
+import { silentLogger } from "../../src/util/logger.js";
 
 const WEB = "web-1.us-east-1.elb.ballast.internal";
 const API = "api-2.us-east-1.elb.ballast.internal";
@@ -87,5 +90,31 @@ describe("an agent's DNS answers", () => {
     const restarted = new AgentDns(dir, s);
     await restarted.load();
     assert.deepEqual(restarted.resolve(WEB), ["127.0.1.1", "127.0.2.1"]);
+  });
+});
+
+describe("an agent's DNS responder", () => {
+  it("answers what it serves, and REFUSED for a name of the zone it does not, so a resolver asks the next server", async () => {
+    const dns = new AgentDns(
+      mkdtempSync(join(tmpdir(), "ballast-dns-")),
+      served({ [WEB]: "web" }, [node("web", "127.0.1.1", 1)]),
+    );
+    const responder = new DnsResponder({
+      host: "127.0.0.1",
+      port: 0,
+      domain: "elb.ballast.internal",
+      resolve: async (name) => dns.resolve(name),
+      unknownName: "refused",
+      logger: silentLogger,
+    });
+    const { udpPort } = await responder.start();
+    try {
+      const r = new Resolver({ timeout: 1000, tries: 1 });
+      r.setServers([`127.0.0.1:${udpPort}`]);
+      assert.deepEqual(await r.resolve4(WEB), ["127.0.1.1"]);
+      await assert.rejects(r.resolve4(API), { code: "EREFUSED" });
+    } finally {
+      await responder.close();
+    }
   });
 });
