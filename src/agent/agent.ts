@@ -14,7 +14,7 @@ import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { AddressPool } from "./address-pool.js";
-import { ConfigClient } from "./config-client.js";
+import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
@@ -156,7 +156,8 @@ export class Agent {
         backoff = 250;
       } catch (e) {
         if (signal.aborted) return;
-        this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
+        if (e instanceof ConfigRejected) this.#refuse(e.revision, `malformed document: ${e.message}`);
+        else this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -170,14 +171,7 @@ export class Agent {
   async accept(doc: AgentConfig): Promise<boolean> {
     const refusal = agentRefusal(this.#running.length, doc);
     if (refusal !== null) {
-      if (this.#refused?.revision !== doc.revision)
-        this.#opts.logger.error("refused a configuration document; serving the one before", {
-          revision: doc.revision,
-          running: this.#revision,
-          reason: refusal,
-        });
-      this.#refused = { revision: doc.revision, reason: refusal };
-      this.#queueReport();
+      this.#refuse(doc.revision, refusal);
       return false;
     }
     this.#refused = undefined;
@@ -210,6 +204,18 @@ export class Agent {
     });
     this.#queueReport();
     return true;
+  }
+
+  /** A NACK: the document is refused whole, the one before keeps serving, the status says why. */
+  #refuse(revision: number, reason: string): void {
+    if (this.#refused?.revision !== revision || this.#refused.reason !== reason)
+      this.#opts.logger.error("refused a configuration document; serving the one before", {
+        revision,
+        running: this.#revision,
+        reason,
+      });
+    this.#refused = { revision, reason };
+    this.#queueReport();
   }
 
   #assignments(): NodeAssignment[] {

@@ -5,13 +5,24 @@
 import { isIPv4 } from "node:net";
 import type { AgentConfig, AgentConfigV1, AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName } from "../model/dns-records.js";
-import { NODE_SPEC_FORMAT } from "../model/node-spec.js";
+import { NODE_SPEC_FORMAT, nodeSpecProblem } from "../model/node-spec.js";
 import { resolveNode } from "../model/resolve-node.js";
 
 export interface ConfigClientOptions {
   readonly controlUrl: string;
   readonly token: string;
   readonly zone: string;
+}
+
+/** The control plane answered with a document this agent refuses whole (a NACK). */
+export class ConfigRejected extends Error {
+  /** The document's revision, when it says one. */
+  readonly revision: number;
+
+  constructor(message: string, revision: number) {
+    super(message);
+    this.revision = revision;
+  }
 }
 
 export type PollResult =
@@ -33,7 +44,15 @@ export class ConfigClient {
     const res = await fetch(url, { headers: this.#headers(), signal });
     if (res.status === 204) return { kind: "unchanged" };
     if (res.status !== 200) throw new Error(`config poll answered ${res.status}: ${await res.text()}`);
-    return { kind: "config", config: parseConfig(await res.json(), this.#opts.zone) };
+    const body: unknown = await res.json().catch(() => null);
+    try {
+      return { kind: "config", config: parseConfig(body, this.#opts.zone) };
+    } catch (e) {
+      const r = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+      const revision =
+        typeof r.revision === "number" ? r.revision : typeof r.version === "number" ? r.version : 0;
+      throw new ConfigRejected(e instanceof Error ? e.message : String(e), revision);
+    }
   }
 
   /** Posts a status; returns what the control plane publishes back (undefined from one that answers 204). */
@@ -92,6 +111,14 @@ export function parseConfig(v: unknown, zone: string): AgentConfig {
   if (!Array.isArray(c.loadBalancers) || !Array.isArray(c.removals)) {
     throw new Error("config document lacks loadBalancers or removals");
   }
+  if (!(c.removals as unknown[]).every(isRemoval)) throw new Error("config document has a malformed removal");
+  if (format === NODE_SPEC_FORMAT) {
+    for (const lb of c.loadBalancers as unknown[]) {
+      const problem = nodeSpecProblem(lb);
+      if (problem !== null) throw new Error(`config document: ${problem}`);
+    }
+    return v as AgentConfig;
+  }
   for (const lb of c.loadBalancers as unknown[]) {
     const l = (typeof lb === "object" && lb !== null ? lb : {}) as Record<string, unknown>;
     if (
@@ -104,7 +131,6 @@ export function parseConfig(v: unknown, zone: string): AgentConfig {
       throw new Error("config document has a malformed load balancer");
     }
   }
-  if (format === NODE_SPEC_FORMAT) return v as AgentConfig;
   const old = v as AgentConfigV1;
   return {
     format: NODE_SPEC_FORMAT,
@@ -113,4 +139,14 @@ export function parseConfig(v: unknown, zone: string): AgentConfig {
     loadBalancers: old.loadBalancers.map(resolveNode),
     removals: old.removals,
   };
+}
+
+function isRemoval(v: unknown): boolean {
+  const r = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  return (
+    (r.kind === "loadBalancer" || r.kind === "listener" || r.kind === "backend") &&
+    typeof r.loadBalancer === "string" &&
+    typeof r.key === "string" &&
+    typeof r.revision === "number"
+  );
 }

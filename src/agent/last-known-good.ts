@@ -9,7 +9,7 @@
  */
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import { NODE_SPEC_FORMAT, type NodeSpec, nodeSpecProblem } from "../model/node-spec.js";
 import { type NodeSource, resolveNode } from "../model/resolve-node.js";
 
 export interface LastKnownGood {
@@ -45,7 +45,13 @@ export function parseLastKnownGood(v: unknown, path: string): LastKnownGood {
     Array.isArray(f.loadBalancers) &&
     typeof f.addresses === "object" &&
     f.addresses !== null;
-  if (common && f.format === NODE_SPEC_FORMAT && isRevision(f.revision)) return f as unknown as LastKnownGood;
+  if (common && f.format === NODE_SPEC_FORMAT && isRevision(f.revision)) {
+    for (const lb of f.loadBalancers as unknown[]) {
+      const problem = nodeSpecProblem(lb);
+      if (problem !== null) throw new Error(`${path}: ${problem}`);
+    }
+    return f as unknown as LastKnownGood;
+  }
   if (common && f.format === 1 && isRevision(f.version)) {
     return {
       format: NODE_SPEC_FORMAT,

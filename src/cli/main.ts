@@ -1,5 +1,6 @@
 /** The `ballast` command. */
 import { agentCommand } from "./agent-cmd.js";
+import { agentsCommand } from "./agents.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
@@ -27,6 +28,7 @@ commands:
                       server certificates for HTTPS/SSL listeners (signed admin API)
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
+  agents [--json]     the agents: zone, connected or stale, revision, refused documents
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)`;
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   limits: limitsCommand,
   certs: certsCommand,
   state: stateCommand,
+  agents: agentsCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
 };

@@ -138,3 +138,123 @@ export interface NodeSpec {
 export function isUsableTls(tls: ListenerSpec["tls"]): tls is TlsContextSpec {
   return tls !== null && !("unusable" in tls);
 }
+
+/**
+ * Why `v` is not a NodeSpec an agent can run, or null when it is: every field present with its
+ * type, as a document crossing from the control plane must be checked before anything of it is
+ * applied or written to disk (a malformed document is refused whole).
+ */
+export function nodeSpecProblem(v: unknown): string | null {
+  const o = obj(v);
+  if (o === null) return "a load balancer is not an object";
+  const name = typeof o.name === "string" && o.name !== "" ? o.name : null;
+  if (name === null) return "a load balancer has no name";
+  const at = (what: string) => `load balancer ${name}: ${what}`;
+  if (!isCount(o.revision) || typeof o.dnsName !== "string" || typeof o.crossZone !== "boolean")
+    return at("revision, dnsName or crossZone missing");
+  const d = obj(o.draining);
+  if (d === null || typeof d.enabled !== "boolean" || !isCount(d.timeoutSeconds)) return at("bad draining");
+  const a = obj(o.accessLog);
+  if (
+    a === null ||
+    typeof a.enabled !== "boolean" ||
+    !isCount(a.emitIntervalMinutes) ||
+    typeof a.s3BucketName !== "string" ||
+    typeof a.s3BucketPrefix !== "string"
+  )
+    return at("bad accessLog");
+  const h = obj(o.healthCheck);
+  if (
+    h === null ||
+    !isProtocol(h.protocol) ||
+    !isPort(h.port) ||
+    typeof h.path !== "string" ||
+    !isPositive(h.intervalSeconds) ||
+    !isPositive(h.timeoutSeconds) ||
+    !isCount(h.unhealthyThreshold) ||
+    !isCount(h.healthyThreshold) ||
+    !isAuthentication(h.authentication)
+  )
+    return at("bad healthCheck");
+  if (!Array.isArray(o.backends) || !o.backends.every(isBackend)) return at("bad backends");
+  if (!Array.isArray(o.listeners)) return at("no listeners list");
+  for (const l of o.listeners as unknown[]) {
+    const problem = listenerProblem(l);
+    if (problem !== null) return at(problem);
+  }
+  return null;
+}
+
+function listenerProblem(v: unknown): string | null {
+  const l = obj(v);
+  if (l === null || !isPort(l.port)) return "a listener has no port";
+  const at = (what: string) => `listener ${String(l.port)}: ${what}`;
+  if (!isProtocol(l.protocol) || !["http", "tcp", "unsupported"].includes(String(l.engine)))
+    return at("bad protocol or engine");
+  if (
+    !isPositive(l.idleTimeoutSeconds) ||
+    !["monitor", "defensive", "strictest"].includes(String(l.desyncMode))
+  )
+    return at("bad idle timeout or desync mode");
+  const s = obj(l.stickiness);
+  const stickinessOk =
+    s !== null &&
+    (s.kind === "none" ||
+      (s.kind === "lb-cookie" && (s.maxAgeSeconds === null || isPositive(s.maxAgeSeconds))) ||
+      (s.kind === "app-cookie" && typeof s.cookieName === "string" && s.cookieName !== ""));
+  if (!stickinessOk) return at("bad stickiness");
+  const t = l.tls === null ? null : obj(l.tls);
+  if (l.tls !== null) {
+    const tlsOk =
+      t !== null &&
+      (typeof t.unusable === "string" ||
+        (typeof t.certificatePem === "string" &&
+          typeof t.privateKey === "string" &&
+          typeof t.ciphers === "string" &&
+          typeof t.minVersion === "string" &&
+          typeof t.maxVersion === "string" &&
+          typeof t.honorCipherOrder === "boolean"));
+    if (!tlsOk) return at("bad tls");
+  }
+  const u = obj(l.upstream);
+  if (
+    u === null ||
+    !isPort(u.port) ||
+    !isProtocol(u.protocol) ||
+    typeof u.tls !== "boolean" ||
+    typeof u.proxyProtocol !== "boolean" ||
+    !isAuthentication(u.authentication)
+  )
+    return at("bad upstream");
+  return null;
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+function isCount(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+function isPositive(v: unknown): boolean {
+  return typeof v === "number" && Number.isFinite(v) && v > 0;
+}
+function isPort(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 65535;
+}
+function isProtocol(v: unknown): boolean {
+  return v === "HTTP" || v === "HTTPS" || v === "TCP" || v === "SSL";
+}
+function isAuthentication(v: unknown): boolean {
+  if (v === null) return true;
+  const a = obj(v);
+  return a !== null && Array.isArray(a.publicKeys) && a.publicKeys.every((k) => typeof k === "string");
+}
+function isBackend(v: unknown): boolean {
+  const b = obj(v);
+  return (
+    b !== null &&
+    typeof b.instanceId === "string" &&
+    typeof b.address === "string" &&
+    typeof b.zone === "string"
+  );
+}

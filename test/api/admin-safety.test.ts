@@ -91,3 +91,47 @@ describe("admin API: alarms and the guard's holds", () => {
     assert.deepEqual(sent?.release, { revision });
   });
 });
+
+describe("admin API: the agents", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it("lists each agent's zone, revision, freshness and the document it refused, with the reason", async () => {
+    const now = new Date().toISOString();
+    await server.store.putAgentStatus({
+      agentId: "agent-b",
+      zone: "us-east-1b",
+      configRevision: 0,
+      nodes: [],
+      health: [],
+      unexplained: ["ghost"],
+      refused: { revision: 4, reason: "malformed document: bad upstream" },
+      time: now,
+    });
+    await server.store.putAgentStatus({
+      agentId: "agent-a",
+      zone: "us-east-1a",
+      configRevision: 0,
+      nodes: [],
+      health: [],
+      unexplained: [],
+      time: "2026-01-01T00:00:00.000Z",
+    });
+    const res = await fetch(`${server.url}/admin/v1/agents`, {
+      headers: { authorization: authHeader(READER_KEY) },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { head: number; agents: Record<string, unknown>[] };
+    assert.deepEqual(
+      body.agents.map((a) => [a.agentId, a.zone, a.fresh, a.refused]),
+      [
+        ["agent-a", "us-east-1a", false, undefined],
+        ["agent-b", "us-east-1b", true, { revision: 4, reason: "malformed document: bad upstream" }],
+      ],
+    );
+    assert.deepEqual(body.agents[1]?.unexplained, ["ghost"]);
+  });
+});

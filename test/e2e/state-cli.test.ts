@@ -238,5 +238,10 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
       /^state: verified at revision \d+ \(checked .*; 1 automatic repair\(s\) since start\)/,
     );
     assert.match(alarms.stdout, /held changes: none/);
+    const agents = await cli("agents");
+    assert.equal(agents.code, 0, agents.stderr);
+    assert.match(agents.stdout, /^AGENT\s+ZONE\s+STATE\s+REVISION\s+BEHIND\s+NODES\s+UNEXPLAINED\s+REFUSED/);
+    assert.match(agents.stdout, /us-east-1a\s+connected\s+\d+/);
+    assert.match(agents.stdout, /us-east-1b\s+connected\s+\d+/);
   });
 });

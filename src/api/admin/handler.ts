@@ -9,6 +9,7 @@
  *   /admin/v1/limits…        the account limits                limits.ts
  *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
  *                            backups (writes its own responses) state.ts
+ *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
  */
@@ -21,6 +22,7 @@ import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { readBody } from "../aws-query/body.js";
+import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import type { AdminCall, Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
@@ -54,6 +56,7 @@ export function createAdminHandler(
   const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
+  const agents = createAgentRoutes({ store: opts.store });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -109,6 +112,7 @@ export function createAdminHandler(
     if (isSubnetsPath(path)) return subnets(call);
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);
+    if (isAgentsPath(path)) return agents(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);
