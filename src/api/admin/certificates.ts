@@ -20,7 +20,7 @@ import {
 } from "../../model/certificates.js";
 import { BallastError } from "../../model/errors.js";
 import type { Store } from "../../store/store.js";
-import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
+import { ADMIN_PREFIX, type AdminCall, type Json, jsonObject } from "./common.js";
 
 export const CERTIFICATES_PREFIX = `${ADMIN_PREFIX}/certificates`;
 
@@ -113,18 +113,10 @@ function parseUpload(body: Buffer): {
   certificateChain?: string;
   arn?: string;
 } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new BallastError("ValidationError", "The request body is not valid JSON");
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    throw new BallastError(
-      "ValidationError",
-      "The request body must be a JSON object {certificateBody, privateKey, certificateChain?}",
-    );
-  const { certificateBody, privateKey, certificateChain, arn } = doc as Record<string, unknown>;
+  const { certificateBody, privateKey, certificateChain, arn } = jsonObject(
+    body,
+    "{certificateBody, privateKey, certificateChain?}",
+  );
   if (typeof certificateBody !== "string" || certificateBody === "")
     throw new BallastError("ValidationError", "certificateBody is required: a PEM-encoded certificate");
   if (typeof privateKey !== "string" || privateKey === "")

@@ -12,7 +12,7 @@ import { BallastError } from "../../model/errors.js";
 import { isZoneOf, validateZoneName } from "../../model/region.js";
 import type { Instance } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
-import { ADMIN_PREFIX, type AdminCall, isBelow, type Json } from "./common.js";
+import { ADMIN_PREFIX, type AdminCall, isBelow, type Json, jsonObject } from "./common.js";
 
 const INSTANCES = `${ADMIN_PREFIX}/instances`;
 const INSTANCE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -102,15 +102,7 @@ function routeInstanceId(path: string): string | null | undefined {
 
 /** An instance of the inventory: an address and the Availability Zone it is in (which names its region). */
 export function parseInstance(body: Buffer, instanceId: string): Instance {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new BallastError("ValidationError", "The request body is not valid JSON");
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    throw new BallastError("ValidationError", "The request body must be a JSON object {address, zone}");
-  const { address, zone } = doc as Record<string, unknown>;
+  const { address, zone } = jsonObject(body, "{address, zone}");
   if (typeof address !== "string" || isIP(address) === 0)
     throw new BallastError(
       "InvalidParameterValue",
