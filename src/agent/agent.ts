@@ -25,7 +25,8 @@ export interface AgentOptions {
   readonly zone: string;
   readonly pool: string;
   readonly dataDir: string;
-  readonly controlUrl: string;
+  /** The control plane's agent-channel endpoints (replicas), in the order to try them. */
+  readonly controlUrls: readonly string[];
   readonly token: string;
   readonly logger: Logger;
   /** Seconds a config poll may wait on the control plane. */
@@ -70,7 +71,7 @@ export class Agent {
       ...(opts.region === undefined ? {} : { region: opts.region }),
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
     });
-    this.#client = new ConfigClient({ controlUrl: opts.controlUrl, token: opts.token, zone: opts.zone });
+    this.#client = new ConfigClient({ controlUrls: opts.controlUrls, token: opts.token, zone: opts.zone });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),

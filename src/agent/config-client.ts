@@ -1,6 +1,9 @@
 /**
  * The agent's side of the agent channel: long-polls for configuration and posts status. Every
  * failure is reported to the caller and retried with backoff; none reaches the data plane.
+ *
+ * An agent may be given several control-plane endpoints (replicas on one PostgreSQL): it uses
+ * one until a call to it fails, then moves to the next, round the list.
  */
 import { isIPv4 } from "node:net";
 import type { AgentConfig, AgentConfigV1, AgentStatus, StatusAck } from "../model/agent-protocol.js";
@@ -9,7 +12,8 @@ import { NODE_SPEC_FORMAT, nodeSpecProblem } from "../model/node-spec.js";
 import { resolveNode } from "../model/resolve-node.js";
 
 export interface ConfigClientOptions {
-  readonly controlUrl: string;
+  /** One or more control-plane endpoints, in the order to try them. */
+  readonly controlUrls: readonly string[];
   readonly token: string;
   readonly zone: string;
 }
@@ -31,13 +35,36 @@ export type PollResult =
 
 export class ConfigClient {
   readonly #opts: ConfigClientOptions;
+  #current = 0;
 
   constructor(opts: ConfigClientOptions) {
+    if (opts.controlUrls.length === 0) throw new Error("an agent needs at least one control-plane endpoint");
     this.#opts = opts;
   }
 
-  async poll(have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
-    const url = new URL("/agent/v1/config", this.#opts.controlUrl);
+  /** The endpoint in use now. */
+  get endpoint(): string {
+    return this.#opts.controlUrls[this.#current] as string;
+  }
+
+  /** Runs `call` against the endpoint in use; a failure to reach it moves to the next one. */
+  async #on<T>(call: (base: string) => Promise<T>): Promise<T> {
+    const base = this.endpoint;
+    try {
+      return await call(base);
+    } catch (e) {
+      if (!(e instanceof ConfigRejected) && this.endpoint === base)
+        this.#current = (this.#current + 1) % this.#opts.controlUrls.length;
+      throw e;
+    }
+  }
+
+  poll(have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
+    return this.#on((base) => this.#poll(base, have, waitSeconds, signal));
+  }
+
+  async #poll(base: string, have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
+    const url = new URL("/agent/v1/config", base);
     url.searchParams.set("zone", this.#opts.zone);
     url.searchParams.set("have", String(have));
     url.searchParams.set("wait", String(waitSeconds));
@@ -56,8 +83,12 @@ export class ConfigClient {
   }
 
   /** Posts a status; returns what the control plane publishes back (undefined from one that answers 204). */
-  async report(status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
-    const res = await fetch(new URL("/agent/v1/status", this.#opts.controlUrl), {
+  report(status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
+    return this.#on((base) => this.#report(base, status, signal));
+  }
+
+  async #report(base: string, status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
+    const res = await fetch(new URL("/agent/v1/status", base), {
       method: "POST",
       headers: { ...this.#headers(), "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(status),

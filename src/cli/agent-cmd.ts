@@ -52,7 +52,11 @@ export async function agentCommand(argv: string[]): Promise<void> {
     zone,
     pool: requireFlag(values.pool, "pool"),
     dataDir,
-    controlUrl: requireFlag(values.control, "control"),
+    // Several replicas: --control URL1,URL2 (the agent moves to the next when one fails).
+    controlUrls: requireFlag(values.control, "control")
+      .split(",")
+      .map((u) => u.trim())
+      .filter((u) => u !== ""),
     token,
     logger,
     metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),

@@ -130,7 +130,7 @@ describe("an agent upgraded over a format-1 last-known-good file", () => {
       pool: "127.0.13.0/24",
       dataDir: d,
       // Nothing listens here: the control plane is down.
-      controlUrl: `http://127.0.0.1:${await freePort("127.0.0.1")}`,
+      controlUrls: [`http://127.0.0.1:${await freePort("127.0.0.1")}`],
       token: "t",
       logger: silentLogger,
       pollWaitSeconds: 1,

@@ -67,7 +67,7 @@ describe("a malformed configuration document is refused whole (NACK)", () => {
       zone: ZONE,
       pool: "127.0.17.0/24",
       dataDir: mkdtempSync(join(tmpdir(), "ballast-nack-")),
-      controlUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      controlUrls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
       token: "t",
       logger: silentLogger,
       pollWaitSeconds: 1,

@@ -103,7 +103,7 @@ describe("the agent's guard", () => {
       zone: ZONE,
       pool: "127.0.14.0/24",
       dataDir,
-      controlUrl: `http://127.0.0.1:${await freePort("127.0.0.1")}`,
+      controlUrls: [`http://127.0.0.1:${await freePort("127.0.0.1")}`],
       token: "t",
       logger: silentLogger,
       pollWaitSeconds: 1,
