@@ -14,7 +14,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
-import { type DnsRecord, normalizeName, servingAddresses } from "../model/dns-records.js";
+import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { regionOf, regionServedBy } from "../model/region.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
@@ -217,14 +217,11 @@ export class AgentChannel {
     if (names.size === 0) return [];
     const region = regionServedBy(status.zone);
     const statuses = await this.#opts.store.agentStatuses();
-    const now = Date.now();
+    const addresses = servingAddressesByName(region, statuses, Date.now(), undefined, names);
     const out: DnsRecord[] = [];
     for (const { doc } of await this.#opts.store.list("loadBalancer")) {
       if (!names.has(doc.name) || regionOf(doc) !== region) continue;
-      out.push({
-        name: normalizeName(doc.dnsName),
-        addresses: servingAddresses(doc.name, region, statuses, now),
-      });
+      out.push({ name: normalizeName(doc.dnsName), addresses: addresses.get(doc.name) ?? [] });
     }
     return out;
   }

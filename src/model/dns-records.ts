@@ -49,19 +49,40 @@ export function servingAddresses(
   now: number,
   maxAgeMs = DNS_STATUS_MAX_AGE_MS,
 ): string[] {
+  return servingAddressesByName(region, statuses, now, maxAgeMs, new Set([name])).get(name) ?? [];
+}
+
+/**
+ * The same for every load balancer of `region` in one pass over the statuses (for `only` of
+ * them, when given): what the control plane publishes to an agent each second.
+ */
+export function servingAddressesByName(
+  region: string,
+  statuses: readonly AgentStatus[],
+  now: number,
+  maxAgeMs = DNS_STATUS_MAX_AGE_MS,
+  only?: ReadonlySet<string>,
+): Map<string, string[]> {
   const oldest = now - maxAgeMs;
-  const all = new Set<string>();
-  const serving = new Set<string>();
+  const nodes = new Map<string, { all: Set<string>; serving: Set<string> }>();
   for (const status of statuses) {
     const t = Date.parse(status.time);
     if (Number.isNaN(t) || t < oldest) continue;
     // Names are per region: another region's load balancer of the same name is not this one.
     if (regionServedBy(status.zone) !== region) continue;
     for (const node of status.nodes) {
-      if (node.loadBalancer !== name) continue;
-      all.add(node.address);
-      if (nodeCanServe(node)) serving.add(node.address);
+      if (only !== undefined && !only.has(node.loadBalancer)) continue;
+      let n = nodes.get(node.loadBalancer);
+      if (n === undefined) {
+        n = { all: new Set(), serving: new Set() };
+        nodes.set(node.loadBalancer, n);
+      }
+      n.all.add(node.address);
+      if (nodeCanServe(node)) n.serving.add(node.address);
     }
   }
-  return [...(serving.size > 0 ? serving : all)].sort(compareIpv4);
+  const out = new Map<string, string[]>();
+  for (const [name, n] of nodes)
+    out.set(name, [...(n.serving.size > 0 ? n.serving : n.all)].sort(compareIpv4));
+  return out;
 }

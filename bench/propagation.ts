@@ -1,0 +1,277 @@
+/**
+ * Propagation and agent memory benchmark: how long after an API call returns does an agent serve
+ * the change, and what does an idle load balancer cost an agent.
+ *
+ *   node dist/bench/propagation.js [--lbs 1000,10000] [--trials 20]
+ *
+ * For each size: the store is preloaded directly with N load balancers (one HTTP listener, zone
+ * us-east-1a), `ballast control` and one `ballast agent` (pool 127.1.0.0/16, so every load balancer
+ * has a node) are spawned, and once the agent serves them all:
+ *   - memory: the agent's RSS with N load balancers against its RSS with none (a first agent
+ *     started on an empty store), divided by N;
+ *   - propagation: `trials` times, CreateLoadBalancerListeners adds a listener on a new port to
+ *     one load balancer through the SDK; from the moment the call returns, the benchmark tries to
+ *     connect to the node's new port every millisecond, and records when it first accepts.
+ * Everything runs on this machine (loopback); nothing here asserts a time.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  CreateLoadBalancerListenersCommand,
+  ElasticLoadBalancingClient,
+} from "@aws-sdk/client-elastic-load-balancing";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { benchLoadBalancer } from "./fixtures.js";
+
+const { values } = parseArgs({
+  options: {
+    lbs: { type: "string", default: "1000,10000" },
+    trials: { type: "string", default: "20" },
+  },
+});
+const SIZES = values.lbs.split(",").map(Number);
+const TRIALS = Number(values.trials);
+const ACCESS_KEY_ID = "AKIABENCHPROPAGATE01";
+const SECRET = "bench-propagation-secret-0123456789abcdefgh";
+const MAIN = new URL("../src/cli/main.js", import.meta.url).pathname;
+const ZONE = "us-east-1a";
+
+function spawnBallast(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: {
+      ...process.env,
+      BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: SECRET,
+      BALLAST_LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) =>
+      reject(new Error(`ballast ${args[0]} exited (${code}): ${out.slice(-2000)}`)),
+    );
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+function rssKiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(line?.split(/\s+/)[1] ?? 0);
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `cond` holds, polling every `every` ms, for at most `ms`. */
+async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  ms: number,
+  every = 100,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+interface AgentRun {
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+}
+
+async function startAgent(agentUrl: string, dir: string): Promise<AgentRun> {
+  const tokenFile = join(dir, "agent-token");
+  const dataDir = mkdtempSync(join(tmpdir(), "ballast-bench-agent-"));
+  const { child } = await spawnBallast(
+    [
+      "agent",
+      "--zone",
+      ZONE,
+      "--pool",
+      "127.1.0.0/16",
+      "--control",
+      agentUrl,
+      "--token-file",
+      tokenFile,
+      "--data-dir",
+      dataDir,
+    ],
+    /agent started/,
+  );
+  return { child, dataDir };
+}
+
+/** The node address of each load balancer, from the agent's last-known-good file. */
+function nodeAddresses(agent: AgentRun): Record<string, string> {
+  try {
+    return (
+      JSON.parse(readFileSync(join(agent.dataDir, "last-known-good.json"), "utf8")) as {
+        addresses: Record<string, string>;
+      }
+    ).addresses;
+  } catch {
+    return {};
+  }
+}
+
+async function runSize(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ballast-bench-propagation-"));
+  const store = new SqliteStore(join(dir, "ballast.db"));
+  try {
+    // A control plane on an empty store first: the agent's RSS with no load balancer.
+    const empty = await spawnBallast(
+      [
+        "control",
+        "--data-dir",
+        dir,
+        "--api-port",
+        "0",
+        "--agent-port",
+        "0",
+        "--dns-port",
+        "0",
+        "--zones",
+        ZONE,
+      ],
+      /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
+    );
+    const agentUrl = empty.match[2] ?? "";
+    const idle = await startAgent(agentUrl, dir);
+    await sleep(3000);
+    const baseKiB = rssKiB(idle.child.pid ?? 0);
+    await stop(idle.child);
+    rmSync(idle.dataDir, { recursive: true, force: true });
+    await stop(empty.child);
+
+    const t0 = Date.now();
+    for (let from = 0; from < n; from += 1000) {
+      await store.mutate(
+        { principal: "bench", sourceIp: "127.0.0.1", requestId: `seed-${from}`, action: "Seed" },
+        async (tx) => {
+          for (let i = from; i < Math.min(n, from + 1000); i++) {
+            const lb = benchLoadBalancer(i, []);
+            tx.put("loadBalancer", lb.name, { ...lb, availabilityZones: [ZONE] });
+          }
+        },
+      );
+    }
+    process.stderr.write(`  ${n} load balancers stored in ${Date.now() - t0} ms\n`);
+    const cp = await spawnBallast(
+      [
+        "control",
+        "--data-dir",
+        dir,
+        "--api-port",
+        "0",
+        "--agent-port",
+        "0",
+        "--dns-port",
+        "0",
+        "--zones",
+        ZONE,
+      ],
+      /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
+    );
+    const apiUrl = cp.match[1] ?? "";
+    const agent = await startAgent(cp.match[2] ?? "", dir);
+    const t1 = Date.now();
+    await until(
+      "the agent to serve every load balancer",
+      () => Object.keys(nodeAddresses(agent)).length >= n,
+      600_000,
+      500,
+    );
+    process.stderr.write(`  the agent took them all in ${Date.now() - t1} ms\n`);
+    await sleep(3000);
+    const loadedKiB = rssKiB(agent.child.pid ?? 0);
+
+    const elb = new ElasticLoadBalancingClient({
+      endpoint: `http://${apiUrl.replace(/^http:\/\//, "")}`,
+      region: "us-east-1",
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+      maxAttempts: 1,
+    });
+    const addresses = nodeAddresses(agent);
+    const samples: number[] = [];
+    for (let t = 0; t < TRIALS; t++) {
+      const name = `lb-${Math.floor((t * n) / TRIALS)}`;
+      const port = 20_000 + t;
+      const address = addresses[name] ?? "";
+      await elb.send(
+        new CreateLoadBalancerListenersCommand({
+          LoadBalancerName: name,
+          Listeners: [
+            { Protocol: "HTTP", LoadBalancerPort: port, InstanceProtocol: "HTTP", InstancePort: 8080 },
+          ],
+        }),
+      );
+      const returned = performance.now();
+      const deadline = returned + 30_000;
+      while (!(await accepts(address, port))) {
+        if (performance.now() > deadline) throw new Error(`${name}:${port} never accepted`);
+        await sleep(1);
+      }
+      samples.push(performance.now() - returned);
+    }
+    elb.destroy();
+    await stop(agent.child);
+    await stop(cp.child);
+    rmSync(agent.dataDir, { recursive: true, force: true });
+    samples.sort((a, b) => a - b);
+    const perLb = (loadedKiB - baseKiB) / n;
+    console.log(
+      `| ${n} | ${percentile(samples, 50).toFixed(1)} | ${percentile(samples, 99).toFixed(1)} | ${(samples.at(-1) ?? 0).toFixed(1)} | ${baseKiB} | ${loadedKiB} | ${perLb.toFixed(1)} |`,
+    );
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(
+  `propagation: ${TRIALS} CreateLoadBalancerListeners calls per size, from the call's return to the first accepted connection on the node's new port; agent memory: RSS with N idle load balancers (each with a node on the agent) against RSS with none\n`,
+);
+console.log(
+  "| load balancers | p50 ms | p99 ms | worst ms | agent RSS, none (KiB) | agent RSS, N (KiB) | KiB per load balancer |",
+);
+console.log("|---|---|---|---|---|---|---|");
+for (const n of SIZES) await runSize(n);
