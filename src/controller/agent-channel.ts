@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
+import type { LabelledCounter } from "../util/counters.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
@@ -30,6 +31,8 @@ export interface AgentChannelOptions {
   readonly guard?: ChangeGuard;
   /** The state monitor whose verdict the metrics report. */
   readonly monitor?: StateMonitor;
+  /** Counters of other components served with the metrics (composition root: the API's). */
+  readonly counters?: readonly LabelledCounter[];
 }
 
 const MAX_WAIT_SECONDS = 30;
@@ -106,6 +109,8 @@ export class AgentChannel {
                 removedLoadBalancers: h.verdict.removedLoadBalancers,
               })),
             },
+        Date.now(),
+        this.#opts.counters,
       );
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
       return;

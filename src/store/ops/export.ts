@@ -25,7 +25,7 @@ import type { DocCodec } from "../secrets/codec.js";
 import type { SecretKey } from "../secrets/key.js";
 import type { RevisionMeta, Store } from "../store.js";
 import { type ApplyResult, applyState } from "./apply.js";
-import { type AnyDoc, entityKey } from "./entity.js";
+import { type AnyDoc, docsEqual, entityKey } from "./entity.js";
 import { emptyEntityMaps, type State, type StateEntry, stateAt, stateEntries } from "./snapshot.js";
 
 export const EXPORT_FORMAT = "ballast-state";
@@ -191,7 +191,7 @@ export interface ImportOptions {
 }
 
 export interface ImportResult extends ApplyResult {
-  /** The access key ids kept as they were (`keepCredentials` the store has), when credentials were imported. */
+  /** The access key ids of `keepCredentials` kept as they were where the export would have removed or changed them. */
   readonly keptCredentials: readonly string[];
 }
 
@@ -217,8 +217,10 @@ export async function importState(
     for (const id of options.keepCredentials ?? []) {
       const mine = await store.get("credential", id);
       if (mine === undefined) continue;
+      const theirs = credentials.get(id);
       credentials.set(id, mine.doc);
-      kept.push(id);
+      // Reported only where the export would have removed or changed it.
+      if (theirs === undefined || !docsEqual(theirs, mine.doc)) kept.push(id);
     }
   }
   const result = await applyState(store, state, { kinds }, meta);
