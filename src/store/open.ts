@@ -1,8 +1,8 @@
 /** Opens the store a `--store` setting names: the embedded SQLite file or a PostgreSQL database. */
 import { join } from "node:path";
+import { SecretKey } from "../util/secret-key.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import { DocCodec } from "./secrets/codec.js";
-import { SecretKey } from "./secrets/key.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 

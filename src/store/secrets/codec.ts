@@ -7,7 +7,7 @@
  * encryption) are read as they are and sealed when next written.
  */
 import type { EntityKind, EntityTypes } from "../../model/types.js";
-import { isSealed, SecretKey } from "./key.js";
+import { isSealed, SecretKey } from "../../util/secret-key.js";
 
 /** The fields that never rest in plain text, per entity kind. */
 export const SECRET_FIELDS: { readonly [K in EntityKind]?: readonly string[] } = {

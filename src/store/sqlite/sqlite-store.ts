@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
+import { SecretKey } from "../../util/secret-key.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -25,7 +26,6 @@ import {
   type VersionRow,
 } from "../rows.js";
 import { DocCodec } from "../secrets/codec.js";
-import { SecretKey } from "../secrets/key.js";
 import type {
   CompactionRecord,
   Current,

@@ -17,7 +17,7 @@ import {
 } from "../../../src/store/ops/export.js";
 import { currentState, stateAt } from "../../../src/store/ops/snapshot.js";
 import { verifyJournal } from "../../../src/store/ops/verify.js";
-import { SecretKey } from "../../../src/store/secrets/key.js";
+import { SecretKey } from "../../../src/util/secret-key.js";
 import { aLoadBalancer, anInstance, meta } from "../../support/builders.js";
 import { aCredential, openTempStore, stateForm, type TempStore } from "./support.js";
 

@@ -7,9 +7,9 @@ import type { Credential, EntityKind } from "../../../src/model/types.js";
 import { canonicalJson } from "../../../src/store/journal.js";
 import { type State, stateEntries } from "../../../src/store/ops/snapshot.js";
 import { DocCodec } from "../../../src/store/secrets/codec.js";
-import { SecretKey } from "../../../src/store/secrets/key.js";
 import { JOURNAL_TRIGGERS } from "../../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
+import { SecretKey } from "../../../src/util/secret-key.js";
 
 export interface TempStore {
   readonly store: SqliteStore;
