@@ -128,7 +128,7 @@ describe("the API edge before authentication", () => {
     return (process.memoryUsage().rss - before) / MB;
   }
 
-  it("refuses an unsigned 200 MB import without buffering it (RSS grows by a few MB at most)", async () => {
+  it("refuses an unsigned 200 MB import without buffering it (RSS grows by a few MB at most)", async (t) => {
     let declared: { status: number | undefined; sent: number } = { status: undefined, sent: 0 };
     let chunked: { status: number | undefined; sent: number } = { status: undefined, sent: 0 };
     const growth = await rssGrowth(async () => {
@@ -138,6 +138,9 @@ describe("the API edge before authentication", () => {
     assert.equal(declared.status, 403);
     assert.equal(chunked.status, 403);
     assert.ok(declared.sent < 200 * MB && chunked.sent < 200 * MB, "the server stopped the upload");
+    t.diagnostic(
+      `RSS growth ${growth.toFixed(1)} MB; client sent ${declared.sent} and ${chunked.sent} bytes`,
+    );
     assert.ok(growth < 16, `RSS grew by ${growth.toFixed(1)} MB`);
   });
 
@@ -227,7 +230,7 @@ describe("the API edge before authentication", () => {
     assert.equal(history.status, 200);
   });
 
-  it("5,000 unauthenticated connections closed mid-request: all counted, a few info lines, no error", async () => {
+  it("5,000 unauthenticated connections closed mid-request: all counted, a few info lines, no error", async (t) => {
     noise.flush();
     lines.length = 0;
     const before = noise.counter.total();
@@ -268,7 +271,15 @@ describe("the API edge before authentication", () => {
     noise.flush();
     const parsed = lines.map((l) => JSON.parse(l) as { level: string; msg: string; count?: number });
     assert.equal(parsed.filter((l) => l.level === "error").length, 0, "nothing at error level");
-    assert.ok(parsed.length <= 3, `${parsed.length} lines for ${N} connections in ${elapsed} ms`);
+    t.diagnostic(
+      `${parsed.length} log line(s) for ${N} connections in ${elapsed} ms: ${JSON.stringify(noise.counter.render())}`,
+    );
+    // One line at the first refusal, then at most one per 10 s while the burst lasts, and the flush.
+    const bound = 2 + Math.ceil(elapsed / 10_000);
+    assert.ok(
+      parsed.length <= Math.min(bound, 10),
+      `${parsed.length} lines for ${N} connections in ${elapsed} ms`,
+    );
     assert.equal(
       parsed.reduce((n, l) => n + (l.count ?? 0), 0),
       N,

@@ -241,6 +241,14 @@ function privateFile(path: string): void {
   if (path === ":memory:" || path === "") return;
   closeSync(openSync(path, "a", 0o600));
   chmodSync(path, 0o600);
+  // Left by an older version with the default mode: SQLite reuses them rather than recreating them.
+  for (const side of [`${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(side, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  }
 }
 
 function deepFreeze(value: unknown): unknown {
