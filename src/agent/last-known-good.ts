@@ -6,11 +6,18 @@
  * Format 2 holds resolved node specs. A file of format 1 (raw policies and attributes, the
  * revision under `version`) is read too and resolved on the way in, so an upgraded agent keeps
  * serving what it served before; the next accepted document rewrites the file as format 2.
+ *
+ * TLS private keys never rest in plain text: in the file each listener's `tls.privateKey` is sealed
+ * (AES-256-GCM, `enc:v1:`) with the agent's own key — `BALLAST_AGENT_SECRET_KEY` (base64) or
+ * `<agent-dir>/secret.key`, created 0600 — bound to the load balancer and listener port. In memory
+ * the specs are plain. A file written before (plain keys) is read as it is and sealed when next
+ * written. The file and the key file are readable by their owner only.
  */
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { NODE_SPEC_FORMAT, type NodeSpec, nodeSpecProblem } from "../model/node-spec.js";
+import { isUsableTls, NODE_SPEC_FORMAT, type NodeSpec, nodeSpecProblem } from "../model/node-spec.js";
 import { type NodeSource, resolveNode } from "../model/resolve-node.js";
+import { SecretKey } from "../util/secret-key.js";
 
 export interface LastKnownGood {
   readonly format: typeof NODE_SPEC_FORMAT;
@@ -24,8 +31,36 @@ export interface LastKnownGood {
 }
 
 export const LKG_FILE = "last-known-good.json";
+/** The agent's key comes from this variable when set, so a host's agents and control plane differ. */
+export const AGENT_SECRET_KEY_ENV = "BALLAST_AGENT_SECRET_KEY";
 
-export async function readLastKnownGood(dir: string): Promise<LastKnownGood | undefined> {
+/** The agent's secret key for a data directory (see the module comment). */
+export function agentSecretKey(dir: string, env: NodeJS.ProcessEnv = process.env): SecretKey {
+  return SecretKey.load(dir, env, AGENT_SECRET_KEY_ENV);
+}
+
+/** The specs with every listener's private key sealed (`seal`) or opened (`open`). */
+export function mapPrivateKeys(
+  specs: readonly NodeSpec[],
+  fn: (privateKey: string, context: string) => string,
+): NodeSpec[] {
+  return specs.map((spec) => ({
+    ...spec,
+    listeners: spec.listeners.map((l) =>
+      isUsableTls(l.tls)
+        ? {
+            ...l,
+            tls: {
+              ...l.tls,
+              privateKey: fn(l.tls.privateKey, `ballast-agent/${spec.name}/${l.port}/privateKey`),
+            },
+          }
+        : l,
+    ),
+  }));
+}
+
+export async function readLastKnownGood(dir: string, key?: SecretKey): Promise<LastKnownGood | undefined> {
   const path = join(dir, LKG_FILE);
   let text: string;
   try {
@@ -34,7 +69,9 @@ export async function readLastKnownGood(dir: string): Promise<LastKnownGood | un
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  return parseLastKnownGood(JSON.parse(text), path);
+  const lkg = parseLastKnownGood(JSON.parse(text), path);
+  const k = key ?? agentSecretKey(dir);
+  return { ...lkg, loadBalancers: mapPrivateKeys(lkg.loadBalancers, (v, c) => k.open(v, c)) };
 }
 
 /** A parsed file of either format as format 2; throws, naming `path`, when it is neither. */
@@ -69,13 +106,20 @@ function isRevision(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
-export async function writeLastKnownGood(dir: string, lkg: LastKnownGood): Promise<void> {
-  await mkdir(dir, { recursive: true });
+export async function writeLastKnownGood(dir: string, lkg: LastKnownGood, key?: SecretKey): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const k = key ?? agentSecretKey(dir);
+  const sealed: LastKnownGood = {
+    ...lkg,
+    loadBalancers: mapPrivateKeys(lkg.loadBalancers, (v, c) => k.seal(v, c)),
+  };
   const path = join(dir, LKG_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, "w", 0o600);
   try {
-    await fh.writeFile(JSON.stringify(lkg));
+    // A leftover temporary file keeps its old mode through open(); make sure of 0600.
+    await chmod(tmp, 0o600);
+    await fh.writeFile(JSON.stringify(sealed));
     await fh.sync();
   } finally {
     await fh.close();

@@ -13,6 +13,7 @@ import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
+import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
 import { ChangeGuard } from "../controller/guard.js";
 import { StateMonitor } from "../controller/state-monitor.js";
@@ -181,7 +182,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       stateCheck: () => monitor.last,
     };
 
-    const common = { store, authenticator, logger, zones: opts.zones };
+    // Refusals before authentication: one counter for /metrics, one rate-limited log for both APIs.
+    const unauthenticated = unauthenticatedCounter();
+    const noise = new UnauthenticatedNoise({
+      logger: logger.child({ component: "api" }),
+      counter: unauthenticated,
+    });
+    closers.push(async () => noise.flush());
+    const common = { store, authenticator, logger, zones: opts.zones, noise };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
       ...common,
@@ -197,7 +205,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
 
-    const channel = new AgentChannel({ store, token: agentToken, zones: opts.zones, logger, guard, monitor });
+    const channel = new AgentChannel({
+      store,
+      token: agentToken,
+      zones: opts.zones,
+      logger,
+      guard,
+      monitor,
+      counters: [unauthenticated],
+    });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
 

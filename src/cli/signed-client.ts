@@ -2,6 +2,7 @@
  * A SigV4-signing HTTP client for the `ballast` command: the same signature the AWS SDKs send,
  * so the CLI goes through exactly the authentication every other client does.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -41,7 +42,11 @@ export class SignedClient {
     const url = new URL(path, this.#endpoint);
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
-    const headers: Record<string, string> = { host: url.host };
+    // The body's SHA-256, signed: the server verifies the signature before it reads the body.
+    const headers: Record<string, string> = {
+      host: url.host,
+      "x-amz-content-sha256": createHash("sha256").update(body, "utf8").digest("hex"),
+    };
     if (contentType) headers["content-type"] = contentType;
     const signed = await this.#signer.sign({
       method,

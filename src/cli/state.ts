@@ -24,7 +24,7 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   restore --to REV|TIME [--lb NAME …] [--include-credentials] [--allow-empty]
   verify                            (exit code 1 when the journal does not verify)
   export [--out FILE]
-  import FILE [--keep-credentials]
+  import FILE [--keep-credentials] [--accept-unsigned]
   backups [--create]
   compact (--through REV | --older-than DAYS) --ticket ID
                                     (removes superseded history older than the retention period)
@@ -75,6 +75,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
       "include-credentials": { type: "boolean", default: false },
       "allow-empty": { type: "boolean", default: false },
       "keep-credentials": { type: "boolean", default: false },
+      "accept-unsigned": { type: "boolean", default: false },
       out: { type: "string" },
       create: { type: "boolean", default: false },
       through: { type: "string" },
@@ -164,7 +165,10 @@ export async function stateCommand(argv: string[]): Promise<void> {
         const text = await readFile(file, "utf8");
         // Refuse a damaged file here, before sending it; the server checks again.
         parseExport(text, `export ${file}`);
-        const q = values["keep-credentials"] ? "?includeCredentials=false" : "";
+        const flags = new URLSearchParams();
+        if (values["keep-credentials"]) flags.set("includeCredentials", "false");
+        if (values["accept-unsigned"]) flags.set("acceptUnsigned", "true");
+        const q = flags.size > 0 ? `?${flags}` : "";
         const r = await client.stream<ChangeResult & { exportRevision: number }>(
           "import",
           "POST",

@@ -17,6 +17,7 @@ import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { regionOf, regionServedBy } from "../model/region.js";
 import type { Store } from "../store/store.js";
+import type { LabelledCounter } from "../util/counters.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
@@ -32,6 +33,8 @@ export interface AgentChannelOptions {
   readonly guard?: ChangeGuard;
   /** The state monitor whose verdict the metrics report. */
   readonly monitor?: StateMonitor;
+  /** Counters of other components served with the metrics (composition root: the API's). */
+  readonly counters?: readonly LabelledCounter[];
 }
 
 const MAX_WAIT_SECONDS = 30;
@@ -108,6 +111,8 @@ export class AgentChannel {
                 removedLoadBalancers: h.verdict.removedLoadBalancers,
               })),
             },
+        Date.now(),
+        this.#opts.counters,
       );
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
       return;

@@ -5,6 +5,7 @@
  */
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
+import type { LabelledCounter } from "../util/counters.js";
 
 /** Statuses older than this are reported as a stale agent, not as a live one. */
 export const STATUS_FRESH_MS = 30_000;
@@ -23,6 +24,8 @@ export async function renderMetrics(
   store: Store,
   controller?: ControllerGauges,
   now = Date.now(),
+  /** Counters other parts of the process keep (the API's unauthenticated requests), rendered as they are. */
+  counters: readonly LabelledCounter[] = [],
 ): Promise<string> {
   const [head, statuses, lbs] = await Promise.all([
     store.head(),
@@ -84,7 +87,7 @@ export async function renderMetrics(
       controller.guardHolds.map((h) => [`{zone="${esc(h.zone)}"}`, h.removedLoadBalancers]),
     );
   }
-  return `${out.join("\n")}\n`;
+  return `${out.join("\n")}\n${counters.map((c) => c.render()).join("")}`;
 }
 
 function esc(v: string): string {

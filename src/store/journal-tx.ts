@@ -5,6 +5,8 @@
  */
 import type { EntityKind, EntityTypes } from "../model/types.js";
 import { canonicalJson, collapseWrites, GENESIS_HASH, type PendingChange, revisionHash } from "./journal.js";
+import type { DocCodec } from "./secrets/codec.js";
+import { hasSecrets } from "./secrets/codec.js";
 import type { EntityDifference, MutationTx, Revision, RevisionMeta } from "./store.js";
 
 /** Committed state as a driver reads it for one mutation attempt; a driver may record the reads. */
@@ -17,7 +19,7 @@ export interface CommittedReads {
 }
 
 /** The `tx` of a mutation: committed state overlaid with the writes it made so far (into `writes`). */
-export function mutationTx(committed: CommittedReads, writes: PendingChange[]): MutationTx {
+export function mutationTx(committed: CommittedReads, writes: PendingChange[], codec: DocCodec): MutationTx {
   const pending = (kind: EntityKind, key: string): PendingChange | undefined => {
     for (let i = writes.length - 1; i >= 0; i--) {
       const w = writes[i];
@@ -30,11 +32,11 @@ export function mutationTx(committed: CommittedReads, writes: PendingChange[]): 
       const p = pending(kind, key);
       if (p) return (p.doc ?? undefined) as EntityTypes[K] | undefined;
       const doc = await committed.doc(kind, key);
-      return doc === undefined ? undefined : (JSON.parse(doc) as EntityTypes[K]);
+      return doc === undefined ? undefined : codec.decode(kind, key, doc);
     },
     list: async <K extends EntityKind>(kind: K) => {
       const out = new Map<string, EntityTypes[K]>();
-      for (const row of await committed.docs(kind)) out.set(row.key, JSON.parse(row.doc) as EntityTypes[K]);
+      for (const row of await committed.docs(kind)) out.set(row.key, codec.decode(kind, row.key, row.doc));
       for (const w of collapseWrites(writes)) {
         if (w.kind !== kind) continue;
         if (w.doc === null) out.delete(w.key);
@@ -56,10 +58,13 @@ export function mutationTx(committed: CommittedReads, writes: PendingChange[]): 
  * The writes that change something, each with the text to store (null for a tombstone): a delete
  * of an absent entity and a put of an equal document are dropped. `stored` gives the current text.
  * The changes are the documents as given — the hash covers those, never what the database re-reads.
+ * The texts are what the database stores: the documents with their secret fields sealed by `codec`
+ * (this and the reads through `codec.decode` are the store's one encryption boundary).
  */
 export function effectiveWrites(
   writes: readonly PendingChange[],
   stored: (kind: EntityKind, key: string) => string | undefined,
+  codec: DocCodec,
 ): { changes: PendingChange[]; texts: (string | null)[] } {
   const changes: PendingChange[] = [];
   const texts: (string | null)[] = [];
@@ -71,10 +76,15 @@ export function effectiveWrites(
       texts.push(null);
       continue;
     }
-    const text = JSON.stringify(w.doc);
+    const secret = hasSecrets(w.kind);
+    const text = secret ? codec.encode(w.kind, w.key, w.doc) : JSON.stringify(w.doc);
     // Stored text is what JSON.stringify made of an equal document, so equal text decides the
-    // common case without parsing; otherwise compare canonical forms.
-    if (doc !== undefined && (doc === text || canonicalJson(JSON.parse(doc)) === canonicalJson(w.doc)))
+    // common case without parsing; otherwise compare canonical forms (of the plain documents:
+    // sealing uses a fresh IV each time, so a sealed text never equals another).
+    if (
+      doc !== undefined &&
+      ((!secret && doc === text) || canonicalJson(codec.decode(w.kind, w.key, doc)) === canonicalJson(w.doc))
+    )
       continue;
     changes.push(w);
     texts.push(text);

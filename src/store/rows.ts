@@ -4,6 +4,7 @@
  */
 import type { EntityKind, EntityTypes } from "../model/types.js";
 import { stateDigest } from "./journal.js";
+import type { DocCodec } from "./secrets/codec.js";
 import type {
   CompactionRecord,
   Current,
@@ -89,24 +90,31 @@ export function revisionValues(r: Revision): (string | number | null)[] {
   ];
 }
 
-export function toCurrent<K extends EntityKind>(row: CurrentRow): Current<K> {
-  return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+export function toCurrent<K extends EntityKind>(
+  row: CurrentRow & { key: string },
+  kind: K,
+  codec: DocCodec,
+): Current<K> {
+  return { revision: row.revision, doc: codec.decode(kind, row.key, row.doc) };
 }
 
 /** The entity as a version left it: undefined for no version or a tombstone. */
 export function toCurrentAt<K extends EntityKind>(
-  row: { revision: number; doc: string | null } | undefined,
+  row: { key: string; revision: number; doc: string | null } | undefined,
+  kind: K,
+  codec: DocCodec,
 ): Current<K> | undefined {
   if (!row || row.doc === null) return undefined;
-  return { revision: row.revision, doc: JSON.parse(row.doc) as EntityTypes[K] };
+  return { revision: row.revision, doc: codec.decode(kind, row.key, row.doc) };
 }
 
-export function toDifference(row: DifferenceRow): EntityDifference {
+export function toDifference(row: DifferenceRow, codec: DocCodec): EntityDifference {
+  const kind = row.kind as EntityKind;
   return {
-    kind: row.kind as EntityKind,
+    kind,
     key: row.key,
-    past: row.past_doc === null ? undefined : (JSON.parse(row.past_doc) as EntityTypes[EntityKind]),
-    now: row.now_doc === null ? undefined : (JSON.parse(row.now_doc) as EntityTypes[EntityKind]),
+    past: row.past_doc === null ? undefined : codec.decode(kind, row.key, row.past_doc),
+    now: row.now_doc === null ? undefined : codec.decode(kind, row.key, row.now_doc),
   };
 }
 
@@ -124,21 +132,30 @@ export function toCompaction(row: CompactionRow): CompactionRecord {
   };
 }
 
-export function toVersion(row: VersionRow): EntityVersion {
+export function toVersion(row: VersionRow, codec: DocCodec): EntityVersion {
+  const kind = row.kind as EntityKind;
   return {
-    kind: row.kind as EntityKind,
+    kind,
     key: row.key,
     revision: row.revision,
-    doc: row.doc === null ? null : (JSON.parse(row.doc) as EntityTypes[EntityKind]),
+    doc: row.doc === null ? null : (codec.decode(kind, row.key, row.doc) as EntityTypes[EntityKind]),
   };
 }
 
-/** The digest of a state read as version rows (tombstones are absences, not entries). */
-export function versionsDigest(rows: readonly VersionRow[]): string {
+/**
+ * The digest of a state read as version rows (tombstones are absences, not entries), over the
+ * plain documents: the same digest `verifyJournal` recomputes from the store's decoded reads.
+ */
+export function versionsDigest(rows: readonly VersionRow[], codec: DocCodec): string {
   return stateDigest(
     rows
       .filter((r) => r.doc !== null)
-      .map((r) => ({ kind: r.kind, key: r.key, revision: r.revision, doc: JSON.parse(r.doc as string) })),
+      .map((r) => ({
+        kind: r.kind,
+        key: r.key,
+        revision: r.revision,
+        doc: codec.decode(r.kind as EntityKind, r.key, r.doc as string),
+      })),
   );
 }
 

@@ -10,6 +10,7 @@
  */
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { EntityKind, EntityTypes } from "../model/types.js";
+import type { DocCodec } from "./secrets/codec.js";
 
 /** Who made a change, from where, and why: recorded with every revision. */
 export interface RevisionMeta {
@@ -98,6 +99,12 @@ export interface MutationResult<T> {
 export interface Store {
   /** A driver name for logs and metrics: "sqlite" or "postgres". */
   readonly driver: string;
+
+  /**
+   * How this store seals secret fields at rest, with its secret key (secrets/codec.ts); exports and
+   * backups seal and MAC with the same key. Every read of the store returns plain documents.
+   */
+  readonly codec: DocCodec;
 
   /**
    * Runs `fn` and appends its writes as one revision, atomically. If another writer changed an

@@ -10,7 +10,9 @@ import {
   readLastKnownGood,
   writeLastKnownGood,
 } from "../../src/agent/last-known-good.js";
+import type { TlsContextSpec } from "../../src/model/node-spec.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { SecretKey } from "../../src/util/secret-key.js";
 import { closeServer, echoBackend, fetchRaw, freePort } from "../proxy/helpers.js";
 import { aNodeSpec } from "../support/builders.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
@@ -152,5 +154,57 @@ describe("an agent upgraded over a format-1 last-known-good file", () => {
       original,
       "no document: the file is left as it was",
     );
+  });
+});
+
+describe("last-known-good file: TLS private keys at rest", () => {
+  const KEY_LINE = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDagentline";
+  const PEM = `-----BEGIN PRIVATE KEY-----\n${KEY_LINE}\n-----END PRIVATE KEY-----\n`;
+  function withTls(): LastKnownGood {
+    const spec = aNodeSpec();
+    const listener = spec.listeners[0];
+    assert.ok(listener);
+    const tls: TlsContextSpec = {
+      certificateArn: "arn:aws:iam::000000000000:server-certificate/web",
+      certificatePem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      privateKey: PEM,
+      policyName: "ELBSecurityPolicy-2016-08",
+      minVersion: "TLSv1.2",
+      maxVersion: "TLSv1.2",
+      ciphers: "ECDHE-RSA-AES128-GCM-SHA256",
+      honorCipherOrder: true,
+      caveats: [],
+    };
+    return {
+      format: 2,
+      revision: 7,
+      zone: "us-east-1a",
+      loadBalancers: [{ ...spec, listeners: [{ ...listener, protocol: "HTTPS", tls }] }],
+      addresses: { web: "127.0.1.1" },
+      savedAt: new Date().toISOString(),
+    };
+  }
+
+  it("seals the private key in the file with the agent's own key (0600), and reads it back plain", async () => {
+    const d = dir();
+    const lkg = withTls();
+    await writeLastKnownGood(d, lkg);
+    const text = readFileSync(join(d, LKG_FILE), "utf8");
+    assert.ok(!text.includes(KEY_LINE), "the private key is not in the file");
+    assert.match(text, /"privateKey":"enc:v1:/);
+    assert.equal(statSync(join(d, LKG_FILE)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(d, "secret.key")).mode & 0o777, 0o600);
+    assert.deepEqual(await readLastKnownGood(d), lkg);
+    // Another agent's key cannot open it.
+    await assert.rejects(readLastKnownGood(d, SecretKey.generate("other agent")), /cannot decrypt/);
+  });
+
+  it("reads a file written before (plain key) as it is, and seals it on the next write", async () => {
+    const d = dir();
+    const lkg = withTls();
+    writeFileSync(join(d, LKG_FILE), JSON.stringify(lkg), { mode: 0o600 });
+    assert.deepEqual(await readLastKnownGood(d), lkg);
+    await writeLastKnownGood(d, (await readLastKnownGood(d)) as LastKnownGood);
+    assert.ok(!readFileSync(join(d, LKG_FILE), "utf8").includes(KEY_LINE));
   });
 });

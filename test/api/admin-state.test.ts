@@ -303,8 +303,8 @@ describe("admin state API", () => {
     const head = await store.head();
     for (const [what, body, reason] of [
       ["truncated", text.slice(0, Math.floor(text.length / 2)), /not valid JSON/],
-      ["corrupted", text.replace('"api"', '"apX"'), /checksum mismatch/],
-      ["checksum mismatch", tampered, /checksum mismatch/],
+      ["corrupted", text.replace('"api"', '"apX"'), /MAC mismatch/],
+      ["MAC mismatch", tampered, /MAC mismatch/],
       ["not an export", JSON.stringify({ hello: "world" }), /format/],
     ] as const) {
       const res = await call(admin, "POST", "/import", body);

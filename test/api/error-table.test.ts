@@ -38,6 +38,9 @@ const ESCAPED = (code: string): string => `${code} &lt;for&gt; &quot;the&quot; &
 /** Throws the BallastError named by the request's access key id. */
 const throwingAuthenticator: Authenticator = {
   async authenticate(request) {
+    return (await this.authenticateHead(request)).verify("");
+  },
+  async authenticateHead(request) {
     const id = /Credential=([^/,\s]+)\//.exec(request.headers.authorization ?? "")?.[1] ?? "";
     if (!isCode(id)) throw new Error(`the test sent an unknown code ${id}`);
     throw new BallastError(id, message(id));

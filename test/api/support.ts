@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { createAdminHandler } from "../../src/api/admin/handler.js";
-import type { Authenticator, SignedRequest } from "../../src/api/auth/authenticator.js";
+import type { Authenticator, RequestHead, SignedRequest } from "../../src/api/auth/authenticator.js";
 import { createAwsQueryHandler } from "../../src/api/aws-query/handler.js";
 import { BallastError } from "../../src/model/errors.js";
 import type { SafetyControl } from "../../src/model/guard.js";
@@ -34,6 +34,9 @@ function cred(accessKeyId: string, principal: string, role: Credential["role"]):
  */
 export const testAuthenticator: Authenticator = {
   async authenticate(request: SignedRequest) {
+    return (await this.authenticateHead(request)).verify("");
+  },
+  async authenticateHead(request: RequestHead) {
     const header = request.headers.authorization;
     if (!header)
       throw new BallastError("MissingAuthenticationToken", "Request is missing Authentication Token");
@@ -45,7 +48,8 @@ export const testAuthenticator: Authenticator = {
         "InvalidClientTokenId",
         "The security token included in the request is invalid.",
       );
-    return { credential, region: scope?.[2] ?? "us-east-1" };
+    const region = scope?.[2] ?? "us-east-1";
+    return { presigned: false, declaredPayloadHash: undefined, verify: () => ({ credential, region }) };
   },
 };
 

@@ -3,6 +3,7 @@
  * AWS SDK for JavaScript v3), the AWS test-suite vectors, and every rejection path.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { describe, test } from "node:test";
 import { Sha256 } from "@aws-crypto/sha256-js";
@@ -456,3 +457,53 @@ describe("SigV4: rejections", () => {
     await rejects(auth, withToken, "InvalidClientTokenId");
   });
 });
+
+describe("SigV4: the head before the body", () => {
+  const auth = authenticator(at("2012-12-12T00:01:00Z"));
+
+  test("an unknown key, a bad clock or a missing signature fail on the head alone", async () => {
+    const good = await signed(post());
+    const head = { method: good.method, url: good.url, headers: good.headers };
+    const pending = await auth.authenticateHead(head);
+    assert.equal(pending.presigned, false);
+    assert.equal(pending.verify(sha256(FORM)).credential.principal, "admin");
+    await assert.rejects(auth.authenticateHead({ ...head, headers: { host: "h" } }), /Authentication Token/);
+    const stranger = String(good.headers.authorization).replace(ACCESS_KEY_ID, "AKIANOBODY0000000000");
+    await assert.rejects(
+      auth.authenticateHead({ ...head, headers: { ...good.headers, authorization: stranger } }),
+      (e: unknown) => e instanceof BallastError && e.code === "InvalidClientTokenId",
+    );
+    const late = authenticator(at("2012-12-12T01:00:00Z"));
+    await assert.rejects(late.authenticateHead(head), /Signature expired/);
+  });
+
+  test("a declared payload hash is signed: verified before the body, and must be the body's", async () => {
+    const req = post();
+    const hash = sha256(FORM);
+    const withHash = await signed({ ...req, headers: { ...req.headers, "x-amz-content-sha256": hash } });
+    const pending = await auth.authenticateHead(withHash);
+    assert.equal(pending.declaredPayloadHash, hash);
+    assert.equal(pending.verify(hash).region, "us-east-1");
+    assert.throws(() => pending.verify(sha256("another body")), /signature we calculated/);
+    // A non-hash (UNSIGNED-PAYLOAD) is never a shortcut around signing the body.
+    const unsigned = await signed({
+      ...req,
+      headers: { ...req.headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    await assert.rejects(auth.authenticateHead(unsigned), /signature we calculated/);
+  });
+
+  test("a presigned request says so", async () => {
+    const url = await signer().presign(get({ Action: "DescribeLoadBalancers", Version: "2012-06-01" }), {
+      signingDate: SIGNED_AT,
+      expiresIn: 3600,
+    });
+    const pending = await auth.authenticateHead(received(url));
+    assert.equal(pending.presigned, true);
+    assert.equal(pending.verify(sha256("")).presigned, true);
+  });
+});
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { APPEND_ONLY_TABLES, GENESIS_HASH, revisionHash } from "../../src/store/journal.js";
@@ -261,10 +264,11 @@ describe("postgres store", () => {
   });
 
   it("opens by spec: postgres URLs, sqlite paths, and a clear error otherwise", async () => {
-    const pgStore = await openStore(url, "/nonexistent");
+    const dataDir = mkdtempSync(join(tmpdir(), "ballast-open-"));
+    const pgStore = await openStore(url, dataDir);
     assert.equal(pgStore.driver, "postgres");
     await pgStore.close();
-    const alt = await openStore(url.replace(/^postgres:/, "postgresql:"), "/nonexistent");
+    const alt = await openStore(url.replace(/^postgres:/, "postgresql:"), dataDir);
     assert.equal(alt.driver, "postgres");
     await alt.close();
     await assert.rejects(openStore("mysql://root:secret@db/ballast", "/tmp"), (e: Error) => {

@@ -1,7 +1,9 @@
 /**
- * The admin JSON API, signed with SigV4 like the ELB API: this module reads the body,
- * authenticates the caller, hands the call to the module of its resource, and answers in JSON
- * (errors as `{ error: { code, message } }` with the status of their code).
+ * The admin JSON API, signed with SigV4 like the ELB API: this module authenticates the request's
+ * head before reading any body (no presigned URL for maintenance or export: presigned.ts), reads
+ * the body within the route's own limit and verifies the signature over it (../aws-query/body.ts),
+ * hands the call to the module of its resource, and answers in JSON (errors as
+ * `{ error: { code, message } }` with the status of their code).
  *
  *   /admin/v1/instances…     the instance inventory            instances.ts
  *   /admin/v1/certificates…  the certificate store             certificates.ts
@@ -21,12 +23,14 @@ import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
-import { readBody } from "../aws-query/body.js";
+import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
+import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import type { AdminCall, Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
+import { refusePresigned } from "./presigned.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
 import { createSubnetRoutes, isSubnetsPath } from "./subnets.js";
@@ -45,6 +49,8 @@ export interface AdminHandlerOptions {
   readonly retentionDays?: number;
   /** The controller's guard and state check, when this process runs them. */
   readonly safety?: SafetyControl;
+  /** Where refusals before authentication are counted and logged (default: a private one). */
+  readonly noise?: UnauthenticatedNoise;
 }
 
 export function createAdminHandler(
@@ -63,13 +69,21 @@ export function createAdminHandler(
     ...(opts.backupDir === undefined ? {} : { backupDir: opts.backupDir }),
     ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
   });
+  const noise = opts.noise ?? new UnauthenticatedNoise({ logger });
   return (req, res) => {
     const requestId = randomUUID();
-    handle(req, res, requestId)
+    const progress = { authenticated: false };
+    handle(req, res, requestId, progress)
       .then((body) => {
         if (body) sendJson(res, 200, body, requestId);
       })
       .catch((e: unknown) => {
+        const reason = progress.authenticated ? undefined : unauthenticatedReason(e);
+        if (reason !== undefined) noise.record(reason, req.socket.remoteAddress);
+        if (e instanceof ClientClosedError) {
+          res.destroy();
+          return;
+        }
         const err = isBallastError(e)
           ? e
           : new BallastError("InternalFailure", "An internal error occurred.");
@@ -83,13 +97,19 @@ export function createAdminHandler(
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
+    progress: { authenticated: boolean },
   ): Promise<Json | undefined> {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const path = url.split("?")[0] ?? "";
+    // The head first: nothing of the body is read for a request that cannot be authenticated.
+    const pending = await opts.authenticator.authenticateHead({ method, url, headers: req.headers });
+    if (pending.presigned) refusePresigned(method, path);
+    // Each route its own limit: only a state import takes a large body (and only once signed).
     const importing = method === "POST" && path === `${STATE_PREFIX}/import`;
-    const body = await readBody(req, importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES);
-    const auth = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
+    const limit = importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES;
+    const { body, auth } = await readAuthenticatedBody(req, pending, limit);
+    progress.authenticated = true;
     const { credential } = auth;
     const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
     const asked = query.get("region");
@@ -129,6 +149,8 @@ function sendJson(res: ServerResponse, status: number, body: Json, requestId: st
     "Content-Type": "application/json",
     "Content-Length": payload.length,
     "x-amzn-RequestId": requestId,
+    // A request refused before its body was read: the rest of it is not read, the connection closes.
+    ...(res.req.complete ? {} : { Connection: "close" }),
   });
   res.end(payload);
 }

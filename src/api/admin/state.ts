@@ -12,8 +12,10 @@
  *                                                    → { target, revision, lines, diff, warnings }
  *   GET  /admin/v1/state/verify                      → VerifyReport (200 also when not ok)
  *   GET  /admin/v1/state/export                      → the export document, as its own JSON text
- *   POST /admin/v1/state/import?includeCredentials=false   body: an export document
- *                                                    → { revision, exportRevision, lines, diff }
+ *   POST /admin/v1/state/import?includeCredentials=false&acceptUnsigned=true   body: an export
+ *                                                    → { revision, exportRevision, keptCredentials, lines, diff }
+ *        (the caller's own access key is never replaced by an import; an unsigned, version-1
+ *        export is refused unless acceptUnsigned=true)
  *   GET  /admin/v1/state/backups                     → { backups }
  *   POST /admin/v1/state/backups                     → { backup }
  *   POST /admin/v1/state/compact  { through? | olderThanDays?, ticket }
@@ -271,28 +273,46 @@ export function createStateRoutes(
   }
 
   async function importRoute(call: StateCall, res: ServerResponse): Promise<void> {
-    const doc = parseExport(call.body.toString("utf8"), "the request body");
     const flag = call.query.get("includeCredentials");
     if (flag !== null && flag !== "true" && flag !== "false")
       throw new BallastError("InvalidParameterValue", "includeCredentials must be true or false");
+    const unsigned = call.query.get("acceptUnsigned");
+    if (unsigned !== null && unsigned !== "true" && unsigned !== "false")
+      throw new BallastError("InvalidParameterValue", "acceptUnsigned must be true or false");
+    const acceptUnsigned = unsigned === "true";
+    const doc = parseExport(call.body.toString("utf8"), "the request body", {
+      key: store.codec.key,
+      acceptUnsigned,
+    });
     return streamed(call, res, logger, "import", async (progress) => {
       progress("apply", 0, 0);
       const result = await importState(
         store,
         doc,
         { ...call.meta, action: "ImportState" },
-        flag === null ? {} : { includeCredentials: flag === "true" },
+        {
+          ...(flag === null ? {} : { includeCredentials: flag === "true" }),
+          keepCredentials: [call.credential.accessKeyId],
+          acceptUnsigned,
+        },
       );
       logger.info("state imported", {
         ...call.meta,
         exportRevision: doc.revision,
+        unsigned: doc.version === 1,
         revision: result.revision?.number,
         changes: diffLines(result.diff).length,
+        keptCredentials: result.keptCredentials,
       });
+      const kept = result.keptCredentials.map(
+        (id) => `credential ${id}: kept as it is (the importing caller's own key is never replaced)`,
+      );
       return {
         revision: result.revision ? entry(result.revision) : null,
         exportRevision: doc.revision,
-        ...diffBody(result.diff),
+        keptCredentials: [...result.keptCredentials],
+        lines: [...kept, ...diffLines(result.diff)],
+        diff: result.diff,
       };
     });
   }

@@ -13,7 +13,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import { BallastError } from "../../model/errors.js";
 import { isRegionName } from "../../model/region.js";
 import type { Credential } from "../../model/types.js";
-import type { Authenticated, Authenticator, SignedRequest } from "./authenticator.js";
+import type {
+  Authenticated,
+  Authenticator,
+  PendingAuthentication,
+  RequestHead,
+  SignedRequest,
+} from "./authenticator.js";
 import {
   ALGORITHM,
   amzDate,
@@ -100,6 +106,14 @@ export class SigV4Authenticator implements Authenticator {
   }
 
   async authenticate(request: SignedRequest): Promise<Authenticated> {
+    return (await this.authenticateHead(request)).verify(sha256Hex(request.body));
+  }
+
+  /**
+   * Every check the head allows — shape, scope, access key, clock, signed headers present — before
+   * any body is read; the returned `verify` checks the signature once the payload hash is known.
+   */
+  async authenticateHead(request: RequestHead): Promise<PendingAuthentication> {
     const { path, query } = splitUrl(request.url);
     const params = new Map<string, string>();
     for (const [k, v] of parseQuery(query)) if (!params.has(k)) params.set(k, v);
@@ -141,27 +155,32 @@ export class SigV4Authenticator implements Authenticator {
       signedHeaders.push([name, value]);
     }
 
-    const bodyHash = sha256Hex(request.body);
-    const declared = sig.presigned ? undefined : headerValue(request.headers, "x-amz-content-sha256");
+    const rawDeclared = sig.presigned ? undefined : headerValue(request.headers, "x-amz-content-sha256");
+    const declared = rawDeclared?.trim().toLowerCase();
     // The body carries the Action and its parameters, so it is always signed: a declared hash
-    // (UNSIGNED-PAYLOAD included) that is not the body's own is a mismatch, not a shortcut.
-    if (declared !== undefined && declared.trim().toLowerCase() !== bodyHash) throw mismatch();
+    // that is no SHA-256 (UNSIGNED-PAYLOAD, STREAMING-…) is a mismatch, not a shortcut.
+    if (declared !== undefined && !/^[0-9a-f]{64}$/.test(declared)) throw mismatch();
 
-    const canonical = canonicalRequest({
-      method: request.method,
-      path,
-      query,
-      ...(sig.presigned ? { omitQueryParam: "X-Amz-Signature" } : {}),
-      signedHeaders,
-      signedHeadersLine: sig.signedHeadersLine,
-      payloadHash: bodyHash,
-    });
-    const scope = `${sig.scopeDate}/${sig.scopeRegion}/${sig.scopeService}/${sig.terminator}`;
-    const key = signingKey(credential.secretAccessKey, sig.scopeDate, sig.scopeRegion, sig.scopeService);
-    const expected = Buffer.from(signatureHex(key, stringToSign(sig.amzDate, scope, canonical)), "utf8");
-    const provided = Buffer.from(sig.signature.toLowerCase(), "utf8");
-    if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) throw mismatch();
-    return { credential, region: sig.scopeRegion };
+    const verify = (payloadHash: string): Authenticated => {
+      // A declared hash that is not the body's own is a mismatch.
+      if (declared !== undefined && declared !== payloadHash) throw mismatch();
+      const canonical = canonicalRequest({
+        method: request.method,
+        path,
+        query,
+        ...(sig.presigned ? { omitQueryParam: "X-Amz-Signature" } : {}),
+        signedHeaders,
+        signedHeadersLine: sig.signedHeadersLine,
+        payloadHash,
+      });
+      const scope = `${sig.scopeDate}/${sig.scopeRegion}/${sig.scopeService}/${sig.terminator}`;
+      const key = signingKey(credential.secretAccessKey, sig.scopeDate, sig.scopeRegion, sig.scopeService);
+      const expected = Buffer.from(signatureHex(key, stringToSign(sig.amzDate, scope, canonical)), "utf8");
+      const provided = Buffer.from(sig.signature.toLowerCase(), "utf8");
+      if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) throw mismatch();
+      return { credential, region: sig.scopeRegion, presigned: sig.presigned };
+    };
+    return { presigned: sig.presigned, declaredPayloadHash: declared, verify };
   }
 
   #checkScope(sig: ParsedSignature): void {

@@ -1,7 +1,8 @@
 /**
- * The AWS Query protocol edge of the ELB 2012-06-01 API: a node:http handler that reads the body,
- * authenticates the caller before anything else, picks the action, and answers in the XML AWS
- * sends. Every failure becomes an `<ErrorResponse>` with the status of its code; an unexpected
+ * The AWS Query protocol edge of the ELB 2012-06-01 API: a node:http handler that authenticates
+ * the request's head before reading any body, reads the body within its limit and verifies the
+ * signature over it (body.ts), picks the action, and answers in the XML AWS sends. Refusals before
+ * authentication are counted and logged as rate-limited noise (../unauthenticated.ts). Every failure becomes an `<ErrorResponse>` with the status of its code; an unexpected
  * exception is logged and answered InternalFailure, never a crash.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -12,8 +13,9 @@ import { loadBalancerArn } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { ACTIONS } from "./actions/index.js";
-import { readBody } from "./body.js";
+import { ClientClosedError, readAuthenticatedBody } from "./body.js";
 import type { QuerySettings } from "./context.js";
 import { QueryParams } from "./params.js";
 import { errorDocument, resultDocument } from "./xml.js";
@@ -27,6 +29,8 @@ export interface AwsQueryHandlerOptions {
   readonly dnsDomain: string;
   readonly zones: readonly string[];
   readonly logger: Logger;
+  /** Where refusals before authentication are counted and logged (default: a private one). */
+  readonly noise?: UnauthenticatedNoise;
   /** Default of the classic-load-balancers limit (20, ELB's) when no limit entity sets it; for tests. */
   readonly maxLoadBalancers?: number;
   /** Clock and randomness, injectable for tests. */
@@ -45,34 +49,45 @@ export function createAwsQueryHandler(
     randomBytes: opts.randomBytes ?? ((n) => randomBytes(n)),
   };
   const logger = opts.logger.child({ component: "aws-query" });
+  const noise = opts.noise ?? new UnauthenticatedNoise({ logger });
 
   return (req, res) => {
     const requestId = randomUUID();
-    handle(req, requestId)
+    const progress = { authenticated: false };
+    handle(req, requestId, progress)
       .then((xml) => send(res, 200, xml, requestId))
       .catch((e: unknown) => {
+        const reason = progress.authenticated ? undefined : unauthenticatedReason(e);
+        if (reason !== undefined) noise.record(reason, req.socket.remoteAddress);
+        if (e instanceof ClientClosedError) {
+          res.destroy();
+          return;
+        }
         const err = isBallastError(e)
           ? e
           : new BallastError("InternalFailure", "An internal error occurred.");
-        if (isBallastError(e))
-          logger.debug("request rejected", { requestId, code: e.code, message: e.message });
-        else logger.error("unexpected failure", { requestId, err: e });
+        if (isBallastError(e)) {
+          if (reason === undefined)
+            logger.debug("request rejected", { requestId, code: e.code, message: e.message });
+        } else logger.error("unexpected failure", { requestId, err: e });
         send(res, err.status, errorDocument(err.faultType, err.code, err.message, requestId), requestId);
       });
   };
 
-  async function handle(req: IncomingMessage, requestId: string): Promise<string> {
+  async function handle(
+    req: IncomingMessage,
+    requestId: string,
+    progress: { authenticated: boolean },
+  ): Promise<string> {
     const method = req.method ?? "GET";
     if (method !== "POST" && method !== "GET")
       throw new BallastError("InvalidAction", `The HTTP method ${method} is not supported; use POST or GET.`);
-    const body = await readBody(req, MAX_BODY_BYTES);
     const url = req.url ?? "/";
-    const { credential, region } = await opts.authenticator.authenticate({
-      method,
-      url,
-      headers: req.headers,
-      body,
-    });
+    // The head first: nothing of the body is read for a request that cannot be authenticated.
+    const pending = await opts.authenticator.authenticateHead({ method, url, headers: req.headers });
+    const { body, auth } = await readAuthenticatedBody(req, pending, MAX_BODY_BYTES);
+    progress.authenticated = true;
+    const { credential, region } = auth;
 
     const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
@@ -118,6 +133,8 @@ function send(res: ServerResponse, status: number, xml: string, requestId: strin
     "Content-Type": "text/xml",
     "Content-Length": payload.length,
     "x-amzn-RequestId": requestId,
+    // A request refused before its body was read: the rest of it is not read, the connection closes.
+    ...(res.req.complete ? {} : { Connection: "close" }),
   });
   res.end(payload);
 }

@@ -13,6 +13,7 @@ import {
   type VersionRow,
   versionsDigest,
 } from "../rows.js";
+import type { DocCodec } from "../secrets/codec.js";
 import type { CompactionRecord, RevisionMeta } from "../store.js";
 import { COMPACTING_SETTING } from "./schema.js";
 
@@ -21,6 +22,7 @@ export async function compactThrough(
   s: string,
   through: number,
   meta: RevisionMeta,
+  codec: DocCodec,
 ): Promise<CompactionRecord | undefined> {
   const bounds = await client.query<{ head: number | null; compacted: number; hash: string | null }>(
     `SELECT (SELECT max(number) FROM ${s}.revisions) AS head,
@@ -43,7 +45,7 @@ export async function compactThrough(
        WHERE revision <= $1 ORDER BY kind, key, revision DESC`,
       [through],
     );
-    return versionsDigest(res.rows);
+    return versionsDigest(res.rows, codec);
   };
   const stateHash = await digest();
   // Lifts the journal's delete guard (schema.ts) for this transaction only: is_local = true is

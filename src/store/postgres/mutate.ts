@@ -14,6 +14,7 @@ import {
   revisionValues,
   toDifference,
 } from "../rows.js";
+import type { DocCodec } from "../secrets/codec.js";
 import type { MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
 import { underJournalLock } from "./transaction.js";
 
@@ -28,6 +29,7 @@ export async function mutate<T>(
   meta: RevisionMeta,
   fn: (tx: MutationTx) => Promise<T>,
   notify: (revision: Revision) => void,
+  codec: DocCodec,
 ): Promise<MutationResult<T>> {
   for (let attempt = 1; ; attempt++) {
     let outcome: MutationResult<T>;
@@ -37,8 +39,8 @@ export async function mutate<T>(
         s,
         async (client) => {
           const writes: PendingChange[] = [];
-          const result = await fn(tx(client, s, writes));
-          const revision = await append(client, s, meta, collapseWrites(writes));
+          const result = await fn(tx(client, s, writes, codec));
+          const revision = await append(client, s, meta, collapseWrites(writes), codec);
           return { revision, result };
         },
         { idleTimeout: true },
@@ -79,7 +81,7 @@ export async function currentRows(
   return res.rows;
 }
 
-function tx(client: pg.PoolClient, s: string, writes: PendingChange[]): MutationTx {
+function tx(client: pg.PoolClient, s: string, writes: PendingChange[], codec: DocCodec): MutationTx {
   return mutationTx(
     {
       doc: async (kind, key) => (await currentRow(client, s, kind, key))?.doc,
@@ -99,10 +101,11 @@ function tx(client: pg.PoolClient, s: string, writes: PendingChange[]): Mutation
            WHERE t.doc IS DISTINCT FROM c.doc`,
           [at, kinds],
         );
-        return res.rows.map(toDifference);
+        return res.rows.map((r) => toDifference(r, codec));
       },
     },
     writes,
+    codec,
   );
 }
 
@@ -112,6 +115,7 @@ async function append(
   s: string,
   meta: RevisionMeta,
   writes: readonly PendingChange[],
+  codec: DocCodec,
 ): Promise<Revision | undefined> {
   if (writes.length === 0) return undefined;
   const before = await client.query<{ kind: string; key: string; doc: string }>(
@@ -121,7 +125,7 @@ async function append(
   );
   const stored = new Map<string, string>();
   for (const r of before.rows) stored.set(`${r.kind}\u0000${r.key}`, r.doc);
-  const { changes, texts } = effectiveWrites(writes, (kind, key) => stored.get(`${kind}\u0000${key}`));
+  const { changes, texts } = effectiveWrites(writes, (kind, key) => stored.get(`${kind}\u0000${key}`), codec);
   if (changes.length === 0) return undefined;
 
   const last = await client.query<{ number: number; hash: string }>(

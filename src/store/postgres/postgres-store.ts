@@ -23,6 +23,7 @@ import {
   toVersion,
   type VersionRow,
 } from "../rows.js";
+import { type DocCodec, defaultCodec } from "../secrets/codec.js";
 import type {
   CompactionRecord,
   Current,
@@ -44,6 +45,11 @@ export interface PostgresStoreOptions {
   /** Upper bound on pooled connections. Default 10. */
   readonly maxConnections?: number;
   readonly logger?: Logger;
+  /**
+   * Seals secret fields at rest. Default: `BALLAST_SECRET_KEY`, else a key for this process's life
+   * (tests); the control plane passes its data directory's key (open.ts).
+   */
+  readonly codec?: DocCodec;
 }
 
 const INT8_OID = 20;
@@ -58,14 +64,16 @@ const types: pg.CustomTypesConfig = {
 
 export class PostgresStore implements Store {
   readonly driver = "postgres";
+  readonly codec: DocCodec;
   readonly #pool: pg.Pool;
   readonly #s: string;
   readonly #listeners = new Set<(r: Revision) => void>();
   /** Mutations of this process queue here, so a burst holds one connection, not the whole pool. */
   readonly #queue = new SerialQueue();
 
-  private constructor(pool: pg.Pool, schema: string) {
+  private constructor(pool: pg.Pool, schema: string, codec: DocCodec) {
     this.#pool = pool;
+    this.codec = codec;
     this.#s = quoteIdent(schema);
   }
 
@@ -87,24 +95,31 @@ export class PostgresStore implements Store {
       await pool.end();
       throw e;
     }
-    return new PostgresStore(pool, schema);
+    return new PostgresStore(pool, schema, opts.codec ?? defaultCodec());
   }
 
   mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
     return this.#queue.run(() =>
-      mutate(this.#pool, this.#s, meta, fn, (revision) => {
-        for (const l of this.#listeners) l(revision);
-      }),
+      mutate(
+        this.#pool,
+        this.#s,
+        meta,
+        fn,
+        (revision) => {
+          for (const l of this.#listeners) l(revision);
+        },
+        this.codec,
+      ),
     );
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
     const row = await currentRow(this.#pool, this.#s, kind, key);
-    return row ? toCurrent<K>(row) : undefined;
+    return row ? toCurrent<K>(row, kind, this.codec) : undefined;
   }
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
-    return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row));
+    return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row, kind, this.codec));
   }
 
   async head(): Promise<number> {
@@ -136,7 +151,7 @@ export class PostgresStore implements Store {
        WHERE revision > $1 AND revision <= $2 ORDER BY revision, kind, key`,
       [from, to],
     );
-    return res.rows.map(toVersion);
+    return res.rows.map((r) => toVersion(r, this.codec));
   }
 
   async history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
@@ -144,7 +159,7 @@ export class PostgresStore implements Store {
       `SELECT kind, key, revision, doc FROM ${this.#s}.versions WHERE kind = $1 AND key = $2 ORDER BY revision`,
       [kind, key],
     );
-    return res.rows.map(toVersion);
+    return res.rows.map((r) => toVersion(r, this.codec));
   }
 
   async getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
@@ -165,15 +180,20 @@ export class PostgresStore implements Store {
       [kind, key, revision],
     );
     assertKept(revision, res.rows[0]?.compacted ?? 0);
-    return toCurrentAt<K>(res.rows[0]?.kind == null ? undefined : res.rows[0]);
+    return toCurrentAt<K>(res.rows[0]?.kind == null ? undefined : res.rows[0], kind, this.codec);
   }
 
   /** One transaction under the journal lock, like a mutation: no writer commits meanwhile. */
   compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
     return this.#queue.run(() =>
-      underJournalLock(this.#pool, this.#s, (client) => compactThrough(client, this.#s, through, meta), {
-        commit: (record) => record !== undefined,
-      }),
+      underJournalLock(
+        this.#pool,
+        this.#s,
+        (client) => compactThrough(client, this.#s, through, meta, this.codec),
+        {
+          commit: (record) => record !== undefined,
+        },
+      ),
     );
   }
 

@@ -12,6 +12,7 @@ import {
   type VersionRow,
   versionsDigest,
 } from "../rows.js";
+import type { DocCodec } from "../secrets/codec.js";
 import type { CompactionRecord, RevisionMeta } from "../store.js";
 import { COMPACT_SQL, STATE_AT_SQL } from "./schema.js";
 
@@ -19,6 +20,7 @@ export function compactThrough(
   db: Database.Database,
   through: number,
   meta: RevisionMeta,
+  codec: DocCodec,
 ): CompactionRecord | undefined {
   // Read inside the transaction: another process may have written since the caller looked.
   const head = db.prepare<[], number>("SELECT coalesce(max(number), 0) FROM revisions").pluck().get() ?? 0;
@@ -32,7 +34,7 @@ export function compactThrough(
   }
   if (through <= compactedThrough) return undefined;
   const digest = (): string =>
-    versionsDigest(db.prepare<[{ c: number }], VersionRow>(STATE_AT_SQL).all({ c: through }));
+    versionsDigest(db.prepare<[{ c: number }], VersionRow>(STATE_AT_SQL).all({ c: through }), codec);
   const stateHash = digest();
   // Lifts the journal's delete guard (schema.ts) for this transaction only: the row is removed
   // before the commit, and a failure rolls it back with everything else.

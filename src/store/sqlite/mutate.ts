@@ -13,6 +13,7 @@ import {
   revisionValues,
   toDifference,
 } from "../rows.js";
+import type { DocCodec } from "../secrets/codec.js";
 import type { MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
 import { DIFFERENCES_SQL } from "./schema.js";
 
@@ -32,6 +33,7 @@ export interface CurrentReads {
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #reads: CurrentReads;
+  readonly #codec: DocCodec;
   // Prepared once: preparing a statement costs about as much as running a small one.
   readonly #kindHeadStmt: Database.Statement<[string], { r: number | null }>;
   readonly #lastRevision: Database.Statement<[], { number: number; hash: string }>;
@@ -42,8 +44,9 @@ export class SqliteWriter {
   readonly #differences: Database.Statement<[{ at: number; kinds: string }], DifferenceRow>;
   #appended = 0;
 
-  constructor(db: Database.Database, reads: CurrentReads) {
+  constructor(db: Database.Database, codec: DocCodec, reads: CurrentReads) {
     this.#db = db;
+    this.#codec = codec;
     this.#reads = reads;
     this.#kindHeadStmt = db.prepare("SELECT MAX(revision) AS r FROM versions WHERE kind = ?");
     this.#lastRevision = db.prepare("SELECT number, hash FROM revisions ORDER BY number DESC LIMIT 1");
@@ -109,10 +112,11 @@ export class SqliteWriter {
             () => [this.#reads.head(), this.#differences.all({ at, kinds: JSON.stringify(kinds) })] as const,
           )();
           reads.set(HEAD_READ, head);
-          return rows.map(toDifference);
+          return rows.map((r) => toDifference(r, this.#codec));
         },
       },
       writes,
+      this.#codec,
     );
   }
 
@@ -140,7 +144,11 @@ export class SqliteWriter {
           if (now !== seen) throw new ConflictError(`${id.replace("\u0000", " ")} changed concurrently`);
         }
       }
-      const { changes, texts } = effectiveWrites(writes, (kind, key) => getOne.get(kind, key)?.doc);
+      const { changes, texts } = effectiveWrites(
+        writes,
+        (kind, key) => getOne.get(kind, key)?.doc,
+        this.#codec,
+      );
       if (changes.length === 0) return undefined;
       const revision = nextRevision(last, meta, changes);
       this.#insRevision.run(...revisionValues(revision));

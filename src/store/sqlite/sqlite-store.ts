@@ -6,9 +6,12 @@
  * they read (mutate.ts), so a second process writing the same file cannot make one of them lose
  * an update.
  */
+import { chmodSync, closeSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
+import { SecretKey } from "../../util/secret-key.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -22,6 +25,7 @@ import {
   toVersion,
   type VersionRow,
 } from "../rows.js";
+import { DocCodec } from "../secrets/codec.js";
 import type {
   CompactionRecord,
   Current,
@@ -38,8 +42,14 @@ import { SCHEMA } from "./schema.js";
 
 export { ConflictError } from "./mutate.js";
 
+export interface SqliteStoreOptions {
+  /** Seals secret fields; default: the key of the database's folder (`BALLAST_SECRET_KEY` or `secret.key`). */
+  readonly codec?: DocCodec;
+}
+
 export class SqliteStore implements Store {
   readonly driver = "sqlite";
+  readonly codec: DocCodec;
   readonly #db: Database.Database;
   readonly #listeners = new Set<(r: Revision) => void>();
   readonly #queue = new SerialQueue();
@@ -61,7 +71,9 @@ export class SqliteStore implements Store {
     { version: number; appended: number; rows: readonly Current<EntityKind>[] }
   >();
 
-  constructor(path: string) {
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    this.codec = opts.codec ?? new DocCodec(SecretKey.load(dirname(path)));
+    privateFile(path);
     this.#db = new Database(path);
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = FULL");
@@ -74,7 +86,7 @@ export class SqliteStore implements Store {
     this.#headStmt = db.prepare("SELECT MAX(number) AS n FROM revisions");
     this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
     this.#compactedStmt = db.prepare<[], number>("SELECT coalesce(max(through), 0) FROM compactions").pluck();
-    this.#writer = new SqliteWriter(db, {
+    this.#writer = new SqliteWriter(db, this.codec, {
       getOne: this.#getOne,
       listKind: this.#listKind,
       head: () => this.#head(),
@@ -95,7 +107,7 @@ export class SqliteStore implements Store {
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
     const row = this.#getOne.get(kind, key);
-    return row ? toCurrent<K>(row) : undefined;
+    return row ? toCurrent<K>({ ...row, key }, kind, this.codec) : undefined;
   }
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
@@ -108,10 +120,10 @@ export class SqliteStore implements Store {
     const rows = this.#listKind.all(kind);
     const out: Current<K>[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as CurrentRow;
+      const row = rows[i] as CurrentRow & { key: string };
       out[i] = Object.freeze({
         revision: row.revision,
-        doc: deepFreeze(JSON.parse(row.doc)) as EntityTypes[K],
+        doc: deepFreeze(this.codec.decode(kind, row.key, row.doc)) as EntityTypes[K],
       });
     }
     Object.freeze(out);
@@ -145,7 +157,7 @@ export class SqliteStore implements Store {
         "SELECT kind, key, revision, doc FROM versions WHERE revision > ? AND revision <= ? ORDER BY revision, kind, key",
       )
       .all(from, to)
-      .map(toVersion);
+      .map((r) => toVersion(r, this.codec));
   }
 
   async history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
@@ -154,7 +166,7 @@ export class SqliteStore implements Store {
         "SELECT kind, key, revision, doc FROM versions WHERE kind = ? AND key = ? ORDER BY revision",
       )
       .all(kind, key)
-      .map(toVersion);
+      .map((r) => toVersion(r, this.codec));
   }
 
   async getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
@@ -164,13 +176,13 @@ export class SqliteStore implements Store {
         "SELECT kind, key, revision, doc FROM versions WHERE kind = ? AND key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1",
       )
       .get(kind, key, revision);
-    return toCurrentAt<K>(row);
+    return toCurrentAt<K>(row, kind, this.codec);
   }
 
   compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
     // In the mutation queue, so no mutation of this process is between its reads and its commit.
     return this.#queue.run(() =>
-      this.#db.transaction(() => compactThrough(this.#db, through, meta)).immediate(),
+      this.#db.transaction(() => compactThrough(this.#db, through, meta, this.codec)).immediate(),
     );
   }
 
@@ -218,6 +230,24 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#queue.idle();
     this.#db.close();
+  }
+}
+
+/**
+ * The database file is created readable by its owner only (SQLite gives its -wal and -shm files
+ * the database file's mode), and an existing one is made so.
+ */
+function privateFile(path: string): void {
+  if (path === ":memory:" || path === "") return;
+  closeSync(openSync(path, "a", 0o600));
+  chmodSync(path, 0o600);
+  // Left by an older version with the default mode: SQLite reuses them rather than recreating them.
+  for (const side of [`${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(side, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
 }
 

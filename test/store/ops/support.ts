@@ -6,8 +6,10 @@ import Database from "better-sqlite3";
 import type { Credential, EntityKind } from "../../../src/model/types.js";
 import { canonicalJson } from "../../../src/store/journal.js";
 import { type State, stateEntries } from "../../../src/store/ops/snapshot.js";
+import { DocCodec } from "../../../src/store/secrets/codec.js";
 import { JOURNAL_TRIGGERS } from "../../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
+import { SecretKey } from "../../../src/util/secret-key.js";
 
 export interface TempStore {
   readonly store: SqliteStore;
@@ -20,10 +22,16 @@ export function tempDir(prefix = "ballast-ops-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function openTempStore(name = "ballast.db"): Promise<TempStore> {
+/** The secret key temp stores share, as control planes restoring each other's exports must. */
+export const SHARED_TEST_KEY = SecretKey.generate("test key");
+
+export async function openTempStore(
+  name = "ballast.db",
+  key: SecretKey = SHARED_TEST_KEY,
+): Promise<TempStore> {
   const dir = tempDir();
   const file = join(dir, name);
-  const store = new SqliteStore(file);
+  const store = new SqliteStore(file, { codec: new DocCodec(key) });
   return {
     store,
     dir,
