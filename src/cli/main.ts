@@ -1,4 +1,5 @@
 /** The `ballast` command. */
+import { auditCommand, keysCommand, policiesCommand, principalsCommand } from "./access.js";
 import { agentCommand } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
@@ -29,7 +30,15 @@ commands:
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
-                      decide on a change the blast-radius guard holds (administrators)`;
+                      decide on a change the blast-radius guard holds (administrators)
+  principals list | show NAME | create NAME [--policy P]... | delete NAME
+                      principals (IAM users) and the policies that govern them
+  keys list [--principal P] | create PRINCIPAL | rotate ID | deactivate ID | activate ID | delete ID
+                      access keys (the secret is printed once, on create and rotate)
+  policies list | show NAME | put NAME --document FILE | delete NAME | attach|detach NAME --principal P
+                      IAM-style policy documents: managed (listed, fixed) and customer
+  audit [--principal P] [--action A] [--denied] [--since T] [--limit N] [--json]
+                      the audit log of every call and denial`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
@@ -42,6 +51,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   state: stateCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
+  principals: principalsCommand,
+  keys: keysCommand,
+  policies: policiesCommand,
+  audit: auditCommand,
 };
 
 async function main(): Promise<void> {

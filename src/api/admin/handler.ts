@@ -11,18 +11,33 @@
  *                            backups (writes its own responses) state.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
+ *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
+ *                            principals, access keys, policies     access.ts
+ *   /admin/v1/audit          the audit log                         audit.ts
+ *
+ * Every call is authorized after authentication, before its module runs: the route's IAM action
+ * and resource come from one table (model/access.ts ADMIN_ROUTES), and a call the caller's
+ * policies do not allow gets AWS's AccessDenied message in the JSON error. Every call is audited.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { adminRequest, userArn } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
+import type { AccessRequest } from "../../model/iam-policy.js";
 import { validateRegion } from "../../model/region.js";
+import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import type { AuditSink } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { Authorizer } from "../auth/authorizer.js";
+import { headerValue } from "../auth/sigv4-canonical.js";
 import { readBody } from "../aws-query/body.js";
+import { createAccessRoutes, isAccessPath } from "./access.js";
+import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
-import type { AdminCall, Json } from "./common.js";
+import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
@@ -43,6 +58,16 @@ export interface AdminHandlerOptions {
   readonly retentionDays?: number;
   /** The controller's guard and state check, when this process runs them. */
   readonly safety?: SafetyControl;
+  /** Where every call is recorded (the control plane's AuditLog); none in some tests. */
+  readonly audit?: AuditSink;
+  /** Decides each call after authentication; default: the store's principals and policies. */
+  readonly authorizer?: Authorizer;
+}
+
+/** What the audit record of a call says, filled in as the call gets that far. */
+interface AuditedCall {
+  credential?: Credential;
+  request?: AccessRequest;
 }
 
 export function createAdminHandler(
@@ -54,6 +79,9 @@ export function createAdminHandler(
   const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
+  const authorizer = opts.authorizer ?? new Authorizer(opts.store);
+  const access = createAccessRoutes({ store: opts.store });
+  const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -62,8 +90,10 @@ export function createAdminHandler(
   });
   return (req, res) => {
     const requestId = randomUUID();
-    handle(req, res, requestId)
+    const call: AuditedCall = {};
+    handle(req, res, requestId, call)
       .then((body) => {
+        audit(req, requestId, call, "allowed");
         if (body) sendJson(res, 200, body, requestId);
       })
       .catch((e: unknown) => {
@@ -71,15 +101,38 @@ export function createAdminHandler(
           ? e
           : new BallastError("InternalFailure", "An internal error occurred.");
         if (!isBallastError(e)) logger.error("unexpected failure", { requestId, err: e });
+        audit(req, requestId, call, err.code === "AccessDenied" ? "denied" : err.code);
         sendJson(res, err.status, { error: { code: err.code, message: err.message } }, requestId);
       });
   };
+
+  /** One audit record per call; failed authentications are counted per source (audit-log.ts). */
+  function audit(req: IncomingMessage, requestId: string, call: AuditedCall, result: string): void {
+    if (opts.audit === undefined) return;
+    const sourceIp = req.socket.remoteAddress ?? "";
+    if (call.credential === undefined) {
+      opts.audit.unauthenticated(sourceIp, result, requestId);
+      return;
+    }
+    const ticket = headerValue(req.headers, "x-ballast-ticket");
+    opts.audit.record({
+      principal: userArn(call.credential.principal),
+      accessKeyId: call.credential.accessKeyId,
+      action: call.request?.action ?? "-",
+      resource: call.request?.resource ?? "*",
+      sourceIp,
+      requestId,
+      result,
+      ...(ticket === undefined ? {} : { ticket }),
+    });
+  }
 
   /** The JSON to answer with, or undefined when the response was already written. */
   async function handle(
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
+    audited: AuditedCall,
   ): Promise<Json | undefined> {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
@@ -88,9 +141,13 @@ export function createAdminHandler(
     const body = await readBody(req, importing ? IMPORT_MAX_BODY_BYTES : MAX_BODY_BYTES);
     const auth = await opts.authenticator.authenticate({ method, url, headers: req.headers, body });
     const { credential } = auth;
+    audited.credential = credential;
     const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
     const asked = query.get("region");
     const filterRegion = asked === null ? undefined : validateRegion(asked);
+    const request = adminRequest(method, path.slice(ADMIN_PREFIX.length), filterRegion ?? auth.region);
+    audited.request = request;
+    await authorizer.authorize(credential, [request]);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
     if (isStatePath(path)) {
       const route = path.slice(STATE_PREFIX.length);
@@ -106,6 +163,8 @@ export function createAdminHandler(
       region: filterRegion ?? auth.region,
       filterRegion,
     };
+    if (isAccessPath(path)) return access(call, query);
+    if (isAuditPath(path)) return auditRoutes(call, query);
     if (isSubnetsPath(path)) return subnets(call);
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);

@@ -6,12 +6,16 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { elbRequests, userArn } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
-import { loadBalancerArn } from "../../model/region.js";
+import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import type { AuditSink } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { Authorizer } from "../auth/authorizer.js";
+import { headerValue } from "../auth/sigv4-canonical.js";
 import { ACTIONS } from "./actions/index.js";
 import { readBody } from "./body.js";
 import type { QuerySettings } from "./context.js";
@@ -29,6 +33,10 @@ export interface AwsQueryHandlerOptions {
   readonly logger: Logger;
   /** Default of the classic-load-balancers limit (20, ELB's) when no limit entity sets it; for tests. */
   readonly maxLoadBalancers?: number;
+  /** Where every call is recorded (the control plane's AuditLog); none in some tests. */
+  readonly audit?: AuditSink;
+  /** Decides each call after authentication; default: the store's principals and policies. */
+  readonly authorizer?: Authorizer;
   /** Clock and randomness, injectable for tests. */
   readonly now?: () => Date;
   readonly randomBytes?: (n: number) => Uint8Array;
@@ -46,10 +54,16 @@ export function createAwsQueryHandler(
   };
   const logger = opts.logger.child({ component: "aws-query" });
 
+  const authorizer = opts.authorizer ?? new Authorizer(opts.store);
+
   return (req, res) => {
     const requestId = randomUUID();
-    handle(req, requestId)
-      .then((xml) => send(res, 200, xml, requestId))
+    const call: AuditedCall = {};
+    handle(req, requestId, call)
+      .then((xml) => {
+        audit(req, requestId, call, "allowed");
+        send(res, 200, xml, requestId);
+      })
       .catch((e: unknown) => {
         const err = isBallastError(e)
           ? e
@@ -57,11 +71,33 @@ export function createAwsQueryHandler(
         if (isBallastError(e))
           logger.debug("request rejected", { requestId, code: e.code, message: e.message });
         else logger.error("unexpected failure", { requestId, err: e });
+        audit(req, requestId, call, err.code === "AccessDenied" ? "denied" : err.code);
         send(res, err.status, errorDocument(err.faultType, err.code, err.message, requestId), requestId);
       });
   };
 
-  async function handle(req: IncomingMessage, requestId: string): Promise<string> {
+  /** One audit record per call; failed authentications are counted per source (audit-log.ts). */
+  function audit(req: IncomingMessage, requestId: string, call: AuditedCall, result: string): void {
+    if (opts.audit === undefined) return;
+    const sourceIp = req.socket.remoteAddress ?? "";
+    if (call.credential === undefined) {
+      opts.audit.unauthenticated(sourceIp, result, requestId);
+      return;
+    }
+    const ticket = headerValue(req.headers, "x-ballast-ticket");
+    opts.audit.record({
+      principal: userArn(call.credential.principal),
+      accessKeyId: call.credential.accessKeyId,
+      action: call.action ?? "-",
+      resource: call.resource ?? "*",
+      sourceIp,
+      requestId,
+      result,
+      ...(ticket === undefined ? {} : { ticket }),
+    });
+  }
+
+  async function handle(req: IncomingMessage, requestId: string, call: AuditedCall): Promise<string> {
     const method = req.method ?? "GET";
     if (method !== "POST" && method !== "GET")
       throw new BallastError("InvalidAction", `The HTTP method ${method} is not supported; use POST or GET.`);
@@ -73,11 +109,13 @@ export function createAwsQueryHandler(
       headers: req.headers,
       body,
     });
+    call.credential = credential;
 
     const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
     const action = params.string("Action");
     if (!action) throw new BallastError("MissingAction", "The request must contain the parameter Action.");
+    call.action = `elasticloadbalancing:${action}`;
     const version = params.string("Version");
     const definition = ACTIONS.get(action);
     // Coral services (ELB among them) resolve an operation by Action *and* Version: an unknown action
@@ -88,15 +126,11 @@ export function createAwsQueryHandler(
         "InvalidAction",
         `Could not find operation ${action} for version ${version ?? "NO_VERSION_SPECIFIED"}`,
       );
-    if (definition.mutates && credential.role === "reader") {
-      // As IAM words it, naming the load balancer's ARN when the call names one.
-      const lb = params.string("LoadBalancerName");
-      const resource = lb === undefined ? "" : ` on resource: ${loadBalancerArn(region, lb)}`;
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${credential.principal} is not authorized to perform: elasticloadbalancing:${action}${resource}`,
-      );
-    }
+    // Authorized as IAM does, before the action reads or writes anything: one request per load
+    // balancer the call names (model/access.ts), AccessDenied naming the first one refused.
+    const requests = elbRequests(action, region, (name) => params.string(name));
+    call.resource = requests.map((r) => r.resource).join(",");
+    await authorizer.authorize(credential, requests);
     const meta = {
       principal: credential.principal,
       sourceIp: req.socket.remoteAddress ?? "",
@@ -106,6 +140,13 @@ export function createAwsQueryHandler(
     const result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
     return resultDocument(action, result, requestId);
   }
+}
+
+/** What the audit record of a call says, filled in as the call gets that far. */
+interface AuditedCall {
+  credential?: Credential;
+  action?: string;
+  resource?: string;
 }
 
 function send(res: ServerResponse, status: number, xml: string, requestId: string): void {

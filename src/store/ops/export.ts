@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BallastError } from "../../model/errors.js";
-import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
+import { ACCESS_KINDS, ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import { canonicalJson } from "../journal.js";
 import type { RevisionMeta, Store } from "../store.js";
 import { type ApplyResult, applyState } from "./apply.js";
@@ -132,7 +132,7 @@ export async function importState(
 ): Promise<ApplyResult> {
   // Re-check: a document built or edited in memory gets the same scrutiny as one read from disk.
   parseExport(JSON.stringify(doc), "the document to import");
-  const kinds = ENTITY_KINDS.filter((k) => k !== "credential" || options.includeCredentials !== false);
+  const kinds = ENTITY_KINDS.filter((k) => !ACCESS_KINDS.includes(k) || options.includeCredentials !== false);
   return applyState(store, exportToState(doc), { kinds }, meta);
 }
 

@@ -9,6 +9,7 @@
 import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
+import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -23,6 +24,8 @@ import {
   type VersionRow,
 } from "../rows.js";
 import type {
+  AuditFilter,
+  AuditRecord,
   CompactionRecord,
   Current,
   EntityVersion,
@@ -31,6 +34,7 @@ import type {
   Revision,
   RevisionMeta,
   Store,
+  StoredAuditRecord,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
 import { SqliteWriter } from "./mutate.js";
@@ -199,6 +203,28 @@ export class SqliteStore implements Store {
       .prepare<[], { status: string }>("SELECT status FROM agent_status ORDER BY agent_id")
       .all()
       .map((r) => JSON.parse(r.status) as AgentStatus);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.#queue.run(async () => {
+      const insert = this.#db.prepare(
+        `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
+      );
+      this.#db
+        .transaction(() => {
+          for (const r of records) insert.run(...auditValues(r));
+        })
+        .immediate();
+    });
+  }
+
+  async audit(filter: AuditFilter = {}): Promise<readonly StoredAuditRecord[]> {
+    const { sql, params } = auditQuery("audit", filter, () => "?");
+    return this.#db
+      .prepare<(string | number)[], AuditRow>(sql)
+      .all(...params)
+      .map(toAuditRecord);
   }
 
   /**
