@@ -219,6 +219,8 @@ export function createStateRoutes(
       certificates: grouped.certificate,
       subnets: grouped.subnet,
       limits: grouped.limit,
+      principals: grouped.principal,
+      policies: grouped.accessPolicy,
     };
   }
 
