@@ -54,6 +54,7 @@ export class SqliteStore implements Store {
   readonly #headStmt: Database.Statement<[], { n: number | null }>;
   readonly #dataVersion: Database.Statement<[], number>;
   readonly #compactedStmt: Database.Statement<[], number>;
+  #auditInsert: Database.Statement<(string | number | null)[]> | undefined;
   /**
    * `list()` results per kind, parsed once and deep-frozen (the model types are readonly, so no
    * caller may change them). Valid while this connection has appended nothing (`appended`) and
@@ -208,9 +209,10 @@ export class SqliteStore implements Store {
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.#queue.run(async () => {
-      const insert = this.#db.prepare(
+      this.#auditInsert ??= this.#db.prepare<(string | number | null)[]>(
         `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
       );
+      const insert = this.#auditInsert;
       this.#db
         .transaction(() => {
           for (const r of records) insert.run(...auditValues(r));
