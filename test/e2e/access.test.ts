@@ -398,4 +398,26 @@ describe("access: principals, keys, policies and the audit log, with real client
       "ballast keys create: NoSuchEntity: The user with name nobody cannot be found.",
     );
   });
+
+  it("refuses a change that would leave nobody able to repair access", async () => {
+    const carol = (await adminJson("GET", "/admin/v1/keys?principal=carol")).body.accessKeys as {
+      accessKeyId: string;
+    }[];
+    // carol (Allow *) could still repair access: deactivating her key is fine while admin's is there.
+    assert.equal((await ballast(ADMIN, "keys", "deactivate", carol[0]?.accessKeyId ?? "")).code, 0);
+    const head = await cp.store.head();
+    const lockout =
+      /^ballast [a-z ]+: DeleteConflict: Refused: afterwards no active access key could manage principals, keys and policies/;
+    const off = await ballast(ADMIN, "keys", "deactivate", ADMIN_ID);
+    assert.equal(off.code, 1);
+    assert.match(off.stderr, lockout);
+    const detach = await ballast(ADMIN, "policies", "detach", "BallastAdministrator", "--principal", "admin");
+    assert.match(detach.stderr, lockout);
+    const deny = '{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"ballast:*","Resource":"*"}}';
+    assert.equal((await ballast(ADMIN, "policies", "put", "NoBallast", "--document", deny)).code, 0);
+    const attach = await ballast(ADMIN, "policies", "attach", "NoBallast", "--principal", "admin");
+    assert.match(attach.stderr, lockout);
+    assert.equal(await cp.store.head(), head + 1, "only the policy itself was stored");
+    await sdk(ADMIN).send(new DescribeLoadBalancersCommand({}));
+  });
 });

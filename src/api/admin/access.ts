@@ -26,13 +26,14 @@ import {
   effectivePolicyNames,
   isManagedPolicy,
   MANAGED_POLICIES,
+  parseStoredPolicy,
   policyArn,
   userArn,
   validatePolicyName,
   validatePrincipalName,
 } from "../../model/access.js";
 import { BallastError } from "../../model/errors.js";
-import { parsePolicy, policyJson } from "../../model/iam-policy.js";
+import { evaluate, type PolicyDocument, parsePolicy, policyJson } from "../../model/iam-policy.js";
 import type { AccessPolicy, Credential, Principal } from "../../model/types.js";
 import type { MutationTx, Store } from "../../store/store.js";
 import { generateAccessKeyId, generateSecretAccessKey } from "../auth/bootstrap.js";
@@ -112,6 +113,27 @@ export function createAccessRoutes(opts: {
     return policies(call, segments(call.path, POLICIES));
   };
 
+  /**
+   * One journal revision, refused (and nothing written) when it would take away the last active
+   * key able to repair access — allowed `ballast:ManagePolicies` and `ballast:ManageCredentials`
+   * on its own principal — from a state that had one: nobody can lock the installation out by
+   * detaching, denying, deactivating or deleting.
+   */
+  async function mutate<T>(call: AdminCall, action: string, fn: (tx: MutationTx) => Promise<T>): Promise<T> {
+    const { result } = await store.mutate({ ...call.meta, action }, async (tx) => {
+      const before = await administered(tx);
+      const r = await fn(tx);
+      if (before && !(await administered(tx)))
+        throw new BallastError(
+          "DeleteConflict",
+          "Refused: afterwards no active access key could manage principals, keys and policies " +
+            "(ballast:ManagePolicies and ballast:ManageCredentials), and nobody could repair access.",
+        );
+      return r;
+    });
+    return result;
+  }
+
   async function credentials(): Promise<Credential[]> {
     return (await store.list("credential")).map((c) => c.doc);
   }
@@ -161,7 +183,7 @@ export function createAccessRoutes(opts: {
     if (!Array.isArray(wanted) || !wanted.every((p) => typeof p === "string"))
       throw new BallastError("ValidationError", "policies must be a list of policy names");
     const principal: Principal = { name, createdTime: now(), policies: [...new Set(wanted as string[])] };
-    await store.mutate({ ...call.meta, action: "CreatePrincipal" }, async (tx) => {
+    await mutate(call, "CreatePrincipal", async (tx) => {
       if (await tx.get("principal", name))
         throw new BallastError("EntityAlreadyExists", `User with name ${name} already exists.`);
       for (const p of principal.policies) await requirePolicy(tx, p);
@@ -171,7 +193,7 @@ export function createAccessRoutes(opts: {
   }
 
   async function deletePrincipal(call: AdminCall, name: string): Promise<Json> {
-    await store.mutate({ ...call.meta, action: "DeletePrincipal" }, async (tx) => {
+    await mutate(call, "DeletePrincipal", async (tx) => {
       const keys = (await tx.list("credential")).filter((c) => c.principal === name);
       if (keys.length > 0)
         throw new BallastError(
@@ -193,32 +215,30 @@ export function createAccessRoutes(opts: {
       status: "Active",
       createdTime: now(),
     };
-    await store.mutate({ ...call.meta, action: "CreateAccessKey" }, async (tx) => {
-      await principalIn(tx, name);
+    await mutate(call, "CreateAccessKey", async (tx) => {
+      const p = await principalIn(tx, name);
+      if (!(await tx.get("principal", name))) tx.put("principal", name, p);
       tx.put("credential", credential.accessKeyId, credential);
     });
     return { accessKey: { ...keyView(credential), secretAccessKey: credential.secretAccessKey } };
   }
 
   async function attach(call: AdminCall, name: string, policy: string, on: boolean): Promise<Json> {
-    const { result } = await store.mutate(
-      { ...call.meta, action: on ? "AttachPolicy" : "DetachPolicy" },
-      async (tx) => {
-        const p = await principalIn(tx, name);
-        let policies: string[];
-        if (on) {
-          await requirePolicy(tx, policy);
-          policies = p.policies.includes(policy) ? [...p.policies] : [...p.policies, policy];
-        } else {
-          if (!p.policies.includes(policy))
-            throw new BallastError("NoSuchEntity", `Policy ${policy} was not found attached to ${name}.`);
-          policies = p.policies.filter((x) => x !== policy);
-        }
-        const next: Principal = { ...p, policies };
-        tx.put("principal", name, next);
-        return next;
-      },
-    );
+    const result = await mutate(call, on ? "AttachPolicy" : "DetachPolicy", async (tx) => {
+      const p = await principalIn(tx, name);
+      let policies: string[];
+      if (on) {
+        await requirePolicy(tx, policy);
+        policies = p.policies.includes(policy) ? [...p.policies] : [...p.policies, policy];
+      } else {
+        if (!p.policies.includes(policy))
+          throw new BallastError("NoSuchEntity", `Policy ${policy} was not found attached to ${name}.`);
+        policies = p.policies.filter((x) => x !== policy);
+      }
+      const next: Principal = { ...p, policies };
+      tx.put("principal", name, next);
+      return next;
+    });
     return { principal: principalView(name, result, await credentials()) };
   }
 
@@ -234,7 +254,7 @@ export function createAccessRoutes(opts: {
     const id = seg[0];
     if (id === undefined) throw noRoute(call);
     if (seg.length === 1 && method === "DELETE") {
-      await store.mutate({ ...call.meta, action: "DeleteAccessKey" }, async (tx) => {
+      await mutate(call, "DeleteAccessKey", async (tx) => {
         await requireKey(tx, id);
         tx.delete("credential", id);
       });
@@ -244,7 +264,7 @@ export function createAccessRoutes(opts: {
       const verb = seg[1];
       if (verb === "deactivate" || verb === "activate") {
         const status = verb === "activate" ? "Active" : "Inactive";
-        const { result } = await store.mutate({ ...call.meta, action: "UpdateAccessKey" }, async (tx) => {
+        const result = await mutate(call, "UpdateAccessKey", async (tx) => {
           const next: Credential = { ...(await requireKey(tx, id)), status };
           tx.put("credential", id, next);
           return next;
@@ -261,7 +281,7 @@ export function createAccessRoutes(opts: {
           status: "Active",
           createdTime: now(),
         };
-        const { result } = await store.mutate({ ...call.meta, action: "RotateAccessKey" }, async (tx) => {
+        const result = await mutate(call, "RotateAccessKey", async (tx) => {
           const old = await requireKey(tx, id);
           const next: Credential = {
             ...fresh,
@@ -325,7 +345,7 @@ export function createAccessRoutes(opts: {
     if (method === "DELETE") {
       if (isManagedPolicy(name))
         throw new BallastError("DeleteConflict", `${name} is a managed policy: it cannot be deleted.`);
-      await store.mutate({ ...call.meta, action: "DeletePolicy" }, async (tx) => {
+      await mutate(call, "DeletePolicy", async (tx) => {
         if (!(await tx.get("accessPolicy", name))) throw noSuchPolicy(name);
         const users = (await tx.list("principal")).filter((p) => p.policies.includes(name));
         if (users.length > 0)
@@ -351,7 +371,7 @@ export function createAccessRoutes(opts: {
     if (description !== undefined && (typeof description !== "string" || description.length > 1000))
       throw new BallastError("ValidationError", "description must be a string of at most 1000 characters");
     const time = now();
-    const { result } = await store.mutate({ ...call.meta, action: "PutPolicy" }, async (tx) => {
+    const result = await mutate(call, "PutPolicy", async (tx) => {
       const old = await tx.get("accessPolicy", name);
       const policy: AccessPolicy = {
         name,
@@ -365,6 +385,28 @@ export function createAccessRoutes(opts: {
     });
     return { policy: customerView(result) };
   }
+}
+
+/** Whether some active key may manage policies and keys of its own principal. */
+async function administered(tx: MutationTx): Promise<boolean> {
+  for (const c of await tx.list("credential")) {
+    if (c.status === "Inactive") continue;
+    const principal = await tx.get("principal", c.principal);
+    const docs: PolicyDocument[] = [];
+    for (const name of effectivePolicyNames(principal, c)) {
+      const managed = MANAGED_POLICIES.get(name);
+      const stored = managed ? undefined : await tx.get("accessPolicy", name);
+      const doc = managed?.document ?? (stored ? parseStoredPolicy(stored.document) : undefined);
+      if (doc) docs.push(doc);
+    }
+    const resource = userArn(c.principal);
+    if (
+      evaluate(docs, { action: "ballast:ManagePolicies", resource }) === "allow" &&
+      evaluate(docs, { action: "ballast:ManageCredentials", resource }) === "allow"
+    )
+      return true;
+  }
+  return false;
 }
 
 function customerView(p: AccessPolicy): Json {
