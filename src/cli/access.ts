@@ -113,6 +113,7 @@ function printPrincipal(p: PrincipalView): string {
 export async function principalsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, name] = positionals;
+  if (!["list", "show", "create", "delete"].includes(verb ?? "")) throw new UsageError(PRINCIPALS_USAGE);
   const c = await client(values);
   if (verb === "list") {
     const r = answer<{ principals: PrincipalView[] }>(
@@ -160,6 +161,8 @@ export async function principalsCommand(argv: string[]): Promise<void> {
 export async function keysCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, arg] = positionals;
+  if (!["list", "create", "rotate", "deactivate", "activate", "delete"].includes(verb ?? ""))
+    throw new UsageError(KEYS_USAGE);
   const c = await client(values);
   if (verb === "list") {
     const q = values.principal === undefined ? "" : `?principal=${enc(values.principal)}`;
@@ -228,6 +231,8 @@ interface PolicySummary {
 export async function policiesCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, name] = positionals;
+  if (!["list", "show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
+    throw new UsageError(POLICIES_USAGE);
   const c = await client(values);
   if (verb === "list") {
     const r = answer<{ policies: PolicySummary[] }>(
@@ -243,6 +248,8 @@ export async function policiesCommand(argv: string[]): Promise<void> {
       );
     return;
   }
+  if (!["show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
+    throw new UsageError(POLICIES_USAGE);
   const policy = need(name, "a policy name", POLICIES_USAGE);
   const path = `/admin/v1/policies/${enc(policy)}`;
   if (verb === "show") {
