@@ -21,18 +21,15 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { adminRequest, userArn } from "../../model/access.js";
+import { adminRequest } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
-import type { AccessRequest } from "../../model/iam-policy.js";
 import { validateRegion } from "../../model/region.js";
-import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
-import type { AuditSink } from "../auth/audit-log.js";
+import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { Authorizer } from "../auth/authorizer.js";
-import { headerValue } from "../auth/sigv4-canonical.js";
 import { readBody } from "../aws-query/body.js";
 import { createAccessRoutes, isAccessPath } from "./access.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
@@ -64,12 +61,6 @@ export interface AdminHandlerOptions {
   readonly authorizer?: Authorizer;
 }
 
-/** What the audit record of a call says, filled in as the call gets that far. */
-interface AuditedCall {
-  credential?: Credential;
-  request?: AccessRequest;
-}
-
 export function createAdminHandler(
   opts: AdminHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
@@ -93,7 +84,7 @@ export function createAdminHandler(
     const call: AuditedCall = {};
     handle(req, res, requestId, call)
       .then((body) => {
-        audit(req, requestId, call, "allowed");
+        auditCall(opts.audit, req, requestId, call);
         if (body) sendJson(res, 200, body, requestId);
       })
       .catch((e: unknown) => {
@@ -101,31 +92,10 @@ export function createAdminHandler(
           ? e
           : new BallastError("InternalFailure", "An internal error occurred.");
         if (!isBallastError(e)) logger.error("unexpected failure", { requestId, err: e });
-        audit(req, requestId, call, err.code === "AccessDenied" ? "denied" : err.code);
+        auditCall(opts.audit, req, requestId, call, err.code);
         sendJson(res, err.status, { error: { code: err.code, message: err.message } }, requestId);
       });
   };
-
-  /** One audit record per call; failed authentications are counted per source (audit-log.ts). */
-  function audit(req: IncomingMessage, requestId: string, call: AuditedCall, result: string): void {
-    if (opts.audit === undefined) return;
-    const sourceIp = req.socket.remoteAddress ?? "";
-    if (call.credential === undefined) {
-      opts.audit.unauthenticated(sourceIp, result, requestId);
-      return;
-    }
-    const ticket = headerValue(req.headers, "x-ballast-ticket");
-    opts.audit.record({
-      principal: userArn(call.credential.principal),
-      accessKeyId: call.credential.accessKeyId,
-      action: call.request?.action ?? "-",
-      resource: call.request?.resource ?? "*",
-      sourceIp,
-      requestId,
-      result,
-      ...(ticket === undefined ? {} : { ticket }),
-    });
-  }
 
   /** The JSON to answer with, or undefined when the response was already written. */
   async function handle(

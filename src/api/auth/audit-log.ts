@@ -8,9 +8,13 @@
  * minute writes one record per (source, code) with its `count` — at most `maxSourcesPerMinute`
  * distinct sources, the rest counted together under the source `*`.
  */
-import { ANONYMOUS } from "../../model/access.js";
+import type { IncomingMessage } from "node:http";
+import { ANONYMOUS, userArn } from "../../model/access.js";
+import type { AccessRequest } from "../../model/iam-policy.js";
+import type { Credential } from "../../model/types.js";
 import type { AuditRecord, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import { headerValue } from "./sigv4-canonical.js";
 
 export interface AuditLogOptions {
   readonly store: Store;
@@ -119,4 +123,41 @@ export class AuditLog implements AuditSink {
     clearInterval(this.#timer);
     await this.flush(true);
   }
+}
+
+/** What the audit record of one call says, filled in by a handler as the call gets that far. */
+export interface AuditedCall {
+  credential?: Credential;
+  request?: AccessRequest;
+}
+
+/**
+ * The record of one finished call, for both API edges: `code` is undefined for a success; an
+ * AccessDenied is `denied`; a call that never authenticated is counted, not recorded (see above).
+ */
+export function auditCall(
+  sink: AuditSink | undefined,
+  req: IncomingMessage,
+  requestId: string,
+  call: AuditedCall,
+  code?: string,
+): void {
+  if (sink === undefined) return;
+  const sourceIp = req.socket.remoteAddress ?? "";
+  const result = code === undefined ? "allowed" : code === "AccessDenied" ? "denied" : code;
+  if (call.credential === undefined) {
+    sink.unauthenticated(sourceIp, result, requestId);
+    return;
+  }
+  const ticket = headerValue(req.headers, "x-ballast-ticket");
+  sink.record({
+    principal: userArn(call.credential.principal),
+    accessKeyId: call.credential.accessKeyId,
+    action: call.request?.action ?? "-",
+    resource: call.request?.resource ?? "*",
+    sourceIp,
+    requestId,
+    result,
+    ...(ticket === undefined ? {} : { ticket }),
+  });
 }

@@ -6,16 +6,14 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { elbRequests, userArn } from "../../model/access.js";
+import { elbRequests } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
-import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
-import type { AuditSink } from "../auth/audit-log.js";
+import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { Authorizer } from "../auth/authorizer.js";
-import { headerValue } from "../auth/sigv4-canonical.js";
 import { ACTIONS } from "./actions/index.js";
 import { readBody } from "./body.js";
 import type { QuerySettings } from "./context.js";
@@ -61,7 +59,7 @@ export function createAwsQueryHandler(
     const call: AuditedCall = {};
     handle(req, requestId, call)
       .then((xml) => {
-        audit(req, requestId, call, "allowed");
+        auditCall(opts.audit, req, requestId, call);
         send(res, 200, xml, requestId);
       })
       .catch((e: unknown) => {
@@ -71,31 +69,10 @@ export function createAwsQueryHandler(
         if (isBallastError(e))
           logger.debug("request rejected", { requestId, code: e.code, message: e.message });
         else logger.error("unexpected failure", { requestId, err: e });
-        audit(req, requestId, call, err.code === "AccessDenied" ? "denied" : err.code);
+        auditCall(opts.audit, req, requestId, call, err.code);
         send(res, err.status, errorDocument(err.faultType, err.code, err.message, requestId), requestId);
       });
   };
-
-  /** One audit record per call; failed authentications are counted per source (audit-log.ts). */
-  function audit(req: IncomingMessage, requestId: string, call: AuditedCall, result: string): void {
-    if (opts.audit === undefined) return;
-    const sourceIp = req.socket.remoteAddress ?? "";
-    if (call.credential === undefined) {
-      opts.audit.unauthenticated(sourceIp, result, requestId);
-      return;
-    }
-    const ticket = headerValue(req.headers, "x-ballast-ticket");
-    opts.audit.record({
-      principal: userArn(call.credential.principal),
-      accessKeyId: call.credential.accessKeyId,
-      action: call.action ?? "-",
-      resource: call.resource ?? "*",
-      sourceIp,
-      requestId,
-      result,
-      ...(ticket === undefined ? {} : { ticket }),
-    });
-  }
 
   async function handle(req: IncomingMessage, requestId: string, call: AuditedCall): Promise<string> {
     const method = req.method ?? "GET";
@@ -115,7 +92,7 @@ export function createAwsQueryHandler(
     const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
     const action = params.string("Action");
     if (!action) throw new BallastError("MissingAction", "The request must contain the parameter Action.");
-    call.action = `elasticloadbalancing:${action}`;
+    call.request = { action: `elasticloadbalancing:${action}`, resource: "*" };
     const version = params.string("Version");
     const definition = ACTIONS.get(action);
     // Coral services (ELB among them) resolve an operation by Action *and* Version: an unknown action
@@ -129,7 +106,7 @@ export function createAwsQueryHandler(
     // Authorized as IAM does, before the action reads or writes anything: one request per load
     // balancer the call names (model/access.ts), AccessDenied naming the first one refused.
     const requests = elbRequests(action, region, (name) => params.string(name));
-    call.resource = requests.map((r) => r.resource).join(",");
+    call.request = { action: call.request.action, resource: requests.map((r) => r.resource).join(",") };
     await authorizer.authorize(credential, requests);
     const meta = {
       principal: credential.principal,
@@ -140,13 +117,6 @@ export function createAwsQueryHandler(
     const result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
     return resultDocument(action, result, requestId);
   }
-}
-
-/** What the audit record of a call says, filled in as the call gets that far. */
-interface AuditedCall {
-  credential?: Credential;
-  action?: string;
-  resource?: string;
 }
 
 function send(res: ServerResponse, status: number, xml: string, requestId: string): void {
