@@ -1,7 +1,7 @@
 /**
  * Access end to end, with real clients against the real control plane (in-process, real SigV4,
  * ports chosen by the system): principals, keys and policies made through the admin API and the
- * `ballast` command; the AWS SDK and `aws elb` refused with AWS's AccessDenied; explicit Deny,
+ * `ballast` command; the AWS SDK, `aws elb` and boto3 refused with AWS's AccessDenied; explicit Deny,
  * wildcards, deactivated keys, the audit log, and keys stored with a role before policies.
  */
 import assert from "node:assert/strict";
@@ -173,6 +173,25 @@ describe("access: principals, keys, policies and the audit log, with real client
     assert.notEqual(cli.code, 0);
     assert.ok(cli.stderr.includes("(AccessDenied)"), cli.stderr);
     assert.ok(cli.stderr.includes(message), cli.stderr);
+    const boto3 = await exec(
+      "python3",
+      [
+        "-c",
+        [
+          "import boto3, botocore, json, sys",
+          "c = boto3.client('elb', endpoint_url=sys.argv[1], region_name='us-east-1')",
+          "try:",
+          "    c.create_load_balancer(LoadBalancerName='web', AvailabilityZones=['us-east-1a'],",
+          "        Listeners=[{'Protocol': 'HTTP', 'LoadBalancerPort': 80, 'InstancePort': 8080}])",
+          "except botocore.exceptions.ClientError as e:",
+          "    print(json.dumps([e.response['Error']['Code'], e.response['Error']['Message'],",
+          "        e.response['ResponseMetadata']['HTTPStatusCode']]))",
+        ].join("\n"),
+        cp.apiUrl,
+      ],
+      bob,
+    );
+    assert.deepEqual(JSON.parse(boto3.stdout), ["AccessDenied", message, 403], boto3.stderr);
     assert.equal(await cp.store.head(), head, "no revision appended");
     assert.equal(await cp.store.get("loadBalancer", "web"), undefined);
   });
