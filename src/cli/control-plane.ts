@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
+import { AuditLog } from "../api/auth/audit-log.js";
 import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
@@ -189,7 +190,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       counter: unauthenticated,
     });
     closers.push(async () => noise.flush());
-    const common = { store, authenticator, logger, zones: opts.zones, noise };
+    // Every call to either API, allowed or not, is recorded; batched, flushed on close.
+    const audit = new AuditLog({ store, logger });
+    closers.push(() => audit.close());
+    const common = { store, authenticator, logger, zones: opts.zones, noise, audit };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
       ...common,

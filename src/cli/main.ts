@@ -1,4 +1,5 @@
 /** The `ballast` command. */
+import { auditCommand, keysCommand, policiesCommand, principalsCommand } from "./access.js";
 import { agentCommand } from "./agent-cmd.js";
 import { agentsCommand } from "./agents.js";
 import { UsageError } from "./args.js";
@@ -31,7 +32,15 @@ commands:
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
-                      decide on a change the blast-radius guard holds (administrators)`;
+                      decide on a change the blast-radius guard holds (administrators)
+  principals list | show NAME | create NAME [--policy P]... | delete NAME
+                      principals (IAM users) and the policies that govern them
+  keys list [--principal P] | create PRINCIPAL | rotate ID | deactivate ID | activate ID | delete ID
+                      access keys (the secret is printed once, on create and rotate)
+  policies list | show NAME | put NAME --document FILE | delete NAME | attach|detach NAME --principal P
+                      IAM-style policy documents: managed (listed, fixed) and customer
+  audit [--principal P] [--action A] [--denied] [--since T] [--limit N] [--json]
+                      the audit log of every call and denial`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
@@ -45,6 +54,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   agents: agentsCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
+  principals: principalsCommand,
+  keys: keysCommand,
+  policies: policiesCommand,
+  audit: auditCommand,
 };
 
 async function main(): Promise<void> {

@@ -272,7 +272,7 @@ interface ShowResult {
   readonly time?: string;
   readonly loadBalancers: LoadBalancer[];
   readonly instances: Instance[];
-  readonly credentials: { accessKeyId: string; principal: string; role: string }[];
+  readonly credentials: { accessKeyId: string; principal: string; role?: string; status?: string }[];
 }
 
 function historyText(revisions: readonly HistoryEntry[], next: number | undefined, byLb: boolean): string {
@@ -303,7 +303,10 @@ function showText(r: ShowResult): string {
   out.push(`instances (${r.instances.length}):`);
   for (const i of r.instances) out.push(`  ${i.instanceId}  ${i.address}  ${i.zone}`);
   out.push(`credentials (${r.credentials.length}):`);
-  for (const c of r.credentials) out.push(`  ${c.accessKeyId}  ${c.principal}  ${c.role}`);
+  for (const c of r.credentials)
+    out.push(
+      `  ${c.accessKeyId}  ${c.principal}  ${c.role ?? "-"}${c.status === "Inactive" ? "  inactive" : ""}`,
+    );
   return out.join("\n");
 }
 

@@ -59,6 +59,11 @@ export const AWS_ERRORS = {
   // IAM UploadServerCertificate's codes, for the admin API's certificate upload.
   MalformedCertificate: { status: 400, type: "Sender" },
   KeyPairMismatch: { status: 400, type: "Sender" },
+  // IAM's, for principals, access keys and policies (admin API).
+  MalformedPolicyDocument: { status: 400, type: "Sender" },
+  NoSuchEntity: { status: 404, type: "Sender" },
+  EntityAlreadyExists: { status: 409, type: "Sender" },
+  DeleteConflict: { status: 409, type: "Sender" },
   // Ballast's own (admin API, journal).
   RevisionConflict: { status: 409, type: "Sender" },
   NotFound: { status: 404, type: "Sender" },

@@ -103,13 +103,43 @@ export interface Instance {
   readonly zone: string;
 }
 
-/** An API credential. Secrets are stored so SigV4 can be verified; they never leave the store by API. */
+/** The three roles of credentials stored before policies; each reads as a managed policy (model/access.ts). */
+export type LegacyRole = "admin" | "operator" | "reader";
+
+/**
+ * An access key of a principal. Secrets are stored so SigV4 can be verified; they never leave the
+ * store by API (only once, when the key is created).
+ */
 export interface Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The name of the principal (IAM user) the key belongs to. */
   readonly principal: string;
-  readonly role: "admin" | "operator" | "reader";
+  /**
+   * Keys stored before policies carry a role; it is read as the managed policy of that role
+   * attached to this key (`LEGACY_ROLE_POLICIES`), beside whatever the principal has attached.
+   */
+  readonly role?: LegacyRole;
+  /** Absent: Active. An Inactive key is refused (InvalidClientTokenId), as IAM refuses one. */
+  readonly status?: "Active" | "Inactive";
   readonly createdTime: string;
+}
+
+/** A principal (an IAM user): who calls, and the policies attached to it, by name. */
+export interface Principal {
+  readonly name: string;
+  readonly createdTime: string;
+  /** Names of managed or customer policies attached to it. */
+  readonly policies: readonly string[];
+}
+
+/** A customer policy: an IAM-style JSON policy document (model/iam-policy.ts), stored as given. */
+export interface AccessPolicy {
+  readonly name: string;
+  readonly document: string;
+  readonly description?: string;
+  readonly createdTime: string;
+  readonly updatedTime: string;
 }
 
 /**
@@ -153,6 +183,8 @@ export interface EntityTypes {
   readonly certificate: Certificate;
   readonly subnet: Subnet;
   readonly limit: Limit;
+  readonly principal: Principal;
+  readonly accessPolicy: AccessPolicy;
 }
 export type EntityKind = keyof EntityTypes;
 export const ENTITY_KINDS: readonly EntityKind[] = [
@@ -162,7 +194,15 @@ export const ENTITY_KINDS: readonly EntityKind[] = [
   "certificate",
   "subnet",
   "limit",
+  "principal",
+  "accessPolicy",
 ];
+
+/**
+ * Who may do what: keys, principals and policies. Restore and import leave them alone unless
+ * asked (`includeCredentials`), so rolling the load balancers back never locks anyone out.
+ */
+export const ACCESS_KINDS: readonly EntityKind[] = ["credential", "principal", "accessPolicy"];
 
 /** The key each kind is stored under: the name or id the document itself carries. */
 export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): string {
@@ -180,6 +220,10 @@ export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): s
       return (d as Subnet).subnetId;
     case "limit":
       return regionalKey(regionOf(d as Limit), (d as Limit).name);
+    case "principal":
+      return (d as Principal).name;
+    case "accessPolicy":
+      return (d as AccessPolicy).name;
   }
   throw new Error(`unknown entity kind ${String(kind)}`);
 }

@@ -70,6 +70,50 @@ export interface CompactionRecord {
   readonly stateHash: string;
 }
 
+/**
+ * One line of the audit log: a call to either API, allowed or not, or (aggregated) the failed
+ * authentications of one source address in one minute. Append-only, like the journal.
+ */
+export interface AuditRecord {
+  /** ISO 8601; for an aggregate of failed authentications, the start of its minute. */
+  readonly time: string;
+  /** The caller's ARN (`arn:aws:iam::ACCOUNT:user/NAME`), or `anonymous` when it did not authenticate. */
+  readonly principal: string;
+  readonly accessKeyId?: string;
+  /** `elasticloadbalancing:CreateLoadBalancer`, `ballast:RestoreState`; `-` when unknown. */
+  readonly action: string;
+  /** The resource ARN asked for, or `*`. */
+  readonly resource: string;
+  readonly sourceIp: string;
+  /** The request id; for an aggregate, the last one's. */
+  readonly requestId: string;
+  /** `allowed`, `denied` (AccessDenied), or the error code the call ended with. */
+  readonly result: string;
+  /** The change ticket (`x-ballast-ticket`) the call carried. */
+  readonly ticket?: string;
+  /** How many calls this line stands for: 1, or more for an aggregate of failed authentications. */
+  readonly count: number;
+}
+
+/** A read of the audit log: newest first, every given field must match. */
+export interface AuditFilter {
+  readonly principal?: string;
+  readonly action?: string;
+  /** `allowed`, `denied`, or an error code. */
+  readonly result?: string;
+  /** ISO 8601: records at or after it. */
+  readonly since?: string;
+  /** Default 100, at most 10000. */
+  readonly limit?: number;
+  /** Records strictly older (by sequence) than this one, for paging. */
+  readonly before?: number;
+}
+
+export interface StoredAuditRecord extends AuditRecord {
+  /** The record's sequence number, increasing in the order of appending. */
+  readonly id: number;
+}
+
 /** The view a mutation has: reads see its own pending writes. */
 export interface MutationTx {
   get<K extends EntityKind>(kind: K, key: string): Promise<EntityTypes[K] | undefined>;
@@ -151,6 +195,11 @@ export interface Store {
    */
   putAgentStatus(status: AgentStatus): Promise<void>;
   agentStatuses(): Promise<readonly AgentStatus[]>;
+
+  /** Appends audit records, in one transaction, in order. Outside the journal; never changed or removed. */
+  appendAudit(records: readonly AuditRecord[]): Promise<void>;
+  /** Audit records matching `filter`, newest first. */
+  audit(filter?: AuditFilter): Promise<readonly StoredAuditRecord[]>;
 
   /** Called after every commit made through this store object. Returns an unsubscribe. */
   onCommit(listener: (revision: Revision) => void): () => void;

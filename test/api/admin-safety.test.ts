@@ -76,7 +76,8 @@ describe("admin API: alarms and the guard's holds", () => {
     assert.equal(denied.status, 403);
     assert.deepEqual(denied.body.error, {
       code: "AccessDenied",
-      message: "User: rita is not authorized to decide on held changes",
+      message:
+        "User: arn:aws:iam::000000000000:user/rita is not authorized to perform: ballast:ReleaseGuardHold on resource: arn:aws:ballast::000000000000:guard-hold/us-east-1a",
     });
     assert.equal(guard.holds().length, 1, "a denied call changes nothing");
 

@@ -58,8 +58,10 @@ describe("ensureBootstrapAdmin", () => {
 
     const stored = await store.get("credential", result.accessKeyId);
     assert.equal(stored?.doc.secretAccessKey, secret);
-    assert.equal(stored?.doc.role, "admin");
+    // A new installation's first key has no legacy role: its principal holds the administrator policy.
+    assert.equal(stored?.doc.role, undefined);
     assert.equal(stored?.doc.principal, "admin");
+    assert.deepEqual((await store.get("principal", "admin"))?.doc.policies, ["BallastAdministrator"]);
     const rev = await store.revision(stored?.revision ?? 0);
     assert.equal(rev?.principal, "bootstrap");
     assert.equal(rev?.action, "BootstrapAdmin");
@@ -93,7 +95,7 @@ describe("ensureBootstrapAdmin", () => {
     await assert.rejects(stat(join(dir, BOOTSTRAP_FILE)), { code: "ENOENT" });
     const stored = await store.get("credential", "AKIAENVIRONMENT00001");
     assert.equal(stored?.doc.secretAccessKey, "a-secret-of-enough-length");
-    assert.equal(stored?.doc.role, "admin");
+    assert.deepEqual((await store.get("principal", "admin"))?.doc.policies, ["BallastAdministrator"]);
 
     const again = await ensureBootstrapAdmin({ store, dataDir: dir, env, logger: silentLogger });
     assert.deepEqual(again, { accessKeyId: "AKIAENVIRONMENT00001", created: false });

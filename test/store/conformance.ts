@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { isBallastError } from "../../src/model/errors.js";
 import { appendOnlyMessage, GENESIS_HASH, revisionHash, stateDigest } from "../../src/store/journal.js";
-import type { EntityVersion, Store } from "../../src/store/store.js";
+import type { AuditRecord, EntityVersion, Store } from "../../src/store/store.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
 
 export interface StoreFactory<S extends Store = Store> {
@@ -298,6 +298,68 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
         await first.close();
         await second.close();
       }
+    });
+
+    it("appends audit records in order and reads them back filtered, newest first", async () => {
+      const rec = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
+        time: `2026-01-01T00:00:${String(i).padStart(2, "0")}.000Z`,
+        principal: "arn:aws:iam::000000000000:user/alice",
+        accessKeyId: "AKIAALICE",
+        action: "elasticloadbalancing:DescribeLoadBalancers",
+        resource: "*",
+        sourceIp: "127.0.0.1",
+        requestId: `req-${i}`,
+        result: "allowed",
+        count: 1,
+        ...over,
+      });
+      await store.appendAudit([]);
+      await store.appendAudit([
+        rec(1),
+        rec(2, { action: "elasticloadbalancing:CreateLoadBalancer", result: "denied", ticket: "CHG-7" }),
+        rec(3, { principal: "anonymous", accessKeyId: undefined, result: "InvalidClientTokenId", count: 42 }),
+      ]);
+      await store.appendAudit([
+        rec(4, { principal: "arn:aws:iam::000000000000:user/bob", accessKeyId: "AKIABOB" }),
+      ]);
+      const all = await store.audit();
+      assert.deepEqual(
+        all.map((r) => r.requestId),
+        ["req-4", "req-3", "req-2", "req-1"],
+      );
+      assert.ok((all[0]?.id ?? 0) > (all[1]?.id ?? 0));
+      const denied = all.find((r) => r.requestId === "req-2");
+      assert.equal(denied?.ticket, "CHG-7");
+      assert.equal(all.find((r) => r.requestId === "req-3")?.count, 42);
+      assert.equal(all.find((r) => r.requestId === "req-3")?.accessKeyId, undefined);
+      const ids = async (f: Parameters<Store["audit"]>[0]) => (await store.audit(f)).map((r) => r.requestId);
+      assert.deepEqual(await ids({ principal: "alice" }), ["req-2", "req-1"]);
+      assert.deepEqual(await ids({ principal: "AKIABOB" }), ["req-4"]);
+      assert.deepEqual(await ids({ principal: "anonymous" }), ["req-3"]);
+      assert.deepEqual(await ids({ result: "denied" }), ["req-2"]);
+      assert.deepEqual(await ids({ action: "CreateLoadBalancer" }), ["req-2"]);
+      assert.deepEqual(await ids({ action: "elasticloadbalancing:DescribeLoadBalancers" }), [
+        "req-4",
+        "req-3",
+        "req-1",
+      ]);
+      assert.deepEqual(await ids({ since: "2026-01-01T00:00:03.000Z" }), ["req-4", "req-3"]);
+      assert.deepEqual(await ids({ limit: 2 }), ["req-4", "req-3"]);
+      assert.deepEqual(await ids({ limit: 2, before: all[1]?.id ?? 0 }), ["req-2", "req-1"]);
+      await assert.rejects(store.audit({ limit: 0 }), /limit/);
+    });
+
+    it("refuses UPDATE and DELETE of the audit log in the database itself", async () => {
+      const before = await store.audit({ limit: 10_000 });
+      assert.ok(before.length > 0);
+      for (const [sql, op] of [
+        ["UPDATE audit SET result = 'allowed'", "UPDATE"],
+        ["DELETE FROM audit", "DELETE"],
+      ] as const)
+        await assert.rejects(factory.rawSql(store, sql), (e: Error) =>
+          e.message.includes(appendOnlyMessage(op, "audit")),
+        );
+      assert.deepEqual(await store.audit({ limit: 10_000 }), before);
     });
 
     // Compaction changes what every earlier case reads, so these cases come last.

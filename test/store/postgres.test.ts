@@ -40,7 +40,8 @@ storeConformance("postgres", {
 /** The grants docs/OPERATIONS.md gives a role that runs Ballast but cannot edit the journal. */
 const LEAST_PRIVILEGE_GRANTS = [
   "GRANT USAGE ON SCHEMA least_privilege TO ballast_app",
-  "GRANT SELECT, INSERT ON revisions, versions, compactions TO ballast_app",
+  "GRANT SELECT, INSERT ON revisions, versions, compactions, audit TO ballast_app",
+  "GRANT USAGE ON SEQUENCE audit_id_seq TO ballast_app",
   "GRANT SELECT, INSERT, UPDATE, DELETE ON current, agent_status TO ballast_app",
   "GRANT SELECT, UPDATE ON journal_lock TO ballast_app",
 ];
@@ -240,7 +241,21 @@ describe("postgres store", () => {
           unexplained: [],
           time: new Date().toISOString(),
         });
+        await app.appendAudit([
+          {
+            time: new Date().toISOString(),
+            principal: "anonymous",
+            action: "-",
+            resource: "*",
+            sourceIp: "127.0.0.1",
+            requestId: "r",
+            result: "InvalidClientTokenId",
+            count: 1,
+          },
+        ]);
+        assert.equal((await app.audit()).length, 1, "appends audit records with INSERT alone");
         for (const edit of [
+          "DELETE FROM audit",
           "DELETE FROM versions",
           "UPDATE revisions SET principal = 'x'",
           "TRUNCATE compactions",

@@ -39,11 +39,6 @@ export function createCertificateRoutes(opts: {
 
   return async (req) => {
     const name = routeName(req.path);
-    if (req.method !== "GET" && req.credential.role === "reader")
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${req.credential.principal} is not authorized to change certificates`,
-      );
     if (name === undefined) {
       if (req.method === "GET")
         return { certificates: (await store.list("certificate")).map((c) => publicCertificate(c.doc)) };

@@ -14,20 +14,32 @@
  *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
+ *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
+ *                            principals, access keys, policies     access.ts
+ *   /admin/v1/audit          the audit log                         audit.ts
+ *
+ * Every call is authorized after authentication, before its module runs: the route's IAM action
+ * and resource come from one table (model/access.ts ADMIN_ROUTES), and a call the caller's
+ * policies do not allow gets AWS's AccessDenied message in the JSON error. Every call is audited.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { adminRequest } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { Authorizer } from "../auth/authorizer.js";
 import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
+import { createAccessRoutes, isAccessPath } from "./access.js";
 import { createAgentRoutes, isAgentsPath } from "./agents.js";
+import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
-import type { AdminCall, Json } from "./common.js";
+import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { refusePresigned } from "./presigned.js";
@@ -51,6 +63,10 @@ export interface AdminHandlerOptions {
   readonly safety?: SafetyControl;
   /** Where refusals before authentication are counted and logged (default: a private one). */
   readonly noise?: UnauthenticatedNoise;
+  /** Where every call is recorded (the control plane's AuditLog); none in some tests. */
+  readonly audit?: AuditSink;
+  /** Decides each call after authentication; default: the store's principals and policies. */
+  readonly authorizer?: Authorizer;
 }
 
 export function createAdminHandler(
@@ -63,6 +79,9 @@ export function createAdminHandler(
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
   const agents = createAgentRoutes({ store: opts.store });
+  const authorizer = opts.authorizer ?? new Authorizer(opts.store);
+  const access = createAccessRoutes({ store: opts.store });
+  const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -73,8 +92,10 @@ export function createAdminHandler(
   return (req, res) => {
     const requestId = randomUUID();
     const progress = { authenticated: false };
-    handle(req, res, requestId, progress)
+    const call: AuditedCall = {};
+    handle(req, res, requestId, progress, call)
       .then((body) => {
+        auditCall(opts.audit, req, requestId, call);
         if (body) sendJson(res, 200, body, requestId);
       })
       .catch((e: unknown) => {
@@ -88,6 +109,7 @@ export function createAdminHandler(
           ? e
           : new BallastError("InternalFailure", "An internal error occurred.");
         if (!isBallastError(e)) logger.error("unexpected failure", { requestId, err: e });
+        auditCall(opts.audit, req, requestId, call, err.code);
         sendJson(res, err.status, { error: { code: err.code, message: err.message } }, requestId);
       });
   };
@@ -98,6 +120,7 @@ export function createAdminHandler(
     res: ServerResponse,
     requestId: string,
     progress: { authenticated: boolean },
+    audited: AuditedCall,
   ): Promise<Json | undefined> {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
@@ -111,9 +134,13 @@ export function createAdminHandler(
     const { body, auth } = await readAuthenticatedBody(req, pending, limit);
     progress.authenticated = true;
     const { credential } = auth;
+    audited.credential = credential;
     const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
     const asked = query.get("region");
     const filterRegion = asked === null ? undefined : validateRegion(asked);
+    const request = adminRequest(method, path.slice(ADMIN_PREFIX.length), filterRegion ?? auth.region);
+    audited.request = request;
+    await authorizer.authorize(credential, [request]);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
     if (isStatePath(path)) {
       const route = path.slice(STATE_PREFIX.length);
@@ -129,6 +156,8 @@ export function createAdminHandler(
       region: filterRegion ?? auth.region,
       filterRegion,
     };
+    if (isAccessPath(path)) return access(call, query);
+    if (isAuditPath(path)) return auditRoutes(call, query);
     if (isSubnetsPath(path)) return subnets(call);
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);

@@ -27,11 +27,6 @@ export function createLimitRoutes(opts: { readonly store: Store }): (call: Admin
   const { store } = opts;
   return async (call) => {
     const { method, path } = call;
-    if (method !== "GET" && call.credential.role === "reader")
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${call.credential.principal} is not authorized to change the registry`,
-      );
     const id = member(path, LIMITS);
     if (id === undefined && method === "GET")
       return { region: call.region, limits: await listLimits(call.region) };

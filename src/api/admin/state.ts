@@ -1,8 +1,8 @@
 /**
  * The admin JSON API for the journal (design principle 1): every past revision can be listed, read,
- * diffed and restored; the journal can be verified, exported, imported and backed up. Reads need
- * any signed credential; every write — and the export, which carries credential secrets — needs
- * role `admin`. Restore and import are ordinary journal revisions (actions `RestoreState`,
+ * diffed and restored; the journal can be verified, exported, imported and backed up. Each route
+ * is one IAM action (`ballast:ReadState`, `ballast:RestoreState`, `ballast:ExportState`, … in
+ * model/access.ts ADMIN_ROUTES), authorized by the handler before it gets here. Restore and import are ordinary journal revisions (actions `RestoreState`,
  * `ImportState`) with principal, source address and request id, so each can itself be undone.
  *
  *   GET  /admin/v1/state/history?lb=&limit=&before=  → { head, revisions, next? }
@@ -26,7 +26,7 @@
  * store/ops/diff.ts): `entities`, each `{kind, key, change, fields}` with every changed field path by
  * path (`listeners[port=80].policyNames`) and its before and after values — never a secret.
  *
- * Compaction (action `CompactJournal`, role admin, a change ticket required) removes history older
+ * Compaction (action `CompactJournal`, IAM action `ballast:CompactJournal`, a change ticket required) removes history older
  * than the retention period; see store/ops/compact.ts for its rules.
  *
  * Progress: verify, restore and import answer a request with `Accept: application/x-ndjson` as a
@@ -102,13 +102,6 @@ export function createStateRoutes(
 
   return async (call, res) => {
     const key = `${call.method} ${call.route}`;
-    const mutation = call.method !== "GET" || call.route === "/export";
-    if (mutation && call.credential.role !== "admin") {
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${call.credential.principal} is not authorized to ${key} (role admin is required)`,
-      );
-    }
     const send = (body: Json): void => sendText(res, 200, "application/json", JSON.stringify(body), call);
     switch (key) {
       case "GET /history":
@@ -228,6 +221,8 @@ export function createStateRoutes(
       certificates: grouped.certificate,
       subnets: grouped.subnet,
       limits: grouped.limit,
+      principals: grouped.principal,
+      policies: grouped.accessPolicy,
     };
   }
 

@@ -27,11 +27,6 @@ export function createSubnetRoutes(opts: { readonly store: Store }): (call: Admi
   const { store } = opts;
   return async (call) => {
     const { method, path } = call;
-    if (method !== "GET" && call.credential.role === "reader")
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${call.credential.principal} is not authorized to change the registry`,
-      );
     const id = member(path, SUBNETS);
     if (id === undefined && method === "GET") {
       const all = (await store.list("subnet")).map((c) => c.doc);

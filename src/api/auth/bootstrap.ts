@@ -8,8 +8,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { ADMINISTRATOR_POLICY } from "../../model/access.js";
 import { BallastError } from "../../model/errors.js";
-import type { Credential } from "../../model/types.js";
+import type { Credential, Principal } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 
@@ -129,13 +130,17 @@ export async function ensureBootstrapAdmin(opts: BootstrapOptions): Promise<Boot
     await writeSecretFile(path, credentialsFileText(accessKeyId, secretAccessKey));
   }
 
+  const createdTime = new Date().toISOString();
   const credential: Credential = {
     accessKeyId,
     secretAccessKey,
     principal: "admin",
-    role: "admin",
-    createdTime: new Date().toISOString(),
+    status: "Active",
+    createdTime,
   };
+  // The bootstrap principal holds the administrator policy (an older installation's first key has
+  // role admin instead, which reads as the same policy).
+  const principal: Principal = { name: "admin", createdTime, policies: [ADMINISTRATOR_POLICY] };
   const meta = {
     principal: "bootstrap",
     sourceIp: "local",
@@ -146,6 +151,12 @@ export async function ensureBootstrapAdmin(opts: BootstrapOptions): Promise<Boot
     // Another control-plane replica on the same store may have bootstrapped meanwhile.
     const other = firstAdmin(await tx.list("credential"));
     if (other) return other;
+    const existingPrincipal = await tx.get("principal", principal.name);
+    if (!existingPrincipal?.policies.includes(ADMINISTRATOR_POLICY))
+      tx.put("principal", principal.name, {
+        ...principal,
+        policies: [...(existingPrincipal?.policies ?? []), ADMINISTRATOR_POLICY],
+      });
     tx.put("credential", accessKeyId, credential);
     return undefined;
   });

@@ -143,7 +143,9 @@ export class SigV4Authenticator implements Authenticator {
       throw new BallastError("InvalidClientTokenId", INVALID_TOKEN);
     }
     const credential = sig.accessKeyId === "" ? undefined : await this.#lookup(sig.accessKeyId);
-    if (!credential) throw new BallastError("InvalidClientTokenId", INVALID_TOKEN);
+    // A deactivated key is refused as IAM refuses one: as if it did not exist.
+    if (!credential || credential.status === "Inactive")
+      throw new BallastError("InvalidClientTokenId", INVALID_TOKEN);
     this.#checkTime(sig);
 
     const signedHeaders: [string, string][] = [];

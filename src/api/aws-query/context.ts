@@ -32,7 +32,7 @@ export interface ActionContext {
 }
 
 export interface ActionDefinition {
-  /** Whether the action writes desired state (a `reader` credential may not call it). */
+  /** Whether the action writes desired state (authorization is by policy: model/access.ts). */
   readonly mutates: boolean;
   readonly run: (ctx: ActionContext) => Promise<XmlValue>;
 }

@@ -7,12 +7,14 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { elbRequests } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
-import { loadBalancerArn } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { Authorizer } from "../auth/authorizer.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { ACTIONS } from "./actions/index.js";
 import { ClientClosedError, readAuthenticatedBody } from "./body.js";
@@ -33,6 +35,10 @@ export interface AwsQueryHandlerOptions {
   readonly noise?: UnauthenticatedNoise;
   /** Default of the classic-load-balancers limit (20, ELB's) when no limit entity sets it; for tests. */
   readonly maxLoadBalancers?: number;
+  /** Where every call is recorded (the control plane's AuditLog); none in some tests. */
+  readonly audit?: AuditSink;
+  /** Decides each call after authentication; default: the store's principals and policies. */
+  readonly authorizer?: Authorizer;
   /** Clock and randomness, injectable for tests. */
   readonly now?: () => Date;
   readonly randomBytes?: (n: number) => Uint8Array;
@@ -51,11 +57,17 @@ export function createAwsQueryHandler(
   const logger = opts.logger.child({ component: "aws-query" });
   const noise = opts.noise ?? new UnauthenticatedNoise({ logger });
 
+  const authorizer = opts.authorizer ?? new Authorizer(opts.store);
+
   return (req, res) => {
     const requestId = randomUUID();
     const progress = { authenticated: false };
-    handle(req, requestId, progress)
-      .then((xml) => send(res, 200, xml, requestId))
+    const call: AuditedCall = {};
+    handle(req, requestId, progress, call)
+      .then((xml) => {
+        auditCall(opts.audit, req, requestId, call);
+        send(res, 200, xml, requestId);
+      })
       .catch((e: unknown) => {
         const reason = progress.authenticated ? undefined : unauthenticatedReason(e);
         if (reason !== undefined) noise.record(reason, req.socket.remoteAddress);
@@ -70,6 +82,7 @@ export function createAwsQueryHandler(
           if (reason === undefined)
             logger.debug("request rejected", { requestId, code: e.code, message: e.message });
         } else logger.error("unexpected failure", { requestId, err: e });
+        auditCall(opts.audit, req, requestId, call, err.code);
         send(res, err.status, errorDocument(err.faultType, err.code, err.message, requestId), requestId);
       });
   };
@@ -78,6 +91,7 @@ export function createAwsQueryHandler(
     req: IncomingMessage,
     requestId: string,
     progress: { authenticated: boolean },
+    call: AuditedCall,
   ): Promise<string> {
     const method = req.method ?? "GET";
     if (method !== "POST" && method !== "GET")
@@ -88,11 +102,13 @@ export function createAwsQueryHandler(
     const { body, auth } = await readAuthenticatedBody(req, pending, MAX_BODY_BYTES);
     progress.authenticated = true;
     const { credential, region } = auth;
+    call.credential = credential;
 
     const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const params = QueryParams.parse(query, method === "POST" ? body.toString("utf8") : "");
     const action = params.string("Action");
     if (!action) throw new BallastError("MissingAction", "The request must contain the parameter Action.");
+    call.request = { action: `elasticloadbalancing:${action}`, resource: "*" };
     const version = params.string("Version");
     const definition = ACTIONS.get(action);
     // Coral services (ELB among them) resolve an operation by Action *and* Version: an unknown action
@@ -103,15 +119,11 @@ export function createAwsQueryHandler(
         "InvalidAction",
         `Could not find operation ${action} for version ${version ?? "NO_VERSION_SPECIFIED"}`,
       );
-    if (definition.mutates && credential.role === "reader") {
-      // As IAM words it, naming the load balancer's ARN when the call names one.
-      const lb = params.string("LoadBalancerName");
-      const resource = lb === undefined ? "" : ` on resource: ${loadBalancerArn(region, lb)}`;
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${credential.principal} is not authorized to perform: elasticloadbalancing:${action}${resource}`,
-      );
-    }
+    // Authorized as IAM does, before the action reads or writes anything: one request per load
+    // balancer the call names (model/access.ts), AccessDenied naming the first one refused.
+    const requests = elbRequests(action, region, (name) => params.string(name));
+    call.request = { action: call.request.action, resource: requests.map((r) => r.resource).join(",") };
+    await authorizer.authorize(credential, requests);
     const meta = {
       principal: credential.principal,
       sourceIp: req.socket.remoteAddress ?? "",

@@ -109,7 +109,7 @@ export function diffEntity(kind: EntityKind, key: string, x: unknown, y: unknown
 
 function contextOf(kind: EntityKind, doc: unknown): string | undefined {
   if (kind !== "credential" || !isRecord(doc)) return undefined;
-  return `${String(doc.principal)}, ${String(doc.role)}`;
+  return doc.role === undefined ? String(doc.principal) : `${String(doc.principal)}, ${String(doc.role)}`;
 }
 
 export async function diffRevisions(store: Store, from: number, to: number): Promise<StateDiff> {

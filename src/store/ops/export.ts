@@ -19,7 +19,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BallastError } from "../../model/errors.js";
-import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
+import { ACCESS_KINDS, ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import type { SecretKey } from "../../util/secret-key.js";
 import { canonicalJson } from "../journal.js";
 import type { DocCodec } from "../secrets/codec.js";
@@ -209,7 +209,7 @@ export async function importState(
     ...(options.acceptUnsigned === undefined ? {} : { acceptUnsigned: options.acceptUnsigned }),
   });
   const withCredentials = options.includeCredentials !== false;
-  const kinds = ENTITY_KINDS.filter((k) => k !== "credential" || withCredentials);
+  const kinds = ENTITY_KINDS.filter((k) => !ACCESS_KINDS.includes(k) || withCredentials);
   const state = exportToState(doc, store.codec);
   const kept: string[] = [];
   if (withCredentials) {

@@ -11,6 +11,7 @@ import pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { EntityKind } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
+import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -25,6 +26,8 @@ import {
 } from "../rows.js";
 import { type DocCodec, defaultCodec } from "../secrets/codec.js";
 import type {
+  AuditFilter,
+  AuditRecord,
   CompactionRecord,
   Current,
   EntityVersion,
@@ -33,6 +36,7 @@ import type {
   Revision,
   RevisionMeta,
   Store,
+  StoredAuditRecord,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
 import { currentRow, currentRows, mutate } from "./mutate.js";
@@ -224,6 +228,25 @@ export class PostgresStore implements Store {
       `SELECT status FROM ${this.#s}.agent_status ORDER BY agent_id`,
     );
     return res.rows.map((r) => JSON.parse(r.status) as AgentStatus);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // One multi-row INSERT: one statement, one commit, the order kept (ids follow VALUES order).
+    const width = AUDIT_COLUMNS.length;
+    const rows = records.map(
+      (_, i) => `(${AUDIT_COLUMNS.map((__, j) => `$${i * width + j + 1}`).join(", ")})`,
+    );
+    await this.#pool.query(
+      `INSERT INTO ${this.#s}.audit (${AUDIT_COLUMNS.join(", ")}) VALUES ${rows.join(", ")}`,
+      records.flatMap(auditValues),
+    );
+  }
+
+  async audit(filter: AuditFilter = {}): Promise<readonly StoredAuditRecord[]> {
+    const { sql, params } = auditQuery(`${this.#s}.audit`, filter, (i) => `$${i}`);
+    const res = await this.#pool.query<AuditRow>(sql, params);
+    return res.rows.map(toAuditRecord);
   }
 
   /**

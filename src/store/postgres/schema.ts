@@ -12,7 +12,7 @@ import { APPEND_ONLY_TABLES, appendOnlyMessage } from "../journal.js";
 /** Identifies "schema DDL for Ballast" among advisory locks: ASCII "BLST". */
 const DDL_LOCK_CLASS = 0x424c5354;
 
-const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock", "compactions"];
+const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock", "compactions", "audit"];
 
 /** The transaction-local setting that lets a compaction, and nothing else, delete versions. */
 export const COMPACTING_SETTING = "ballast.compacting";
@@ -76,6 +76,22 @@ function ddl(s: string): string[] {
       through_hash     text NOT NULL,
       state_hash       text NOT NULL
     )`,
+    // The audit log (store.ts AuditRecord): every API call and denial; append-only like the
+    // journal (APPEND_ONLY_TABLES). Added later, so created on open of an older database too.
+    `CREATE TABLE IF NOT EXISTS ${s}.audit (
+      id            bigserial PRIMARY KEY,
+      time          text NOT NULL,
+      principal     text NOT NULL,
+      access_key_id text,
+      action        text NOT NULL,
+      resource      text NOT NULL,
+      source_ip     text NOT NULL,
+      request_id    text NOT NULL,
+      result        text NOT NULL,
+      ticket        text,
+      count         bigint NOT NULL
+    )`,
+    `CREATE INDEX IF NOT EXISTS audit_by_time ON ${s}.audit (time)`,
     // The journal refuses edits in the database itself, from any connection: UPDATE, DELETE and
     // TRUNCATE of a journal table raise, except a DELETE of versions in a transaction that set
     // ballast.compacting (SET LOCAL: it ends with the transaction) — compaction.ts. Added later

@@ -64,6 +64,21 @@ CREATE TABLE IF NOT EXISTS current (
   doc      TEXT NOT NULL,
   PRIMARY KEY (kind, key)
 );
+-- The audit log (store.ts AuditRecord): every API call and denial, append-only like the journal.
+CREATE TABLE IF NOT EXISTS audit (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time          TEXT NOT NULL,
+  principal     TEXT NOT NULL,
+  access_key_id TEXT,
+  action        TEXT NOT NULL,
+  resource      TEXT NOT NULL,
+  source_ip     TEXT NOT NULL,
+  request_id    TEXT NOT NULL,
+  result        TEXT NOT NULL,
+  ticket        TEXT,
+  count         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time);
 -- A row here only inside a compaction's own transaction (compaction.ts): it lets that
 -- transaction, and nothing else, delete superseded versions. Never committed with a row.
 CREATE TABLE IF NOT EXISTS compaction_in_progress (

@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
 import { SecretKey } from "../../util/secret-key.js";
+import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -27,6 +28,8 @@ import {
 } from "../rows.js";
 import { DocCodec } from "../secrets/codec.js";
 import type {
+  AuditFilter,
+  AuditRecord,
   CompactionRecord,
   Current,
   EntityVersion,
@@ -35,6 +38,7 @@ import type {
   Revision,
   RevisionMeta,
   Store,
+  StoredAuditRecord,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
 import { SqliteWriter } from "./mutate.js";
@@ -60,6 +64,7 @@ export class SqliteStore implements Store {
   readonly #headStmt: Database.Statement<[], { n: number | null }>;
   readonly #dataVersion: Database.Statement<[], number>;
   readonly #compactedStmt: Database.Statement<[], number>;
+  #auditInsert: Database.Statement<(string | number | null)[]> | undefined;
   /**
    * `list()` results per kind, parsed once and deep-frozen (the model types are readonly, so no
    * caller may change them). Valid while this connection has appended nothing (`appended`) and
@@ -211,6 +216,29 @@ export class SqliteStore implements Store {
       .prepare<[], { status: string }>("SELECT status FROM agent_status ORDER BY agent_id")
       .all()
       .map((r) => JSON.parse(r.status) as AgentStatus);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.#queue.run(async () => {
+      this.#auditInsert ??= this.#db.prepare<(string | number | null)[]>(
+        `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`,
+      );
+      const insert = this.#auditInsert;
+      this.#db
+        .transaction(() => {
+          for (const r of records) insert.run(...auditValues(r));
+        })
+        .immediate();
+    });
+  }
+
+  async audit(filter: AuditFilter = {}): Promise<readonly StoredAuditRecord[]> {
+    const { sql, params } = auditQuery("audit", filter, () => "?");
+    return this.#db
+      .prepare<(string | number)[], AuditRow>(sql)
+      .all(...params)
+      .map(toAuditRecord);
   }
 
   /**
