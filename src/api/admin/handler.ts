@@ -24,6 +24,7 @@ import { readBody } from "../aws-query/body.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import type { AdminCall, Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
+import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
@@ -43,6 +44,8 @@ export interface AdminHandlerOptions {
   readonly retentionDays?: number;
   /** The controller's guard and state check, when this process runs them. */
   readonly safety?: SafetyControl;
+  /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
+  readonly repair?: JournalRepairControl;
 }
 
 export function createAdminHandler(
@@ -54,6 +57,7 @@ export function createAdminHandler(
   const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
+  const repair = createRepairRoute(opts.repair);
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -92,6 +96,7 @@ export function createAdminHandler(
     const asked = query.get("region");
     const filterRegion = asked === null ? undefined : validateRegion(asked);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
+    if (path === REPAIR_PATH) return repair({ method, body, credential, meta }); // state repair
     if (isStatePath(path)) {
       const route = path.slice(STATE_PREFIX.length);
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);

@@ -27,6 +27,8 @@ import type {
   CompactionRecord,
   Current,
   EntityVersion,
+  EpochResult,
+  EpochStart,
   MutationResult,
   MutationTx,
   Revision,
@@ -34,6 +36,7 @@ import type {
   Store,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
+import { startEpoch } from "./epoch.js";
 import { currentRow, currentRows, mutate } from "./mutate.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 import { underJournalLock } from "./transaction.js";
@@ -226,6 +229,15 @@ export class PostgresStore implements Store {
     } finally {
       client.release();
     }
+  }
+
+  /** A new journal epoch (postgres/epoch.ts): one transaction under the journal lock. */
+  async startEpoch(start: EpochStart): Promise<EpochResult> {
+    const result = await this.#queue.run(() =>
+      underJournalLock(this.#pool, this.#s, (client) => startEpoch(client, this.#s, start)),
+    );
+    for (const l of this.#listeners) l(result.revision);
+    return result;
   }
 
   onCommit(listener: (revision: Revision) => void): () => void {
