@@ -3,6 +3,7 @@ import { agentCommand } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
+import { drillCommand } from "./drill.js";
 import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
@@ -29,7 +30,9 @@ commands:
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
-                      decide on a change the blast-radius guard holds (administrators)`;
+                      decide on a change the blast-radius guard holds (administrators)
+  drill christmas-eve [--store S] [--dns-port P] [--share 30] [--journal]
+                      rehearse the 2012 outage against a running deployment (bypasses the API)`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
@@ -42,6 +45,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   state: stateCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
+  drill: drillCommand,
 };
 
 async function main(): Promise<void> {
