@@ -627,7 +627,7 @@ export function reportText(r: DrillReport): string {
     const s = (v: number | null): string => (v === null ? "not within the timeout" : `${v.toFixed(1)} s`);
     out.push(
       `${p.name}: ${p.damage}`,
-      `  time to detect ${s(p.detectSeconds)}, time to repair ${s(p.repairSeconds)}`,
+      `  time to detect ${s(p.detectSeconds)}, time to repair ${s(p.repairSeconds)} (both from the damage)`,
     );
     for (const n of p.notes) out.push(`  ${n}`);
   }
