@@ -173,9 +173,8 @@ export async function planJournalRepair(store: Store, options: RepairOptions): P
 
   // What the agents serve: the repaired state never drops it; what it lacks is rebuilt.
   const now = options.now ?? new Date();
-  const statuses = (await store.agentStatuses()).filter(
-    (s) => now.getTime() - Date.parse(s.time) <= FRESH_STATUS_MS,
-  );
+  const allStatuses = await store.agentStatuses();
+  const statuses = allStatuses.filter((s) => now.getTime() - Date.parse(s.time) <= FRESH_STATUS_MS);
   const { rebuilt, differences } = fromAgentReports(statuses, entities.loadBalancer, options.dnsDomain, now);
   for (const lb of rebuilt)
     entities.loadBalancer.set(regionalKey(lb.doc.region ?? "us-east-1", lb.doc.name), lb.doc);
@@ -183,7 +182,9 @@ export async function planJournalRepair(store: Store, options: RepairOptions): P
   const target: State = { revision: head, entities };
   const diff = diffStates(await currentState(store), target);
   const lastRevision = (await store.revisions(head - 1, head))[0];
-  const agentsMax = Math.max(0, ...statuses.map((s) => s.configRevision));
+  // Above every revision any agent ever reported, fresh or not: an agent back from a long outage
+  // must see the new epoch as news, never as a revision it already has.
+  const agentsMax = Math.max(0, ...allStatuses.map((s) => s.configRevision));
   const plan: JournalRepairPlan = {
     head,
     journalVerified: report.ok,
