@@ -25,7 +25,7 @@ import { Resolver } from "node:dns/promises";
 import { resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
 import type { AgentStatus } from "../model/agent-protocol.js";
-import type { LoadBalancer } from "../model/types.js";
+import { ENTITY_KINDS, type EntityKind, type LoadBalancer } from "../model/types.js";
 import { openStore } from "../store/open.js";
 import { diffLines, diffStates } from "../store/ops/diff.js";
 import { exportToState, parseExport } from "../store/ops/export.js";
@@ -329,10 +329,10 @@ async function currentStatePhase(
   progress: (msg: string) => void,
   afterDamage: () => void,
 ): Promise<Phase> {
-  const rows: { kind: string; key: string }[] = [];
-  for (const [kind, m] of Object.entries(before.entities)) {
+  const rows: { kind: EntityKind; key: string }[] = [];
+  for (const kind of ENTITY_KINDS) {
     if (kind === "credential") continue;
-    for (const key of (m as ReadonlyMap<string, unknown>).keys()) rows.push({ kind, key });
+    for (const key of before.entities[kind].keys()) rows.push({ kind, key });
   }
   const doomed = pick(rows, Math.max(1, Math.ceil(opts.share * rows.length)));
   const alarms0 = await alarms(client);
@@ -468,8 +468,11 @@ async function alarms(client: SignedClient): Promise<Alarms> {
   return s ?? { verified: true, repairs: 0, alarms: [] };
 }
 
-async function allPresent(store: Store, rows: readonly { kind: string; key: string }[]): Promise<boolean> {
-  for (const r of rows) if ((await store.get(r.kind as "loadBalancer", r.key)) === undefined) return false;
+async function allPresent(
+  store: Store,
+  rows: readonly { kind: EntityKind; key: string }[],
+): Promise<boolean> {
+  for (const r of rows) if ((await store.get(r.kind, r.key)) === undefined) return false;
   return true;
 }
 

@@ -34,17 +34,32 @@ function routable(node: NodeReport): boolean {
   return node.routableInService === undefined || node.routableInService > 0;
 }
 
+/** Names remembered for answering through a store that lost them (see storeResolver). */
+const MAX_KNOWN_NAMES = 100_000;
+
 export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Resolve {
   const maxAgeMs = opts.maxAgeMs ?? 30_000;
   const now = opts.now ?? Date.now;
+  // Every name answered before, with the load balancer it named: when the store loses a load
+  // balancer behind the journal's back (the 2012 failure, until the controller repairs it), its
+  // name still answers with the nodes agents report serving it, instead of an NXDOMAIN resolvers
+  // would cache. A load balancer deleted through the API leaves its agents, and then DNS, too.
+  const known = new Map<string, { readonly name: string; readonly region: string }>();
   return async (name) => {
     const wanted = normalizeName(name);
-    const lb = (await store.list("loadBalancer")).find((c) => normalizeName(c.doc.dnsName) === wanted)?.doc;
+    const lbs = await store.list("loadBalancer");
+    const found = lbs.find((c) => normalizeName(c.doc.dnsName) === wanted)?.doc;
+    if (found !== undefined && known.size < MAX_KNOWN_NAMES)
+      known.set(wanted, { name: found.name, region: regionOf(found) });
+    const lb = found === undefined ? known.get(wanted) : { name: found.name, region: regionOf(found) };
     if (!lb) return undefined;
+    // The name was re-created (a new DNS name): the old name is gone for good.
+    if (found === undefined && lbs.some((c) => c.doc.name === lb.name && regionOf(c.doc) === lb.region))
+      return undefined;
     const oldest = now() - maxAgeMs;
     const all = new Set<string>();
     const serving = new Set<string>();
-    const region = regionOf(lb);
+    const region = lb.region;
     for (const status of await store.agentStatuses()) {
       const t = Date.parse(status.time);
       if (Number.isNaN(t) || t < oldest) continue;
@@ -56,6 +71,7 @@ export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Re
         if (routable(node)) serving.add(node.address);
       }
     }
+    if (found === undefined && all.size === 0) return undefined;
     return [...(serving.size > 0 ? serving : all)].sort(compareIpv4);
   };
 }
