@@ -198,6 +198,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
           reason: meta.ticket,
           evidence: applied.evidence,
         });
+        // A check already running when the epoch started would report the old journal: the
+        // second call is a check that began after it.
+        await monitor.check();
         const check = await monitor.check();
         return {
           ...applied,

@@ -37,7 +37,7 @@ import { SignedClient } from "./signed-client.js";
 
 const USAGE = `usage: ballast drill christmas-eve [--endpoint URL] [--region R] [--data-dir DIR]
     [--store sqlite|sqlite:/path|postgres://…] [--dns-port 8053] [--share 30] [--journal]
-    [--duration 15] [--rate 10] [--max-requests 2000] [--timeout 60] [--json]`;
+    [--duration 15] [--rate 10] [--max-requests 2000] [--timeout 60] [--read-only 3] [--json]`;
 
 /** The tag the drill's own ordinary changes set; left out of the before/after diff. */
 export const DRILL_TAG = "ballast-drill";
@@ -58,6 +58,8 @@ export interface DrillOptions {
   readonly maxRequestsPerLb: number;
   /** Seconds to wait for detection, and again for repair. */
   readonly timeoutSeconds: number;
+  /** Seconds the drill stays in read-only mode before it repairs (an operator reading the plan). */
+  readonly readOnlySeconds: number;
 }
 
 export interface LbTraffic {
@@ -109,6 +111,7 @@ export async function drillCommand(argv: string[]): Promise<void> {
       rate: { type: "string", default: "10" },
       "max-requests": { type: "string", default: "2000" },
       timeout: { type: "string", default: "60" },
+      "read-only": { type: "string", default: "3" },
       json: { type: "boolean", default: false },
     },
   });
@@ -132,6 +135,7 @@ export async function drillCommand(argv: string[]): Promise<void> {
       rate: num(values.rate, "rate", 1, 200),
       maxRequestsPerLb: num(values["max-requests"], "max-requests", 1, 1_000_000),
       timeoutSeconds: num(values.timeout, "timeout", 1, 3600),
+      readOnlySeconds: num(values["read-only"], "read-only", 0, 3600),
     },
     (line) => process.stderr.write(`${line}\n`),
   );
@@ -410,6 +414,10 @@ async function journalPhase(
   }
   if (phase.detectSeconds === null) return phase;
   const plan = await client.send("POST", "/admin/v1/state/repair", "{}", "application/json");
+  if (opts.readOnlySeconds > 0) {
+    progress(`staying read-only for ${opts.readOnlySeconds} s, as an operator reads the plan`);
+    await sleep(opts.readOnlySeconds * 1000);
+  }
   phase.notes.push(`repair plan: ${summarizePlan(plan.body)}`);
   progress(`repair plan: ${summarizePlan(plan.body)}`);
   const applied = await client.send(
