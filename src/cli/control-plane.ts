@@ -183,6 +183,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       release: (zone, principal) => guard.release(zone, principal),
       discard: (zone, principal) => guard.discard(zone, principal),
       stateCheck: () => monitor.last,
+      readOnly: () => monitor.readOnly(),
     };
 
     // Read-only mode: while the monitor finds the journal damaged, the API's store refuses changes.

@@ -263,6 +263,10 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
       { what: "read-only mode", timeoutMs: 10_000 },
     );
     assert.deepEqual(await names(), ["blog", "shop"], "reads still answer");
+    const alarmed = await cli("alarms");
+    assert.equal(alarmed.code, 1);
+    assert.match(alarmed.stdout, /alarm journal-damaged: the journal fails verification at revision 2/);
+    assert.match(alarmed.stdout, /READ-ONLY since .*revision 2 \(hash-mismatch.*'ballast state repair'/);
     const verify = await state("verify");
     assert.equal(verify.code, 1);
     assert.match(verify.stdout, /revision 2 \(hash-mismatch\)/);
