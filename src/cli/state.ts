@@ -30,7 +30,8 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   compact (--through REV | --older-than DAYS) --ticket ID
                                     (removes superseded history older than the retention period)
   compactions
-  repair [--apply --reason TEXT]    (rebuild a damaged journal from the newest good backup, the
+  repair [--plan | --apply --reason TEXT]
+                                    (rebuild a damaged journal from the newest good backup, the
                                     intact revisions and the agents' reports; shows the plan
                                     unless --apply; administrators)`;
 
@@ -86,6 +87,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
       "older-than": { type: "string" },
       ticket: { type: "string" },
       apply: { type: "boolean", default: false },
+      plan: { type: "boolean", default: false },
       reason: { type: "string" },
     },
   });
@@ -232,6 +234,8 @@ export async function stateCommand(argv: string[]): Promise<void> {
         );
       }
       case "repair": {
+        if (values.apply && values.plan)
+          throw new UsageError("state repair takes --plan (the default) or --apply");
         if (values.apply && (values.reason ?? "").trim() === "")
           throw new UsageError("state repair --apply needs --reason TEXT (it is recorded in the journal)");
         const body = values.apply ? { apply: true, reason: values.reason } : {};
@@ -277,7 +281,7 @@ function repairText(r: RepairAnswer): string {
   const out: string[] = [];
   out.push(
     p.journalVerified
-      ? `the journal verifies up to revision ${p.head}: nothing to repair`
+      ? `the journal's own rows verify up to revision ${p.head}: nothing to repair`
       : `the journal is damaged (head ${p.head}):`,
   );
   for (const d of p.damage.slice(0, 10)) out.push(`  ${d}`);

@@ -73,7 +73,7 @@ export interface RebuiltLoadBalancer {
 
 export interface JournalRepairPlan {
   readonly head: number;
-  /** The journal verified: nothing to repair (applying is refused). */
+  /** The journal's own rows verify: nothing to repair here (applying is refused). */
   readonly journalVerified: boolean;
   /** What failed verification (up to 20). */
   readonly damage: readonly string[];
@@ -187,7 +187,8 @@ export async function planJournalRepair(store: Store, options: RepairOptions): P
   const agentsMax = Math.max(0, ...allStatuses.map((s) => s.configRevision));
   const plan: JournalRepairPlan = {
     head,
-    journalVerified: report.ok,
+    // Differences of the current state alone are the state monitor's to repair from the journal.
+    journalVerified: !report.divergences.some((d) => JOURNAL_DAMAGE_TYPES.has(d.type)),
     damage: report.divergences.map((d) => `revision ${d.revision} ${d.type}: ${d.message}`),
     backup,
     backupsRefused,
@@ -224,7 +225,7 @@ export async function applyJournalRepair(
   if (plan.journalVerified)
     throw new BallastError(
       "ValidationError",
-      "the journal verifies: there is nothing to repair (use 'ballast state restore' to go back to an earlier state)",
+      "the journal's own rows verify: there is nothing to repair (the controller repairs the current state from the journal by itself; use 'ballast state restore' to go back to an earlier state)",
     );
   const { revision, evidence } = await store.startEpoch({
     number: plan.epochRevision,
