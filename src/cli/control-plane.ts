@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
+import type { JournalRepairControl } from "../api/admin/journal-repair.js";
 import { AuditLog } from "../api/auth/audit-log.js";
 import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
@@ -23,7 +24,9 @@ import { storeResolver } from "../dns/store-resolver.js";
 import type { SafetyControl } from "../model/guard.js";
 import { isRegionName } from "../model/region.js";
 import { openStore } from "../store/open.js";
+import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
+import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
@@ -160,6 +163,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       ...(opts.regions === undefined ? {} : { regions: opts.regions }),
       service: "elasticloadbalancing",
     });
+    // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
+    const monitor = new StateMonitor({ store, logger });
+    monitor.start();
+    closers.push(() => monitor.stop());
     const backupDir = join(opts.dataDir, "backups");
     const backups = new BackupScheduler({
       store,
@@ -167,20 +174,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       intervalMs: (opts.backupIntervalSeconds ?? 3600) * 1000,
       keep: opts.backupKeep ?? 48,
       logger: logger.child({ component: "backup" }),
+      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode: the journal is damaged"),
     });
     backups.start();
     closers.push(() => backups.stop());
 
-    // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
-    const monitor = new StateMonitor({ store, logger });
-    monitor.start();
-    closers.push(() => monitor.stop());
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
     const safety: SafetyControl = {
       holds: () => guard.holds(),
       release: (zone, principal) => guard.release(zone, principal),
       discard: (zone, principal) => guard.discard(zone, principal),
       stateCheck: () => monitor.last,
+      readOnly: () => monitor.readOnly(),
     };
 
     // Refusals before authentication: one counter for /metrics, one rate-limited log for both APIs.
@@ -193,12 +198,43 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     // Every call to either API, allowed or not, is recorded; batched, flushed on close.
     const audit = new AuditLog({ store, logger });
     closers.push(() => audit.close());
-    const common = { store, authenticator, logger, zones: opts.zones, noise, audit };
+    // Read-only mode: while the monitor finds the journal damaged, the API's store refuses changes.
+    // `state repair` alone works on the store itself, and has the state checked again at once.
+    const repairOptions = { backupDir, dnsDomain: opts.dnsDomain };
+    const repair: JournalRepairControl = {
+      plan: async () => (await planJournalRepair(store, repairOptions)).plan,
+      apply: async (meta) => {
+        const applied = await applyJournalRepair(store, repairOptions, meta);
+        logger.warn("journal repaired into a new epoch", {
+          revision: applied.revision.number,
+          principal: meta.principal,
+          reason: meta.ticket,
+          evidence: applied.evidence,
+        });
+        // A check already running when the epoch started would report the old journal: the
+        // second call is a check that began after it.
+        await monitor.check();
+        const check = await monitor.check();
+        return {
+          ...applied,
+          state: { verified: check.verified, alarms: check.alarms, readOnly: monitor.readOnly() ?? null },
+        };
+      },
+    };
+    const common = {
+      store: gatedStore(store, monitor),
+      authenticator,
+      logger,
+      zones: opts.zones,
+      noise,
+      audit,
+    };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
       ...common,
       backupDir,
       safety,
+      repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
     const api = createServer((req, res) => {

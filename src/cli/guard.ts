@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { GuardHold, StateCheck } from "../model/guard.js";
+import type { ReadOnlyIncident } from "../model/read-only.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
 import { SignedClient, type SignedResponse } from "./signed-client.js";
@@ -43,7 +44,7 @@ function answer<T>(verb: string, res: SignedResponse): T | undefined {
 
 export async function alarmsCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: OPTIONS });
-  const r = answer<{ state: StateCheck | null; holds: GuardHold[] }>(
+  const r = answer<{ state: StateCheck | null; holds: GuardHold[]; readOnly?: ReadOnlyIncident | null }>(
     "alarms",
     await (await client(values)).send("GET", "/admin/v1/alarms"),
   );
@@ -60,8 +61,12 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     );
     for (const a of s.alarms) console.log(`  alarm ${a.kind}: ${a.message}`);
   }
+  if (r.readOnly)
+    console.log(
+      `READ-ONLY since ${r.readOnly.since}: ${r.readOnly.detail}; changes are refused until 'ballast state repair' (docs/OPERATIONS.md)`,
+    );
   printHolds(r.holds);
-  if ((s !== null && !s.verified) || r.holds.length > 0) process.exitCode = 1;
+  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly) process.exitCode = 1;
 }
 
 export async function guardCommand(argv: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { agentsCommand } from "./agents.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
+import { drillCommand } from "./drill.js";
 import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
@@ -40,7 +41,9 @@ commands:
   policies list | show NAME | put NAME --document FILE | delete NAME | attach|detach NAME --principal P
                       IAM-style policy documents: managed (listed, fixed) and customer
   audit [--principal P] [--action A] [--denied] [--since T] [--limit N] [--json]
-                      the audit log of every call and denial`;
+                      the audit log of every call and denial
+  drill christmas-eve [--store S] [--dns-port P] [--share 30] [--journal]
+                      rehearse the 2012 outage against a running deployment (bypasses the API)`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   up: upCommand,
@@ -58,6 +61,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   keys: keysCommand,
   policies: policiesCommand,
   audit: auditCommand,
+  drill: drillCommand,
 };
 
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@ import { isBallastError } from "../model/errors.js";
 import type { Instance, LoadBalancer } from "../model/types.js";
 import { listenerText } from "../store/ops/diff.js";
 import { parseExport, writeFileAtomic } from "../store/ops/export.js";
+import type { JournalRepairPlan } from "../store/ops/repair-journal.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
@@ -28,7 +29,11 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   backups [--create]
   compact (--through REV | --older-than DAYS) --ticket ID
                                     (removes superseded history older than the retention period)
-  compactions`;
+  compactions
+  repair [--plan | --apply --reason TEXT]
+                                    (rebuild a damaged journal from the newest good backup, the
+                                    intact revisions and the agents' reports; shows the plan
+                                    unless --apply; administrators)`;
 
 const VERBS = new Set([
   "history",
@@ -41,6 +46,7 @@ const VERBS = new Set([
   "backups",
   "compact",
   "compactions",
+  "repair",
 ]);
 
 interface HistoryEntry {
@@ -81,6 +87,9 @@ export async function stateCommand(argv: string[]): Promise<void> {
       through: { type: "string" },
       "older-than": { type: "string" },
       ticket: { type: "string" },
+      apply: { type: "boolean", default: false },
+      plan: { type: "boolean", default: false },
+      reason: { type: "string" },
     },
   });
   const [verb, ...args] = positionals;
@@ -228,6 +237,17 @@ export async function stateCommand(argv: string[]): Promise<void> {
               ),
         );
       }
+      case "repair": {
+        if (values.apply && values.plan)
+          throw new UsageError("state repair takes --plan (the default) or --apply");
+        if (values.apply && (values.reason ?? "").trim() === "")
+          throw new UsageError("state repair --apply needs --reason TEXT (it is recorded in the journal)");
+        const body = values.apply ? { apply: true, reason: values.reason } : {};
+        const r = await client.send<RepairAnswer>("repair", "POST", "/repair", JSON.stringify(body));
+        print(r, () => repairText(r));
+        if (r.revision === undefined && !r.plan.journalVerified) process.exitCode = 3;
+        return;
+      }
       case "backups": {
         if (values.create) {
           const r = await client.send<{ backup: Backup }>("backup", "POST", "/backups");
@@ -250,6 +270,52 @@ export async function stateCommand(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+}
+
+interface RepairAnswer {
+  readonly plan: JournalRepairPlan;
+  readonly revision?: HistoryEntry;
+  readonly evidence?: readonly string[];
+  readonly state?: { verified: boolean; readOnly: unknown };
+}
+
+/** The plan (and what was done): exit code 3 for a plan not applied, so scripts notice. */
+function repairText(r: RepairAnswer): string {
+  const p = r.plan;
+  const out: string[] = [];
+  out.push(
+    p.journalVerified
+      ? `the journal's own rows verify up to revision ${p.head}: nothing to repair`
+      : `the journal is damaged (head ${p.head}):`,
+  );
+  for (const d of p.damage.slice(0, 10)) out.push(`  ${d}`);
+  out.push(
+    p.backup
+      ? `base: backup ${p.backup.file} (revision ${p.backup.revision}, taken ${p.backup.time})`
+      : "base: no usable backup (the empty state)",
+  );
+  for (const b of p.backupsRefused) out.push(`  passed over: ${b}`);
+  out.push(
+    `then ${p.revisionsReplayed} intact revision(s) replayed; ${p.damagedRevisions.length} damaged or missing skipped${p.damagedRevisions.length > 0 ? ` (${p.damagedRevisions.slice(0, 20).join(", ")}${p.damagedRevisions.length > 20 ? ", …" : ""})` : ""}`,
+  );
+  for (const c of p.fromCurrent) out.push(`  kept from the current state: ${c}`);
+  for (const a of p.fromAgents)
+    out.push(
+      `  rebuilt from agent reports: ${a.name} (zones ${a.zones.join(", ")}; listeners ${a.listeners.join(", ")}; instances ${a.instances.join(", ") || "none"}); lost: ${a.lost.join("; ")}`,
+    );
+  for (const d of p.agentDifferences) out.push(`  agents differ (kept as they are): ${d}`);
+  out.push(`changes to the current state (${p.lines.length}):`, ...indent(p.lines, "none"));
+  if (r.revision !== undefined) {
+    out.push(
+      `applied: new journal epoch from revision ${r.revision.number} (${r.revision.action} by ${r.revision.principal} at ${r.revision.time}); the old journal is kept in ${(r.evidence ?? []).join(", ")}`,
+      `state now: ${r.state?.verified ? "verified" : "NOT verified"}${r.state?.readOnly ? " (still read-only)" : "; changes are accepted again"}`,
+    );
+  } else if (!p.journalVerified) {
+    out.push(
+      `plan only: apply it as revision ${p.epochRevision} with: ballast state repair --apply --reason TEXT`,
+    );
+  }
+  return out.join("\n");
 }
 
 interface Compaction {
@@ -336,7 +402,10 @@ function verifyText(r: VerifyReport): string {
       r.compactedThrough > 0
         ? ` (compacted through revision ${r.compactedThrough}: ${r.linkCheckedOnly} revisions link-checked only)`
         : "";
-    return `journal verified: ${r.revisionsChecked} revisions and ${r.entitiesChecked} entities consistent up to revision ${r.head}${compacted}`;
+    const epoch = r.epoch
+      ? ` (journal epoch from revision ${r.epoch.revision}, started by ${r.epoch.principal} at ${r.epoch.time}: ${r.epoch.reason})`
+      : "";
+    return `journal verified: ${r.revisionsChecked} revisions and ${r.entitiesChecked} entities consistent up to revision ${r.head}${compacted}${epoch}`;
   }
   const first = r.firstDivergence;
   const out = [

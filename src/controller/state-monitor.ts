@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { StateAlarm, StateCheck } from "../model/guard.js";
+import type { ReadOnlyIncident, WriteGate } from "../model/read-only.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
 import { type Divergence, type DivergenceType, verifyJournal } from "../store/ops/verify.js";
 import type { Store } from "../store/store.js";
@@ -43,7 +44,7 @@ export interface StateMonitorOptions {
   readonly intervalSeconds?: number;
 }
 
-export class StateMonitor {
+export class StateMonitor implements WriteGate {
   readonly #opts: StateMonitorOptions;
   #last: StateCheckDetail | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -51,6 +52,7 @@ export class StateMonitor {
   #repairs = 0;
   #stopped = true;
   #alarmed = "";
+  #readOnly: ReadOnlyIncident | undefined;
 
   constructor(opts: StateMonitorOptions) {
     this.#opts = opts;
@@ -63,6 +65,14 @@ export class StateMonitor {
 
   get last(): StateCheckDetail | undefined {
     return this.#last;
+  }
+
+  /**
+   * Read-only mode: set by the first check that finds the journal's own rows damaged, cleared by
+   * the first check that finds them whole again (after `ballast state repair`).
+   */
+  readOnly(): ReadOnlyIncident | undefined {
+    return this.#readOnly;
   }
 
   /** Automatic repairs of the current state since start. */
@@ -116,6 +126,18 @@ export class StateMonitor {
       report = await verifyJournal(store, { maxDivergences: 100 });
     }
     const alarms: StateAlarm[] = [];
+    const damage = report.divergences.find((d) => JOURNAL_DAMAGE.has(d.type));
+    if (damage === undefined) this.#readOnly = undefined;
+    else if (this.#readOnly === undefined) {
+      this.#readOnly = {
+        since: new Date().toISOString(),
+        alarm: "journal-damaged",
+        detail: `the state journal fails verification at revision ${damage.revision} (${damage.type}: ${damage.message})`,
+      };
+      this.#opts.logger.error("read-only mode: the journal is damaged; changes are refused", {
+        ...this.#readOnly,
+      });
+    }
     if (!report.ok) {
       const first = report.firstDivergence;
       alarms.push({

@@ -8,6 +8,7 @@
  * second look releases it. Small explicit deletes by an operator pass untouched.
  */
 import type { AgentConfig, Removal } from "./agent-protocol.js";
+import type { ReadOnlyIncident } from "./read-only.js";
 
 export interface GuardThresholds {
   /** Hold when a document removes more than this many load balancers… */
@@ -174,4 +175,6 @@ export interface SafetyControl {
   discard(zone: string, principal: string): GuardHold | undefined;
   /** The last check of the stored state; undefined before the first. */
   stateCheck(): StateCheck | undefined;
+  /** Read-only mode (model/read-only.ts): why changes are refused, or undefined. */
+  readOnly?(): ReadOnlyIncident | undefined;
 }

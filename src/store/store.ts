@@ -113,6 +113,28 @@ export interface StoredAuditRecord extends AuditRecord {
   /** The record's sequence number, increasing in the order of appending. */
   readonly id: number;
 }
+// --- journal epochs (ballast state repair, store/ops/repair-journal.ts) ---------------------------
+/** The first revision of a new journal epoch: a whole state, as one revision of a fresh chain. */
+export interface EpochStart {
+  /** Its number: above every revision the old journal and the agents ever had. */
+  readonly number: number;
+  /** The hash it links to (the old journal's newest revision hash, kept in the evidence tables). */
+  readonly anchor: string;
+  readonly meta: RevisionMeta;
+  /** Every entity of the repaired state. */
+  readonly entities: readonly {
+    readonly kind: EntityKind;
+    readonly key: string;
+    readonly doc: EntityTypes[EntityKind];
+  }[];
+}
+
+export interface EpochResult {
+  readonly revision: Revision;
+  /** The tables the old journal's rows were moved into (evidence, never read by Ballast). */
+  readonly evidence: readonly string[];
+}
+// --- end journal epochs ----------------------------------------------------------------------------
 
 /** The view a mutation has: reads see its own pending writes. */
 export interface MutationTx {
@@ -188,6 +210,16 @@ export interface Store {
   compactions(): Promise<readonly CompactionRecord[]>;
   /** The revision the journal is compacted through; 0 when it never was. */
   compactedThrough(): Promise<number>;
+
+  /**
+   * Starts a new journal epoch, in one transaction under the journal's write lock: the rows of
+   * `revisions`, `versions`, `compactions` and `current` are copied into evidence tables suffixed
+   * `_epoch<k>` and removed (the append-only guard is lifted for that transaction only), and
+   * `start.entities` become revision `start.number`, the first of a fresh chain linked to
+   * `start.anchor`, with `current` rewritten to them. Only `ballast state repair` calls it.
+   * Optional: a driver without it cannot be repaired in place.
+   */
+  startEpoch?(start: EpochStart): Promise<EpochResult>;
 
   /**
    * Observed state, beside the desired state and outside the journal: the latest status each

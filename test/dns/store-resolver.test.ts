@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { DnsResponder } from "../../src/dns/responder.js";
 import { storeResolver } from "../../src/dns/store-resolver.js";
 import type { AgentStatus, NodeReport } from "../../src/model/agent-protocol.js";
@@ -202,5 +203,46 @@ describe("storeResolver: the same name in two regions", () => {
     const resolve = storeResolver(store);
     assert.deepEqual(await resolve(east.dnsName), ["127.0.1.20"]);
     assert.deepEqual(await resolve(west.dnsName), ["127.0.9.20"]);
+  });
+});
+
+describe("storeResolver: a load balancer lost from the store behind the journal's back", () => {
+  test("keeps answering with the nodes agents serve it on; NXDOMAIN once they stop, or once the name is re-created", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ballast-dns-lost-"));
+    const store = new SqliteStore(join(dir, "state.db"));
+    try {
+      const shop = aLoadBalancer({
+        name: "shop",
+        id: "111",
+        dnsName: "shop-111.us-east-1.elb.ballast.internal",
+      });
+      await store.mutate(META, async (tx) => tx.put("loadBalancer", "shop", shop));
+      await store.putAgentStatus(status("a", [node("shop", "127.0.9.1")]));
+      const resolve = storeResolver(store);
+      assert.deepEqual(await resolve(shop.dnsName), ["127.0.9.1"]);
+
+      // Another connection, as the maintenance process had (this one's list cache would not see it).
+      const raw = new Database(join(dir, "state.db"));
+      raw.prepare("DELETE FROM current WHERE kind = 'loadBalancer' AND key = 'shop'").run();
+      raw.close();
+      assert.deepEqual(await resolve(shop.dnsName), ["127.0.9.1"], "the agents still serve it");
+      assert.equal(await resolve("never-222.us-east-1.elb.ballast.internal"), undefined);
+
+      await store.putAgentStatus(status("a", []));
+      assert.equal(await resolve(shop.dnsName), undefined, "no agent serves it any more");
+
+      await store.putAgentStatus(status("a", [node("shop", "127.0.9.1")]));
+      const again = aLoadBalancer({
+        name: "shop",
+        id: "333",
+        dnsName: "shop-333.us-east-1.elb.ballast.internal",
+      });
+      await store.mutate(META, async (tx) => tx.put("loadBalancer", "shop", again));
+      assert.equal(await resolve(shop.dnsName), undefined, "the old name of a re-created load balancer");
+      assert.deepEqual(await resolve(again.dnsName), ["127.0.9.1"]);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -244,4 +244,72 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     assert.match(agents.stdout, /us-east-1a\s+connected\s+\d+/);
     assert.match(agents.stdout, /us-east-1b\s+connected\s+\d+/);
   });
+
+  it("a damaged journal puts the service in read-only mode; `state repair` shows its plan, applies only with --reason, and leaves a verified, writable journal", async () => {
+    const db = new Database(join(dataDir, "ballast.db"));
+    try {
+      for (const t of ["revisions", "versions", "compactions"]) {
+        db.exec(`DROP TRIGGER IF EXISTS ${t}_no_update`);
+        db.exec(`DROP TRIGGER IF EXISTS ${t}_no_delete`);
+      }
+      assert.ok(db.prepare("DELETE FROM versions WHERE revision = 2").run().changes > 0);
+    } finally {
+      db.close();
+    }
+    await waitFor(
+      async () => {
+        try {
+          await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: "no-such-lb" }));
+          return false;
+        } catch (e) {
+          return (e as Error).name === "ServiceUnavailable";
+        }
+      },
+      { what: "read-only mode", timeoutMs: 10_000 },
+    );
+    assert.deepEqual(await names(), ["blog", "shop"], "reads still answer");
+    const alarmed = await cli("alarms");
+    assert.equal(alarmed.code, 1);
+    assert.match(alarmed.stdout, /alarm journal-damaged: the journal fails verification at revision 2/);
+    assert.match(alarmed.stdout, /READ-ONLY since .*revision 2 \(hash-mismatch.*'ballast state repair'/);
+    const verify = await state("verify");
+    assert.equal(verify.code, 1);
+    assert.match(verify.stdout, /revision 2 \(hash-mismatch\)/);
+
+    const plan = await state("repair");
+    assert.equal(plan.code, 3, plan.stderr);
+    assert.match(plan.stdout, /^the journal is damaged/);
+    assert.match(plan.stdout, /revision 2 hash-mismatch/);
+    assert.match(plan.stdout, /changes to the current state \(0\)/);
+    assert.match(
+      plan.stdout,
+      /plan only: apply it as revision \d+ with: ballast state repair --apply --reason TEXT/,
+    );
+    assert.equal((await state("repair", "--apply")).code, 2, "--apply needs --reason");
+
+    const applied = await ok("repair", "--apply", "--reason", "e2e: versions of revision 2 deleted");
+    assert.match(applied, /applied: new journal epoch from revision \d+ \(StartJournalEpoch by /);
+    assert.match(applied, /the old journal is kept in .*versions_epoch1/);
+    assert.match(applied, /state now: verified; changes are accepted again/);
+    assert.match(
+      await ok("verify"),
+      /^journal verified: .*journal epoch from revision \d+, started by .*: repair: e2e: versions of revision 2 deleted\)/,
+    );
+    await elb.send(
+      new CreateLoadBalancerCommand({
+        LoadBalancerName: "after-repair",
+        Listeners: [
+          {
+            Protocol: "HTTP",
+            LoadBalancerPort: LB_PORT + 2,
+            InstanceProtocol: "HTTP",
+            InstancePort: BACKEND_PORT,
+          },
+        ],
+        AvailabilityZones: ["us-east-1a"],
+      }),
+    );
+    assert.deepEqual(await names(), ["after-repair", "blog", "shop"]);
+    await served("shop");
+  });
 });

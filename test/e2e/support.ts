@@ -33,6 +33,8 @@ export interface UpOptions {
   readonly apiPort?: number;
   readonly agentPort?: number;
   readonly dnsPort?: number;
+  /** `--store` (default: SQLite in the data directory), e.g. a `postgres://` URL. */
+  readonly store?: string;
 }
 
 export interface RunningUp {
@@ -63,6 +65,7 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
       String(opts.dnsPort ?? 0),
       "--agents",
       `us-east-1a=127.0.${opts.poolOctet}.0/24,us-east-1b=127.0.${opts.poolOctet + 1}.0/24`,
+      ...(opts.store === undefined ? [] : ["--store", opts.store]),
     ],
     "Ballast is up.",
   );

@@ -41,6 +41,7 @@ import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
+import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { refusePresigned } from "./presigned.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
@@ -67,6 +68,8 @@ export interface AdminHandlerOptions {
   readonly audit?: AuditSink;
   /** Decides each call after authentication; default: the store's principals and policies. */
   readonly authorizer?: Authorizer;
+  /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
+  readonly repair?: JournalRepairControl;
 }
 
 export function createAdminHandler(
@@ -82,6 +85,7 @@ export function createAdminHandler(
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
+  const repair = createRepairRoute(opts.repair);
   const state = createStateRoutes({
     store: opts.store,
     logger: opts.logger,
@@ -142,6 +146,7 @@ export function createAdminHandler(
     audited.request = request;
     await authorizer.authorize(credential, [request]);
     const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
+    if (path === REPAIR_PATH) return repair({ method, body, credential, meta }); // state repair
     if (isStatePath(path)) {
       const route = path.slice(STATE_PREFIX.length);
       await state({ method, route, query, body, accept: req.headers.accept, credential, meta }, res);

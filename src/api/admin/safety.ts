@@ -2,7 +2,8 @@
  * The admin JSON API of the controller's safety workflows: changes the blast-radius guard holds,
  * the operator's decision on each, and the last check of the stored state.
  *
- *   GET  /admin/v1/alarms                         → { state: StateCheck | null, holds: GuardHold[] }
+ *   GET  /admin/v1/alarms                         → { state: StateCheck | null, holds: GuardHold[],
+ *                                                    readOnly?: ReadOnlyIncident (only in read-only mode) }
  *   GET  /admin/v1/guard/holds                    → { holds: GuardHold[] }
  *   POST /admin/v1/guard/holds/{zone}/release     → { released: GuardHold }
  *   POST /admin/v1/guard/holds/{zone}/discard     → { discarded: GuardHold }
@@ -26,8 +27,14 @@ export function createSafetyRoutes(control: SafetyControl | undefined): (call: A
     const { method, path } = call;
     if (control === undefined)
       throw new BallastError("ServiceUnavailable", "This control plane runs no controller workflows");
-    if (method === "GET" && path === ALARMS)
-      return { state: control.stateCheck() ?? null, holds: control.holds() };
+    if (method === "GET" && path === ALARMS) {
+      const readOnly = control.readOnly?.();
+      return {
+        state: control.stateCheck() ?? null,
+        holds: control.holds(),
+        ...(readOnly ? { readOnly } : {}),
+      };
+    }
     if (method === "GET" && path === HOLDS) return { holds: control.holds() };
     const m = /^\/([^/]+)\/(release|discard)$/.exec(path.slice(HOLDS.length));
     if (method === "POST" && m !== null) {

@@ -102,6 +102,11 @@ export interface BackupSchedulerOptions {
    * Default 10 s, or the interval when that is shorter.
    */
   readonly settleMs?: number;
+  /**
+   * Why no backup may be taken now (read-only mode: a backup of a damaged journal would look like a
+   * good one to `state repair`), or undefined.
+   */
+  readonly paused?: () => string | undefined;
 }
 
 /**
@@ -174,6 +179,11 @@ export class BackupScheduler {
 
   async #step(): Promise<BackupFile | undefined> {
     const { store, dir, keep, maxAgeDays, logger } = this.#o;
+    const paused = this.#o.paused?.();
+    if (paused !== undefined) {
+      logger.warn("backup skipped", { reason: paused });
+      return undefined;
+    }
     const head = await store.head();
     if (this.#lastRevision === undefined) this.#lastRevision = (await listBackups(dir))[0]?.revision;
     if (head === this.#lastRevision) {

@@ -8,6 +8,7 @@ import { ENTITY_KINDS, type EntityKind, type EntityTypes } from "../../model/typ
 import { compactedMessage } from "../journal.js";
 import type { EntityVersion, Store } from "../store.js";
 import { type AnyDoc, compareKeys, entityKey } from "./entity.js";
+import { epochStart } from "./epoch.js";
 
 export type EntityMaps = { readonly [K in EntityKind]: ReadonlyMap<string, EntityTypes[K]> };
 type MutableEntityMaps = { [K in EntityKind]: Map<string, EntityTypes[K]> };
@@ -96,6 +97,13 @@ export async function requireRevision(store: Store, at: number): Promise<number>
  * compacted through is refused. `asked` names what resolved to `at` (a time), for the message.
  */
 export async function requireKept(store: Store, at: number, asked?: string): Promise<void> {
+  const epoch = await epochStart(store);
+  if (epoch !== undefined && at < epoch.number) {
+    throw new BallastError(
+      "ValidationError",
+      `${asked ?? `revision ${at}`} is before the journal's current epoch, which starts at revision ${epoch.number} (${epoch.action} by ${epoch.principal} at ${epoch.time}); the earlier journal is kept only as evidence in the database's *_epoch tables`,
+    );
+  }
   const compacted = await store.compactedThrough();
   if (at < compacted) {
     throw new BallastError(

@@ -14,6 +14,7 @@ import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import { GENESIS_HASH, revisionHash, stateDigest } from "../journal.js";
 import type { EntityVersion, Revision, Store } from "../store.js";
 import { type AnyDoc, compareKeys, docsEqual, entityKey } from "./entity.js";
+import { epochStart } from "./epoch.js";
 import { type ProgressFn, REPLAY_BATCH } from "./snapshot.js";
 
 export type DivergenceType =
@@ -46,6 +47,16 @@ export interface VerifyReport {
   /** Of `revisionsChecked`, how many (those up to `compactedThrough`) had only their link checked. */
   readonly linkCheckedOnly: number;
   readonly entitiesChecked: number;
+  /**
+   * The revision the journal's current epoch starts at (`ballast state repair`; ops/epoch.ts), when
+   * it was repaired: the walk starts there, and the rows of earlier epochs are evidence, not checked.
+   */
+  readonly epoch?: {
+    readonly revision: number;
+    readonly time: string;
+    readonly principal: string;
+    readonly reason: string;
+  };
   /** The earliest problem: journal problems by revision first, then state differences. */
   readonly firstDivergence: Divergence | undefined;
   /** Up to `maxDivergences` problems, in the same order. */
@@ -84,6 +95,11 @@ export async function verifyJournal(
   const replay = new Map<EntityKind, Map<string, Replayed>>(ENTITY_KINDS.map((k) => [k, new Map()]));
   let walked = 0;
   let prevHash = GENESIS_HASH;
+  const epoch = await epochStart(store);
+  if (epoch !== undefined) {
+    walked = epoch.number - 1;
+    prevHash = epoch.prevHash;
+  }
   let revisionsChecked = 0;
   let linkCheckedOnly = 0;
   const compactions = await store.compactions();
@@ -168,6 +184,16 @@ export async function verifyJournal(
     compactedThrough,
     linkCheckedOnly,
     entitiesChecked: current.count,
+    ...(epoch === undefined
+      ? {}
+      : {
+          epoch: {
+            revision: epoch.number,
+            time: epoch.time,
+            principal: epoch.principal,
+            reason: epoch.ticket ?? "",
+          },
+        }),
     firstDivergence: divergences[0],
     divergences,
     truncated: totalCount > divergences.length,

@@ -31,6 +31,8 @@ import type {
   CompactionRecord,
   Current,
   EntityVersion,
+  EpochResult,
+  EpochStart,
   MutationResult,
   MutationTx,
   Revision,
@@ -39,6 +41,7 @@ import type {
   StoredAuditRecord,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
+import { startEpoch } from "./epoch.js";
 import { currentRow, currentRows, mutate } from "./mutate.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 import { underJournalLock } from "./transaction.js";
@@ -269,6 +272,15 @@ export class PostgresStore implements Store {
     } finally {
       client.release();
     }
+  }
+
+  /** A new journal epoch (postgres/epoch.ts): one transaction under the journal lock. */
+  async startEpoch(start: EpochStart): Promise<EpochResult> {
+    const result = await this.#queue.run(() =>
+      underJournalLock(this.#pool, this.#s, (client) => startEpoch(client, this.#s, start, this.codec)),
+    );
+    for (const l of this.#listeners) l(result.revision);
+    return result;
   }
 
   onCommit(listener: (revision: Revision) => void): () => void {

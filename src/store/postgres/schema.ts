@@ -114,6 +114,11 @@ function ddl(s: string): string[] {
   ];
 }
 
+/** The journal's append-only guard alone (its function and triggers), to create it again. */
+export function journalGuardDdl(s: string): string[] {
+  return ddl(s).slice(-(APPEND_ONLY_TABLES.length + 1));
+}
+
 /**
  * Creates the schema and its tables if absent. Several processes may start at once: an advisory
  * lock makes them take turns, since concurrent `CREATE ... IF NOT EXISTS` can still collide.

@@ -33,6 +33,8 @@ import type {
   CompactionRecord,
   Current,
   EntityVersion,
+  EpochResult,
+  EpochStart,
   MutationResult,
   MutationTx,
   Revision,
@@ -41,6 +43,7 @@ import type {
   StoredAuditRecord,
 } from "../store.js";
 import { compactThrough } from "./compaction.js";
+import { startEpoch } from "./epoch.js";
 import { SqliteWriter } from "./mutate.js";
 import { SCHEMA } from "./schema.js";
 
@@ -248,6 +251,16 @@ export class SqliteStore implements Store {
    */
   async rawSql(sql: string, params: readonly unknown[] = []): Promise<number> {
     return this.#queue.run(async () => this.#db.prepare(sql).run(...params).changes);
+  }
+
+  /** A new journal epoch (sqlite/epoch.ts), queued like a mutation; cached reads are dropped. */
+  startEpoch(start: EpochStart): Promise<EpochResult> {
+    return this.#queue.run(async () => {
+      const result = startEpoch(this.#db, start, this.codec);
+      this.#listCache.clear();
+      for (const l of this.#listeners) l(result.revision);
+      return result;
+    });
   }
 
   onCommit(listener: (revision: Revision) => void): () => void {
