@@ -34,15 +34,11 @@ export interface RepairCall {
 export function createRepairRoute(
   control: JournalRepairControl | undefined,
 ): (call: RepairCall) => Promise<Json> {
-  return async ({ method, body, credential, meta }) => {
+  return async ({ method, body, meta }) => {
     if (method !== "POST") throw new BallastError("NotFound", `No route for ${method} ${REPAIR_PATH}`);
     if (control === undefined)
       throw new BallastError("ServiceUnavailable", "This control plane cannot repair its journal");
-    if (credential.role !== "admin")
-      throw new BallastError(
-        "AccessDenied",
-        `User: ${credential.principal} is not authorized to repair the state`,
-      );
+    // Authorized by the handler like every route: ballast:RepairState (BallastAdministrator).
     const doc = body.length === 0 ? {} : jsonObject(body, "{ apply?, reason? }");
     if (doc.apply !== true) return { plan: await control.plan() };
     const reason = typeof doc.reason === "string" ? doc.reason.trim() : "";
