@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
-import { SignedClient, type SignedResponse } from "./signed-client.js";
+import { answerJson, SignedClient } from "./signed-client.js";
 
 const PRINCIPALS_USAGE =
   "usage: ballast principals list | show NAME | create NAME [--policy P]... | delete NAME  [--json]";
@@ -45,21 +45,6 @@ async function client(values: Values): Promise<SignedClient> {
     await credentials(values["data-dir"] ?? "./data"),
     values.region ?? "us-east-1",
   );
-}
-
-/** The body as JSON, or the error's one line (and exit code 1). */
-function answer<T>(verb: string, res: SignedResponse): T | undefined {
-  if (res.status < 300) return JSON.parse(res.body) as T;
-  let message = res.body;
-  try {
-    const e = (JSON.parse(res.body) as { error?: { code?: string; message?: string } }).error;
-    if (e?.code !== undefined) message = `${e.code}: ${e.message ?? ""}`;
-  } catch {
-    // not JSON: print as is
-  }
-  console.error(`ballast ${verb}: ${message}`);
-  process.exitCode = 1;
-  return undefined;
 }
 
 /** Columns padded to their widest cell. */
@@ -116,7 +101,7 @@ export async function principalsCommand(argv: string[]): Promise<void> {
   if (!["list", "show", "create", "delete"].includes(verb ?? "")) throw new UsageError(PRINCIPALS_USAGE);
   const c = await client(values);
   if (verb === "list") {
-    const r = answer<{ principals: PrincipalView[] }>(
+    const r = answerJson<{ principals: PrincipalView[] }>(
       "principals list",
       await c.send("GET", "/admin/v1/principals"),
     );
@@ -137,13 +122,13 @@ export async function principalsCommand(argv: string[]): Promise<void> {
   }
   const path = `/admin/v1/principals/${enc(need(name, "a principal name", PRINCIPALS_USAGE))}`;
   if (verb === "show") {
-    const r = answer<{ principal: PrincipalView }>("principals show", await c.send("GET", path));
+    const r = answerJson<{ principal: PrincipalView }>("principals show", await c.send("GET", path));
     if (r) print(values, r.principal, () => printPrincipal(r.principal));
     return;
   }
   if (verb === "create") {
     const body = JSON.stringify({ policies: values.policy ?? [] });
-    const r = answer<{ principal: PrincipalView }>(
+    const r = answerJson<{ principal: PrincipalView }>(
       "principals create",
       await c.send("PUT", path, body, "application/json"),
     );
@@ -151,7 +136,7 @@ export async function principalsCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "delete") {
-    const r = answer<{ deleted: string }>("principals delete", await c.send("DELETE", path));
+    const r = answerJson<{ deleted: string }>("principals delete", await c.send("DELETE", path));
     if (r) print(values, r, () => `deleted principal ${r.deleted}`);
     return;
   }
@@ -166,7 +151,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
   const c = await client(values);
   if (verb === "list") {
     const q = values.principal === undefined ? "" : `?principal=${enc(values.principal)}`;
-    const r = answer<{ accessKeys: KeyView[] }>("keys list", await c.send("GET", `/admin/v1/keys${q}`));
+    const r = answerJson<{ accessKeys: KeyView[] }>("keys list", await c.send("GET", `/admin/v1/keys${q}`));
     if (r)
       print(values, r.accessKeys, () =>
         table(
@@ -185,7 +170,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     ].join("\n");
   if (verb === "create") {
     const who = need(arg, "a principal name", KEYS_USAGE);
-    const r = answer<{ accessKey: KeyView }>(
+    const r = answerJson<{ accessKey: KeyView }>(
       "keys create",
       await c.send("POST", `/admin/v1/principals/${enc(who)}/keys`),
     );
@@ -194,7 +179,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
   }
   const id = need(arg, "an access key id", KEYS_USAGE);
   if (verb === "rotate") {
-    const r = answer<{ accessKey: KeyView; deactivated: string }>(
+    const r = answerJson<{ accessKey: KeyView; deactivated: string }>(
       `keys rotate`,
       await c.send("POST", `/admin/v1/keys/${enc(id)}/rotate`),
     );
@@ -205,7 +190,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "deactivate" || verb === "activate") {
-    const r = answer<{ accessKey: KeyView }>(
+    const r = answerJson<{ accessKey: KeyView }>(
       `keys ${verb}`,
       await c.send("POST", `/admin/v1/keys/${enc(id)}/${verb}`),
     );
@@ -213,7 +198,10 @@ export async function keysCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "delete") {
-    const r = answer<{ deleted: string }>("keys delete", await c.send("DELETE", `/admin/v1/keys/${enc(id)}`));
+    const r = answerJson<{ deleted: string }>(
+      "keys delete",
+      await c.send("DELETE", `/admin/v1/keys/${enc(id)}`),
+    );
     if (r) print(values, r, () => `deleted access key ${r.deleted}`);
     return;
   }
@@ -235,7 +223,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     throw new UsageError(POLICIES_USAGE);
   const c = await client(values);
   if (verb === "list") {
-    const r = answer<{ policies: PolicySummary[] }>(
+    const r = answerJson<{ policies: PolicySummary[] }>(
       "policies list",
       await c.send("GET", "/admin/v1/policies"),
     );
@@ -253,7 +241,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
   const policy = need(name, "a policy name", POLICIES_USAGE);
   const path = `/admin/v1/policies/${enc(policy)}`;
   if (verb === "show") {
-    const r = answer<{ policy: { arn: string; type: string; document: unknown } }>(
+    const r = answerJson<{ policy: { arn: string; type: string; document: unknown } }>(
       "policies show",
       await c.send("GET", path),
     );
@@ -280,7 +268,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
       document,
       ...(values.description === undefined ? {} : { description: values.description }),
     });
-    const r = answer<{ policy: { arn: string } }>(
+    const r = answerJson<{ policy: { arn: string } }>(
       "policies put",
       await c.send("PUT", path, body, "application/json"),
     );
@@ -288,13 +276,13 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "delete") {
-    const r = answer<{ deleted: string }>("policies delete", await c.send("DELETE", path));
+    const r = answerJson<{ deleted: string }>("policies delete", await c.send("DELETE", path));
     if (r) print(values, r, () => `deleted policy ${r.deleted}`);
     return;
   }
   if (verb === "attach" || verb === "detach") {
     const who = need(values.principal, "--principal", POLICIES_USAGE);
-    const r = answer<{ principal: PrincipalView }>(
+    const r = answerJson<{ principal: PrincipalView }>(
       `policies ${verb}`,
       await c.send(
         verb === "attach" ? "PUT" : "DELETE",
@@ -333,7 +321,7 @@ export async function auditCommand(argv: string[]): Promise<void> {
   if (values.limit !== undefined) q.set("limit", values.limit);
   const qs = q.toString();
   const c = await client(values);
-  const r = answer<{ records: AuditRecordView[] }>(
+  const r = answerJson<{ records: AuditRecordView[] }>(
     "audit",
     await c.send("GET", `/admin/v1/audit${qs ? `?${qs}` : ""}`),
   );

@@ -1,7 +1,7 @@
 /** `ballast agents [--json]`: the agents as their reports show them, through the signed admin API. */
 import { parseArgs } from "node:util";
 import { credentials } from "./instances.js";
-import { SignedClient } from "./signed-client.js";
+import { answerJson, SignedClient } from "./signed-client.js";
 
 interface AgentRow {
   readonly agentId: string;
@@ -26,20 +26,12 @@ export async function agentsCommand(argv: string[]): Promise<void> {
     },
   });
   const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  const res = await client.send("GET", "/admin/v1/agents");
-  if (res.status >= 300) {
-    let message = res.body;
-    try {
-      const e = (JSON.parse(res.body) as { error?: { code?: string; message?: string } }).error;
-      if (e?.code !== undefined) message = `${e.code}: ${e.message ?? ""}`;
-    } catch {
-      // not JSON: print as is
-    }
-    console.error(`ballast agents: ${message}`);
-    process.exitCode = 1;
-    return;
-  }
-  const { head, agents } = JSON.parse(res.body) as { head: number; agents: AgentRow[] };
+  const r = answerJson<{ head: number; agents: AgentRow[] }>(
+    "agents",
+    await client.send("GET", "/admin/v1/agents"),
+  );
+  if (r === undefined) return;
+  const { head, agents } = r;
   if (values.json) {
     console.log(JSON.stringify({ head, agents }, null, 2));
     return;

@@ -8,7 +8,7 @@ import type { GuardHold, StateCheck } from "../model/guard.js";
 import type { ReadOnlyIncident } from "../model/read-only.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
-import { SignedClient, type SignedResponse } from "./signed-client.js";
+import { answerJson, SignedClient } from "./signed-client.js";
 
 const GUARD_USAGE = "usage: ballast guard holds | release ZONE | discard ZONE [--json]";
 
@@ -27,24 +27,9 @@ async function client(values: {
   return new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
 }
 
-/** The body as JSON, or the error's one line (and exit code 1). */
-function answer<T>(verb: string, res: SignedResponse): T | undefined {
-  if (res.status < 300) return JSON.parse(res.body) as T;
-  let message = res.body;
-  try {
-    const e = (JSON.parse(res.body) as { error?: { code?: string; message?: string } }).error;
-    if (e?.code !== undefined) message = `${e.code}: ${e.message ?? ""}`;
-  } catch {
-    // not JSON: print as is
-  }
-  console.error(`ballast ${verb}: ${message}`);
-  process.exitCode = 1;
-  return undefined;
-}
-
 export async function alarmsCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: OPTIONS });
-  const r = answer<{ state: StateCheck | null; holds: GuardHold[]; readOnly?: ReadOnlyIncident | null }>(
+  const r = answerJson<{ state: StateCheck | null; holds: GuardHold[]; readOnly?: ReadOnlyIncident | null }>(
     "alarms",
     await (await client(values)).send("GET", "/admin/v1/alarms"),
   );
@@ -74,7 +59,7 @@ export async function guardCommand(argv: string[]): Promise<void> {
   const [verb, zone] = positionals;
   const c = await client(values);
   if (verb === "holds") {
-    const r = answer<{ holds: GuardHold[] }>("guard holds", await c.send("GET", "/admin/v1/guard/holds"));
+    const r = answerJson<{ holds: GuardHold[] }>("guard holds", await c.send("GET", "/admin/v1/guard/holds"));
     if (r === undefined) return;
     if (values.json) console.log(JSON.stringify(r.holds, null, 2));
     else printHolds(r.holds);
@@ -82,7 +67,7 @@ export async function guardCommand(argv: string[]): Promise<void> {
   }
   if ((verb === "release" || verb === "discard") && zone !== undefined) {
     const path = `/admin/v1/guard/holds/${encodeURIComponent(zone)}/${verb}`;
-    const r = answer<Record<string, GuardHold>>(`guard ${verb}`, await c.send("POST", path));
+    const r = answerJson<Record<string, GuardHold>>(`guard ${verb}`, await c.send("POST", path));
     if (r === undefined) return;
     const hold = r[verb === "release" ? "released" : "discarded"];
     if (values.json) console.log(JSON.stringify(hold, null, 2));

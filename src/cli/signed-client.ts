@@ -86,3 +86,21 @@ export async function readCredentialsFile(path: string): Promise<ClientCredentia
   if (!id || !secret) throw new Error(`${path} has no aws_access_key_id / aws_secret_access_key`);
   return { accessKeyId: id, secretAccessKey: secret };
 }
+
+/**
+ * A response's body as JSON, or — for an error — one readable line on stderr
+ * (`ballast VERB: Code: message`), exit code 1, and undefined.
+ */
+export function answerJson<T>(verb: string, res: SignedResponse): T | undefined {
+  if (res.status < 300) return JSON.parse(res.body) as T;
+  let message = res.body;
+  try {
+    const e = (JSON.parse(res.body) as { error?: { code?: string; message?: string } }).error;
+    if (e?.code !== undefined) message = `${e.code}: ${e.message ?? ""}`;
+  } catch {
+    // not JSON: print as is
+  }
+  console.error(`ballast ${verb}: ${message}`);
+  process.exitCode = 1;
+  return undefined;
+}

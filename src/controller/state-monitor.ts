@@ -14,18 +14,9 @@ import type { AgentStatus } from "../model/agent-protocol.js";
 import type { StateAlarm, StateCheck } from "../model/guard.js";
 import type { ReadOnlyIncident, WriteGate } from "../model/read-only.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
-import { type Divergence, type DivergenceType, verifyJournal } from "../store/ops/verify.js";
+import { type Divergence, JOURNAL_DAMAGE, verifyJournal } from "../store/ops/verify.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
-
-/** Problems in the journal's own rows: nothing in the store can repair them. */
-const JOURNAL_DAMAGE: ReadonlySet<DivergenceType> = new Set([
-  "missing-revision",
-  "broken-link",
-  "hash-mismatch",
-  "orphan-version",
-  "compaction-mismatch",
-]);
 
 /** Agent statuses older than this are not evidence of what runs now. */
 const FRESH_STATUS_MS = 30_000;

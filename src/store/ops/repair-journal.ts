@@ -40,16 +40,7 @@ import { type AnyDoc, entityKey } from "./entity.js";
 import { JOURNAL_EPOCH_ACTION } from "./epoch.js";
 import { exportToState, readExportFile } from "./export.js";
 import { applyVersions, currentState, emptyEntityMaps, type State, stateEntries } from "./snapshot.js";
-import { verifyJournal } from "./verify.js";
-
-/** Divergences of the journal's own rows (the rest are the current state's, which it derives). */
-const JOURNAL_DAMAGE_TYPES: ReadonlySet<string> = new Set([
-  "missing-revision",
-  "broken-link",
-  "hash-mismatch",
-  "orphan-version",
-  "compaction-mismatch",
-]);
+import { JOURNAL_DAMAGE, verifyJournal } from "./verify.js";
 
 /** Agent statuses older than this are not evidence of what runs now. */
 const FRESH_STATUS_MS = 30_000;
@@ -111,7 +102,7 @@ export async function planJournalRepair(store: Store, options: RepairOptions): P
   const backupsRefused: string[] = [];
   // A backup taken at or after the first damaged revision may hold the damage: only older ones.
   const firstDamage = Math.min(
-    ...report.divergences.filter((d) => JOURNAL_DAMAGE_TYPES.has(d.type)).map((d) => d.revision),
+    ...report.divergences.filter((d) => JOURNAL_DAMAGE.has(d.type)).map((d) => d.revision),
   );
   for (const b of await listBackups(options.backupDir)) {
     if (b.revision >= firstDamage) {
@@ -188,7 +179,7 @@ export async function planJournalRepair(store: Store, options: RepairOptions): P
   const plan: JournalRepairPlan = {
     head,
     // Differences of the current state alone are the state monitor's to repair from the journal.
-    journalVerified: !report.divergences.some((d) => JOURNAL_DAMAGE_TYPES.has(d.type)),
+    journalVerified: !report.divergences.some((d) => JOURNAL_DAMAGE.has(d.type)),
     damage: report.divergences.map((d) => `revision ${d.revision} ${d.type}: ${d.message}`),
     backup,
     backupsRefused,

@@ -28,6 +28,16 @@ export type DivergenceType =
   | "revision-differs"
   | "compaction-mismatch";
 
+/** Divergences of the journal's own rows: nothing in the store can repair them (the rest are the
+ *  current state's, which is derived from the journal). */
+export const JOURNAL_DAMAGE: ReadonlySet<DivergenceType> = new Set<DivergenceType>([
+  "missing-revision",
+  "broken-link",
+  "hash-mismatch",
+  "orphan-version",
+  "compaction-mismatch",
+]);
+
 export interface Divergence {
   readonly type: DivergenceType;
   /** The revision the divergence is found at: the journal revision, or for a state difference
