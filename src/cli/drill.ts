@@ -2,7 +2,8 @@ import { resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
 import type { LoadBalancer } from "../model/types.js";
 import { openStore } from "../store/open.js";
-import { diffLines, diffStates } from "../store/ops/diff.js";
+import { diffStates } from "../store/ops/diff.js";
+import { diffLines } from "../store/ops/diff-text.js";
 import { UsageError } from "./args.js";
 import {
   every,

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { isBallastError } from "../model/errors.js";
 import type { Instance, LoadBalancer } from "../model/types.js";
-import { listenerText } from "../store/ops/diff.js";
+import { listenerText } from "../store/ops/diff-text.js";
 import { parseExport, writeFileAtomic } from "../store/ops/export.js";
 import type { JournalRepairPlan } from "../store/ops/repair-journal.js";
 import type { VerifyReport } from "../store/ops/verify.js";

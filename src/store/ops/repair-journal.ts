@@ -35,7 +35,8 @@ import { ENTITY_KINDS, type Listener, type LoadBalancer, type Protocol } from ".
 import { GENESIS_HASH, revisionHash } from "../journal.js";
 import type { EntityVersion, Revision, RevisionMeta, Store } from "../store.js";
 import { listBackups } from "./backups.js";
-import { diffLines, diffStates, type StateDiff } from "./diff.js";
+import { diffStates, type StateDiff } from "./diff.js";
+import { diffLines } from "./diff-text.js";
 import { type AnyDoc, entityKey } from "./entity.js";
 import { JOURNAL_EPOCH_ACTION } from "./epoch.js";
 import { exportToState, readExportFile } from "./export.js";

@@ -28,13 +28,13 @@ import type {
 import { ENTITY_KINDS } from "../../../src/model/types.js";
 import { canonicalJson } from "../../../src/store/journal.js";
 import {
-  diffLines,
   diffStates,
   type FieldChange,
   isEmptyDiff,
   type PathStep,
   type StateDiff,
 } from "../../../src/store/ops/diff.js";
+import { diffLines } from "../../../src/store/ops/diff-text.js";
 import { emptyEntityMaps, type State } from "../../../src/store/ops/snapshot.js";
 import { mulberry32 } from "./support.js";
 

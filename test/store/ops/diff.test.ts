@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Certificate, LoadBalancer } from "../../../src/model/types.js";
-import { diffLines, diffRevisions, diffStates, isEmptyDiff } from "../../../src/store/ops/diff.js";
+import { diffRevisions, diffStates, isEmptyDiff } from "../../../src/store/ops/diff.js";
+import { diffLines } from "../../../src/store/ops/diff-text.js";
 import { restore } from "../../../src/store/ops/restore.js";
 import { emptyEntityMaps, type State } from "../../../src/store/ops/snapshot.js";
 import { aLoadBalancer, anInstance, meta } from "../../support/builders.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { BallastError } from "../../../src/model/errors.js";
-import { diffLines } from "../../../src/store/ops/diff.js";
+import { diffLines } from "../../../src/store/ops/diff-text.js";
 import { restore } from "../../../src/store/ops/restore.js";
 import { currentState, revisionAtTime, stateAt } from "../../../src/store/ops/snapshot.js";
 import { aLoadBalancer, anInstance, meta } from "../../support/builders.js";
