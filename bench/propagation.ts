@@ -113,6 +113,26 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
+/** `ballast control` on `dir`'s store, on free ports; `match[1]` is the API URL, `match[2]` the agent channel's. */
+function startControl(dir: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return spawnBallast(
+    [
+      "control",
+      "--data-dir",
+      dir,
+      "--api-port",
+      "0",
+      "--agent-port",
+      "0",
+      "--dns-port",
+      "0",
+      "--zones",
+      ZONE,
+    ],
+    /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
+  );
+}
+
 interface AgentRun {
   readonly child: ChildProcess;
   readonly dataDir: string;
@@ -158,22 +178,7 @@ async function runSize(n: number): Promise<void> {
   const store = new SqliteStore(join(dir, "ballast.db"));
   try {
     // A control plane on an empty store first: the agent's RSS with no load balancer.
-    const empty = await spawnBallast(
-      [
-        "control",
-        "--data-dir",
-        dir,
-        "--api-port",
-        "0",
-        "--agent-port",
-        "0",
-        "--dns-port",
-        "0",
-        "--zones",
-        ZONE,
-      ],
-      /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
-    );
+    const empty = await startControl(dir);
     const agentUrl = empty.match[2] ?? "";
     const idle = await startAgent(agentUrl, dir);
     await sleep(3000);
@@ -195,22 +200,7 @@ async function runSize(n: number): Promise<void> {
       );
     }
     process.stderr.write(`  ${n} load balancers stored in ${Date.now() - t0} ms\n`);
-    const cp = await spawnBallast(
-      [
-        "control",
-        "--data-dir",
-        dir,
-        "--api-port",
-        "0",
-        "--agent-port",
-        "0",
-        "--dns-port",
-        "0",
-        "--zones",
-        ZONE,
-      ],
-      /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
-    );
+    const cp = await startControl(dir);
     const apiUrl = cp.match[1] ?? "";
     const agent = await startAgent(cp.match[2] ?? "", dir);
     const t1 = Date.now();

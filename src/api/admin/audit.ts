@@ -11,7 +11,7 @@
 import { BallastError } from "../../model/errors.js";
 import type { AuditFilter, Store } from "../../store/store.js";
 import type { AuditSink } from "../auth/audit-log.js";
-import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
+import { ADMIN_PREFIX, type AdminCall, type Json, wholeParam } from "./common.js";
 
 const AUDIT = `${ADMIN_PREFIX}/audit`;
 
@@ -34,15 +34,6 @@ export function createAuditRoutes(opts: {
   };
 }
 
-function whole(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max)
-    throw new BallastError("InvalidParameterValue", `${name} must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
 export function parseFilter(query: URLSearchParams): AuditFilter {
   const since = query.get("since");
   let sinceIso: string | undefined;
@@ -52,8 +43,8 @@ export function parseFilter(query: URLSearchParams): AuditFilter {
       throw new BallastError("InvalidParameterValue", `since must be an ISO 8601 time, got ${since}`);
     sinceIso = new Date(t).toISOString();
   }
-  const limit = whole(query, "limit", 1, 10_000);
-  const before = whole(query, "before", 1, Number.MAX_SAFE_INTEGER);
+  const limit = wholeParam(query, "limit", 1, 10_000);
+  const before = wholeParam(query, "before", 1, Number.MAX_SAFE_INTEGER);
   const text = (name: string): string | undefined => query.get(name) ?? undefined;
   const principal = text("principal");
   const action = text("action");

@@ -53,3 +53,18 @@ export function jsonObject(body: Buffer, shape: string): Record<string, unknown>
     throw new BallastError("ValidationError", `The request body must be a JSON object ${shape}`);
   return doc as Record<string, unknown>;
 }
+
+/** A whole-number query parameter within [min, max]; undefined when absent. */
+export function wholeParam(
+  query: URLSearchParams,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new BallastError("InvalidParameterValue", `${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}

@@ -61,7 +61,7 @@ import {
 } from "../../store/ops/index.js";
 import type { Revision, RevisionMeta, Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
-import type { Json } from "./common.js";
+import { type Json, wholeParam } from "./common.js";
 import { sendText, streamed } from "./progress-stream.js";
 import { parseCompactBody, parseRestoreBody } from "./state-bodies.js";
 
@@ -346,15 +346,6 @@ export async function resolveRevision(store: Store, raw: string, name: string): 
       `${name} must be a revision number or an ISO 8601 time, not '${raw}'`,
     );
   return revisionAtTime(store, value);
-}
-
-function wholeParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max)
-    throw new BallastError("InvalidParameterValue", `${name} must be a whole number from ${min} to ${max}`);
-  return n;
 }
 
 /** Secrets never leave the store through `show`: credential secrets and certificate private keys. */
