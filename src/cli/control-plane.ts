@@ -15,6 +15,7 @@ import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
+import { createConsoleHandler, isConsolePath } from "../api/console.js";
 import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
 import { ChangeGuard } from "../controller/guard.js";
@@ -54,7 +55,12 @@ export interface ControlPlaneOptions {
   readonly backupKeep?: number;
   /** Days of history a compaction never removes (default 90). */
   readonly retentionDays?: number;
+  /** The built web console served at /console (default: dist/console beside this build). */
+  readonly consoleDir?: string;
 }
+
+/** Where `scripts/build-console` puts the console: dist/console, beside dist/src. */
+export const DEFAULT_CONSOLE_DIR = resolve(import.meta.dirname, "../../console");
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
 export const CONTROL_PLANE_FLAGS = {
@@ -237,8 +243,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
+    const consoleFiles = createConsoleHandler({ root: opts.consoleDir ?? DEFAULT_CONSOLE_DIR, logger });
     const api = createServer((req, res) => {
       if (req.url?.startsWith("/admin/")) adminApi(req, res);
+      else if (isConsolePath(req.url)) consoleFiles(req, res);
       else query(req, res);
     });
     answerClientErrorsAsAws(api);

@@ -93,6 +93,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     : "AWS_ACCESS_KEY_ID=$BALLAST_BOOTSTRAP_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY";
   console.log(`Ballast control plane
   AWS ELB API      ${cp.apiUrl}   (every region; the agents' zones are in ${values.region})
+  web console      ${cp.apiUrl}/console/  (sign in with an access key)
   agent channel    ${cp.agentUrl}
   DNS responder    127.0.0.1:${cp.dnsPort} (UDP and TCP), names under elb.${values["dns-domain"]}
   data directory   ${dataDir}
