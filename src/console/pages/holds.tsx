@@ -5,7 +5,7 @@ import { useAction, useLoad } from "../hooks";
 import type { Session } from "../session";
 import type { GuardHold } from "../types";
 import { ErrorLine, Loading, time } from "../ui";
-import { TicketSelect, useApprovedTickets } from "./ticket-picker";
+import { authorityHeaders, BreakGlass, TicketSelect, useApprovedTickets } from "./ticket-picker";
 
 interface Alarms {
   readonly state: {
@@ -17,6 +17,15 @@ interface Alarms {
   } | null;
   readonly holds: readonly GuardHold[];
   readonly readOnly?: { since: string; alarm: string; detail: string };
+  /** Calls made with break-glass instead of a ticket, in the last day. */
+  readonly breakGlass?: readonly {
+    time: string;
+    principal: string;
+    action: string;
+    resource: string;
+    reason: string;
+    requestId: string;
+  }[];
 }
 
 export function Holds(props: { readonly session: Session }) {
@@ -55,6 +64,21 @@ export function Holds(props: { readonly session: Session }) {
                 ))}
               </ul>
             )}
+            {(a.breakGlass ?? []).length > 0 && (
+              <>
+                <p class="error" role="alert">
+                  Break-glass calls in the last day (made without a change ticket):
+                </p>
+                <ul class="alarms">
+                  {(a.breakGlass ?? []).map((b) => (
+                    <li key={b.requestId}>
+                      {time(b.time)} <span class="mono">{b.principal}</span> {b.action} on{" "}
+                      <span class="mono">{b.resource}</span>: “{b.reason}”
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
             {a.holds.length > 0 && (
               <p class="error" role="alert">
                 {a.holds.length} change{a.holds.length === 1 ? " is" : "s are"} held by the blast-radius
@@ -91,6 +115,7 @@ function Hold(props: {
     [session, hold.fromRevision, hold.toRevision],
   );
   const [ticketId, setTicketId] = useState("");
+  const [breakGlass, setBreakGlass] = useState("");
   const [verb, setVerb] = useState<"release" | "discard">("release");
   const operation = verb === "release" ? "ballast:ReleaseGuardHold" : "ballast:DiscardGuardHold";
   const tickets = useApprovedTickets(session, operation, verb);
@@ -103,7 +128,7 @@ function Hold(props: {
         "POST",
         `/guard/holds/${encodeURIComponent(hold.zone)}/${verb}`,
         undefined,
-        ticketId === "" ? undefined : { "x-ballast-ticket": ticketId },
+        authorityHeaders(ticketId, breakGlass),
       );
       props.onDecided();
     });
@@ -148,6 +173,7 @@ function Hold(props: {
           value={ticketId}
           onChange={setTicketId}
         />
+        <BreakGlass reason={breakGlass} onChange={setBreakGlass} />
         <button type="submit" disabled={action.busy}>
           {verb === "release" ? "Release" : "Discard"} the hold in {hold.zone}
         </button>

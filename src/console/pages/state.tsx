@@ -8,8 +8,8 @@ import { admin } from "../api";
 import { useAction, useLoad } from "../hooks";
 import type { Session } from "../session";
 import type { RevisionEntry, Ticket } from "../types";
-import { ErrorLine, Loading, time } from "../ui";
-import { OpenTicket, TicketSelect, useApprovedTickets } from "./ticket-picker";
+import { ErrorLine, Loading, time, words } from "../ui";
+import { authorityHeaders, BreakGlass, OpenTicket, TicketSelect, useApprovedTickets } from "./ticket-picker";
 
 interface History {
   readonly head: number;
@@ -142,6 +142,8 @@ function Restore(props: {
   const { session } = props;
   const [target, setTarget] = useState("");
   const [ticketId, setTicketId] = useState("");
+  const [lbs, setLbs] = useState("");
+  const [breakGlass, setBreakGlass] = useState("");
   const [opened, setOpened] = useState<Ticket | undefined>(undefined);
   const [result, setResult] = useState<{ lines: string[]; warnings: string[]; revision: number | null }>();
   const tickets = useApprovedTickets(session, "ballast:RestoreState", opened?.id);
@@ -154,8 +156,8 @@ function Restore(props: {
         session,
         "POST",
         "/state/restore",
-        { to: Number(target) },
-        ticketId === "" ? undefined : { "x-ballast-ticket": ticketId },
+        { to: Number(target), ...(words(lbs).length === 0 ? {} : { loadBalancers: words(lbs) }) },
+        authorityHeaders(ticketId, breakGlass),
       );
       setResult({ lines: r.lines, warnings: r.warnings, revision: r.revision?.number ?? null });
       props.onRestored();
@@ -195,6 +197,10 @@ function Restore(props: {
             onInput={(e) => setTarget(e.currentTarget.value)}
           />
         </label>
+        <label>
+          Only these load balancers (optional; empty restores everything)
+          <input name="loadBalancers" value={lbs} onInput={(e) => setLbs(e.currentTarget.value)} />
+        </label>
         <TicketSelect
           id="restore-ticket"
           label="Change ticket"
@@ -203,6 +209,7 @@ function Restore(props: {
           onChange={setTicketId}
         />
         <ErrorLine error={tickets.error} />
+        <BreakGlass reason={breakGlass} onChange={setBreakGlass} />
         <button type="submit" disabled={action.busy}>
           Restore
         </button>

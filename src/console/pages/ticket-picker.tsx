@@ -106,3 +106,44 @@ export function OpenTicket(props: {
     </form>
   );
 }
+
+/**
+ * Break-glass: the call goes without a ticket, with a reason, and raises an alarm every operator
+ * sees (GET /admin/v1/alarms) — for when no second person can be reached.
+ */
+export function BreakGlass(props: { readonly reason: string; readonly onChange: (reason: string) => void }) {
+  const [on, setOn] = useState(false);
+  return (
+    <div class="break-glass">
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={on}
+          onChange={(e) => {
+            setOn(e.currentTarget.checked);
+            if (!e.currentTarget.checked) props.onChange("");
+          }}
+        />
+        Break glass (no ticket; raises an alarm)
+      </label>
+      {on && (
+        <label>
+          Break-glass reason
+          <input
+            name="breakGlassReason"
+            required
+            value={props.reason}
+            onInput={(e) => props.onChange(e.currentTarget.value)}
+          />
+        </label>
+      )}
+    </div>
+  );
+}
+
+/** The headers that carry a ticket or a break-glass reason, if either was given. */
+export function authorityHeaders(ticketId: string, breakGlass: string): Record<string, string> | undefined {
+  if (breakGlass.trim() !== "") return { "x-ballast-break-glass": breakGlass.trim() };
+  if (ticketId !== "") return { "x-ballast-ticket": ticketId };
+  return undefined;
+}
