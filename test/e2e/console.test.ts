@@ -109,7 +109,9 @@ describe("web console in Chromium against ballast up", () => {
     assert.match(await text(err), /^ValidationError: .*70000/);
   });
 
-  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", async () => {
+  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", {
+    skip: "needs observe",
+  }, async () => {
     await section(page, "Load balancers");
     await page.locator(`tr[data-lb="${LB}"]`).waitFor(WAIT);
     await page.getByRole("link", { name: LB, exact: true }).click();
@@ -188,7 +190,9 @@ describe("web console in Chromium against ballast up", () => {
     await screenshot(page, "state");
   });
 
-  it("restores through a change ticket approved by another principal; the guard holds it; released with a ticket", async () => {
+  it("restores through a change ticket approved by another principal; the guard holds it; released with a ticket", {
+    skip: "needs tickets",
+  }, async () => {
     // Two more back ends registered through the API; restoring to before them takes both away
     // by a change that does not name the load balancer: more than half its back ends, so held.
     const before = await headRevision(client);
