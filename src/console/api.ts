@@ -136,3 +136,63 @@ export async function elb(
   }
   return doc;
 }
+
+export interface ProgressLine {
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * A long admin call (restore, import, verify) answered as an NDJSON progress stream: `onProgress`
+ * gets each `{progress}` line as it arrives; resolves with the `{result}`, rejects with `{error}`
+ * (or with the plain JSON error of a call refused before any work).
+ */
+export async function adminStream<T>(
+  session: Session,
+  path: string,
+  body: unknown,
+  onProgress: (p: ProgressLine) => void,
+  headers?: Readonly<Record<string, string>>,
+): Promise<T> {
+  const res = await signedFetch(session, "POST", `/admin/v1${path}`, {
+    body: JSON.stringify(body),
+    contentType: "application/json",
+    headers: { ...headers, accept: "application/x-ndjson" },
+  });
+  if (!res.ok || res.body === null || !(res.headers.get("content-type") ?? "").includes("ndjson")) {
+    const text = await res.text();
+    let parsed: { error?: { code?: string; message?: string } } = {};
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new ApiError(`HTTP ${res.status}`, text.slice(0, 200), res.status);
+    }
+    if (!res.ok)
+      throw new ApiError(parsed.error?.code ?? `HTTP ${res.status}`, parsed.error?.message ?? "", res.status);
+    return parsed as T;
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value !== undefined) buffered += value;
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf("\n");
+      if (line === "") continue;
+      const msg = JSON.parse(line) as {
+        progress?: ProgressLine;
+        result?: T;
+        error?: { code: string; message: string };
+      };
+      if (msg.progress !== undefined) onProgress(msg.progress);
+      else if (msg.error !== undefined) throw new ApiError(msg.error.code, msg.error.message, 500);
+      else if (msg.result !== undefined) return msg.result;
+    }
+    if (done) throw new ApiError("IncompleteResponse", "The stream ended before a result", res.status);
+  }
+}

@@ -4,7 +4,7 @@
  * principal approved it, restore with it).
  */
 import { useState } from "preact/hooks";
-import { admin } from "../api";
+import { admin, adminStream, type ProgressLine } from "../api";
 import { useAction, useLoad } from "../hooks";
 import type { Session } from "../session";
 import type { RevisionEntry, Ticket } from "../types";
@@ -144,6 +144,7 @@ function Restore(props: {
   const [ticketId, setTicketId] = useState("");
   const [lbs, setLbs] = useState("");
   const [breakGlass, setBreakGlass] = useState("");
+  const [progress, setProgress] = useState<ProgressLine | undefined>(undefined);
   const [opened, setOpened] = useState<Ticket | undefined>(undefined);
   const [result, setResult] = useState<{ lines: string[]; warnings: string[]; revision: number | null }>();
   const tickets = useApprovedTickets(session, "ballast:RestoreState", opened?.id);
@@ -152,11 +153,16 @@ function Restore(props: {
     e.preventDefault();
     setResult(undefined);
     void action.run(async () => {
-      const r = await admin<{ lines: string[]; warnings: string[]; revision: { number: number } | null }>(
+      setProgress(undefined);
+      const r = await adminStream<{
+        lines: string[];
+        warnings: string[];
+        revision: { number: number } | null;
+      }>(
         session,
-        "POST",
         "/state/restore",
         { to: Number(target), ...(words(lbs).length === 0 ? {} : { loadBalancers: words(lbs) }) },
+        setProgress,
         authorityHeaders(ticketId, breakGlass),
       );
       setResult({ lines: r.lines, warnings: r.warnings, revision: r.revision?.number ?? null });
@@ -213,6 +219,13 @@ function Restore(props: {
         <button type="submit" disabled={action.busy}>
           Restore
         </button>
+        {action.busy && (
+          <p role="status" aria-live="polite">
+            {progress === undefined
+              ? "Restoring…"
+              : `Restoring: ${progress.phase}${progress.total > 0 ? ` ${progress.done} of ${progress.total}` : ""} (${(progress.elapsedMs / 1000).toFixed(1)} s)`}
+          </p>
+        )}
         <ErrorLine error={action.error} />
       </form>
       {result !== undefined && (
