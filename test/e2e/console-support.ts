@@ -73,3 +73,19 @@ export async function createPrincipal(client: SignedClient, name: string, polici
   if (key.status !== 200) throw new Error(`a key for ${name}: ${key.status} ${key.body}`);
   return (JSON.parse(key.body) as { accessKey: Key }).accessKey;
 }
+
+/**
+ * The form controls on the page that have no accessible name (no label, no aria-label, and for
+ * a button no text): every control must be labelled.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("input, select, textarea, button")) {
+      const named = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label") ||
+        el.getAttribute("aria-labelledby") || (el.tagName === "BUTTON" && el.textContent.trim() !== "");
+      if (!named) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  })()`);
+}
