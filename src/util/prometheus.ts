@@ -124,7 +124,7 @@ export class BucketHistogram {
  * past the cap, new combinations are counted under `other` in every label, so a caller that
  * invents values (an unknown action name) cannot grow the exposition without bound.
  */
-export class CappedCounter {
+export class CappedCounter implements MetricFamilies {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
@@ -157,7 +157,7 @@ export class CappedCounter {
     return this.#values.get(values.join("\u0000"))?.n ?? 0;
   }
 
-  render(exp: Exposition): void {
+  renderInto(exp: Exposition): void {
     exp.family(this.name, "counter", this.help);
     const rows = [...this.#values.values()].sort((a, b) => compare(a.labels.join(), b.labels.join()));
     for (const r of rows)
@@ -167,4 +167,54 @@ export class CappedCounter {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What renders one or more whole families into a scrape. */
+export interface MetricFamilies {
+  renderInto(exp: Exposition): void;
+}
+
+/**
+ * A histogram family with one label whose values the code chooses (never a caller), observed in
+ * seconds.
+ */
+export class LabelledHistogram implements MetricFamilies {
+  readonly name: string;
+  readonly help: string;
+  readonly label: string;
+  readonly bounds: readonly number[];
+  readonly #byValue = new Map<string, BucketHistogram>();
+
+  constructor(
+    name: string,
+    help: string,
+    label: string,
+    bounds: readonly number[],
+    values: readonly string[] = [],
+  ) {
+    this.name = name;
+    this.help = help;
+    this.label = label;
+    this.bounds = bounds;
+    for (const v of values) this.#byValue.set(v, new BucketHistogram(bounds));
+  }
+
+  observe(value: string, seconds: number): void {
+    let h = this.#byValue.get(value);
+    if (h === undefined) {
+      h = new BucketHistogram(this.bounds);
+      this.#byValue.set(value, h);
+    }
+    h.observe(seconds);
+  }
+
+  count(value: string): number {
+    return this.#byValue.get(value)?.count ?? 0;
+  }
+
+  renderInto(exp: Exposition): void {
+    exp.family(this.name, "histogram", this.help);
+    for (const [v, h] of [...this.#byValue].sort(([a], [b]) => compare(a, b)))
+      exp.histogram(this.name, { [this.label]: v }, this.bounds, h.counts, h.sum);
+  }
 }
