@@ -14,7 +14,7 @@ import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
-import type { ObservabilityServer, Readiness } from "../util/observability-server.js";
+import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
@@ -250,8 +250,7 @@ export class Agent {
       port: listen.port,
       logger: this.#opts.logger,
     });
-    const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-    const address = `${host}:${this.#metricsServer.port}`;
+    const address = `${urlHost(listen.host)}:${this.#metricsServer.port}`;
     // Written whole then renamed: a reader never sees half an address.
     const file = join(this.#opts.dataDir, "metrics-address");
     await writeFile(`${file}.tmp`, `${address}\n`, { mode: 0o600 });

@@ -22,7 +22,6 @@ import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
 import { ChangeGuard } from "../controller/guard.js";
-import { renderMetrics } from "../controller/metrics.js";
 import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
@@ -35,14 +34,13 @@ import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journ
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import {
-  type ObservabilityHandlers,
   observabilityRoute,
   parseListenAddress,
-  type Readiness,
   startObservabilityServer,
+  urlHost,
 } from "../util/observability-server.js";
-import { startProcessMetrics } from "../util/process-metrics.js";
 import { intFlag, UsageError } from "./args.js";
+import { controlPlaneObservability } from "./control-plane-observability.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -269,19 +267,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
-    startProcessMetrics();
     const families = [unauthenticated, ...apiMetrics.families()];
-    const metrics = (): Promise<string> =>
-      renderMetrics(store, controllerGauges(monitor, guard), Date.now(), families);
-    const readiness = (): Promise<Readiness> => controlPlaneReadiness(store, monitor);
-    const ownMetrics = opts.metricsListen !== undefined;
-    const observability: ObservabilityHandlers = {
-      ...(ownMetrics ? {} : { metrics }),
-      readiness,
-      logger,
+    const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
+    // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
+    const onApiPort = {
+      ...observability,
+      ...(opts.metricsListen === undefined ? {} : { metrics: undefined }),
     };
     const api = createServer((req, res) => {
-      if (observabilityRoute(observability, req, res)) return;
+      if (observabilityRoute(onApiPort, req, res)) return;
       const admin = req.url?.startsWith("/admin/") === true;
       const start = performance.now();
       res.once("finish", () =>
@@ -296,7 +290,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     let metricsUrl = `http://${urlHost(opts.host)}:${apiPort}/metrics`;
     if (opts.metricsListen !== undefined) {
       const own = await startObservabilityServer(
-        { metrics, readiness, logger },
+        observability,
         opts.metricsListen.host,
         opts.metricsListen.port,
       );
@@ -341,69 +335,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     await closeAll();
     throw e;
   }
-}
-
-/** The numbers the controller's workflows add to the metrics, read at scrape time. */
-function controllerGauges(monitor: StateMonitor, guard: ChangeGuard) {
-  const last = monitor.last;
-  return {
-    stateVerified: monitor.verified,
-    stateRepairs: monitor.repairs,
-    guardHolds: guard
-      .holds()
-      .map((h) => ({ zone: h.zone, removedLoadBalancers: h.verdict.removedLoadBalancers })),
-    alarms: last?.alarms ?? [],
-    readOnly: monitor.readOnly() !== undefined,
-    ...(last === undefined ? {} : { checkedAt: last.checkedAt }),
-  };
-}
-
-/** How long /readyz waits on the store before it answers 503. */
-const READY_STORE_TIMEOUT_MS = 2000;
-
-/**
- * Ready: the store answers. The state's verdict is in the body (verified, degraded — alarms
- * raised —, read-only, or not checked yet) but does not make the process unready: a control
- * plane with alarms still serves reads and the operators' repairs.
- */
-async function controlPlaneReadiness(store: Store, monitor: StateMonitor): Promise<Readiness> {
-  let head: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    head = await Promise.race([
-      store.head(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("store timeout")), READY_STORE_TIMEOUT_MS);
-      }),
-    ]);
-  } catch {
-    head = undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-  const last = monitor.last;
-  const state =
-    monitor.readOnly() !== undefined
-      ? "read-only"
-      : last === undefined
-        ? "unchecked"
-        : last.verified
-          ? "verified"
-          : "degraded";
-  return {
-    ready: head !== undefined,
-    detail: {
-      store: head === undefined ? "unreadable" : "ok",
-      driver: store.driver,
-      ...(head === undefined ? {} : { head }),
-      state,
-      alarms: (last?.alarms ?? []).map((a) => a.kind),
-    },
-  };
-}
-
-function urlHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }
 
 async function readOrCreateSecret(path: string): Promise<string> {

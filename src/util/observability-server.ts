@@ -132,6 +132,11 @@ export async function startObservabilityServer(
   };
 }
 
+/** A host as it goes in a URL or a `host:port` (IPv6 in brackets). */
+export function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
 /** `HOST:PORT` (IPv6 in brackets) → its parts; undefined when it is not one. */
 export function parseListenAddress(value: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
