@@ -123,6 +123,15 @@ export class Agent {
   async start(): Promise<void> {
     // First, so /readyz answers 503 while nothing is applied yet.
     await this.#startMetrics();
+    try {
+      await this.#serve();
+    } catch (e) {
+      await this.#metricsServer?.close();
+      throw e;
+    }
+  }
+
+  async #serve(): Promise<void> {
     const lkg = await readLastKnownGood(this.#opts.dataDir);
     if (lkg) {
       if (lkg.zone !== this.#opts.zone) {

@@ -92,6 +92,9 @@ function json(
     .end(`${JSON.stringify(body)}\n`);
 }
 
+/** Connections a listener of its own accepts at once; more are closed on accept. */
+export const MAX_CONNECTIONS = 64;
+
 export interface ObservabilityServer {
   readonly host: string;
   readonly port: number;
@@ -110,7 +113,9 @@ export async function startObservabilityServer(
         error: { code: "NotFound", message: "this listener serves /metrics, /healthz and /readyz" },
       });
   });
-  // A scraper that keeps its connection idle must not hold a descriptor for long.
+  // Scrapers and probes are few: a flood of connections must not take the process's descriptors,
+  // and one that keeps its connection idle must not hold a descriptor for long.
+  server.maxConnections = MAX_CONNECTIONS;
   server.keepAliveTimeout = 15_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
