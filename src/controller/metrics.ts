@@ -52,14 +52,14 @@ export async function renderMetrics(
   families: readonly MetricFamilies[] = [],
 ): Promise<string> {
   const exp = new Exposition();
-  let read: { head: number; statuses: readonly AgentStatus[]; lbs: number } | undefined;
+  let read: JournalAndAgents | undefined;
   try {
     const [head, statuses, lbs] = await Promise.all([
       store.head(),
       store.agentStatuses(),
       store.list("loadBalancer"),
     ]);
-    read = { head, statuses, lbs: lbs.length };
+    read = { head, statuses, lbs: lbs.length, waitingSince: await waitingSince(store, head, statuses) };
   } catch {
     // An unreadable store is itself the number to report; the rest of the scrape still answers.
     read = undefined;
@@ -74,11 +74,37 @@ export async function renderMetrics(
   return exp.text();
 }
 
-function renderJournalAndAgents(
-  exp: Exposition,
-  read: { head: number; statuses: readonly AgentStatus[]; lbs: number },
-  now: number,
-): void {
+interface JournalAndAgents {
+  readonly head: number;
+  readonly statuses: readonly AgentStatus[];
+  readonly lbs: number;
+  /** For each revision an agent runs below the head: when the next revision was committed (ms). */
+  readonly waitingSince: ReadonlyMap<number, number>;
+}
+
+/**
+ * When each lagging agent's wait began: the commit time of the first revision it does not run.
+ * One read per distinct revision agents run below the head (at most one per agent).
+ */
+async function waitingSince(
+  store: Store,
+  head: number,
+  statuses: readonly AgentStatus[],
+): Promise<Map<number, number>> {
+  const behind = new Set<number>();
+  for (const s of statuses)
+    if (s.configRevision < head && s.configRevision >= 0) behind.add(s.configRevision);
+  const out = new Map<number, number>();
+  await Promise.all(
+    [...behind].map(async (r) => {
+      const next = await store.revision(r + 1);
+      if (next !== undefined) out.set(r, Date.parse(next.time));
+    }),
+  );
+  return out;
+}
+
+function renderJournalAndAgents(exp: Exposition, read: JournalAndAgents, now: number): void {
   const { head } = read;
   exp
     .family(
@@ -132,6 +158,15 @@ function renderJournalAndAgents(
     "gauge",
     "Propagation lag: revisions the agent's configuration is behind the journal head (negative: ahead of the journal).",
     (s) => head - s.configRevision,
+  );
+  perAgent(
+    "ballast_agent_config_lag_seconds",
+    "gauge",
+    "Propagation lag in time: seconds since the first revision the agent does not run was committed (0 when it runs the head).",
+    (s) => {
+      const since = read.waitingSince.get(s.configRevision);
+      return since === undefined ? 0 : Math.max(0, (now - since) / 1000);
+    },
   );
   perAgent(
     "ballast_agent_unexplained",
