@@ -28,6 +28,12 @@ export interface NodeAssignment {
   readonly spec: NodeSpec;
 }
 
+/** A registered back end of one load balancer, as metrics read it. */
+export interface BackendView {
+  readonly loadBalancer: string;
+  readonly health: BackendHealth;
+}
+
 export interface ProxyRuntimeOptions {
   readonly logger: Logger;
   readonly zone: string;
@@ -130,6 +136,30 @@ export class ProxyRuntime implements HealthChangeSink {
         })),
       });
     }
+    return out;
+  }
+
+  /** Every registered back end of every load balancer with its health and numbers (for metrics). */
+  backends(): BackendView[] {
+    const out: BackendView[] = [];
+    for (const [name, node] of this.#nodes) {
+      for (const b of node.spec.backends) {
+        const h = node.checker.get(b.instanceId);
+        if (h !== undefined) out.push({ loadBalancer: name, health: h });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What keeps the node from serving: listeners it runs that are not bound. A listener it does
+   * not run (a protocol not served, no usable certificate) is reported in `nodes()`, not here.
+   */
+  unboundListeners(): { readonly loadBalancer: string; readonly port: number }[] {
+    const out: { loadBalancer: string; port: number }[] = [];
+    for (const [name, node] of this.#nodes)
+      for (const [port, { listener }] of node.listeners)
+        if (!listener.bound) out.push({ loadBalancer: name, port });
     return out;
   }
 
@@ -283,6 +313,7 @@ export class ProxyRuntime implements HealthChangeSink {
       if (ports.has(port)) continue;
       node.listeners.delete(port);
       this.#drain(listener);
+      this.metrics.removeListener(name, port);
     }
   }
 
@@ -291,7 +322,7 @@ export class ProxyRuntime implements HealthChangeSink {
     const common = {
       address,
       port: l.port,
-      metrics: this.metrics.forLoadBalancer(name),
+      metrics: this.metrics.forListener(name, l.port),
       log,
       ...(tls === null ? {} : { tls }),
       backendTls: l.upstream.tls,

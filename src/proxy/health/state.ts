@@ -1,4 +1,5 @@
 import type { InstanceHealthReport, InstanceState } from "../../model/agent-protocol.js";
+import { BackendStats } from "../metrics.js";
 
 export const REGISTERING = "Instance registration is still in progress.";
 export const FAILED_THRESHOLD =
@@ -21,6 +22,8 @@ export class BackendHealth {
   state: InstanceState = "OutOfService";
   reasonCode: InstanceHealthReport["reasonCode"] = "ELB";
   description = REGISTERING;
+  /** Requests, errors and latency of this back end for this load balancer (its metrics series). */
+  readonly stats = new BackendStats();
   #registering = true;
   #passes = 0;
   #failures = 0;
