@@ -31,6 +31,9 @@ function App() {
   };
   return (
     <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
         <span class="brand">Ballast</span>
         <nav aria-label="Sections">
@@ -52,7 +55,7 @@ function App() {
           Sign out
         </button>
       </header>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         <Page route={route} session={session} />
       </main>
     </>

@@ -24,6 +24,10 @@ export function LoadBalancersPage(props: { readonly session: Session }) {
         <p>No load balancers in {session.region} yet.</p>
       ) : (
         <div class="scroll">
+          <p>
+            {list.data.loadBalancers.length} in {session.region}: {sum(list.data.loadBalancers, "inService")}{" "}
+            back ends InService, {sum(list.data.loadBalancers, "outOfService")} OutOfService.
+          </p>
           <table>
             <caption class="sr-only">Load balancers in {session.region}</caption>
             <thead>
@@ -62,6 +66,10 @@ export function LoadBalancersPage(props: { readonly session: Session }) {
       <CreateLoadBalancer session={session} onCreated={list.reload} />
     </section>
   );
+}
+
+function sum(lbs: readonly LoadBalancerSummary[], field: "inService" | "outOfService"): number {
+  return lbs.reduce((n, lb) => n + lb.instances[field], 0);
 }
 
 interface ListenerRow {
