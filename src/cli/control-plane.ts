@@ -28,6 +28,7 @@ import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
+import { TrafficHistory } from "../store/traffic-history.js";
 import type { Logger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
 
@@ -230,8 +231,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       audit,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
+    const traffic = new TrafficHistory();
     const adminApi = createAdminHandler({
       ...common,
+      traffic,
       backupDir,
       safety,
       repair,
@@ -253,6 +256,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       guard,
       monitor,
       counters: [unauthenticated],
+      traffic,
     });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());

@@ -16,7 +16,9 @@ import type { AddressInfo } from "node:net";
 import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { regionOf, regionServedBy } from "../model/region.js";
+import { parseTrafficReports } from "../model/traffic.js";
 import type { Store } from "../store/store.js";
+import type { TrafficHistory } from "../store/traffic-history.js";
 import type { LabelledCounter } from "../util/counters.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
@@ -35,6 +37,8 @@ export interface AgentChannelOptions {
   readonly monitor?: StateMonitor;
   /** Counters of other components served with the metrics (composition root: the API's). */
   readonly counters?: readonly LabelledCounter[];
+  /** Where the traffic figures of status reports go (the admin API's stats read them). */
+  readonly traffic?: TrafficHistory;
 }
 
 const MAX_WAIT_SECONDS = 30;
@@ -207,7 +211,11 @@ export class AgentChannel {
       res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: String(e) }));
       return;
     }
-    await this.#opts.store.putAgentStatus(status);
+    // Traffic figures are observations kept in memory, not state: they stay out of the store.
+    const { traffic, ...stored } = status;
+    if (traffic !== undefined)
+      this.#opts.traffic?.record(status.agentId, regionServedBy(status.zone), parseTrafficReports(traffic));
+    await this.#opts.store.putAgentStatus(stored);
     if (!(req.headers.accept ?? "").includes("application/json")) {
       res.writeHead(204).end();
       return;
