@@ -232,6 +232,7 @@ export class Agent {
       health: this.#runtime.health(),
       unexplained: this.#unexplained,
       ...(this.#refused === undefined ? {} : { refused: this.#refused }),
+      traffic: this.#runtime.traffic(),
       time: new Date().toISOString(),
     };
   }

@@ -73,6 +73,11 @@ export class ConnectionBudget {
     return this.#open;
   }
 
+  /** Client connections of load balancer `node` open now, over its listeners. */
+  openFor(node: string): number {
+    return this.#byNode.get(node) ?? 0;
+  }
+
   get refused(): number {
     return this.#refused;
   }

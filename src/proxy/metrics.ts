@@ -5,13 +5,13 @@
  * `snapshot()` (the agent's GET /metrics, when it is turned on).
  */
 
+import { LATENCY_BOUNDS_MS } from "../model/traffic.js";
+
 /** Prefix of every exported name: `ballast_elb_<CloudWatch name>`. */
 export const METRIC_PREFIX = "ballast_elb_";
 
 /** Upper bounds (milliseconds) of the Latency histogram's buckets; exported in seconds. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [
-  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
-];
+export const LATENCY_BUCKETS_MS: readonly number[] = LATENCY_BOUNDS_MS;
 
 export interface LatencySnapshot {
   /** Non-cumulative counts per bucket of LATENCY_BUCKETS_MS, plus a last one for +Inf. */
@@ -129,6 +129,11 @@ export class LoadBalancerMetrics {
     this.#latencyBuckets[i] = (this.#latencyBuckets[i] as number) + 1;
     this.#latencySumMs += ms;
     this.#latencyCount++;
+  }
+
+  /** The latency histogram's counts per bucket (non-cumulative), a copy. */
+  latencyBuckets(): number[] {
+    return [...this.#latencyBuckets];
   }
 
   snapshot(): LoadBalancerMetricsSnapshot {

@@ -6,6 +6,7 @@
 
 import type { InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
 import { type Backend, isUsableTls, type ListenerSpec, type NodeSpec } from "../model/node-spec.js";
+import type { TrafficReport } from "../model/traffic.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
@@ -109,6 +110,27 @@ export class ProxyRuntime implements HealthChangeSink {
         if (h !== undefined) out.push(h.report(name));
       }
       out.push(...this.#drainer.reports(name));
+    }
+    return out;
+  }
+
+  /**
+   * Each served load balancer's traffic since this process started serving it: a few counters,
+   * the latency histogram and two gauges (model/traffic.ts), for the agent's status report.
+   */
+  traffic(): TrafficReport[] {
+    const out: TrafficReport[] = [];
+    for (const name of this.#nodes.keys()) {
+      const m = this.metrics.forLoadBalancer(name);
+      out.push({
+        loadBalancer: name,
+        requests: m.requestCount,
+        http4xx: m.elb4xx + m.backend4xx,
+        http5xx: m.elb5xx + m.backend5xx,
+        latency: m.latencyBuckets(),
+        surgeQueueLength: m.surgeQueueLength,
+        activeConnections: this.connections.openFor(name),
+      });
     }
     return out;
   }
