@@ -8,6 +8,7 @@ import { controlCommand } from "./control.js";
 import { drillCommand } from "./drill.js";
 import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
+import { healthCommand, lbCommand } from "./load-balancers.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
 import { stateCommand } from "./state.js";
 import { upCommand } from "./up.js";
@@ -31,6 +32,10 @@ commands:
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
+  lb list | show NAME [--json]
+                      load balancers: listeners, instances and why they fail, nodes
+  health NAME [--json]
+                      a load balancer's instances: state, reason of the last failed check
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)
@@ -55,6 +60,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   certs: certsCommand,
   state: stateCommand,
   agents: agentsCommand,
+  lb: lbCommand,
+  health: healthCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
   principals: principalsCommand,

@@ -15,6 +15,15 @@ import type { AgentStatus, HealthCheckFailure } from "../../model/agent-protocol
 import { loadBalancerAttributes } from "../../model/attributes.js";
 import { BallastError } from "../../model/errors.js";
 import { backendOf } from "../../model/instances.js";
+import type {
+  InstanceView,
+  LoadBalancerDetail,
+  LoadBalancerList,
+  LoadBalancerShow,
+  LoadBalancerStats,
+  LoadBalancerSummary,
+  NodeView,
+} from "../../model/load-balancer-view.js";
 import { regionOf, regionServedBy } from "../../model/region.js";
 import type { Instance, LoadBalancer } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
@@ -66,15 +75,16 @@ export function createLoadBalancerRoutes(
     if (segments.length === 2) {
       const seconds =
         wholeParam(query, "seconds", INTERVAL_SECONDS, MAX_STATS_SECONDS) ?? DEFAULT_STATS_SECONDS;
-      return {
+      const stats: LoadBalancerStats = {
         intervalSeconds: INTERVAL_SECONDS,
         points: opts.traffic?.points(call.region, name, seconds) ?? [],
       };
+      return stats;
     }
     return show(found.doc);
   };
 
-  async function list(region: string): Promise<Json> {
+  async function list(region: string): Promise<LoadBalancerList> {
     const [lbs, statuses, inventory] = await Promise.all([
       store.list("loadBalancer"),
       store.agentStatuses(),
@@ -85,7 +95,7 @@ export function createLoadBalancerRoutes(
       .map((c) => c.doc)
       .filter((lb) => regionOf(lb) === region)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((lb) => {
+      .map((lb): LoadBalancerSummary => {
         const instances = { inService: 0, outOfService: 0, unknown: 0 };
         for (const id of lb.instances) {
           const h = aggregateHealth(lb, inventory.get(id), id, statuses, now);
@@ -106,12 +116,12 @@ export function createLoadBalancerRoutes(
     return { loadBalancers };
   }
 
-  async function show(lb: LoadBalancer): Promise<Json> {
+  async function show(lb: LoadBalancer): Promise<LoadBalancerShow> {
     const [statuses, inventory] = await Promise.all([store.agentStatuses(), instanceInventory(store)]);
     const now = new Date();
     return {
       loadBalancer: describe(lb),
-      instances: lb.instances.map((id) => {
+      instances: lb.instances.map((id): InstanceView => {
         const h = aggregateHealth(lb, inventory.get(id), id, statuses, now);
         const lastFailure = latestFailure(lb.name, id, statuses, now);
         return {
@@ -128,7 +138,7 @@ export function createLoadBalancerRoutes(
   }
 }
 
-function describe(lb: LoadBalancer): Json {
+function describe(lb: LoadBalancer): LoadBalancerDetail {
   const attributes = loadBalancerAttributes(lb);
   const { healthCheck: hc } = lb;
   return {
@@ -200,9 +210,9 @@ function isFailure(f: HealthCheckFailure | undefined): f is HealthCheckFailure {
 }
 
 /** Every agent report of a node of the load balancer, in its region: stale ones marked. */
-function nodesOf(lb: LoadBalancer, statuses: readonly AgentStatus[], now: Date): Json[] {
+function nodesOf(lb: LoadBalancer, statuses: readonly AgentStatus[], now: Date): NodeView[] {
   const region = regionOf(lb);
-  const out: Json[] = [];
+  const out: NodeView[] = [];
   const sorted = [...statuses].sort((a, b) =>
     a.zone === b.zone ? (a.agentId < b.agentId ? -1 : 1) : a.zone < b.zone ? -1 : 1,
   );
