@@ -7,7 +7,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { InstanceHealthReport } from "../model/agent-protocol.js";
+import type { HealthFailureKind, InstanceHealthReport } from "../model/agent-protocol.js";
 import {
   HOST_GAUGES,
   LATENCY_BUCKETS_MS,
@@ -21,6 +21,8 @@ import {
 export interface MetricsSource {
   readonly metrics: { snapshot(): Record<string, LoadBalancerMetricsSnapshot> };
   health(): readonly InstanceHealthReport[];
+  /** Failed health checks per load balancer and reason kind (absent: not rendered). */
+  healthCheckFailures?(): Record<string, ReadonlyMap<HealthFailureKind, number>>;
   /** The agent's connection caps and what they hold. */
   readonly connections?: {
     readonly open: number;
@@ -81,6 +83,22 @@ export function renderAgentMetrics(
   return `${out.join("\n")}\n`;
 }
 
+/** Failed health checks by why they failed: a back end's `L7STS/404` or `L4CON refused` over time. */
+export function renderHealthCheckFailures(
+  failures: Record<string, ReadonlyMap<HealthFailureKind, number>>,
+  zone: string,
+): string {
+  const name = "ballast_agent_health_check_failures_total";
+  const out = [
+    `# HELP ${name} Failed health checks by reason kind (status, refused, reset, timeout, tls, dns, other).`,
+    `# TYPE ${name} counter`,
+  ];
+  for (const lb of Object.keys(failures).sort())
+    for (const [kind, n] of [...(failures[lb] ?? new Map<HealthFailureKind, number>())].sort())
+      out.push(`${name}{load_balancer="${esc(lb)}",zone="${esc(zone)}",kind="${kind}"} ${n}`);
+  return `${out.join("\n")}\n`;
+}
+
 /** The agent-wide connection numbers (per-load-balancer refusals are RejectedConnectionCount). */
 function renderConnections(c: NonNullable<MetricsSource["connections"]>, zone: string): string {
   const z = `{zone="${esc(zone)}"}`;
@@ -111,8 +129,10 @@ export async function startMetricsServer(opts: {
       return;
     }
     const c = opts.source.connections;
+    const failures = opts.source.healthCheckFailures?.();
     const body =
       renderAgentMetrics(opts.source.metrics.snapshot(), opts.source.health(), opts.zone) +
+      (failures === undefined ? "" : renderHealthCheckFailures(failures, opts.zone)) +
       (c === undefined ? "" : renderConnections(c, opts.zone));
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
   });

@@ -4,7 +4,7 @@
  * never waits on it (tables are built aside and swapped in).
  */
 
-import type { InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
+import type { HealthFailureKind, InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
 import { type Backend, isUsableTls, type ListenerSpec, type NodeSpec } from "../model/node-spec.js";
 import type { TrafficReport } from "../model/traffic.js";
 import type { Logger } from "../util/logger.js";
@@ -132,6 +132,13 @@ export class ProxyRuntime implements HealthChangeSink {
         activeConnections: this.connections.openFor(name),
       });
     }
+    return out;
+  }
+
+  /** Failed health checks per load balancer and reason kind, since each started here. */
+  healthCheckFailures(): Record<string, ReadonlyMap<HealthFailureKind, number>> {
+    const out: Record<string, ReadonlyMap<HealthFailureKind, number>> = {};
+    for (const [name, node] of this.#nodes) out[name] = node.checker.failures;
     return out;
   }
 

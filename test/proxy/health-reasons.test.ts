@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
+import { renderHealthCheckFailures } from "../../src/agent/metrics-server.js";
 import type { HealthCheckSpec } from "../../src/model/node-spec.js";
 import type { Protocol } from "../../src/model/types.js";
 import { HealthChecker } from "../../src/proxy/health/checker.js";
@@ -177,6 +178,12 @@ describe("health check failure reasons", () => {
     assert.equal(
       lines.every((l) => l.endsWith("\n") && l.indexOf("\n") === l.length - 1),
       true,
+    );
+    // Each failure is counted by kind for the agent's metrics.
+    assert.deepEqual([...checker.failures], [["status", 1]]);
+    assert.equal(
+      renderHealthCheckFailures({ web: checker.failures }, "us-east-1a").split("\n").at(-2),
+      'ballast_agent_health_check_failures_total{load_balancer="web",zone="us-east-1a",kind="status"} 1',
     );
   });
 });

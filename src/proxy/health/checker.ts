@@ -1,3 +1,4 @@
+import type { HealthFailureKind } from "../../model/agent-protocol.js";
 import type { Backend, HealthCheckSpec } from "../../model/node-spec.js";
 import type { Logger } from "../../util/logger.js";
 import { type BackendAuth, backendAuth } from "../backend-auth.js";
@@ -36,6 +37,8 @@ export class HealthChecker {
   readonly #sink: HealthChangeSink;
   readonly #log: Logger;
   readonly #checks = new Map<string, BackendCheck>();
+  /** Failed checks since this checker started, by why they failed (the agent's metrics). */
+  readonly failures = new Map<HealthFailureKind, number>();
   #spec: HealthCheckSpec;
   /** BackendServerAuthentication on the target's port, for SSL/HTTPS checks. */
   #auth: BackendAuth | null;
@@ -107,6 +110,8 @@ export class HealthChecker {
   record(check: BackendCheck, ok: boolean, failure?: ProbeFailure): void {
     if (this.#stopped || this.#checks.get(check.health.instanceId) !== check) return;
     const from = check.health.state;
+    if (!ok && failure !== undefined)
+      this.failures.set(failure.kind, (this.failures.get(failure.kind) ?? 0) + 1);
     if (check.health.record(ok, this.#spec, failure)) {
       const h = check.health;
       // One line an operator can read: which back end, where, what it was, what it is, and why.
