@@ -84,9 +84,9 @@ export function parseTrafficReports(v: unknown): TrafficReport[] {
  * The `q` quantile (0..1) of a latency histogram, in seconds: linear within the bucket it falls
  * in (the first from 0, the open last one reads as its lower bound); 0 for an empty histogram.
  */
-export function latencyQuantileSeconds(buckets: readonly number[], q: number): number {
+export function latencyQuantileSeconds(buckets: ArrayLike<number>, q: number): number {
   let total = 0;
-  for (const n of buckets) total += n;
+  for (let i = 0; i < buckets.length; i++) total += buckets[i] as number;
   if (total === 0) return 0;
   const rank = q * total;
   let seen = 0;

@@ -55,6 +55,8 @@ describe("traffic history", () => {
       [],
       "the current interval is not finished",
     );
+    // Agent a again in the same interval: no new requests, 5 connections now (its gauge is replaced).
+    h.record("a", "us-east-1", [report("web", 150, { http4xx: 5, activeConnections: 5 })], T0 + 4500);
     const [p, ...rest] = h.points("us-east-1", "web", 300, T0 + 5000);
     assert.equal(rest.length, 0);
     assert.deepEqual(p, {
@@ -65,7 +67,7 @@ describe("traffic history", () => {
       http4xxPerSecond: 1,
       http5xxPerSecond: 2 / INTERVAL_SECONDS,
       surgeQueueLength: 4,
-      activeConnections: 4,
+      activeConnections: 6,
     });
   });
 
@@ -109,13 +111,25 @@ describe("traffic history", () => {
     assert.ok(h.points("eu-west-1", "web", 60, now).every((p) => p.requestsPerSecond === 0.2));
   });
 
-  it("is bounded: 15 minutes of intervals per load balancer, forgotten when no agent reports it", () => {
+  it("is bounded: 15 minutes of intervals per load balancer, forgotten after 15 idle minutes", () => {
     const h = new TrafficHistory();
     for (let i = 0; i <= 400; i++) h.record("a", "us-east-1", [report("web", i)], T0 + i * 5000);
     const points = h.points("us-east-1", "web", 100_000, T0 + 401 * 5000);
     assert.equal(points.length, HISTORY_SECONDS / INTERVAL_SECONDS);
-    h.record("a", "us-east-1", [report("api", 0)], T0 + 401 * 5000 + HISTORY_SECONDS * 1000 + 60_000);
-    assert.equal(h.size, 1, "web was forgotten");
+    assert.equal(h.size, 1);
+    // Idle from here on: its agent keeps reporting the same counters.
+    const idleFrom = T0 + 401 * 5000;
+    for (let s = 0; s <= HISTORY_SECONDS + 60; s += 5)
+      h.record("a", "us-east-1", [report("web", 400)], idleFrom + s * 1000);
+    assert.equal(h.size, 0, "web was forgotten");
+    assert.deepEqual(h.points("us-east-1", "web", 300, idleFrom + (HISTORY_SECONDS + 60) * 1000), []);
+  });
+
+  it("a load balancer that never carried traffic costs no series", () => {
+    const h = new TrafficHistory();
+    for (let s = 0; s < 60; s += 1) h.record("a", "us-east-1", [report("idle", 0)], T0 + s * 1000);
+    assert.equal(h.size, 0);
+    assert.deepEqual(h.points("us-east-1", "idle", 300, T0 + 60_000), []);
   });
 
   it("takes only well-formed reports from an agent", () => {
