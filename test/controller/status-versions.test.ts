@@ -126,7 +126,10 @@ describe("status reports of agents one version apart", () => {
     assert.ok(stored !== undefined);
     assert.equal("traffic" in stored, false, "traffic figures stay out of the store");
     assert.deepEqual(stored.health[0]?.lastFailure, lastFailure);
-    assert.equal(traffic.size, 1);
+    assert.equal(traffic.size, 0, "a first report only sets the baseline");
+    const more = { ...report, traffic: [{ ...report.traffic[0], requests: 30 }] };
+    assert.equal(await post(more), 204);
+    assert.equal(traffic.size, 1, "the second one's difference went into the history");
     const [instance] = (await show()).instances;
     assert.deepEqual(instance?.lastFailure, lastFailure);
     assert.equal(instance?.description, FAILED);
