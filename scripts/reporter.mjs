@@ -17,7 +17,7 @@
  *
  * `BALLAST_TAP_FILE`: where the full TAP went (printed before the summary).
  */
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
 
 const STDERR_TAIL_LINES = 30;
 const STACK_FRAMES = 6;
@@ -90,7 +90,10 @@ export default async function* compactReporter(source) {
   for await (const event of source) {
     /** @type {TestData} */
     const data = event.data ?? {};
-    const isWrapper = data.file !== undefined && data.nesting === 0 && data.name === data.file;
+    const isWrapper =
+      data.file !== undefined &&
+      data.nesting === 0 &&
+      (data.name === data.file || resolve(data.name) === data.file);
     // The run's own plan and diagnostics (the runner's totals) name no file: not a file's events.
     if (data.file === undefined && event.type !== "test:pass" && event.type !== "test:fail") continue;
     const s = stateOf(data.file);
