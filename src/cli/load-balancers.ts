@@ -6,7 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import type { HealthCheckFailure } from "../model/agent-protocol.js";
-import type { InstanceView, LoadBalancerList, LoadBalancerShow } from "../model/load-balancer-view.js";
+import type {
+  InstanceView,
+  LoadBalancerList,
+  LoadBalancerShow,
+  LoadBalancerStats,
+} from "../model/load-balancer-view.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
 import { answerJson, SignedClient } from "./signed-client.js";
@@ -107,6 +112,7 @@ async function show(client: SignedClient, name: string, json: boolean): Promise<
       `connection draining ${a.connectionDraining.enabled ? `${a.connectionDraining.timeout} s` : "off"}, ` +
       `access log ${a.accessLog.enabled ? "on" : "off"}`,
   );
+  print(`  traffic       ${await trafficLine(client, name)}`);
   print("");
   print("LISTENERS");
   table(
@@ -155,6 +161,28 @@ async function show(client: SignedClient, name: string, json: boolean): Promise<
       ],
       "  ",
     );
+}
+
+/** The last minute's traffic in one line, from the stats route (a failure there is only noted). */
+async function trafficLine(client: SignedClient, name: string): Promise<string> {
+  const res = await client.send(
+    "GET",
+    `/admin/v1/load-balancers/${encodeURIComponent(name)}/stats?seconds=60`,
+  );
+  if (res.status !== 200) return `unknown (stats answered ${res.status})`;
+  const { points } = JSON.parse(res.body) as LoadBalancerStats;
+  if (points.length === 0) return "none in the last 15 minutes";
+  const n = points.length;
+  const avg = (f: (p: LoadBalancerStats["points"][number]) => number): number =>
+    points.reduce((sum, p) => sum + f(p), 0) / n;
+  const last = points[n - 1];
+  const ms = (s: number): string => `${(s * 1000).toFixed(s < 0.01 ? 1 : 0)} ms`;
+  return (
+    `last minute ${avg((p) => p.requestsPerSecond).toFixed(1)} req/s, ` +
+    `4XX ${avg((p) => p.http4xxPerSecond).toFixed(1)}/s, 5XX ${avg((p) => p.http5xxPerSecond).toFixed(1)}/s; ` +
+    `latest p50 ${ms(last?.latencyP50Seconds ?? 0)}, p99 ${ms(last?.latencyP99Seconds ?? 0)}, ` +
+    `${last?.activeConnections ?? 0} connections, surge queue ${last?.surgeQueueLength ?? 0}`
+  );
 }
 
 function fetchShow(client: SignedClient, verb: string, name: string): Promise<LoadBalancerShow | undefined> {

@@ -280,6 +280,11 @@ describe("e2e: the operator's load-balancer view", () => {
     assert.ok(
       stats.points.some((p) => p.latencyP50Seconds > 0 && p.latencyP99Seconds >= p.latencyP50Seconds),
     );
+    const shown = await ballast(ADMIN, "lb", "show", "view");
+    assert.match(
+      shown.stdout,
+      /^ {2}traffic {7}last minute \d+\.\d req\/s, 4XX 0\.0\/s, 5XX \d+\.\d\/s; latest p50 /m,
+    );
   });
 
   it("an unknown load balancer is a 404 LoadBalancerNotFound; a bad window is refused; the CLI says so in one line", async () => {
