@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
+import { parseListenAddress } from "../util/observability-server.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
@@ -22,6 +23,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
       "token-file": { type: "string" },
       "data-dir": { type: "string" },
       id: { type: "string" },
+      "metrics-listen": { type: "string", default: "127.0.0.1:0" },
       "metrics-port": { type: "string" },
       region: { type: "string" },
       "max-connections": { type: "string" },
@@ -59,7 +61,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
       .filter((u) => u !== ""),
     token,
     logger,
-    metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
+    ...metricsListenFlag(values["metrics-listen"], values["metrics-port"]),
     ...(values.region === undefined ? {} : { region: values.region }),
     connectionLimits,
     ...(values.dns === undefined
@@ -89,6 +91,23 @@ export async function agentCommand(argv: string[]): Promise<void> {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+}
+
+/**
+ * `--metrics-listen HOST:PORT` (default 127.0.0.1:0, a free port written to
+ * `<data-dir>/metrics-address`), or `off`; `--metrics-port N` is short for 127.0.0.1:N.
+ */
+function metricsListenFlag(
+  listen: string,
+  port: string | undefined,
+): { metricsListen?: { host: string; port: number } } {
+  if (port !== undefined)
+    return { metricsListen: { host: "127.0.0.1", port: intFlag(port, "metrics-port", 0) } };
+  if (listen === "off") return {};
+  const parsed = parseListenAddress(listen);
+  if (parsed === undefined || isIP(parsed.host) === 0)
+    throw new UsageError(`--metrics-listen must be ADDRESS:PORT (or off), got ${listen}`);
+  return { metricsListen: parsed };
 }
 
 /** `--dns 127.0.1.254:8053`: where the agent answers DNS. */

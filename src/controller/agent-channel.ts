@@ -19,8 +19,8 @@ import { regionOf, regionServedBy } from "../model/region.js";
 import { parseTrafficReports } from "../model/traffic.js";
 import type { Store } from "../store/store.js";
 import type { TrafficHistory } from "../store/traffic-history.js";
-import type { LabelledCounter } from "../util/counters.js";
 import type { Logger } from "../util/logger.js";
+import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
@@ -36,7 +36,7 @@ export interface AgentChannelOptions {
   /** The state monitor whose verdict the metrics report. */
   readonly monitor?: StateMonitor;
   /** Counters of other components served with the metrics (composition root: the API's). */
-  readonly counters?: readonly LabelledCounter[];
+  readonly counters?: readonly MetricFamilies[];
   /** Where the traffic figures of status reports go (the admin API's stats read them). */
   readonly traffic?: TrafficHistory;
 }
@@ -114,11 +114,13 @@ export class AgentChannel {
                 zone: h.zone,
                 removedLoadBalancers: h.verdict.removedLoadBalancers,
               })),
+              alarms: monitor.last?.alarms ?? [],
+              readOnly: monitor.readOnly() !== undefined,
             },
         Date.now(),
         this.#opts.counters,
       );
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
+      res.writeHead(200, { "content-type": EXPOSITION_CONTENT_TYPE }).end(text);
       return;
     }
     if (!this.#authorized(req)) {

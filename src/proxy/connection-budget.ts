@@ -73,11 +73,6 @@ export class ConnectionBudget {
     return this.#open;
   }
 
-  /** Client connections of load balancer `node` open now, over its listeners. */
-  openFor(node: string): number {
-    return this.#byNode.get(node) ?? 0;
-  }
-
   get refused(): number {
     return this.#refused;
   }
@@ -94,7 +89,12 @@ export class ConnectionBudget {
         socket.destroy();
         return;
       }
-      socket.once("close", () => this.#release(node));
+      metrics.newConnections++;
+      metrics.activeConnections++;
+      socket.once("close", () => {
+        metrics.activeConnections--;
+        this.#release(node);
+      });
     });
   }
 

@@ -7,9 +7,9 @@
  * figures — and agents unheard of for 15 minutes are forgotten.
  *
  * Agents report counters since they started; each report adds its difference from the same
- * agent's previous one to the interval it arrived in (a counter that went down means the agent
- * restarted: the new value is the difference). Gauges are each agent's latest in the interval,
- * summed over agents.
+ * agent's previous one to the interval it arrived in (a counter that went down — the agent
+ * restarted, or a listener left — only sets the new baseline). Gauges are each agent's latest in
+ * the interval, summed over agents.
  */
 import {
   LATENCY_BOUNDS_MS,
@@ -83,11 +83,9 @@ export class TrafficHistory {
       d[at + REQUESTS] = (d[at + REQUESTS] as number) + requests;
       d[at + HTTP_4XX] = (d[at + HTTP_4XX] as number) + delta(r.http4xx, prev.http4xx);
       d[at + HTTP_5XX] = (d[at + HTTP_5XX] as number) + delta(r.http5xx, prev.http5xx);
-      const restarted = r.requests < prev.requests;
-      for (let i = 0; i <= LATENCY_BOUNDS_MS.length; i++) {
-        const before = restarted ? 0 : (prev.latency[i] ?? 0);
-        d[at + LATENCY + i] = (d[at + LATENCY + i] as number) + Math.max(0, (r.latency[i] ?? 0) - before);
-      }
+      for (let i = 0; i <= LATENCY_BOUNDS_MS.length; i++)
+        d[at + LATENCY + i] =
+          (d[at + LATENCY + i] as number) + delta(r.latency[i] ?? 0, prev.latency[i] ?? 0);
       // Gauges: this agent's latest in the interval, so its earlier value there is taken back.
       const g = series.gauges.get(agentId);
       if (g !== undefined && g.t === t) {
@@ -156,6 +154,11 @@ function slotAt(series: Series, t: number): number {
   return at;
 }
 
+/**
+ * How much a counter grew. One that went down was reset — the agent restarted, or a listener left
+ * and took its counts with it — and only sets the new baseline: counting its whole value again
+ * would draw a spike that never happened.
+ */
 function delta(now: number, before: number): number {
-  return now < before ? now : now - before;
+  return now < before ? 0 : now - before;
 }

@@ -182,7 +182,7 @@ describe("health check failure reasons", () => {
     // Each failure is counted by kind for the agent's metrics.
     assert.deepEqual([...checker.failures], [["status", 1]]);
     assert.equal(
-      renderHealthCheckFailures({ web: checker.failures }, "us-east-1a").split("\n").at(-2),
+      renderHealthCheckFailures({ web: checker.failures }, "us-east-1a").text().trimEnd().split("\n").at(-1),
       'ballast_agent_health_check_failures_total{load_balancer="web",zone="us-east-1a",kind="status"} 1',
     );
   });

@@ -71,10 +71,12 @@ describe("traffic history", () => {
     });
   });
 
-  it("a counter that goes down is an agent that restarted: its value is the difference", () => {
+  it("a counter that goes down (agent restarted, listener removed) sets a new baseline, not a spike", () => {
     const h = new TrafficHistory();
     h.record("a", "us-east-1", [report("web", 1000)], T0);
-    h.record("a", "us-east-1", [report("web", 15)], T0 + 1000);
+    h.record("a", "us-east-1", [report("web", 1010)], T0 + 1000);
+    h.record("a", "us-east-1", [report("web", 15)], T0 + 2000);
+    h.record("a", "us-east-1", [report("web", 20)], T0 + 3000);
     assert.equal(h.points("us-east-1", "web", 300, T0 + 5000)[0]?.requestsPerSecond, 15 / INTERVAL_SECONDS);
   });
 

@@ -1,4 +1,5 @@
 import type { HealthCheckFailure, InstanceHealthReport, InstanceState } from "../../model/agent-protocol.js";
+import { BackendStats } from "../metrics.js";
 
 export const REGISTERING = "Instance registration is still in progress.";
 export const FAILED_THRESHOLD =
@@ -23,6 +24,8 @@ export class BackendHealth {
   description = REGISTERING;
   /** The last failed check, whatever the state now: what operators see beside AWS's words. */
   lastFailure: HealthCheckFailure | undefined;
+  /** Requests, errors and latency of this back end for this load balancer (its metrics series). */
+  readonly stats = new BackendStats();
   #registering = true;
   #passes = 0;
   #failures = 0;
