@@ -17,6 +17,7 @@ import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
+import { Fleet } from "../controller/fleet.js";
 import { ChangeGuard } from "../controller/guard.js";
 import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
@@ -28,8 +29,16 @@ import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
+import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
+import {
+  type AgentTls,
+  FLEET_FLAGS,
+  type FleetFlagValues,
+  type FleetSettings,
+  fleetFlagOptions,
+} from "./fleet-flags.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -54,6 +63,12 @@ export interface ControlPlaneOptions {
   readonly backupKeep?: number;
   /** Days of history a compaction never removes (default 90). */
   readonly retentionDays?: number;
+  /** Placement, failover and scaling settings (cli/fleet-flags.ts); absent: the defaults. */
+  readonly fleet?: FleetSettings;
+  /** The agent channel's TLS (absent: plain HTTP, for one host). */
+  readonly agentTls?: AgentTls;
+  /** True on the controller that runs workflows; absent: always (one control plane). */
+  readonly isActiveController?: () => boolean;
 }
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
@@ -69,10 +84,11 @@ export const CONTROL_PLANE_FLAGS = {
   "backup-interval": { type: "string" },
   "backup-keep": { type: "string" },
   "retention-days": { type: "string" },
+  ...FLEET_FLAGS,
 } as const;
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
-export interface ControlPlaneFlagValues {
+export interface ControlPlaneFlagValues extends FleetFlagValues {
   readonly "data-dir": string;
   readonly store: string;
   readonly "api-port"?: string | undefined;
@@ -98,6 +114,7 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     dnsDomain: values["dns-domain"],
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
+    ...fleetFlagOptions(values),
   };
 }
 
@@ -143,6 +160,9 @@ export interface RunningControlPlane {
   readonly agentToken: string;
   readonly accessKeyId: string;
   readonly credentialsFile: string | undefined;
+  /** The CA file agents verify the agent channel with (its own CA); undefined for plain HTTP or the operator's certificate. */
+  readonly agentCaFile: string | undefined;
+  readonly fleet: Fleet;
   close(): Promise<void>;
 }
 
@@ -180,7 +200,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     closers.push(() => backups.stop());
 
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
+    // Placement, failover and scaling: journal decisions, made only on the active controller.
+    const fleet = new Fleet({
+      store,
+      logger: logger.child({ component: "fleet" }),
+      isActiveController: opts.isActiveController ?? (() => true),
+      stateVerified: () => monitor.verified,
+      ...opts.fleet,
+    });
+    fleet.start();
+    closers.push(() => fleet.stop());
     const safety: SafetyControl = {
+      fleetAlarms: () => fleet.alarms(),
       holds: () => guard.holds(),
       release: (zone, principal) => guard.release(zone, principal),
       discard: (zone, principal) => guard.discard(zone, principal),
@@ -245,8 +276,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
 
+    const tls = await agentChannelTls(opts.agentTls, opts.dataDir, opts.host);
     const channel = new AgentChannel({
       store,
+      placement: true,
+      extraMetrics: () => fleet.metricsText(),
+      ...(tls === undefined ? {} : { tls }),
       token: agentToken,
       zones: opts.zones,
       logger,
@@ -270,7 +305,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     return {
       store,
       apiUrl: `http://${opts.host}:${apiPort}`,
-      agentUrl: `http://${opts.host}:${agentPort}`,
+      agentUrl: `${tls === undefined ? "http" : "https"}://${opts.host}:${agentPort}`,
+      agentCaFile: tls?.caFile,
+      fleet,
       dnsPort: udpPort,
       agentToken,
       accessKeyId: admin.accessKeyId,
@@ -281,6 +318,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     await closeAll();
     throw e;
   }
+}
+
+async function agentChannelTls(
+  mode: AgentTls | undefined,
+  dataDir: string,
+  host: string,
+): Promise<ServerTls | undefined> {
+  if (mode === undefined || mode.kind === "off") return undefined;
+  return mode.kind === "given" ? operatorTls(mode.certFile, mode.keyFile) : ownTls(dataDir, host);
 }
 
 async function readOrCreateSecret(path: string): Promise<string> {

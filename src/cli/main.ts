@@ -31,6 +31,10 @@ commands:
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
+  agents add NAME --zone Z [--out FILE] [--control URL]
+                      an agent's own key to the agent channel (a credentials file, 0600)
+  agents revoke NAME  refuse that agent's key from its next request on
+  agents keys         the agents' keys and whether each is active
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)

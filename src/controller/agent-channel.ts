@@ -45,6 +45,11 @@ export interface AgentChannelOptions {
   readonly counters?: readonly LabelledCounter[];
   /** Serve HTTPS with this certificate (agents on other hosts); absent: plain HTTP. */
   readonly tls?: ServerTls;
+  /**
+   * Placement runs (controller/fleet.ts): each agent that names itself gets only the load balancers
+   * placed on it. Without it, every agent of a zone gets all of the zone's.
+   */
+  readonly placement?: boolean;
   /** More numbers for /metrics (the fleet workflow's). */
   readonly extraMetrics?: () => string;
 }
@@ -182,7 +187,8 @@ export class AgentChannel {
         .end(JSON.stringify({ error: `this agent's key is for zone ${caller.zone}, not ${zone}` }));
       return;
     }
-    const agent = caller.kind === "agent" ? caller.name : (url.searchParams.get("agent") ?? undefined);
+    const named = caller.kind === "agent" ? caller.name : (url.searchParams.get("agent") ?? undefined);
+    const agent = this.#opts.placement === true ? named : undefined;
     const have = Number(url.searchParams.get("have") ?? "0");
     const wait = Math.min(Number(url.searchParams.get("wait") ?? "0") || 0, MAX_WAIT_SECONDS);
     if (!Number.isInteger(have) || have < 0) {

@@ -6,6 +6,7 @@
  * instead of reshuffling nodes. Runs only on the active controller.
  */
 import type { AgentStatus } from "../model/agent-protocol.js";
+import type { FleetAlarm } from "../model/guard.js";
 import {
   type AgentLiveness,
   type BreakerVerdict,
@@ -24,12 +25,6 @@ import { regionOf } from "../model/region.js";
 import { entityKey, type LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
-
-export interface FleetAlarm {
-  readonly kind: "failover-suspended" | "scaling-refused";
-  readonly message: string;
-  readonly since: string;
-}
 
 export interface FleetOptions {
   readonly store: Store;

@@ -178,4 +178,12 @@ export interface SafetyControl {
   stateCheck(): StateCheck | undefined;
   /** Read-only mode (model/read-only.ts): why changes are refused, or undefined. */
   readOnly?(): ReadOnlyIncident | undefined;
+  /** The fleet workflow's alarms: failover suspended by its breaker, scaling refused on unverified state. */
+  fleetAlarms?(): readonly FleetAlarm[];
+}
+
+export interface FleetAlarm {
+  readonly kind: "failover-suspended" | "scaling-refused";
+  readonly message: string;
+  readonly since: string;
 }

@@ -36,6 +36,7 @@ import { Authorizer } from "../auth/authorizer.js";
 import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { createAccessRoutes, isAccessPath } from "./access.js";
+import { createAgentKeyRoutes, isAgentKeysPath } from "./agent-keys.js";
 import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
@@ -70,6 +71,8 @@ export interface AdminHandlerOptions {
   readonly authorizer?: Authorizer;
   /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
   readonly repair?: JournalRepairControl;
+  /** The zones agents may serve (an agent's key names one). */
+  readonly zones?: readonly string[];
 }
 
 export function createAdminHandler(
@@ -82,6 +85,7 @@ export function createAdminHandler(
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
   const agents = createAgentRoutes({ store: opts.store });
+  const agentKeys = createAgentKeyRoutes({ store: opts.store, zones: opts.zones ?? [] });
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -167,6 +171,7 @@ export function createAdminHandler(
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);
     if (isAgentsPath(path)) return agents(call);
+    if (isAgentKeysPath(path)) return agentKeys(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);
