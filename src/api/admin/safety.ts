@@ -32,7 +32,7 @@ export function createSafetyRoutes(control: SafetyControl | undefined): (call: A
       return {
         state: control.stateCheck() ?? null,
         holds: control.holds(),
-        fleet: control.fleetAlarms?.() ?? [],
+        ...(control.fleetAlarms === undefined ? {} : { fleet: control.fleetAlarms() }),
         ...(readOnly ? { readOnly } : {}),
       };
     }
