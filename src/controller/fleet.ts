@@ -25,6 +25,7 @@ import { regionOf } from "../model/region.js";
 import { entityKey, type LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
+import { LoadSampler, renderFleetMetrics } from "./fleet-signals.js";
 
 export interface FleetOptions {
   readonly store: Store;
@@ -42,6 +43,12 @@ export interface FleetOptions {
   readonly now?: () => number;
 }
 
+/**
+ * An agent silent longer than this, holding no node, no longer counts for the breaker: it was
+ * taken out of service (revoking its key takes it out at once).
+ */
+const BREAKER_MEMORY_MS = 60 * 60 * 1000;
+
 const CONTROLLER_META = {
   principal: "ballast-controller",
   sourceIp: "127.0.0.1",
@@ -55,10 +62,11 @@ interface Plan {
   readonly refused: string[];
 }
 
-interface Sample {
-  readonly at: number;
-  readonly requests: number;
-  readonly rate: number;
+interface Trust {
+  /** Load balancers whose placement the fleet leaves as it is this tick. */
+  readonly untouchable: ReadonlySet<string>;
+  /** Placements whose load balancer the journal deleted. */
+  readonly deletable: ReadonlySet<string>;
 }
 
 export class Fleet {
@@ -68,8 +76,7 @@ export class Fleet {
   readonly #scaling: ScalingPolicy;
   readonly #startedAt: number;
   readonly #alarms = new Map<FleetAlarm["kind"], FleetAlarm>();
-  /** Per agent and load balancer: the last request count seen, for requests per second. */
-  readonly #samples = new Map<string, Sample>();
+  readonly #sampler = new LoadSampler();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #breaker: BreakerVerdict | undefined;
@@ -135,14 +142,19 @@ export class Fleet {
     const settling = now - this.#startedAt < this.#timeoutMs;
     this.#breakerAlarm(breaker);
     const frozen = breaker.open || settling;
-    const loads = this.#loads(statuses, now);
+    const loads = this.#sampler.loads(statuses, now, this.#timeoutMs);
     const verified = this.#opts.stateVerified();
 
+    const lbs = (await store.list("loadBalancer")).map((c) => c.doc);
+    const trust = await this.#trust(
+      lbs,
+      placements.map((c) => c.doc),
+    );
     const plan = (lbs: readonly LoadBalancer[], placed: readonly Placement[]): Plan =>
-      this.#plan(lbs, placed, agents, loads, now, frozen, verified);
+      this.#plan(lbs, placed, trust, agents, loads, now, frozen, verified);
     // A dry run first: most ticks change nothing and write nothing; the action names the decision.
     const dry = plan(
-      (await store.list("loadBalancer")).map((c) => c.doc),
+      lbs,
       placements.map((c) => c.doc),
     );
     if (dry.puts.length === 0 && dry.deletes.length === 0) {
@@ -173,9 +185,40 @@ export class Fleet {
     this.#nodes = (await store.list("placement")).map((p) => p.doc);
   }
 
+  /**
+   * What the current state may be trusted for. A placement the journal has but the current state
+   * lacks, or a load balancer it lacks that the journal never deleted, is damage the state monitor
+   * repairs (the 2012 failure): placing anew or dropping the placement then would move nodes on
+   * incomplete state. Such load balancers are left alone until the state is whole again.
+   */
+  async #trust(lbs: readonly LoadBalancer[], placed: readonly Placement[]): Promise<Trust> {
+    const { store } = this.#opts;
+    const placedKeys = new Set(placed.map((p) => p.loadBalancer));
+    const lbKeys = new Set(lbs.map((lb) => entityKey("loadBalancer", lb)));
+    const untouchable = new Set<string>();
+    const deletable = new Set<string>();
+    for (const key of lbKeys) {
+      if (placedKeys.has(key)) continue;
+      const last = (await store.history("placement", key)).at(-1);
+      if (last !== undefined && last.doc !== null) untouchable.add(key);
+    }
+    for (const key of placedKeys) {
+      if (lbKeys.has(key)) continue;
+      const last = (await store.history("loadBalancer", key)).at(-1);
+      if (last === undefined || last.doc === null) deletable.add(key);
+      else untouchable.add(key);
+    }
+    if (untouchable.size > 0)
+      this.#opts.logger.warn("placement left alone: the current state lacks what the journal has", {
+        loadBalancers: [...untouchable],
+      });
+    return { untouchable, deletable };
+  }
+
   #plan(
     lbs: readonly LoadBalancer[],
     placed: readonly Placement[],
+    trust: Trust,
     agents: readonly AgentLiveness[],
     loads: ReadonlyMap<string, ZoneLoad>,
     now: number,
@@ -189,6 +232,7 @@ export class Fleet {
     for (const lb of lbs) {
       const key = entityKey("loadBalancer", lb);
       wanted.add(key);
+      if (trust.untouchable.has(key)) continue;
       let before = current.get(key);
       if (before !== undefined) {
         const s = this.#scale(before, lb.availabilityZones, agents, loads, now, verified);
@@ -210,7 +254,9 @@ export class Fleet {
       if (!samePlacement(current.get(key), r.placement)) plan.puts.push(r.placement);
     }
     // A deleted load balancer's placement goes with it (its removal came from the delete).
-    for (const key of current.keys()) if (!wanted.has(key)) plan.deletes.push(key);
+    // Only when the journal says it was deleted: a load balancer missing from the current state alone is damage.
+    for (const key of current.keys())
+      if (!wanted.has(key) && trust.deletable.has(key)) plan.deletes.push(key);
     return plan;
   }
 
@@ -221,9 +267,12 @@ export class Fleet {
     now: number,
   ): AgentLiveness[] {
     const byId = new Map<string, AgentLiveness>();
+    const remembered = new Set<string>();
     for (const s of statuses) {
-      const live = now - Date.parse(s.time) <= this.#timeoutMs && !revoked.has(s.agentId);
+      const age = now - Date.parse(s.time);
+      const live = age <= this.#timeoutMs && !revoked.has(s.agentId);
       byId.set(s.agentId, { agentId: s.agentId, zone: s.zone, live });
+      if (age <= BREAKER_MEMORY_MS && !revoked.has(s.agentId)) remembered.add(s.agentId);
     }
     const holding = new Set<string>();
     for (const p of placements)
@@ -232,33 +281,9 @@ export class Fleet {
           holding.add(id);
           if (!byId.has(id)) byId.set(id, { agentId: id, zone, live: false });
         }
-    // The breaker's population: agents that serve something, and agents that could.
-    return [...byId.values()].filter((a) => a.live || holding.has(a.agentId));
-  }
-
-  /** Per `region/name|zone`: the load the live agents report for a load balancer's nodes. */
-  #loads(statuses: readonly AgentStatus[], now: number): Map<string, ZoneLoad> {
-    const out = new Map<string, ZoneLoad>();
-    for (const s of statuses) {
-      const at = Date.parse(s.time);
-      if (now - at > this.#timeoutMs) continue;
-      for (const n of s.nodes) {
-        const id = `${s.agentId}|${n.loadBalancer}`;
-        const prev = this.#samples.get(id);
-        const requests = n.requestCount ?? 0;
-        let rate = prev?.rate ?? 0;
-        if (prev !== undefined && at > prev.at)
-          rate = Math.max(0, requests - prev.requests) / ((at - prev.at) / 1000);
-        if (prev === undefined || at > prev.at) this.#samples.set(id, { at, requests, rate });
-        const zoneKey = `${s.zone}|${n.loadBalancer}`;
-        const l = out.get(zoneKey) ?? { connections: 0, requestsPerSecond: 0 };
-        out.set(zoneKey, {
-          connections: l.connections + (n.connections ?? 0),
-          requestsPerSecond: l.requestsPerSecond + rate,
-        });
-      }
-    }
-    return out;
+    // The breaker's population: agents that serve something, and agents heard from lately (an
+    // empty agent going silent with the rest is as much a sign the control plane is cut off).
+    return [...byId.values()].filter((a) => a.live || holding.has(a.agentId) || remembered.has(a.agentId));
   }
 
   #scale(
@@ -332,31 +357,13 @@ export class Fleet {
 
   /** Prometheus text of the fleet's numbers (served with the control plane's metrics). */
   metricsText(): string {
-    const esc = (s: string): string => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-    const out = [
-      "# HELP ballast_failover_breaker_open 1 while more than the threshold share of agents look dead and nothing moves.",
-      "# TYPE ballast_failover_breaker_open gauge",
-      `ballast_failover_breaker_open ${this.#breaker?.open === true ? 1 : 0}`,
-      "# HELP ballast_agents_dead Agents holding nodes that stopped heartbeating past the failover timeout.",
-      "# TYPE ballast_agents_dead gauge",
-      `ballast_agents_dead ${this.#breaker?.dead.length ?? 0}`,
-      "# HELP ballast_node_failovers_total Nodes moved from a dead agent to a live one.",
-      "# TYPE ballast_node_failovers_total counter",
-      `ballast_node_failovers_total ${this.#failovers}`,
-      "# HELP ballast_scaling_changes_total Node-count changes made by scaling.",
-      "# TYPE ballast_scaling_changes_total counter",
-      `ballast_scaling_changes_total ${this.#scalings}`,
-      "# HELP ballast_scaling_refused_total Scaling changes not made because the stored state failed verification.",
-      "# TYPE ballast_scaling_refused_total counter",
-      `ballast_scaling_refused_total ${this.#scalingRefusals}`,
-      "# HELP ballast_load_balancer_nodes Nodes placed per load balancer and zone.",
-      "# TYPE ballast_load_balancer_nodes gauge",
-    ];
-    for (const p of this.#nodes)
-      for (const [zone, ids] of Object.entries(p.nodes))
-        out.push(
-          `ballast_load_balancer_nodes{load_balancer="${esc(p.name)}",zone="${esc(zone)}"} ${ids.length}`,
-        );
-    return `${out.join("\n")}\n`;
+    return renderFleetMetrics({
+      breakerOpen: this.#breaker?.open === true,
+      deadAgents: this.#breaker?.dead.length ?? 0,
+      failovers: this.#failovers,
+      scalings: this.#scalings,
+      scalingRefusals: this.#scalingRefusals,
+      placements: this.#nodes,
+    });
   }
 }
