@@ -8,16 +8,19 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { compileAgentConfig } from "../../src/controller/compile.js";
 import { Fleet } from "../../src/controller/fleet.js";
 import type { AgentStatus } from "../../src/model/agent-protocol.js";
 import { DEFAULT_GUARD_THRESHOLDS, measureChange } from "../../src/model/guard.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, meta } from "../support/builders.js";
 import { cleanupsAfterAll } from "../support/cleanups.js";
+import { type PostgresServer, startPostgres } from "../support/postgres.js";
 
 const cleanups = cleanupsAfterAll();
 const TIMEOUT_MS = 15_000;
@@ -34,9 +37,20 @@ function status(agentId: string, zone: string, at: number, nodes: AgentStatus["n
   };
 }
 
-async function setup() {
+let pg: Promise<PostgresServer> | undefined;
+after(async () => {
+  await (await pg)?.stop();
+});
+let schemas = 0;
+
+async function setup(driver: "sqlite" | "postgres" = "sqlite"): Promise<{ store: Store; path: string }> {
   const path = join(mkdtempSync(join(tmpdir(), "ballast-fleet-")), "ballast.db");
-  const store = new SqliteStore(path);
+  let store: Store;
+  if (driver === "sqlite") store = new SqliteStore(path);
+  else {
+    pg ??= startPostgres();
+    store = await PostgresStore.open((await pg).url, { schema: `fleet_${process.pid}_${++schemas}` });
+  }
   cleanups.push(() => store.close());
   await store.mutate(meta("CreateLoadBalancer"), async (tx) => {
     tx.put("loadBalancer", "web", aLoadBalancer({ name: "web", availabilityZones: ["us-east-1a"] }));
@@ -44,7 +58,7 @@ async function setup() {
   return { store, path };
 }
 
-function fleet(store: SqliteStore, clock: { now: number }, extra: { verified?: () => boolean } = {}) {
+function fleet(store: Store, clock: { now: number }, extra: { verified?: () => boolean } = {}) {
   return new Fleet({
     store,
     logger: silentLogger,
@@ -63,79 +77,80 @@ function fleet(store: SqliteStore, clock: { now: number }, extra: { verified?: (
 }
 
 describe("fleet: placement, failover, breaker, scaling", () => {
-  it("places, survives a restart without moving, fails over with a moved removal, and freezes when most agents die", async () => {
-    const { store } = await setup();
-    const clock = { now: 1_000_000 };
-    for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
-    // Settling: the fleet waits one timeout after it starts before it moves anything, but places.
-    const f = fleet(store, clock);
-    await f.tick();
-    const placed = (await store.get("placement", "web"))?.doc;
-    assert.deepEqual(placed?.nodes, { "us-east-1a": ["a1"] });
-    const placedAt = await store.head();
-    assert.equal((await store.revision(placedAt))?.action, "PlaceNodes");
+  for (const driver of ["sqlite", "postgres"] as const)
+    it(`places, survives a restart without moving, fails over with a moved removal, and freezes when most agents die (${driver})`, async () => {
+      const { store } = await setup(driver);
+      const clock = { now: 1_000_000 };
+      for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
+      // Settling: the fleet waits one timeout after it starts before it moves anything, but places.
+      const f = fleet(store, clock);
+      await f.tick();
+      const placed = (await store.get("placement", "web"))?.doc;
+      assert.deepEqual(placed?.nodes, { "us-east-1a": ["a1"] });
+      const placedAt = await store.head();
+      assert.equal((await store.revision(placedAt))?.action, "PlaceNodes");
 
-    const onA1 = await compileAgentConfig(store, "us-east-1a", 0, "a1");
-    const onA2 = await compileAgentConfig(store, "us-east-1a", 0, "a2");
-    assert.deepEqual(
-      onA1.loadBalancers.map((l) => l.name),
-      ["web"],
-    );
-    assert.deepEqual(onA2.loadBalancers, []);
+      const onA1 = await compileAgentConfig(store, "us-east-1a", 0, "a1");
+      const onA2 = await compileAgentConfig(store, "us-east-1a", 0, "a2");
+      assert.deepEqual(
+        onA1.loadBalancers.map((l) => l.name),
+        ["web"],
+      );
+      assert.deepEqual(onA2.loadBalancers, []);
 
-    // A second control plane over the same store: the same placement, no new revision.
-    clock.now += 1000;
-    for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
-    await fleet(store, clock).tick();
-    await f.tick();
-    assert.equal(await store.head(), placedAt, "nothing reshuffled");
+      // A second control plane over the same store: the same placement, no new revision.
+      clock.now += 1000;
+      for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
+      await fleet(store, clock).tick();
+      await f.tick();
+      assert.equal(await store.head(), placedAt, "nothing reshuffled");
 
-    // a1 stops reporting; the others go on.
-    clock.now += TIMEOUT_MS + 1000;
-    for (const a of ["a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
-    await f.tick();
-    assert.deepEqual((await store.get("placement", "web"))?.doc.nodes, { "us-east-1a": ["a2"] });
-    const movedAt = await store.head();
-    assert.equal((await store.revision(movedAt))?.action, "FailoverNodes");
-    assert.match(f.metricsText(), /ballast_node_failovers_total 1/);
+      // a1 stops reporting; the others go on.
+      clock.now += TIMEOUT_MS + 1000;
+      for (const a of ["a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
+      await f.tick();
+      assert.deepEqual((await store.get("placement", "web"))?.doc.nodes, { "us-east-1a": ["a2"] });
+      const movedAt = await store.head();
+      assert.equal((await store.revision(movedAt))?.action, "FailoverNodes");
+      assert.match(f.metricsText(), /ballast_node_failovers_total 1/);
 
-    // a1 comes back at its old revision: an explicit removal, marked moved, tied to the failover.
-    const back = await compileAgentConfig(store, "us-east-1a", placedAt, "a1");
-    assert.deepEqual(back.loadBalancers, []);
-    assert.deepEqual(back.removals, [
-      { kind: "loadBalancer", loadBalancer: "web", key: "web", revision: movedAt, moved: true },
-    ]);
-    const verdict = measureChange({
-      doc: back,
-      actionOf: () => "FailoverNodes",
-      inService: new Map(),
-      stateUnverified: false,
-      thresholds: DEFAULT_GUARD_THRESHOLDS,
+      // a1 comes back at its old revision: an explicit removal, marked moved, tied to the failover.
+      const back = await compileAgentConfig(store, "us-east-1a", placedAt, "a1");
+      assert.deepEqual(back.loadBalancers, []);
+      assert.deepEqual(back.removals, [
+        { kind: "loadBalancer", loadBalancer: "web", key: "web", revision: movedAt, moved: true },
+      ]);
+      const verdict = measureChange({
+        doc: back,
+        actionOf: () => "FailoverNodes",
+        inService: new Map(),
+        stateUnverified: false,
+        thresholds: DEFAULT_GUARD_THRESHOLDS,
+      });
+      assert.equal(verdict.held, false);
+      assert.equal(verdict.removedLoadBalancers, 0);
+      // a2 got it: an upsert, no removal.
+      assert.deepEqual(
+        (await compileAgentConfig(store, "us-east-1a", placedAt, "a2")).loadBalancers.map((l) => l.name),
+        ["web"],
+      );
+
+      // a1 returns: it gets nothing back.
+      clock.now += 1000;
+      for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
+      await f.tick();
+      assert.equal(await store.head(), movedAt);
+
+      // a2 and a3 die at once: 2 of 3 — the breaker opens, nothing moves, an alarm.
+      clock.now += TIMEOUT_MS + 1000;
+      await store.putAgentStatus(status("a1", "us-east-1a", clock.now));
+      await f.tick();
+      assert.equal(await store.head(), movedAt, "nothing moved");
+      const alarms = f.alarms();
+      assert.equal(alarms[0]?.kind, "failover-suspended");
+      assert.match(alarms[0]?.message ?? "", /2 of 3 agents/);
+      assert.match(f.metricsText(), /ballast_failover_breaker_open 1/);
     });
-    assert.equal(verdict.held, false);
-    assert.equal(verdict.removedLoadBalancers, 0);
-    // a2 got it: an upsert, no removal.
-    assert.deepEqual(
-      (await compileAgentConfig(store, "us-east-1a", placedAt, "a2")).loadBalancers.map((l) => l.name),
-      ["web"],
-    );
-
-    // a1 returns: it gets nothing back.
-    clock.now += 1000;
-    for (const a of ["a1", "a2", "a3"]) await store.putAgentStatus(status(a, "us-east-1a", clock.now));
-    await f.tick();
-    assert.equal(await store.head(), movedAt);
-
-    // a2 and a3 die at once: 2 of 3 — the breaker opens, nothing moves, an alarm.
-    clock.now += TIMEOUT_MS + 1000;
-    await store.putAgentStatus(status("a1", "us-east-1a", clock.now));
-    await f.tick();
-    assert.equal(await store.head(), movedAt, "nothing moved");
-    const alarms = f.alarms();
-    assert.equal(alarms[0]?.kind, "failover-suspended");
-    assert.match(alarms[0]?.message ?? "", /2 of 3 agents/);
-    assert.match(f.metricsText(), /ballast_failover_breaker_open 1/);
-  });
 
   it("scales only on verified state, with an alarm otherwise", async () => {
     const { store } = await setup();
