@@ -109,7 +109,10 @@ export function placeLoadBalancer(input: PlaceInput): PlaceResult {
     }
     if (kept.length < want && (kept.length === 0 || lost.length > 0)) unplaced.push(zone);
     // A zone with nobody to take its node keeps what it had: forgetting a dead agent frees nothing.
-    nodes[zone] = kept.length === 0 && lost.length > 0 ? had : kept;
+    if (kept.length === 0 && lost.length > 0) {
+      for (const a of had) counts.set(a, (counts.get(a) ?? 0) + 1);
+      nodes[zone] = had;
+    } else nodes[zone] = kept;
   }
   const placement: Placement = {
     loadBalancer: input.loadBalancer,
