@@ -70,6 +70,9 @@ export class AgentChannel {
   readonly #unsubscribe: () => void;
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
+  readonly #refusals = new Map<"unauthorized" | "revoked", number>();
+  #refusalsSinceLog = 0;
+  #lastRefusalLog = 0;
 
   constructor(opts: AgentChannelOptions) {
     this.#opts = opts;
@@ -142,11 +145,12 @@ export class AgentChannel {
       );
       res
         .writeHead(200, { "content-type": "text/plain; version=0.0.4" })
-        .end(text + (this.#opts.extraMetrics?.() ?? ""));
+        .end(text + this.#refusalMetrics() + (this.#opts.extraMetrics?.() ?? ""));
       return;
     }
     const caller = await this.#caller(req);
     if (typeof caller === "string") {
+      this.#refused(caller, req);
       const status = caller === "revoked" ? 403 : 401;
       const message = caller === "revoked" ? "this agent's key was revoked" : "unauthorized";
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
@@ -157,6 +161,34 @@ export class AgentChannel {
       return this.#config(url, caller, req, res);
     if (req.method === "POST" && url.pathname === "/agent/v1/status") return this.#status(caller, req, res);
     res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+  }
+
+  /** Refusals are noise, not failures: counted, and logged at most once per 10 s (info). */
+  #refused(reason: "unauthorized" | "revoked", req: IncomingMessage): void {
+    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
+    this.#refusalsSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog < 10_000) return;
+    this.#opts.logger.info("agent channel refused requests", {
+      reason,
+      refused: this.#refusalsSinceLog,
+      from: req.socket.remoteAddress,
+      agent: parseAgentBearer((req.headers.authorization ?? "").slice(7))?.name,
+    });
+    this.#lastRefusalLog = now;
+    this.#refusalsSinceLog = 0;
+  }
+
+  #refusalMetrics(): string {
+    const lines = [
+      "# HELP ballast_agent_channel_refusals_total Agent-channel requests refused: unknown or wrong credentials, or a revoked agent key.",
+      "# TYPE ballast_agent_channel_refusals_total counter",
+    ];
+    for (const reason of ["unauthorized", "revoked"] as const)
+      lines.push(
+        `ballast_agent_channel_refusals_total{reason="${reason}"} ${this.#refusals.get(reason) ?? 0}`,
+      );
+    return `${lines.join("\n")}\n`;
   }
 
   /** The caller, or why it is refused: an unknown or wrong key, or a revoked one. */

@@ -123,6 +123,9 @@ describe("AgentChannel over TLS with agents' own keys", () => {
     const revoked = await call("GET", `/agent/v1/config?zone=${ZONE}`, agentBearer("edge-2", revokedSecret));
     assert.equal(revoked.status, 403);
     assert.match(revoked.text, /revoked/);
+    const metrics = (await call("GET", "/metrics", "")).text;
+    assert.match(metrics, /ballast_agent_channel_refusals_total\{reason="unauthorized"\} 2/);
+    assert.match(metrics, /ballast_agent_channel_refusals_total\{reason="revoked"\} 1/);
   });
 
   it("holds an agent to the zone and name of its key", async () => {
