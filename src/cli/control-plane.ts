@@ -206,6 +206,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       logger: logger.child({ component: "fleet" }),
       isActiveController: opts.isActiveController ?? (() => true),
       stateVerified: () => monitor.verified,
+      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode"),
       ...opts.fleet,
     });
     fleet.start();

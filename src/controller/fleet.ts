@@ -34,6 +34,8 @@ export interface FleetOptions {
   readonly isActiveController: () => boolean;
   /** The state monitor's last verdict: scaling acts only on state that verifies. */
   readonly stateVerified: () => boolean;
+  /** Why the workflow must not write now (read-only mode: the journal is damaged), or undefined. */
+  readonly paused?: () => string | undefined;
   /** An agent silent this long is dead and its nodes move (default 15 s). */
   readonly failoverTimeoutMs?: number;
   /** More than this share of agents dead at once: nothing moves, an alarm (default 0.5). */
@@ -123,6 +125,8 @@ export class Fleet {
   /** One pass: place, fail over, scale. Exposed for tests. */
   async tick(): Promise<void> {
     if (!this.#opts.isActiveController()) return;
+    // A damaged journal takes no revision from anyone; agents keep what they run meanwhile.
+    if (this.#opts.paused?.() !== undefined) return;
     const { store } = this.#opts;
     const now = this.#now();
     const [statuses, keys, placements] = await Promise.all([

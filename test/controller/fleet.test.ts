@@ -179,6 +179,27 @@ describe("fleet: placement, failover, breaker, scaling", () => {
     assert.deepEqual(f.alarms(), []);
   });
 
+  it("writes nothing in read-only mode", async () => {
+    const { store } = await setup();
+    const clock = { now: 4_000_000 };
+    await store.putAgentStatus(status("a1", "us-east-1a", clock.now));
+    const head = await store.head();
+    let readOnly: string | undefined = "read-only mode";
+    const f = new Fleet({
+      store,
+      logger: silentLogger,
+      isActiveController: () => true,
+      stateVerified: () => false,
+      paused: () => readOnly,
+      now: () => clock.now,
+    });
+    await f.tick();
+    assert.equal(await store.head(), head);
+    readOnly = undefined;
+    await f.tick();
+    assert.equal((await store.revision(await store.head()))?.action, "PlaceNodes");
+  });
+
   it("does not place anew a load balancer whose placement is missing from the current state alone", async () => {
     const { store, path } = await setup();
     const clock = { now: 3_000_000 };
