@@ -18,6 +18,8 @@ interface AgentRow {
   readonly fresh: boolean;
   readonly lastReport: string;
   readonly nodes: number;
+  /** Nodes placement puts on it (absent from a control plane without placement). */
+  readonly placed?: number;
   readonly unexplained: readonly string[];
   readonly refused?: { readonly revision: number; readonly reason: string };
 }
@@ -65,7 +67,7 @@ export async function agentsCommand(argv: string[]): Promise<void> {
     return;
   }
   const rows = [
-    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"],
+    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "PLACED", "UNEXPLAINED", "REFUSED"],
     ...agents.map((a) => [
       a.agentId,
       a.zone,
@@ -73,6 +75,7 @@ export async function agentsCommand(argv: string[]): Promise<void> {
       String(a.configRevision),
       String(a.lagRevisions),
       String(a.nodes),
+      a.placed === undefined ? "-" : String(a.placed),
       String(a.unexplained.length),
       a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
     ]),

@@ -326,6 +326,14 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
       { what: "b1's DNS answer follows", timeoutMs: 15_000 },
     );
     assert.match(await metrics(), /ballast_node_failovers_total [1-9]/);
+    const listed = JSON.parse(
+      await cli(["agents", "--json", "--endpoint", apiUrl, "--data-dir", dataDir]),
+    ) as {
+      agents: { agentId: string; placed: number }[];
+    };
+    const placedOn = Object.fromEntries(listed.agents.map((a) => [a.agentId, a.placed]));
+    assert.equal(placedOn.a1, 0);
+    assert.equal(placedOn.a2, 1);
     // a1 comes back: it gets nothing back (no flapping).
     await startAgent("a1");
     await new Promise((r) => setTimeout(r, 3000));
