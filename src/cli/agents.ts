@@ -67,15 +67,14 @@ export async function agentsCommand(argv: string[]): Promise<void> {
     return;
   }
   const rows = [
-    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "PLACED", "UNEXPLAINED", "REFUSED"],
+    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"],
     ...agents.map((a) => [
       a.agentId,
       a.zone,
       a.fresh ? "connected" : "stale",
       String(a.configRevision),
       String(a.lagRevisions),
-      String(a.nodes),
-      a.placed === undefined ? "-" : String(a.placed),
+      a.placed === undefined || a.placed === a.nodes ? String(a.nodes) : `${a.nodes} (placed ${a.placed})`,
       String(a.unexplained.length),
       a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
     ]),
