@@ -38,6 +38,9 @@ export class Network {
 
   /** Namespaces when possible, else loopback; `why` says which and why. */
   static create(hostCount: number): { network: Network; why: string } {
+    // BALLAST_TEST_LOOPBACK=1 runs the fallback on purpose (to test it where namespaces work).
+    if (process.env.BALLAST_TEST_LOOPBACK === "1")
+      return { network: Network.loopback(hostCount), why: "loopback (BALLAST_TEST_LOOPBACK=1)" };
     try {
       return { network: Network.namespaces(hostCount), why: "network namespaces" };
     } catch (e) {
