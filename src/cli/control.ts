@@ -25,7 +25,9 @@ export async function controlCommand(argv: string[]): Promise<void> {
     env: process.env,
     logger,
   });
-  console.log(`control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS ${values.host}:${cp.dnsPort}`);
+  console.log(
+    `control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS ${values.host}:${cp.dnsPort}`,
+  );
   if (cp.agentCaFile !== undefined)
     console.log(`agents verify the agent channel with --ca ${cp.agentCaFile}`);
   const stop = (): void => {
