@@ -145,7 +145,7 @@ export class AgentChannel {
               readOnly: monitor.readOnly() !== undefined,
             },
         Date.now(),
-        this.#opts.counters,
+        this.#metricFamilies(),
       );
       res.writeHead(200, { "content-type": EXPOSITION_CONTENT_TYPE }).end(text);
       return;
@@ -179,6 +179,12 @@ export class AgentChannel {
     });
     this.#lastRefusalLog = now;
     this.#refusalsSinceLog = 0;
+  }
+
+  /** The composition root's families and this channel's refusals, each once. */
+  #metricFamilies(): readonly MetricFamilies[] {
+    const given = this.#opts.counters ?? [];
+    return given.includes(this.refusalFamilies) ? given : [...given, this.refusalFamilies];
   }
 
   /** The refusals, as a family the control plane's /metrics renders. */
