@@ -30,6 +30,8 @@ export interface AgentOptions {
   /** The control plane's agent-channel endpoints (replicas), in the order to try them. */
   readonly controlUrls: readonly string[];
   readonly token: string;
+  /** PEM of the CA the control plane's certificate must chain to (https endpoints). */
+  readonly ca?: string;
   readonly logger: Logger;
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
@@ -78,7 +80,13 @@ export class Agent {
       ...(opts.region === undefined ? {} : { region: opts.region }),
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
     });
-    this.#client = new ConfigClient({ controlUrls: opts.controlUrls, token: opts.token, zone: opts.zone });
+    this.#client = new ConfigClient({
+      controlUrls: opts.controlUrls,
+      token: opts.token,
+      zone: opts.zone,
+      agentId: opts.agentId,
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),
@@ -280,6 +288,7 @@ export class Agent {
       health: this.#runtime.health(),
       unexplained: this.#unexplained,
       ...(this.#refused === undefined ? {} : { refused: this.#refused }),
+      traffic: this.#runtime.traffic(),
       time: new Date().toISOString(),
     };
   }

@@ -8,7 +8,7 @@
  * listener or back end the agent runs now, and leaves the next scrape after its removal; per-
  * back-end series stop at MAX_BACKEND_SERIES per agent.
  */
-import type { InstanceHealthReport } from "../model/agent-protocol.js";
+import type { HealthFailureKind, InstanceHealthReport } from "../model/agent-protocol.js";
 import {
   BACKEND_METRICS,
   type BackendStats,
@@ -32,6 +32,8 @@ import { Exposition, labelText } from "../util/prometheus.js";
 export interface MetricsSource {
   readonly metrics: { listeners(): readonly ListenerMetricsSnapshot[] };
   health(): readonly InstanceHealthReport[];
+  /** Failed health checks per load balancer and reason kind (absent: not rendered). */
+  healthCheckFailures?(): Record<string, ReadonlyMap<HealthFailureKind, number>>;
   backends(): readonly {
     readonly loadBalancer: string;
     readonly health: {
@@ -99,6 +101,8 @@ export function renderDataPlane(source: MetricsSource, zone: string, exp = new E
     }
   }
   renderBackends(source, zone, exp);
+  const failures = source.healthCheckFailures?.();
+  if (failures !== undefined) renderHealthCheckFailures(failures, zone, exp);
   const c = source.connections;
   if (c !== undefined) {
     const z = labelText({ zone });
@@ -118,6 +122,24 @@ export function renderDataPlane(source: MetricsSource, zone: string, exp = new E
       )
       .sample("ballast_agent_refused_connections_total", z, c.refused);
   }
+  return exp;
+}
+
+/** Failed health checks by why they failed: a back end's `L7STS/404` or `L4CON refused` over time. */
+export function renderHealthCheckFailures(
+  failures: Record<string, ReadonlyMap<HealthFailureKind, number>>,
+  zone: string,
+  exp = new Exposition(),
+): Exposition {
+  const name = "ballast_agent_health_check_failures_total";
+  exp.family(
+    name,
+    "counter",
+    "Failed health checks by reason kind (status, refused, reset, timeout, tls, dns, other).",
+  );
+  for (const lb of Object.keys(failures).sort())
+    for (const [kind, n] of [...(failures[lb] ?? new Map<HealthFailureKind, number>())].sort())
+      exp.sample(name, labelText({ load_balancer: lb, zone, kind }), n);
   return exp;
 }
 

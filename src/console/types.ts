@@ -85,8 +85,9 @@ export interface AgentView {
   readonly nodes: number;
   readonly unexplained: unknown;
   readonly refused?: unknown;
-  readonly load?: unknown;
-  readonly connections?: number;
+  readonly placed?: number;
+  /** What the agent carries now, summed over its load balancers (absent: not reported). */
+  readonly load?: { readonly activeConnections: number; readonly surgeQueueLength: number };
 }
 
 export interface RevisionEntry {

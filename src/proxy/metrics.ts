@@ -7,12 +7,11 @@
  * Names follow Prometheus conventions (`ballast_elb_*`, base units, `_total` counters); the
  * CloudWatch name each one stands for is in its help text and in docs/METRICS.md.
  */
+import { LATENCY_BOUNDS_MS } from "../model/traffic.js";
 import { BucketHistogram } from "../util/prometheus.js";
 
-/** Upper bounds (milliseconds) of the latency histograms' buckets; exported in seconds. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [
-  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
-];
+/** Upper bounds (milliseconds) of the latency histograms' buckets (model/traffic.ts); exported in seconds. */
+export const LATENCY_BUCKETS_MS: readonly number[] = LATENCY_BOUNDS_MS;
 
 export interface LatencySnapshot {
   /** Non-cumulative counts per bucket of LATENCY_BUCKETS_MS, plus a last one for +Inf. */
@@ -286,6 +285,13 @@ export class ProxyMetrics {
       ports.set(port, m);
     }
     return m;
+  }
+
+  /** Requests received by every listener of load balancer `name` (the node's load, for scaling). */
+  requestCount(name: string): number {
+    let n = 0;
+    for (const m of this.#byLoadBalancer.get(name)?.values() ?? []) n += m.requestCount;
+    return n;
   }
 
   /** Forgets a load balancer that left this node (its series leave the next scrape). */

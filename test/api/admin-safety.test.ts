@@ -135,4 +135,33 @@ describe("admin API: the agents", () => {
     );
     assert.deepEqual(body.agents[1]?.unexplained, ["ghost"]);
   });
+
+  it("sums what an agent carries now over its load balancers (load), and leaves it out when not reported", async () => {
+    const traffic = (loadBalancer: string, activeConnections: number, surgeQueueLength: number) => ({
+      loadBalancer,
+      requests: 10,
+      http4xx: 0,
+      http5xx: 0,
+      latency: new Array<number>(14).fill(0),
+      surgeQueueLength,
+      activeConnections,
+    });
+    await server.store.putAgentStatus({
+      agentId: "agent-c",
+      zone: "us-east-1c",
+      configRevision: 0,
+      nodes: [],
+      health: [],
+      unexplained: [],
+      traffic: [traffic("web", 7, 1), traffic("api", 5, 2)],
+      time: new Date().toISOString(),
+    });
+    const res = await fetch(`${server.url}/admin/v1/agents`, {
+      headers: { authorization: authHeader(READER_KEY) },
+    });
+    const body = (await res.json()) as { agents: Record<string, unknown>[] };
+    const byId = new Map(body.agents.map((a) => [a.agentId, a]));
+    assert.deepEqual(byId.get("agent-c")?.load, { activeConnections: 12, surgeQueueLength: 3 });
+    assert.equal(byId.get("agent-a")?.load, undefined);
+  });
 });

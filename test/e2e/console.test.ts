@@ -110,9 +110,7 @@ describe("web console in Chromium against ballast up", () => {
     assert.match(await text(err), /^ValidationError: .*70000/);
   });
 
-  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", {
-    skip: "needs observe",
-  }, async () => {
+  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", {}, async () => {
     await section(page, "Load balancers");
     await page.locator(`tr[data-lb="${LB}"]`).waitFor(WAIT);
     await page.getByRole("link", { name: LB, exact: true }).click();
@@ -163,6 +161,10 @@ describe("web console in Chromium against ballast up", () => {
         .locator("td.in-service", { hasText: "connected" })
         .waitFor(WAIT);
     assert.match(await text(page.locator("main")), /2 of 2 agents connected/);
+    await page
+      .locator("td.load", { hasText: /^\d+ connections, \d+ queued$/ })
+      .first()
+      .waitFor(WAIT);
     await screenshot(page, "agents");
     assert.deepEqual(await unlabelledControls(page), [], "agents");
 

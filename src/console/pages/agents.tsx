@@ -37,7 +37,7 @@ export function AgentsPage(props: { readonly session: Session }) {
                     <th scope="col">Status</th>
                     <th scope="col">Applied revision</th>
                     <th scope="col">Behind</th>
-                    <th scope="col">Nodes</th>
+                    <th scope="col">Nodes (placed)</th>
                     <th scope="col">Load</th>
                     <th scope="col">Last report</th>
                     <th scope="col">Refused document</th>
@@ -55,8 +55,11 @@ export function AgentsPage(props: { readonly session: Session }) {
                       </td>
                       <td>{a.configRevision}</td>
                       <td>{a.lagRevisions}</td>
-                      <td>{a.nodes}</td>
-                      <td>{loadText(a)}</td>
+                      <td>
+                        {a.nodes}
+                        {a.placed !== undefined && a.placed !== a.nodes ? ` (placed ${a.placed})` : ""}
+                      </td>
+                      <td class="load">{loadText(a)}</td>
                       <td>{time(a.lastReport)}</td>
                       <td>{a.refused === undefined ? "—" : refusedText(a.refused)}</td>
                     </tr>
@@ -72,11 +75,8 @@ export function AgentsPage(props: { readonly session: Session }) {
 }
 
 function loadText(a: AgentView): string {
-  const parts: string[] = [];
-  if (a.load !== undefined)
-    parts.push(`load ${typeof a.load === "object" ? JSON.stringify(a.load) : String(a.load)}`);
-  if (a.connections !== undefined) parts.push(`${a.connections} connections`);
-  return parts.length === 0 ? "not reported" : parts.join(", ");
+  if (a.load === undefined) return "not reported";
+  return `${a.load.activeConnections} connections, ${a.load.surgeQueueLength} queued`;
 }
 
 function refusedText(r: unknown): string {
