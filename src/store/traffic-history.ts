@@ -103,6 +103,22 @@ export class TrafficHistory {
   }
 
   /**
+   * What `agentId` carries now, summed over its load balancers, from its last report (the
+   * agents page); undefined before its first report with traffic figures.
+   */
+  load(agentId: string): { activeConnections: number; surgeQueueLength: number } | undefined {
+    const sample = this.#agents.get(agentId);
+    if (sample === undefined) return undefined;
+    let activeConnections = 0;
+    let surgeQueueLength = 0;
+    for (const r of sample.byLoadBalancer.values()) {
+      activeConnections += r.activeConnections;
+      surgeQueueLength += r.surgeQueueLength;
+    }
+    return { activeConnections, surgeQueueLength };
+  }
+
+  /**
    * The finished intervals of the last `seconds` of load balancer `name` in `region`, oldest
    * first; intervals no agent reported in are left out, and a load balancer without traffic in
    * the last 15 minutes has none.

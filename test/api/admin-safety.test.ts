@@ -3,6 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { ChangeGuard } from "../../src/controller/guard.js";
 import { StateMonitor } from "../../src/controller/state-monitor.js";
 import type { AgentConfig } from "../../src/model/agent-protocol.js";
+import { LATENCY_BOUNDS_MS } from "../../src/model/traffic.js";
+import { TrafficHistory } from "../../src/store/traffic-history.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, meta } from "../support/builders.js";
 import { ADMIN_KEY, authHeader, READER_KEY, startTestServer, type TestServer } from "./support.js";
@@ -137,31 +139,38 @@ describe("admin API: the agents", () => {
   });
 
   it("sums what an agent carries now over its load balancers (load), and leaves it out when not reported", async () => {
-    const traffic = (loadBalancer: string, activeConnections: number, surgeQueueLength: number) => ({
-      loadBalancer,
-      requests: 10,
-      http4xx: 0,
-      http5xx: 0,
-      latency: new Array<number>(14).fill(0),
-      surgeQueueLength,
-      activeConnections,
-    });
-    await server.store.putAgentStatus({
-      agentId: "agent-c",
-      zone: "us-east-1c",
-      configRevision: 0,
-      nodes: [],
-      health: [],
-      unexplained: [],
-      traffic: [traffic("web", 7, 1), traffic("api", 5, 2)],
-      time: new Date().toISOString(),
-    });
-    const res = await fetch(`${server.url}/admin/v1/agents`, {
-      headers: { authorization: authHeader(READER_KEY) },
-    });
-    const body = (await res.json()) as { agents: Record<string, unknown>[] };
-    const byId = new Map(body.agents.map((a) => [a.agentId, a]));
-    assert.deepEqual(byId.get("agent-c")?.load, { activeConnections: 12, surgeQueueLength: 3 });
-    assert.equal(byId.get("agent-a")?.load, undefined);
+    const traffic = new TrafficHistory();
+    const own = await startTestServer({ traffic });
+    try {
+      const report = (loadBalancer: string, activeConnections: number, surgeQueueLength: number) => ({
+        loadBalancer,
+        requests: 10,
+        http4xx: 0,
+        http5xx: 0,
+        latency: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
+        surgeQueueLength,
+        activeConnections,
+      });
+      for (const agentId of ["agent-c", "agent-d"])
+        await own.store.putAgentStatus({
+          agentId,
+          zone: "us-east-1a",
+          configRevision: 0,
+          nodes: [],
+          health: [],
+          unexplained: [],
+          time: new Date().toISOString(),
+        });
+      traffic.record("agent-c", "us-east-1", [report("web", 7, 1), report("api", 5, 2)]);
+      const res = await fetch(`${own.url}/admin/v1/agents`, {
+        headers: { authorization: authHeader(READER_KEY) },
+      });
+      const body = (await res.json()) as { agents: Record<string, unknown>[] };
+      const byId = new Map(body.agents.map((a) => [a.agentId, a]));
+      assert.deepEqual(byId.get("agent-c")?.load, { activeConnections: 12, surgeQueueLength: 3 });
+      assert.equal(byId.get("agent-d")?.load, undefined);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { BallastError } from "../../src/model/errors.js";
 import type { SafetyControl } from "../../src/model/guard.js";
 import type { Credential } from "../../src/model/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { TrafficHistory } from "../../src/store/traffic-history.js";
 import { silentLogger } from "../../src/util/logger.js";
 
 export const ZONES = ["us-east-1a", "us-east-1b"] as const;
@@ -62,7 +63,12 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { maxLoadBalancers?: number; safety?: (store: SqliteStore) => SafetyControl } = {},
+  opts: {
+    maxLoadBalancers?: number;
+    safety?: (store: SqliteStore) => SafetyControl;
+    /** The agents' traffic figures the admin API reads (none: no stats, no agent load). */
+    traffic?: TrafficHistory;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-api-"));
   const store = new SqliteStore(join(dir, "ballast.db"));
@@ -72,9 +78,11 @@ export async function startTestServer(
     dnsDomain: "ballast.test",
     ...(opts.maxLoadBalancers === undefined ? {} : { maxLoadBalancers: opts.maxLoadBalancers }),
   });
-  const admin = createAdminHandler(
-    opts.safety === undefined ? common : { ...common, safety: opts.safety(store) },
-  );
+  const admin = createAdminHandler({
+    ...common,
+    ...(opts.safety === undefined ? {} : { safety: opts.safety(store) }),
+    ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+  });
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/admin/")) admin(req, res);
     else query(req, res);

@@ -7,11 +7,12 @@
  *                            lastReport, nodes, placed, unexplained, refused?, load? }] }
  *
  * `load` sums the agent's last traffic report over its load balancers — `{activeConnections,
- * surgeQueueLength}` now — and is absent when the agent reports no traffic figures.
+ * surgeQueueLength}` now (store/traffic-history.ts) — and is absent before the agent reported
+ * traffic figures to this control plane.
  */
 import { BallastError } from "../../model/errors.js";
-import type { TrafficReport } from "../../model/traffic.js";
 import type { Store } from "../../store/store.js";
+import type { TrafficHistory } from "../../store/traffic-history.js";
 import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 
 const AGENTS = `${ADMIN_PREFIX}/agents`;
@@ -22,7 +23,10 @@ export function isAgentsPath(path: string): boolean {
   return path === AGENTS;
 }
 
-export function createAgentRoutes(opts: { readonly store: Store }): (call: AdminCall) => Promise<Json> {
+export function createAgentRoutes(opts: {
+  readonly store: Store;
+  readonly traffic?: TrafficHistory;
+}): (call: AdminCall) => Promise<Json> {
   return async (call) => {
     if (call.method !== "GET") throw new BallastError("NotFound", `No route for ${call.method} ${call.path}`);
     const [head, statuses, placements] = await Promise.all([
@@ -49,19 +53,13 @@ export function createAgentRoutes(opts: { readonly store: Store }): (call: Admin
         placed: placed.get(s.agentId) ?? 0,
         unexplained: s.unexplained,
         ...(s.refused === undefined ? {} : { refused: s.refused }),
-        ...(s.traffic === undefined ? {} : { load: loadOf(s.traffic) }),
+        ...loadOf(opts.traffic, s.agentId),
       }));
     return { head, agents };
   };
 }
 
-/** What an agent carries now, summed over its load balancers. */
-function loadOf(traffic: readonly TrafficReport[]): { activeConnections: number; surgeQueueLength: number } {
-  let activeConnections = 0;
-  let surgeQueueLength = 0;
-  for (const t of traffic) {
-    activeConnections += t.activeConnections;
-    surgeQueueLength += t.surgeQueueLength;
-  }
-  return { activeConnections, surgeQueueLength };
+function loadOf(traffic: TrafficHistory | undefined, agentId: string): { load?: Json } {
+  const load = traffic?.load(agentId);
+  return load === undefined ? {} : { load };
 }

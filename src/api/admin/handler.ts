@@ -90,7 +90,10 @@ export function createAdminHandler(
   const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
-  const agents = createAgentRoutes({ store: opts.store });
+  const agents = createAgentRoutes({
+    store: opts.store,
+    ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+  });
   const loadBalancers = createLoadBalancerRoutes({
     store: opts.store,
     ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
