@@ -6,30 +6,15 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
+import { parseCommand } from "./command.js";
+import { AGENT } from "./specs/system.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      zone: { type: "string" },
-      pool: { type: "string" },
-      control: { type: "string" },
-      "token-file": { type: "string" },
-      "data-dir": { type: "string" },
-      id: { type: "string" },
-      "metrics-port": { type: "string" },
-      region: { type: "string" },
-      "max-connections": { type: "string" },
-      dns: { type: "string" },
-      "dns-domain": { type: "string", default: "ballast.internal" },
-      "max-node-connections": { type: "string" },
-    },
-  });
+  const { values } = parseCommand(AGENT, argv);
   const fileLimit = openFileLimit() ?? 1024;
   const derived = limitsFor(fileLimit);
   const connectionLimits = {

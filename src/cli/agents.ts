@@ -1,7 +1,8 @@
 /** `ballast agents [--json]`: the agents as their reports show them, through the signed admin API. */
-import { parseArgs } from "node:util";
-import { credentials } from "./instances.js";
-import { answerJson, SignedClient } from "./signed-client.js";
+import { signedClient } from "./client.js";
+import { parseCommand } from "./command.js";
+import { table } from "./output.js";
+import { AGENTS } from "./specs/safety.js";
 
 interface AgentRow {
   readonly agentId: string;
@@ -16,41 +17,29 @@ interface AgentRow {
 }
 
 export async function agentsCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: "boolean", default: false },
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-    },
-  });
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  const r = answerJson<{ head: number; agents: AgentRow[] }>(
-    "agents",
-    await client.send("GET", "/admin/v1/agents"),
-  );
-  if (r === undefined) return;
-  const { head, agents } = r;
+  const { values } = parseCommand(AGENTS, argv);
+  const client = await signedClient(values);
+  const { head, agents } = await client.json<{ head: number; agents: AgentRow[] }>("GET", "/admin/v1/agents");
   if (values.json) {
     console.log(JSON.stringify({ head, agents }, null, 2));
     return;
   }
-  const rows = [
-    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"],
-    ...agents.map((a) => [
-      a.agentId,
-      a.zone,
-      a.fresh ? "connected" : "stale",
-      String(a.configRevision),
-      String(a.lagRevisions),
-      String(a.nodes),
-      String(a.unexplained.length),
-      a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
-    ]),
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  "));
+  if (agents.length === 0) {
+    console.log(`no agent has reported yet; journal head: revision ${head}`);
+    return;
+  }
+  const rows = agents.map((a) => [
+    a.agentId,
+    a.zone,
+    a.fresh ? "connected" : "stale",
+    String(a.configRevision),
+    String(a.lagRevisions),
+    String(a.nodes),
+    String(a.unexplained.length),
+    a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
+  ]);
+  console.log(
+    table(["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"], rows),
+  );
   console.log(`journal head: revision ${head}`);
 }
