@@ -20,9 +20,10 @@ export interface PortNeed {
 }
 
 export async function checkPortsFree(needs: readonly PortNeed[]): Promise<void> {
+  const fixed = needs.filter((n) => n.port !== 0);
+  // One port asked for twice is refused before any is bound.
   const seen = new Map<string, PortNeed>();
-  for (const need of needs) {
-    if (need.port === 0) continue;
+  for (const need of fixed) {
     const key = `${need.host}:${need.port}`;
     const twice = seen.get(key);
     if (twice)
@@ -32,6 +33,8 @@ export async function checkPortsFree(needs: readonly PortNeed[]): Promise<void> 
         "give them different ports",
       );
     seen.set(key, need);
+  }
+  for (const need of fixed) {
     await tryTcp(need);
     if (need.udp) await tryUdp(need);
   }
