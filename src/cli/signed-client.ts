@@ -95,7 +95,13 @@ export class SignedClient {
    * A signed request and its whole answer. Through node:http rather than fetch: loading fetch's
    * implementation (undici) costs a short CLI call more than the request itself.
    */
-  async send(method: string, path: string, body = "", contentType?: string): Promise<SignedResponse> {
+  async send(
+    method: string,
+    path: string,
+    body = "",
+    contentType?: string,
+    accept?: string,
+  ): Promise<SignedResponse> {
     const url = new URL(path, this.#endpoint);
     const headers = signRequest({
       method,
@@ -105,6 +111,7 @@ export class SignedClient {
       credentials: this.#credentials,
       region: this.#region,
     });
+    if (accept) headers.accept = accept;
     const payload = Buffer.from(body, "utf8");
     if (payload.length > 0 || (method !== "GET" && method !== "HEAD"))
       headers["content-length"] = String(payload.length);

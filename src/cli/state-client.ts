@@ -76,10 +76,10 @@ export class StateClient {
   async text(label: string | undefined, method: string, path: string, body = ""): Promise<string> {
     const display = label === undefined ? undefined : new ProgressDisplay(label);
     try {
-      const res = await this.#fetch(method, path, body, "application/json");
-      const text = await res.text();
-      if (!res.ok) throw apiError(res.status, text);
-      return text;
+      const contentType = body === "" ? undefined : "application/json";
+      const res = await this.#client.send(method, `${PREFIX}${path}`, body, contentType, "application/json");
+      if (res.status >= 300) throw apiError(res.status, res.body);
+      return res.body;
     } finally {
       display?.stop();
     }

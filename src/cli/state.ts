@@ -8,7 +8,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { isBallastError } from "../model/errors.js";
-import { parseExport, writeFileAtomic } from "../store/ops/export.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./client.js";
@@ -90,6 +89,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
         return;
       }
       case "export": {
+        const { parseExport, writeFileAtomic } = await import("../store/ops/export.js");
         const text = await client.text("export", "GET", "/export");
         const doc = parseExport(text, "the export the server sent");
         if (values.out === undefined) {
@@ -108,7 +108,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
         if (file === undefined) throw new UsageError("state import needs FILE");
         const text = await readFile(file, "utf8");
         // Refuse a damaged file here, before sending it; the server checks again.
-        parseExport(text, `export ${file}`);
+        (await import("../store/ops/export.js")).parseExport(text, `export ${file}`);
         const flags = new URLSearchParams();
         if (values["keep-credentials"]) flags.set("includeCredentials", "false");
         if (values["accept-unsigned"]) flags.set("acceptUnsigned", "true");
