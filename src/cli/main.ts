@@ -16,6 +16,8 @@ import { findCommand, usageText } from "./commands.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 
 async function main(argv: readonly string[]): Promise<void> {
+  // TypeScript lines in the stack traces BALLAST_DEBUG=1 shows (and only then: it costs start-up).
+  if (process.env.BALLAST_DEBUG === "1") process.setSourceMapsEnabled(true);
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help") {
     out(usageText());
@@ -28,6 +30,11 @@ async function main(argv: readonly string[]): Promise<void> {
   const entry = findCommand(name);
   if (!entry) {
     fail(2, `ballast: unknown command '${name}'; run 'ballast --help' for the list`);
+    return;
+  }
+  if (rest[0] === "help") {
+    // `ballast state help [verb]`, as `ballast help state [verb]`.
+    help([name, ...rest.slice(1)]);
     return;
   }
   const { spec } = entry;

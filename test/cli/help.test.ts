@@ -70,6 +70,7 @@ describe("ballast --help", () => {
     ]);
     assert.equal(a.code, 0);
     assert.equal(a.stdout, b.stdout);
+    assert.equal((await ballast(["state", "help", "compact"])).stdout, a.stdout);
     assert.match(a.stdout, /--ticket ID\s+the approved change ticket/);
   });
 
