@@ -41,5 +41,5 @@ export async function agentsCommand(argv: string[]): Promise<void> {
   console.log(
     table(["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"], rows),
   );
-  console.log(`journal head: revision ${head}`);
+  console.log(`\njournal head: revision ${head}`);
 }

@@ -5,6 +5,7 @@
  * a missing credentials file, a missing certificate file — with a stack trace only on request.
  */
 import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +16,7 @@ import { apiErrorOf } from "../../src/cli/errors.js";
 import { SignedClient } from "../../src/cli/signed-client.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { selfSignedCert } from "../support/certs.js";
-import { ballast, type CliResult, oneLine } from "./support.js";
+import { ballast, type CliResult, MAIN_JS, oneLine } from "./support.js";
 
 const ADMIN = {
   accessKeyId: "AKIACLIOUTPUT0000001",
@@ -57,6 +58,7 @@ function assertAligned(text: string, header: readonly string[]): string[] {
 describe("ballast output and errors against a running control plane", () => {
   let cp: RunningControlPlane;
   let dir: string;
+  let agent: ChildProcess | undefined;
   const cli = (...args: string[]): Promise<CliResult> => ballast([...args, "--endpoint", cp.apiUrl], KEY_ENV);
 
   before(async () => {
@@ -78,6 +80,11 @@ describe("ballast output and errors against a running control plane", () => {
     });
   });
   after(async () => {
+    if (agent && agent.exitCode === null) {
+      const exited = new Promise((r) => agent?.once("exit", r));
+      agent.kill("SIGTERM");
+      await exited;
+    }
     await cp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -246,6 +253,58 @@ describe("ballast output and errors against a running control plane", () => {
     });
     assert.equal(denied.code, 1);
     assert.match(oneLine(denied.stderr), /^ballast limits list: InvalidClientTokenId: /);
+  });
+
+  it("with a real agent reporting: the agents table, and a bad zone's hint names the agents' zones", async () => {
+    const pool = `127.${2 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.0/24`;
+    agent = spawn(
+      process.execPath,
+      [
+        MAIN_JS,
+        "agent",
+        "--zone",
+        "us-east-1b",
+        "--pool",
+        pool,
+        "--control",
+        cp.agentUrl,
+        "--token-file",
+        join(dir, "data", "agent-token"),
+        "--data-dir",
+        join(dir, "agent"),
+      ],
+      { env: { ...process.env, BALLAST_LOG_LEVEL: "warn" }, stdio: "ignore" },
+    );
+    const deadline = Date.now() + 30_000;
+    let agents: { agentId: string; fresh: boolean }[] = [];
+    while (Date.now() < deadline && !agents.some((a) => a.fresh)) {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await cli("agents", "--json");
+      agents = r.code === 0 ? (JSON.parse(r.stdout) as { agents: typeof agents }).agents : [];
+    }
+    assert.deepEqual(
+      agents.map((a) => a.agentId),
+      ["agent-us-east-1b"],
+    );
+    const table = await cli("agents");
+    assert.equal(table.code, 0, table.stderr);
+    const [row] = assertAligned(table.stdout, [
+      "AGENT",
+      "ZONE",
+      "STATE",
+      "REVISION",
+      "BEHIND",
+      "NODES",
+      "UNEXPLAINED",
+      "REFUSED",
+    ]);
+    assert.match(row ?? "", /^agent-us-east-1b\s+us-east-1b\s+connected\s+\d+\s+\d+\s+0\s+0\s+-$/);
+    const bad = await cli("instances", "add", "i-4", "--address", "10.0.0.4", "--zone", "us-east-1");
+    assert.equal(bad.code, 1);
+    assert.match(
+      oneLine(bad.stderr),
+      /^ballast instances add: InvalidParameterValue: .* \(the agents serve us-east-1b\)$/,
+    );
   });
 
   it("an AWS XML error reads as its code and message", async () => {
