@@ -44,9 +44,8 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   try {
-    if (spec.verbs && !spec.verbOptional && !hasPositional(spec, rest)) {
-      // No verb: the command's help, once its flags are known to be right.
-      parseCommand({ ...spec, verbOptional: true }, rest);
+    // No verb: the command's help, once its flags are known to be right.
+    if (spec.verbs && !spec.verbOptional && !parseCommand({ ...spec, verbOptional: true }, rest).verb) {
       out(helpText(spec));
       return;
     }
@@ -75,16 +74,6 @@ function safeVerbOf(spec: CommandSpec, argv: readonly string[]): Verb | undefine
   } catch {
     return undefined;
   }
-}
-
-function hasPositional(spec: CommandSpec, argv: readonly string[]): boolean {
-  if (argv.includes("--")) return true;
-  return argv.some((a, i) => {
-    if (a.startsWith("-")) return false;
-    const prev = argv[i - 1];
-    if (prev === undefined || !prev.startsWith("--") || prev.includes("=")) return true;
-    return spec.flags[prev.slice(2)]?.type !== "string";
-  });
 }
 
 function report(spec: CommandSpec, verb: Verb | undefined, e: unknown): void {
