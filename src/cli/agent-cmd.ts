@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Agent } from "../agent/agent.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
+import { liveAgentPid } from "./agent-pid.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 import { parseCommand } from "./command.js";
 import { AGENT } from "./specs/system.js";
@@ -85,10 +86,8 @@ function hostPort(value: string): { host: string; port: number } {
 }
 
 async function takeOver(pidFile: string, dataDir: string): Promise<void> {
-  const old = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-  // The pid must still be an agent of this directory: pids are reused.
-  const cmdline = await readFile(`/proc/${old}/cmdline`, "utf8").catch(() => "");
-  if (old > 0 && old !== process.pid && cmdline.includes("agent") && cmdline.includes(dataDir)) {
+  const old = await liveAgentPid(dataDir);
+  if (old !== undefined) {
     process.kill(old, "SIGTERM");
     for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
     if (alive(old)) process.kill(old, "SIGKILL");

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { lastAddress } from "../agent/address-pool.js";
 import { regionalKey } from "../model/region.js";
 import { createLogger } from "../util/logger.js";
+import { liveAgentPid } from "./agent-pid.js";
 import { intFlag, UsageError } from "./args.js";
 import { parseCommand } from "./command.js";
 import { controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
@@ -28,7 +29,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     ? intFlag(values["demo-port"], "demo-port", process.getuid?.() === 0 ? 80 : 8000)
     : 0;
   // Every port, before anything is created: a busy one leaves no data directory behind.
-  await checkPortsFree(portsOf(flagged, agents, metricsBase));
+  await checkPortsFree(await portsOf(flagged, agents, metricsBase));
   const logger = createLogger({ component: "control" });
   await mkdir(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
 
@@ -153,36 +154,45 @@ async function waitForServingNode(
   return bound;
 }
 
-/** The ports `up` listens on: the control plane's, and the agents' DNS and metrics. */
-function portsOf(
-  cp: { apiPort: number; agentPort: number; dnsPort: number },
+/**
+ * The ports `up` listens on: the control plane's, and the agents' DNS and metrics — except those
+ * of an agent still running from an earlier `up` on this data directory (agents outlive a
+ * control plane by design): the new agent takes over from it, and its ports with it.
+ */
+async function portsOf(
+  cp: { dataDir: string; apiPort: number; agentPort: number; dnsPort: number },
   agents: readonly { zone: string; pool: string }[],
   metricsBase: number,
-): PortNeed[] {
+): Promise<PortNeed[]> {
   const host = "127.0.0.1";
+  const running = await Promise.all(agents.map((a) => liveAgentPid(join(cp.dataDir, "agents", a.zone))));
   return [
     { what: "the AWS ELB API", flag: "--api-port", host, port: cp.apiPort },
     { what: "the agent channel", flag: "--agent-port", host, port: cp.agentPort },
     { what: "the DNS responder", flag: "--dns-port", host, port: cp.dnsPort, udp: true },
-    ...agents.flatMap((a, i): PortNeed[] => [
-      {
-        what: `the ${a.zone} agent's DNS`,
-        flag: "--dns-port",
-        host: lastAddress(a.pool),
-        port: cp.dnsPort,
-        udp: true,
-      },
-      ...(metricsBase > 0
-        ? [
+    ...agents.flatMap((a, i): PortNeed[] =>
+      running[i] !== undefined
+        ? []
+        : [
             {
-              what: `the ${a.zone} agent's metrics`,
-              flag: "--agent-metrics-port-base",
-              host,
-              port: metricsBase + i,
+              what: `the ${a.zone} agent's DNS`,
+              flag: "--dns-port",
+              host: lastAddress(a.pool),
+              port: cp.dnsPort,
+              udp: true,
             },
-          ]
-        : []),
-    ]),
+            ...(metricsBase > 0
+              ? [
+                  {
+                    what: `the ${a.zone} agent's metrics`,
+                    flag: "--agent-metrics-port-base",
+                    host,
+                    port: metricsBase + i,
+                  },
+                ]
+              : []),
+          ],
+    ),
   ];
 }
 
