@@ -50,7 +50,7 @@ function busy(need: PortNeed, proto: string, e: unknown): CliError {
     return new CliError(
       "PortInUse",
       `${where(need)}/${proto}, for ${need.what}, is already in use`,
-      `stop what uses it (ss -lntup | grep :${need.port}) or choose another port with ${need.flag}`,
+      `see 'ss -lntup | grep :${need.port}'; stop it or choose another port with ${need.flag}`,
     );
   if (code === "EACCES")
     return new CliError(

@@ -60,7 +60,7 @@ describe("ballast up: ports checked before anything is created", () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(
       oneLine(r.stderr),
-      `ballast up: PortInUse: 127.0.0.1:${port}/tcp, for the AWS ELB API, is already in use (stop what uses it (ss -lntup | grep :${port}) or choose another port with --api-port)`,
+      `ballast up: PortInUse: 127.0.0.1:${port}/tcp, for the AWS ELB API, is already in use (see 'ss -lntup | grep :${port}'; stop it or choose another port with --api-port)`,
     );
     assert.equal(existsSync(dataDir), false, "no data directory left behind");
   });
