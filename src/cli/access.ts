@@ -4,7 +4,7 @@
  * tables; `--json` prints the API's answer.
  */
 import { readFile } from "node:fs/promises";
-import { requireArg, UsageError } from "./args.js";
+import { requireArg } from "./args.js";
 import { signedClient as client } from "./client.js";
 import { parseCommand } from "./command.js";
 import { table } from "./output.js";
@@ -250,8 +250,7 @@ interface AuditRecordView {
 }
 
 export async function auditCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommand(AUDIT, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseCommand(AUDIT, argv);
   const q = new URLSearchParams();
   if (values.principal !== undefined) q.set("principal", values.principal);
   if (values.action !== undefined) q.set("action", values.action);

@@ -119,7 +119,12 @@ export function parseCommand<F extends Flags>(spec: CommandSpec<F>, argv: readon
     throw usageOf(e);
   }
   const values = parsed.values as FlagValues<F>;
-  if (!spec.verbs) return { values, positionals: parsed.positionals, verb: undefined };
+  if (!spec.verbs) {
+    const [extra] = parsed.positionals;
+    if (spec.args === undefined && extra !== undefined)
+      throw new UsageError(`unexpected argument '${extra}'`);
+    return { values, positionals: parsed.positionals, verb: undefined };
+  }
   const [verbName, ...rest] = parsed.positionals;
   if (verbName === undefined) {
     if (spec.verbOptional) return { values, positionals: [], verb: undefined };

@@ -98,6 +98,7 @@ describe("ballast --help", () => {
         /^ballast state restore: --endpoint needs a value; run 'ballast state restore --help'$/,
       ],
       [["up", "--demo=yes"], /^ballast up: --demo takes no value; run 'ballast up --help'$/],
+      [["agents", "now"], /^ballast agents: unexpected argument 'now'; run 'ballast agents --help'$/],
       [["help", "nothing"], /^ballast help: unknown command 'nothing'/],
     ];
     for (const [args, line] of cases) {
