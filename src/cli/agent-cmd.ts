@@ -6,35 +6,18 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
 import { parseListenAddress } from "../util/observability-server.js";
+import { liveAgentPid } from "./agent-pid.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
+import { parseCommand } from "./command.js";
+import { AGENT } from "./specs/system.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      zone: { type: "string" },
-      pool: { type: "string" },
-      control: { type: "string" },
-      "token-file": { type: "string" },
-      credentials: { type: "string" },
-      ca: { type: "string" },
-      "data-dir": { type: "string" },
-      id: { type: "string" },
-      "metrics-listen": { type: "string", default: "127.0.0.1:0" },
-      "metrics-port": { type: "string" },
-      region: { type: "string" },
-      "max-connections": { type: "string" },
-      dns: { type: "string" },
-      "dns-domain": { type: "string", default: "ballast.internal" },
-      "max-node-connections": { type: "string" },
-    },
-  });
+  const { values } = parseCommand(AGENT, argv);
   const fileLimit = openFileLimit() ?? 1024;
   const derived = limitsFor(fileLimit);
   const connectionLimits = {
@@ -169,10 +152,8 @@ function hostPort(value: string): { host: string; port: number } {
 }
 
 async function takeOver(pidFile: string, dataDir: string): Promise<void> {
-  const old = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-  // The pid must still be an agent of this directory: pids are reused.
-  const cmdline = await readFile(`/proc/${old}/cmdline`, "utf8").catch(() => "");
-  if (old > 0 && old !== process.pid && cmdline.includes("agent") && cmdline.includes(dataDir)) {
+  const old = await liveAgentPid(dataDir);
+  if (old !== undefined) {
     process.kill(old, "SIGTERM");
     for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
     if (alive(old)) process.kill(old, "SIGKILL");
