@@ -47,7 +47,6 @@ import { intFlag, UsageError } from "./args.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
 import {
   type AgentTls,
-  FLEET_FLAGS,
   type FleetFlagValues,
   type FleetSettings,
   fleetFlagOptions,
