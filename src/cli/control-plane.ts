@@ -45,12 +45,7 @@ import {
 import type { MetricFamilies } from "../util/prometheus.js";
 import { intFlag, UsageError } from "./args.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
-import {
-  type AgentTls,
-  type FleetFlagValues,
-  type FleetSettings,
-  fleetFlagOptions,
-} from "./fleet-flags.js";
+import { type AgentTls, type FleetFlagValues, type FleetSettings, fleetFlagOptions } from "./fleet-flags.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
