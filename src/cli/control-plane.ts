@@ -182,8 +182,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
     const safety: SafetyControl = {
       holds: () => guard.holds(),
-      release: (zone, principal) => guard.release(zone, principal),
-      discard: (zone, principal) => guard.discard(zone, principal),
+      release: (zone, by) => guard.release(zone, by),
+      discard: (zone, by) => guard.discard(zone, by),
       stateCheck: () => monitor.last,
       readOnly: () => monitor.readOnly(),
     };

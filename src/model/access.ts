@@ -120,6 +120,19 @@ export const MANAGED_POLICIES: ReadonlyMap<string, ManagedPolicy> = new Map(
         document: allow(["elasticloadbalancing:*", ...BALLAST_READ, ...BALLAST_OPERATE]),
       },
       {
+        name: "BallastApprover",
+        description:
+          "Approve, reject, list and read change tickets, and the admin API's reads (the second person of the two-person rule)",
+        document: allow([
+          "elasticloadbalancing:Describe*",
+          ...BALLAST_READ,
+          "ballast:ApproveTicket",
+          "ballast:RejectTicket",
+          "ballast:CloseTicket",
+          "ballast:ReadAudit",
+        ]),
+      },
+      {
         name: "BallastReadOnly",
         description: "Describe* of the ELB API and the admin API's reads (the role reader of old keys)",
         document: allow(["elasticloadbalancing:Describe*", ...BALLAST_READ]),
@@ -324,7 +337,39 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route("PUT", "/policies/{policy}", "ManagePolicies", `arn:aws:iam::${A}:policy/{policy}`),
   route("DELETE", "/policies/{policy}", "ManagePolicies", `arn:aws:iam::${A}:policy/{policy}`),
   route("GET", "/audit", "ReadAudit", `arn:aws:ballast::${A}:audit`),
+  route("POST", "/tickets", "OpenTicket", ballastArn("{region}", "ticket/*")),
+  route("GET", "/tickets", "ListTickets", ballastArn("{region}", "ticket/*")),
+  route("GET", "/tickets/{id}", "GetTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/approve", "ApproveTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/reject", "RejectTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/close", "CloseTicket", ballastArn("{region}", "ticket/{id}")),
 ];
+
+/**
+ * The admin actions that make a principal a maintainer or an administrator: holding any of them
+ * is what puts changes to that principal's keys and policies under the two-person rule.
+ */
+export const MAINTENANCE_ACTIONS: readonly string[] = [
+  "ballast:RestoreState",
+  "ballast:ImportState",
+  "ballast:CompactJournal",
+  "ballast:RepairState",
+  "ballast:ReleaseGuardHold",
+  "ballast:DiscardGuardHold",
+  "ballast:ManageCredentials",
+  "ballast:ManagePolicies",
+  "ballast:ManagePrincipals",
+];
+
+/** Whether `policies` allow any maintenance action on any resource its route names. */
+export function grantsMaintenance(policies: readonly PolicyDocument[]): boolean {
+  for (const r of ADMIN_ROUTES) {
+    if (!MAINTENANCE_ACTIONS.includes(r.action)) continue;
+    const resource = r.resource.replace("{region}", "us-east-1").replace(/\{[a-z]+\}/g, "x");
+    if (evaluate(policies, { action: r.action, resource }) === "allow") return true;
+  }
+  return false;
+}
 
 /** What a route not in the table asks: only a policy allowing every Ballast action allows it. */
 export const UNMAPPED_ADMIN_ACTION = `${BALLAST_SERVICE}:UnmappedAdminRoute`;

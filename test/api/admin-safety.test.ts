@@ -19,8 +19,8 @@ describe("admin API: alarms and the guard's holds", () => {
         guard = new ChangeGuard({ store, logger: silentLogger, stateVerified: () => monitor.verified });
         return {
           holds: () => guard.holds(),
-          release: (zone, principal) => guard.release(zone, principal),
-          discard: (zone, principal) => guard.discard(zone, principal),
+          release: (zone, by) => guard.release(zone, by),
+          discard: (zone, by) => guard.discard(zone, by),
           stateCheck: () => monitor.last,
         };
       },
