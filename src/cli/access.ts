@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS, CHANGE_FLAGS_USAGE, changeAuthority } from "./change-flags.js";
 import { credentials } from "./instances.js";
 import { answerJson, SignedClient } from "./signed-client.js";
 
@@ -15,6 +16,8 @@ const KEYS_USAGE =
   "usage: ballast keys list [--principal P] | create PRINCIPAL | rotate ID | deactivate ID | activate ID | delete ID  [--json]";
 const POLICIES_USAGE =
   "usage: ballast policies list | show NAME | put NAME --document FILE|JSON [--description D] | delete NAME | attach NAME --principal P | detach NAME --principal P  [--json]";
+/** Changes to administrators' keys and policies need a change ticket: every change verb takes the flags. */
+const CHANGE_NOTE = `\n  changes to an administrator's keys or policies: ${CHANGE_FLAGS_USAGE}`;
 const AUDIT_USAGE =
   "usage: ballast audit [--principal P] [--action A] [--denied | --result R] [--since TIME] [--limit N] [--json]";
 
@@ -32,6 +35,7 @@ const OPTIONS = {
   endpoint: { type: "string", default: "http://127.0.0.1:9700" },
   region: { type: "string", default: "us-east-1" },
   "data-dir": { type: "string", default: "./data" },
+  ...CHANGE_FLAGS,
 } as const;
 
 function parse(argv: string[]) {
@@ -44,6 +48,7 @@ async function client(values: Values): Promise<SignedClient> {
     values.endpoint ?? "http://127.0.0.1:9700",
     await credentials(values["data-dir"] ?? "./data"),
     values.region ?? "us-east-1",
+    changeAuthority(values),
   );
 }
 
@@ -98,7 +103,8 @@ function printPrincipal(p: PrincipalView): string {
 export async function principalsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, name] = positionals;
-  if (!["list", "show", "create", "delete"].includes(verb ?? "")) throw new UsageError(PRINCIPALS_USAGE);
+  if (!["list", "show", "create", "delete"].includes(verb ?? ""))
+    throw new UsageError(PRINCIPALS_USAGE + CHANGE_NOTE);
   const c = await client(values);
   if (verb === "list") {
     const r = answerJson<{ principals: PrincipalView[] }>(
@@ -140,14 +146,14 @@ export async function principalsCommand(argv: string[]): Promise<void> {
     if (r) print(values, r, () => `deleted principal ${r.deleted}`);
     return;
   }
-  throw new UsageError(PRINCIPALS_USAGE);
+  throw new UsageError(PRINCIPALS_USAGE + CHANGE_NOTE);
 }
 
 export async function keysCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, arg] = positionals;
   if (!["list", "create", "rotate", "deactivate", "activate", "delete"].includes(verb ?? ""))
-    throw new UsageError(KEYS_USAGE);
+    throw new UsageError(KEYS_USAGE + CHANGE_NOTE);
   const c = await client(values);
   if (verb === "list") {
     const q = values.principal === undefined ? "" : `?principal=${enc(values.principal)}`;
@@ -205,7 +211,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     if (r) print(values, r, () => `deleted access key ${r.deleted}`);
     return;
   }
-  throw new UsageError(KEYS_USAGE);
+  throw new UsageError(KEYS_USAGE + CHANGE_NOTE);
 }
 
 interface PolicySummary {
@@ -220,7 +226,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [verb, name] = positionals;
   if (!["list", "show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
-    throw new UsageError(POLICIES_USAGE);
+    throw new UsageError(POLICIES_USAGE + CHANGE_NOTE);
   const c = await client(values);
   if (verb === "list") {
     const r = answerJson<{ policies: PolicySummary[] }>(
@@ -237,7 +243,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     return;
   }
   if (!["show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
-    throw new UsageError(POLICIES_USAGE);
+    throw new UsageError(POLICIES_USAGE + CHANGE_NOTE);
   const policy = need(name, "a policy name", POLICIES_USAGE);
   const path = `/admin/v1/policies/${enc(policy)}`;
   if (verb === "show") {
@@ -292,7 +298,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     if (r) print(values, r.principal, () => printPrincipal(r.principal));
     return;
   }
-  throw new UsageError(POLICIES_USAGE);
+  throw new UsageError(POLICIES_USAGE + CHANGE_NOTE);
 }
 
 interface AuditRecordView {

@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
 import type { JournalRepairControl } from "../api/admin/journal-repair.js";
 import { AuditLog } from "../api/auth/audit-log.js";
-import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
+import { Authorizer } from "../api/auth/authorizer.js";
+import { ensureBootstrapAdmin, twoPersonHint } from "../api/auth/bootstrap.js";
+import { ChangeControl } from "../api/auth/change-control.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
@@ -29,7 +31,7 @@ import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
-import { intFlag, UsageError } from "./args.js";
+import { countFlag, intFlag, UsageError } from "./args.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -54,6 +56,8 @@ export interface ControlPlaneOptions {
   readonly backupKeep?: number;
   /** Days of history a compaction never removes (default 90). */
   readonly retentionDays?: number;
+  /** Removals by one principal within a minute on the ELB API past which a change ticket is needed (default 10). */
+  readonly bulkThreshold?: number;
 }
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
@@ -69,6 +73,7 @@ export const CONTROL_PLANE_FLAGS = {
   "backup-interval": { type: "string" },
   "backup-keep": { type: "string" },
   "retention-days": { type: "string" },
+  "bulk-threshold": { type: "string" },
 } as const;
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
@@ -84,6 +89,7 @@ export interface ControlPlaneFlagValues {
   readonly "backup-interval"?: string | undefined;
   readonly "backup-keep"?: string | undefined;
   readonly "retention-days"?: string | undefined;
+  readonly "bulk-threshold"?: string | undefined;
 }
 
 /** The control plane's options the shared flags set (all but host, zones, env and logger). */
@@ -98,6 +104,9 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     dnsDomain: values["dns-domain"],
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
+    ...(values["bulk-threshold"] === undefined
+      ? {}
+      : { bulkThreshold: countFlag(values["bulk-threshold"], "bulk-threshold", 10) }),
   };
 }
 
@@ -143,6 +152,8 @@ export interface RunningControlPlane {
   readonly agentToken: string;
   readonly accessKeyId: string;
   readonly credentialsFile: string | undefined;
+  /** How to set up the two-person rule, while fewer than two principals may approve tickets. */
+  readonly twoPersonHint: string | undefined;
   close(): Promise<void>;
 }
 
@@ -157,6 +168,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   };
   try {
     const admin = await ensureBootstrapAdmin({ store, dataDir: opts.dataDir, env: opts.env, logger });
+    const hint = await twoPersonHint(store, new Authorizer(store));
+    if (hint !== undefined) logger.warn(hint.replaceAll("\n", " "));
     const agentToken = await readOrCreateSecret(join(opts.dataDir, "agent-token"));
     const authenticator = new SigV4Authenticator({
       lookup: async (id) => (await store.get("credential", id))?.doc,
@@ -221,6 +234,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
         };
       },
     };
+    // The two-person rule: one for both APIs, so the bulk window sees every removal.
+    const changeControl = new ChangeControl({
+      store,
+      logger,
+      ...(opts.bulkThreshold === undefined ? {} : { bulkThreshold: opts.bulkThreshold }),
+    });
     const common = {
       store: gatedStore(store, monitor),
       authenticator,
@@ -228,6 +247,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       zones: opts.zones,
       noise,
       audit,
+      changeControl,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const adminApi = createAdminHandler({
@@ -252,7 +272,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       logger,
       guard,
       monitor,
-      counters: [unauthenticated],
+      counters: [unauthenticated, ...changeControl.counters()],
     });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
@@ -275,6 +295,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       agentToken,
       accessKeyId: admin.accessKeyId,
       credentialsFile: admin.credentialsFile,
+      twoPersonHint: hint,
       close: closeAll,
     };
   } catch (e) {

@@ -4,35 +4,47 @@
  * through the signed admin API.
  */
 import { parseArgs } from "node:util";
-import type { GuardHold, StateCheck } from "../model/guard.js";
+import {
+  BREAK_GLASS_ALARM_HOURS,
+  type BreakGlassAlarm,
+  type GuardHold,
+  type StateCheck,
+} from "../model/guard.js";
 import type { ReadOnlyIncident } from "../model/read-only.js";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS, CHANGE_FLAGS_USAGE, changeAuthority } from "./change-flags.js";
 import { credentials } from "./instances.js";
 import { answerJson, SignedClient } from "./signed-client.js";
 
-const GUARD_USAGE = "usage: ballast guard holds | release ZONE | discard ZONE [--json]";
+const GUARD_USAGE = `usage: ballast guard holds | release ZONE | discard ZONE [--json] ${CHANGE_FLAGS_USAGE}`;
 
 const OPTIONS = {
   json: { type: "boolean", default: false },
   endpoint: { type: "string", default: "http://127.0.0.1:9700" },
   region: { type: "string", default: "us-east-1" },
   "data-dir": { type: "string", default: "./data" },
+  ...CHANGE_FLAGS,
 } as const;
 
-async function client(values: {
-  endpoint: string;
-  region: string;
-  "data-dir": string;
-}): Promise<SignedClient> {
-  return new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
+async function client(
+  values: { endpoint: string; region: string; "data-dir": string } & Parameters<typeof changeAuthority>[0],
+): Promise<SignedClient> {
+  return new SignedClient(
+    values.endpoint,
+    await credentials(values["data-dir"]),
+    values.region,
+    changeAuthority(values),
+  );
 }
 
 export async function alarmsCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: OPTIONS });
-  const r = answerJson<{ state: StateCheck | null; holds: GuardHold[]; readOnly?: ReadOnlyIncident | null }>(
-    "alarms",
-    await (await client(values)).send("GET", "/admin/v1/alarms"),
-  );
+  const r = answerJson<{
+    state: StateCheck | null;
+    holds: GuardHold[];
+    breakGlass?: BreakGlassAlarm[];
+    readOnly?: ReadOnlyIncident | null;
+  }>("alarms", await (await client(values)).send("GET", "/admin/v1/alarms"));
   if (r === undefined) return;
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));
@@ -51,7 +63,13 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
       `READ-ONLY since ${r.readOnly.since}: ${r.readOnly.detail}; changes are refused until 'ballast state repair' (docs/OPERATIONS.md)`,
     );
   printHolds(r.holds);
-  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly) process.exitCode = 1;
+  const glass = r.breakGlass ?? [];
+  for (const g of glass)
+    console.log(
+      `BREAK-GLASS ${g.time}: ${g.principal} ran ${g.action} without a change ticket: "${g.reason}" (request ${g.requestId}; shown for ${BREAK_GLASS_ALARM_HOURS} h)`,
+    );
+  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || glass.length > 0)
+    process.exitCode = 1;
 }
 
 export async function guardCommand(argv: string[]): Promise<void> {

@@ -10,6 +10,7 @@ import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
 import { stateCommand } from "./state.js";
+import { ticketsCommand } from "./tickets.js";
 import { upCommand } from "./up.js";
 
 const USAGE = `usage: ballast <command> [flags]
@@ -42,6 +43,9 @@ commands:
                       IAM-style policy documents: managed (listed, fixed) and customer
   audit [--principal P] [--action A] [--denied] [--since T] [--limit N] [--json]
                       the audit log of every call and denial
+  tickets open --operation OP… [--load-balancer NAME]… --reason TEXT [--duration 60] | list [--state S]
+        | show ID | approve ID [--comment C] | reject ID [--comment C] | close ID
+                      change tickets: maintenance needs one opened by one principal, approved by another
   drill christmas-eve [--store S] [--dns-port P] [--share 30] [--journal]
                       rehearse the 2012 outage against a running deployment (bypasses the API)`;
 
@@ -61,6 +65,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   keys: keysCommand,
   policies: policiesCommand,
   audit: auditCommand,
+  tickets: ticketsCommand,
   drill: drillCommand,
 };
 

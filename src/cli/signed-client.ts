@@ -17,13 +17,31 @@ export interface SignedResponse {
   readonly body: string;
 }
 
+/** The two-person rule's headers a client sends on every request (cli/change-flags.ts). */
+export interface ChangeAuthority {
+  /** An approved change ticket: `x-ballast-ticket`. */
+  readonly ticket?: string;
+  /** Break-glass, with its reason: `x-ballast-break-glass`. */
+  readonly breakGlass?: string;
+}
+
 export class SignedClient {
   readonly #endpoint: URL;
   readonly #signer: SignatureV4;
+  readonly #extra: Record<string, string>;
 
-  constructor(endpoint: string, credentials: ClientCredentials, region = "us-east-1") {
+  constructor(
+    endpoint: string,
+    credentials: ClientCredentials,
+    region = "us-east-1",
+    authority: ChangeAuthority = {},
+  ) {
     this.#endpoint = new URL(endpoint);
     this.#signer = new SignatureV4({ credentials, region, service: "elasticloadbalancing", sha256: Sha256 });
+    this.#extra = {
+      ...(authority.ticket === undefined ? {} : { "x-ballast-ticket": authority.ticket }),
+      ...(authority.breakGlass === undefined ? {} : { "x-ballast-break-glass": authority.breakGlass }),
+    };
   }
 
   async send(method: string, path: string, body = "", contentType?: string): Promise<SignedResponse> {
@@ -44,6 +62,7 @@ export class SignedClient {
     for (const [k, v] of url.searchParams) query[k] = v;
     // The body's SHA-256, signed: the server verifies the signature before it reads the body.
     const headers: Record<string, string> = {
+      ...this.#extra,
       host: url.host,
       "x-amz-content-sha256": createHash("sha256").update(body, "utf8").digest("hex"),
     };

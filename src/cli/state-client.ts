@@ -2,7 +2,7 @@
  * The client side of the admin state API: SigV4-signed calls, NDJSON progress streams for the
  * long operations, and the progress line drawn while they run.
  */
-import { type ClientCredentials, SignedClient } from "./signed-client.js";
+import { type ChangeAuthority, type ClientCredentials, SignedClient } from "./signed-client.js";
 
 const PREFIX = "/admin/v1/state";
 
@@ -66,8 +66,8 @@ export class ProgressDisplay {
 export class StateClient {
   readonly #client: SignedClient;
 
-  constructor(endpoint: string, creds: ClientCredentials, region: string) {
-    this.#client = new SignedClient(endpoint, creds, region);
+  constructor(endpoint: string, creds: ClientCredentials, region: string, authority: ChangeAuthority = {}) {
+    this.#client = new SignedClient(endpoint, creds, region, authority);
   }
 
   get<T>(path: string): Promise<T> {

@@ -12,6 +12,7 @@ import { isBallastError } from "../model/errors.js";
 import { parseExport, writeFileAtomic } from "../store/ops/export.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS, CHANGE_FLAGS_USAGE, changeAuthority } from "./change-flags.js";
 import { credentials } from "./instances.js";
 import { ApiError, StateClient } from "./state-client.js";
 import {
@@ -35,18 +36,20 @@ const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data
   history [--lb NAME] [--limit N] [--before REV]
   show [--at REV|TIME]
   diff A [B]                        (B defaults to the head)
-  restore --to REV|TIME [--lb NAME …] [--include-credentials] [--allow-empty]
+  restore --to REV|TIME [--lb NAME …] [--include-credentials] [--allow-empty] ${CHANGE_FLAGS_USAGE}
   verify                            (exit code 1 when the journal does not verify)
   export [--out FILE]
-  import FILE [--keep-credentials] [--accept-unsigned]
+  import FILE [--keep-credentials] [--accept-unsigned] ${CHANGE_FLAGS_USAGE}
   backups [--create]
-  compact (--through REV | --older-than DAYS) --ticket ID
+  compact (--through REV | --older-than DAYS) ${CHANGE_FLAGS_USAGE}
                                     (removes superseded history older than the retention period)
   compactions
-  repair [--plan | --apply --reason TEXT]
+  repair [--plan | --apply --reason TEXT ${CHANGE_FLAGS_USAGE}]
                                     (rebuild a damaged journal from the newest good backup, the
                                     intact revisions and the agents' reports; shows the plan
-                                    unless --apply; administrators)`;
+                                    unless --apply; administrators)
+restore, import, compact and repair --apply need an approved change ticket (ballast tickets) or
+break-glass (--reason is then the break-glass reason too).`;
 
 const VERBS = new Set([
   "history",
@@ -84,10 +87,9 @@ export async function stateCommand(argv: string[]): Promise<void> {
       create: { type: "boolean", default: false },
       through: { type: "string" },
       "older-than": { type: "string" },
-      ticket: { type: "string" },
       apply: { type: "boolean", default: false },
       plan: { type: "boolean", default: false },
-      reason: { type: "string" },
+      ...CHANGE_FLAGS,
     },
   });
   const [verb, ...args] = positionals;
@@ -98,7 +100,12 @@ export async function stateCommand(argv: string[]): Promise<void> {
     process.exitCode = verb === undefined || verb === "help" ? 0 : 2;
     return;
   }
-  const client = new StateClient(values.endpoint, await credentials(values["data-dir"]), values.region);
+  const client = new StateClient(
+    values.endpoint,
+    await credentials(values["data-dir"]),
+    values.region,
+    changeAuthority(values),
+  );
   const print = (json: unknown, human: () => string): void => {
     const text = values.json ? JSON.stringify(json, null, 2) : human();
     if (text !== "") console.log(text);
@@ -195,13 +202,14 @@ export async function stateCommand(argv: string[]): Promise<void> {
         const olderThan = values["older-than"];
         if ((through === undefined) === (olderThan === undefined))
           throw new UsageError("state compact needs one of --through REV and --older-than DAYS");
-        if (values.ticket === undefined) throw new UsageError("state compact needs --ticket ID");
+        if (values.ticket === undefined && !values["break-glass"])
+          throw new UsageError("state compact needs --ticket ID (or --break-glass --reason TEXT)");
         const number = (raw: string, flag: string): number => {
           if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${flag} must be a number, not '${raw}'`);
           return Number(raw);
         };
         const body = {
-          ticket: values.ticket,
+          ticket: values.ticket ?? `break-glass: ${values.reason ?? ""}`,
           ...(through === undefined ? {} : { through: number(through, "--through") }),
           ...(olderThan === undefined ? {} : { olderThanDays: number(olderThan, "--older-than") }),
         };

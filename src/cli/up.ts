@@ -103,6 +103,7 @@ export async function upCommand(argv: string[]): Promise<void> {
 Try it with the AWS CLI:
   ${credentialsHint} \\
     aws elb describe-load-balancers --endpoint-url ${cp.apiUrl} --region ${values.region}`);
+  if (cp.twoPersonHint !== undefined) console.log(`\n${cp.twoPersonHint}`);
 
   if (values.demo) {
     if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");

@@ -62,7 +62,8 @@ export type TicketEvent = TicketOpened | TicketDecided | TicketClosed | TicketUs
 
 /**
  * The operations a ticket may name. Each is an IAM action whose call needs a ticket: the
- * maintenance routes of the admin API, and the ELB actions that count towards a bulk change.
+ * maintenance routes of the admin API, and the ELB actions that count towards a bulk change
+ * (the removals).
  */
 export const TICKET_OPERATIONS: readonly string[] = [
   "ballast:RestoreState",
@@ -76,8 +77,6 @@ export const TICKET_OPERATIONS: readonly string[] = [
   "ballast:ManagePrincipals",
   "elasticloadbalancing:DeleteLoadBalancer",
   "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
-  "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
-  "elasticloadbalancing:CreateLoadBalancer",
   "elasticloadbalancing:DeleteLoadBalancerListeners",
   "elasticloadbalancing:DisableAvailabilityZonesForLoadBalancer",
   "elasticloadbalancing:DetachLoadBalancerFromSubnets",
@@ -91,11 +90,6 @@ const LB_PATTERN = /^[a-zA-Z0-9*?-]{1,32}$/;
 
 export function isTicketId(s: string): boolean {
   return TICKET_ID.test(s);
-}
-
-export function ticketIdFrom(bytes: Uint8Array): string {
-  if (bytes.length < 8) throw new Error("a ticket id needs 8 random bytes");
-  return `tkt-${Buffer.from(bytes.subarray(0, 8)).toString("hex")}`;
 }
 
 /** What `POST /tickets` asks, validated. */

@@ -1,7 +1,7 @@
 /**
  * The two-person rule at the API edge (principle 5), after authentication and the IAM policy
  * check: a call that does maintenance — the caller's API says which (admin/maintenance.ts,
- * aws-query/bulk.ts) — goes ahead only with an approved change ticket that covers it
+ * auth/bulk.ts) — goes ahead only with an approved change ticket that covers it
  * (`x-ballast-ticket`), or with break-glass (`x-ballast-break-glass: <reason>`). A ticket adds
  * to a policy, never replaces one: the policy check has already allowed the action.
  *
@@ -22,6 +22,7 @@ import {
 import type { Store } from "../../store/store.js";
 import { LabelledCounter } from "../../util/counters.js";
 import type { Logger } from "../../util/logger.js";
+import { BulkWindow, DEFAULT_BULK_THRESHOLD } from "./bulk.js";
 import { headerValue } from "./sigv4-canonical.js";
 
 export const TICKET_HEADER = "x-ballast-ticket";
@@ -40,6 +41,8 @@ export interface ChangeControlOptions {
   readonly store: Store;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** More removals than this by one principal within a minute on the ELB API need a ticket (default 10). */
+  readonly bulkThreshold?: number;
 }
 
 export class ChangeControl {
@@ -62,10 +65,15 @@ export class ChangeControl {
     "code",
   );
 
+  /** The ELB API's bulk removals of the last minute, per principal. */
+  readonly bulk: BulkWindow;
+
   constructor(opts: ChangeControlOptions) {
     this.#store = opts.store;
     this.#logger = opts.logger.child({ component: "change-control" });
-    this.#now = opts.now ?? (() => new Date());
+    const now = opts.now ?? (() => new Date());
+    this.#now = now;
+    this.bulk = new BulkWindow(opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, () => now().getTime());
   }
 
   /** The counters, for the control plane's /metrics. */

@@ -1,0 +1,126 @@
+/**
+ * `ballast tickets open|list|show|approve|reject|close`: change tickets, the two-person rule's
+ * paperwork, through the signed admin API. One principal opens a ticket; a second approves it;
+ * the first then passes it with `--ticket ID` to the maintenance command it was opened for.
+ */
+import { parseArgs } from "node:util";
+import type { ChangeTicket } from "../model/ticket.js";
+import { UsageError } from "./args.js";
+import { credentials } from "./instances.js";
+import { answerJson, SignedClient } from "./signed-client.js";
+
+const USAGE = `usage: ballast tickets <verb> [--endpoint URL] [--region R] [--data-dir DIR] [--json]
+  open --operation OP [--operation OP]… [--load-balancer NAME]… --reason TEXT [--duration MINUTES]
+                       OP: ballast:RestoreState, ballast:ImportState, ballast:CompactJournal,
+                       ballast:RepairState, ballast:ReleaseGuardHold, ballast:DiscardGuardHold,
+                       ballast:ManageCredentials, ballast:ManagePolicies, ballast:ManagePrincipals,
+                       elasticloadbalancing:DeleteLoadBalancer, … (default scope: every load balancer)
+  list [--state pending|approved|rejected|expired|closed]
+  show ID
+  approve ID [--comment TEXT]      (never the ticket's own requester)
+  reject ID [--comment TEXT]
+  close ID                         (its requester or approver ends it early)`;
+
+const OPTIONS = {
+  operation: { type: "string", multiple: true },
+  "load-balancer": { type: "string", multiple: true },
+  reason: { type: "string" },
+  duration: { type: "string" },
+  state: { type: "string" },
+  comment: { type: "string" },
+  json: { type: "boolean", default: false },
+  endpoint: { type: "string", default: "http://127.0.0.1:9700" },
+  region: { type: "string", default: "us-east-1" },
+  "data-dir": { type: "string", default: "./data" },
+} as const;
+
+export async function ticketsCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const [verb, id] = positionals;
+  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
+  const json = "application/json";
+  const show = (t: ChangeTicket | undefined): void => {
+    if (t === undefined) return;
+    console.log(values.json ? JSON.stringify(t, null, 2) : ticketText(t));
+  };
+  if (verb === "open") {
+    const operations = values.operation ?? [];
+    if (operations.length === 0) throw new UsageError("tickets open needs --operation OP (one or more)");
+    if ((values.reason ?? "").trim() === "") throw new UsageError("tickets open needs --reason TEXT");
+    let duration: number | undefined;
+    if (values.duration !== undefined) {
+      if (!/^\d+$/.test(values.duration))
+        throw new UsageError("--duration is a whole number of minutes (1-1440)");
+      duration = Number(values.duration);
+    }
+    const body = {
+      operations,
+      ...(values["load-balancer"] === undefined ? {} : { loadBalancers: values["load-balancer"] }),
+      reason: values.reason,
+      ...(duration === undefined ? {} : { durationMinutes: duration }),
+    };
+    const r = answerJson<{ ticket: ChangeTicket }>(
+      "tickets open",
+      await client.send("POST", "/admin/v1/tickets", JSON.stringify(body), json),
+    );
+    if (r === undefined) return;
+    show(r.ticket);
+    if (!values.json)
+      console.log(
+        `\nA second principal approves it with: ballast tickets approve ${r.ticket.id}\nthen run the change with --ticket ${r.ticket.id}`,
+      );
+    return;
+  }
+  if (verb === "list" && id === undefined) {
+    const q = values.state === undefined ? "" : `?state=${encodeURIComponent(values.state)}`;
+    const r = answerJson<{ tickets: ChangeTicket[] }>(
+      "tickets list",
+      await client.send("GET", `/admin/v1/tickets${q}`),
+    );
+    if (r === undefined) return;
+    if (values.json) console.log(JSON.stringify(r.tickets, null, 2));
+    else if (r.tickets.length === 0) console.log("no change tickets");
+    else for (const t of r.tickets) console.log(oneLine(t));
+    return;
+  }
+  if (id === undefined) throw new UsageError(USAGE);
+  const path = `/admin/v1/tickets/${encodeURIComponent(id)}`;
+  if (verb === "show") {
+    show(answerJson<{ ticket: ChangeTicket }>("tickets show", await client.send("GET", path))?.ticket);
+    return;
+  }
+  if (verb === "approve" || verb === "reject" || verb === "close") {
+    const body =
+      verb !== "close" && values.comment !== undefined ? JSON.stringify({ comment: values.comment }) : "";
+    const r = answerJson<{ ticket: ChangeTicket }>(
+      `tickets ${verb}`,
+      await client.send("POST", `${path}/${verb}`, body, body === "" ? undefined : json),
+    );
+    show(r?.ticket);
+    return;
+  }
+  throw new UsageError(USAGE);
+}
+
+function oneLine(t: ChangeTicket): string {
+  const until = t.expiresAt === undefined ? "" : ` until ${t.expiresAt}`;
+  return `${t.id}  ${t.state.padEnd(8)}  ${t.requester}  ${t.operations.join(",")}  lb ${t.loadBalancers.join(",")}${until}  uses ${t.uses}  "${t.reason}"`;
+}
+
+function ticketText(t: ChangeTicket): string {
+  const lines = [
+    `ticket        ${t.id}`,
+    `state         ${t.state}`,
+    `requester     ${t.requester} (opened ${t.openedAt})`,
+    `operations    ${t.operations.join(", ")}`,
+    `load balancers ${t.loadBalancers.join(", ")} in ${t.region}`,
+    `reason        ${t.reason}`,
+    `duration      ${t.durationMinutes} minute(s)${t.expiresAt === undefined ? "" : `, expires ${t.expiresAt}`}`,
+  ];
+  if (t.decidedBy !== undefined)
+    lines.push(
+      `decided       ${t.state === "rejected" ? "rejected" : "approved"} by ${t.decidedBy} at ${t.decidedAt ?? "?"}${t.comment === undefined ? "" : `: ${t.comment}`}`,
+    );
+  lines.push(`uses          ${t.uses}`);
+  return lines.join("\n");
+}
