@@ -53,7 +53,13 @@ export class SignedClient {
   async fetch(
     method: string,
     path: string,
-    opts: { readonly body?: string; readonly contentType?: string; readonly accept?: string } = {},
+    opts: {
+      readonly body?: string;
+      readonly contentType?: string;
+      readonly accept?: string;
+      /** More headers, signed with the rest. */
+      readonly headers?: Readonly<Record<string, string>>;
+    } = {},
   ): Promise<Response> {
     const body = opts.body ?? "";
     const contentType = opts.contentType;
@@ -63,6 +69,7 @@ export class SignedClient {
     // The body's SHA-256, signed: the server verifies the signature before it reads the body.
     const headers: Record<string, string> = {
       ...this.#extra,
+      ...opts.headers,
       host: url.host,
       "x-amz-content-sha256": createHash("sha256").update(body, "utf8").digest("hex"),
     };
