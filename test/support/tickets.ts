@@ -3,7 +3,7 @@
  * (`x-ballast-ticket`) on the maintenance call — the two-person rule, through the real API.
  */
 import assert from "node:assert/strict";
-import type { SignedClient } from "../../src/cli/signed-client.js";
+import { type ClientCredentials, SignedClient } from "../../src/cli/signed-client.js";
 import type { ChangeTicket } from "../../src/model/ticket.js";
 
 /** One signed admin call as some principal. */
@@ -68,4 +68,30 @@ export function signedSender(client: SignedClient): Send {
     });
     return { status: res.status, body: await res.text() };
   };
+}
+
+/** Every whole-state maintenance operation: for tests whose subject is not the rule itself. */
+export const STATE_MAINTENANCE = [
+  "ballast:RestoreState",
+  "ballast:ImportState",
+  "ballast:CompactJournal",
+  "ballast:RepairState",
+] as const;
+
+/**
+ * A ticket for `operations`, opened by `requester` and approved by `approver` (two keys of two
+ * principals) through the signed admin API at `url`, valid for a day: its id.
+ */
+export async function ticketFor(
+  url: string,
+  requester: ClientCredentials,
+  approver: ClientCredentials,
+  operations: readonly string[] = STATE_MAINTENANCE,
+  region = "us-east-1",
+): Promise<string> {
+  return approvedTicket(
+    signedSender(new SignedClient(url, requester, region)),
+    signedSender(new SignedClient(url, approver, region)),
+    { operations, durationMinutes: 1440, reason: "test maintenance" },
+  );
 }
