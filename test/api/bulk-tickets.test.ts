@@ -44,7 +44,7 @@ describe("ELB API: bulk removals need a change ticket", () => {
   before(async () => {
     server = await startTestServer();
     elb = server.client();
-    for (let i = 0; i < 12; i++)
+    for (let i = 0; i < 13; i++)
       await elb.send(
         new CreateLoadBalancerCommand({
           LoadBalancerName: `bulk-${i}`,
@@ -54,6 +54,11 @@ describe("ELB API: bulk removals need a change ticket", () => {
       );
   });
   after(() => server.close());
+
+  it("deleting what does not exist removes nothing and is not counted", async () => {
+    for (let i = 0; i < 12; i++)
+      await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: "never-was" }));
+  });
 
   it("10 deletes in a minute pass; the 11th is refused without a ticket and nothing changes; with one it runs", async () => {
     for (let i = 0; i < 10; i++)
@@ -106,7 +111,7 @@ describe("ELB API: bulk removals need a change ticket", () => {
       server
         .client(SECOND_ADMIN_KEY)
         .send(
-          new DeregisterInstancesFromLoadBalancerCommand({ LoadBalancerName: "bulk-11", Instances: many }),
+          new DeregisterInstancesFromLoadBalancerCommand({ LoadBalancerName: "bulk-12", Instances: many }),
         ),
     );
     assert.equal(r.code ?? r.name, "ChangeTicketRequired");

@@ -23,6 +23,7 @@ import type { Credential } from "../../src/model/types.js";
 import type { StoredAuditRecord } from "../../src/store/store.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { sdkError } from "../api/support.js";
+import { ticketFor } from "../support/tickets.js";
 import { MAIN_JS } from "./support.js";
 
 const run = promisify(execFile);
@@ -77,8 +78,14 @@ describe("access: principals, keys, policies and the audit log, with real client
     clients.push(c);
     return c;
   };
+  /** The administrator's calls carry the ticket an approver approved (changes to administrators need one). */
+  let ticket = "";
   const ballast = (key: Key, ...args: string[]) =>
-    exec(process.execPath, [MAIN_JS, ...args, "--endpoint", cp.apiUrl], key);
+    exec(
+      process.execPath,
+      [MAIN_JS, ...args, "--endpoint", cp.apiUrl, ...(key === ADMIN ? ["--ticket", ticket] : [])],
+      key,
+    );
   const adminJson = async (method: string, path: string, body?: unknown) => {
     const res = await admin.send(
       method,
@@ -125,7 +132,15 @@ describe("access: principals, keys, policies and the audit log, with real client
       env: { BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ADMIN_ID, BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: ADMIN_SECRET },
       logger: silentLogger,
     });
+    // The second person: an approver needs no ticket to create (it holds no maintenance right).
     admin = new SignedClient(cp.apiUrl, ADMIN);
+    const approver = await principal("approver", ["BallastApprover"]);
+    ticket = await ticketFor(cp.apiUrl, ADMIN, approver, [
+      "ballast:ManagePolicies",
+      "ballast:ManagePrincipals",
+      "ballast:ManageCredentials",
+    ]);
+    admin = new SignedClient(cp.apiUrl, ADMIN, "us-east-1", { ticket });
   });
   after(async () => {
     for (const c of clients) c.destroy();

@@ -71,15 +71,24 @@ export class BulkWindow {
     return undefined;
   }
 
-  /** Counts `change` (before it runs: two calls at once cannot both slip under the threshold). */
-  record(principal: string, change: BulkChange): void {
+  /**
+   * Counts `change` before it runs (two calls at once cannot both slip under the threshold);
+   * the returned function takes it back, for a call that then fails and removed nothing.
+   */
+  record(principal: string, change: BulkChange): () => void {
     const recent = this.#recent(principal);
-    recent.push({
+    const entry = {
       at: this.#now(),
       loadBalancers: change.loadBalancerCount,
       instances: change.instanceCount,
-    });
+    };
+    recent.push(entry);
     this.#entries.set(principal, recent);
+    return () => {
+      const list = this.#entries.get(principal);
+      const i = list?.indexOf(entry) ?? -1;
+      if (list !== undefined && i >= 0) list.splice(i, 1);
+    };
   }
 
   #recent(principal: string): Entry[] {

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { elbRequests } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
+import { regionalKey } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
@@ -131,8 +132,12 @@ export function createAwsQueryHandler(
     await authorizer.authorize(credential, requests);
     // A bulk removal is maintenance: past the threshold, a change ticket or break-glass.
     let admission: Admission = {};
+    let uncount: () => void = () => undefined;
     const bulk = bulkChangeOf(action, (name) => params.string(name));
-    if (bulk !== undefined) {
+    // Deleting what does not exist succeeds (ELB is idempotent) but removes nothing: not counted.
+    const named = bulk?.loadBalancers[0];
+    const present = named !== undefined && (await opts.store.get("loadBalancer", regionalKey(region, named)));
+    if (bulk !== undefined && present) {
       const why = changeControl.bulk.exceeds(credential.principal, bulk);
       if (why !== undefined) {
         const use = {
@@ -144,7 +149,7 @@ export function createAwsQueryHandler(
         admission = await changeControl.admit(use, why, req.headers, requestId);
         if (admission.breakGlass !== undefined) call.breakGlass = admission.breakGlass;
       }
-      changeControl.bulk.record(credential.principal, bulk);
+      uncount = changeControl.bulk.record(credential.principal, bulk);
     }
     const ticket =
       admission.ticket ??
@@ -156,7 +161,13 @@ export function createAwsQueryHandler(
       action,
       ...(ticket === undefined ? {} : { ticket }),
     };
-    const result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
+    let result: Awaited<ReturnType<typeof definition.run>>;
+    try {
+      result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
+    } catch (e) {
+      uncount(); // it removed nothing
+      throw e;
+    }
     return resultDocument(action, result, requestId);
   }
 }
