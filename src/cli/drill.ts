@@ -5,6 +5,7 @@ import { openStore } from "../store/open.js";
 import { diffStates } from "../store/ops/diff.js";
 import { diffLines } from "../store/ops/diff-text.js";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS, changeAuthority } from "./change-flags.js";
 import {
   every,
   exportState,
@@ -19,14 +20,16 @@ import {
 import { currentStatePhase, journalPhase } from "./drill/phases.js";
 import { DRILL_TAG, type DrillReport, type LbTraffic, type Phase, reportText } from "./drill/report.js";
 import { credentials } from "./instances.js";
-import { SignedClient } from "./signed-client.js";
+import { type ChangeAuthority, SignedClient } from "./signed-client.js";
 
 export type { DrillReport, LbTraffic, Phase };
 export { DRILL_TAG, reportText };
 
 const USAGE = `usage: ballast drill christmas-eve [--endpoint URL] [--region R] [--data-dir DIR]
     [--store sqlite|sqlite:/path|postgres://…] [--dns-port 8053] [--share 30] [--journal]
-    [--duration 15] [--rate 10] [--max-requests 2000] [--timeout 60] [--read-only 3] [--json]`;
+    [--duration 15] [--rate 10] [--max-requests 2000] [--timeout 60] [--read-only 3] [--json]
+    [--ticket ID | --break-glass --reason TEXT]   (--journal repairs the journal: maintenance, so an
+                                                   approved ticket for ballast:RepairState, or break-glass)`;
 
 /** The tag the drill's own ordinary changes set; left out of the before/after diff. */
 
@@ -48,6 +51,8 @@ export interface DrillOptions {
   readonly timeoutSeconds: number;
   /** Seconds the drill stays in read-only mode before it repairs (an operator reading the plan). */
   readonly readOnlySeconds: number;
+  /** The change ticket or break-glass reason the repair runs under (the two-person rule). */
+  readonly authority?: ChangeAuthority;
 }
 
 export async function drillCommand(argv: string[]): Promise<void> {
@@ -68,9 +73,15 @@ export async function drillCommand(argv: string[]): Promise<void> {
       timeout: { type: "string", default: "60" },
       "read-only": { type: "string", default: "3" },
       json: { type: "boolean", default: false },
+      ...CHANGE_FLAGS,
     },
   });
   if (positionals[0] !== "christmas-eve" || positionals.length !== 1) throw new UsageError(USAGE);
+  const authority = changeAuthority(values);
+  if (values.journal && authority.ticket === undefined && authority.breakGlass === undefined)
+    throw new UsageError(
+      "--journal ends with 'state repair --apply', which needs an approved change ticket: --ticket ID (ballast:RepairState), or --break-glass --reason TEXT",
+    );
   const num = (raw: string, flag: string, min: number, max: number): number => {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < min || n > max)
@@ -91,6 +102,7 @@ export async function drillCommand(argv: string[]): Promise<void> {
       maxRequestsPerLb: num(values["max-requests"], "max-requests", 1, 1_000_000),
       timeoutSeconds: num(values.timeout, "timeout", 1, 3600),
       readOnlySeconds: num(values["read-only"], "read-only", 0, 3600),
+      authority,
     },
     (line) => process.stderr.write(`${line}\n`),
   );
@@ -105,7 +117,12 @@ export async function runChristmasEve(opts: DrillOptions, log: (line: string) =>
   const endpoint = new URL(opts.endpoint);
   if (!isLoopback(endpoint.hostname))
     throw new UsageError(`the drill runs against a loopback endpoint only, not ${endpoint.hostname}`);
-  const client = new SignedClient(opts.endpoint, await credentials(opts.dataDir), opts.region);
+  const client = new SignedClient(
+    opts.endpoint,
+    await credentials(opts.dataDir),
+    opts.region,
+    opts.authority,
+  );
   const store = await openStore(opts.store, opts.dataDir);
   const raw = rawSqlOf(store);
   const failures: string[] = [];
