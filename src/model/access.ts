@@ -345,32 +345,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route("POST", "/tickets/{id}/close", "CloseTicket", ballastArn("{region}", "ticket/{id}")),
 ];
 
-/**
- * The admin actions that make a principal a maintainer or an administrator: holding any of them
- * is what puts changes to that principal's keys and policies under the two-person rule.
- */
-export const MAINTENANCE_ACTIONS: readonly string[] = [
-  "ballast:RestoreState",
-  "ballast:ImportState",
-  "ballast:CompactJournal",
-  "ballast:RepairState",
-  "ballast:ReleaseGuardHold",
-  "ballast:DiscardGuardHold",
-  "ballast:ManageCredentials",
-  "ballast:ManagePolicies",
-  "ballast:ManagePrincipals",
-];
-
-/** Whether `policies` allow any maintenance action on any resource its route names. */
-export function grantsMaintenance(policies: readonly PolicyDocument[]): boolean {
-  for (const r of ADMIN_ROUTES) {
-    if (!MAINTENANCE_ACTIONS.includes(r.action)) continue;
-    const resource = r.resource.replace("{region}", "us-east-1").replace(/\{[a-z]+\}/g, "x");
-    if (evaluate(policies, { action: r.action, resource }) === "allow") return true;
-  }
-  return false;
-}
-
 /** What a route not in the table asks: only a policy allowing every Ballast action allows it. */
 export const UNMAPPED_ADMIN_ACTION = `${BALLAST_SERVICE}:UnmappedAdminRoute`;
 

@@ -6,8 +6,9 @@
  * (model/access.ts MAINTENANCE_ACTIONS), a principal created with or deleted while holding
  * such a policy, and a customer policy put or deleted that grants one.
  */
-import { grantsMaintenance } from "../../model/access.js";
+
 import { parsePolicy } from "../../model/iam-policy.js";
+import { grantsMaintenance } from "../../model/maintenance.js";
 import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Authorizer } from "../auth/authorizer.js";
