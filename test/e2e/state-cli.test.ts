@@ -362,7 +362,7 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     assert.match(applied, /state now: verified; changes are accepted again/);
     assert.match(
       await ok("verify"),
-      /^journal verified: .*journal epoch from revision \d+, started by .*: repair: e2e: versions of revision 2 deleted\)/,
+      /^journal verified: .*journal epoch from revision \d+, started by .*: tkt-[0-9a-f]{16}; repair: e2e: versions of revision 2 deleted\)/,
     );
     await elb.send(
       new CreateLoadBalancerCommand({
