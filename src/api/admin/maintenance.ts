@@ -8,7 +8,7 @@
  */
 
 import { parsePolicy } from "../../model/iam-policy.js";
-import { grantsMaintenance } from "../../model/maintenance.js";
+import { grantsMaintenance, MAINTENANCE_ACTIONS } from "../../model/maintenance.js";
 import type { Credential } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Authorizer } from "../auth/authorizer.js";
@@ -35,7 +35,8 @@ const ALL = "all" as const;
 
 /** The maintenance a call does, or undefined for an everyday call. */
 export async function maintenanceOf(q: MaintenanceQuery): Promise<MaintenanceCall | undefined> {
-  const body = parsed(q.body);
+  if (!MAINTENANCE_ACTIONS.includes(q.action)) return undefined;
+  const body = q.action === "ballast:ImportState" ? undefined : parsed(q.body);
   switch (q.action) {
     case "ballast:RestoreState": {
       const lbs = body?.loadBalancers;
