@@ -4,6 +4,7 @@
  * and only then applied to the proxy. Request handling never waits on the control plane.
  */
 import { randomUUID } from "node:crypto";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
@@ -13,12 +14,13 @@ import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
+import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
-import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
+import { startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -28,12 +30,17 @@ export interface AgentOptions {
   /** The control plane's agent-channel endpoints (replicas), in the order to try them. */
   readonly controlUrls: readonly string[];
   readonly token: string;
+  /** PEM of the CA the control plane's certificate must chain to (https endpoints). */
+  readonly ca?: string;
   readonly logger: Logger;
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
   readonly statusIntervalMs?: number;
-  /** Serve GET /metrics (Prometheus) on 127.0.0.1 at this port; 0 or absent: off. */
-  readonly metricsPort?: number;
+  /**
+   * Serve /metrics (Prometheus), /healthz and /readyz here (port 0: a free one); absent: off.
+   * The address bound is written to `<dataDir>/metrics-address` for whoever scrapes it.
+   */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
   /** The region in access-log file names (default us-east-1). */
   readonly region?: string;
   /** Connection caps (default: from the open-file limit). */
@@ -57,7 +64,9 @@ export class Agent {
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
   #loop: Promise<void> | undefined;
-  #metricsServer: MetricsServer | undefined;
+  #metricsServer: ObservabilityServer | undefined;
+  /** True once a configuration (last-known-good or the control plane's) has been applied. */
+  #applied = false;
   readonly #dns: AgentDns;
   #dnsResponder: DnsResponder | undefined;
   #dnsPort: number | undefined;
@@ -71,7 +80,13 @@ export class Agent {
       ...(opts.region === undefined ? {} : { region: opts.region }),
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
     });
-    this.#client = new ConfigClient({ controlUrls: opts.controlUrls, token: opts.token, zone: opts.zone });
+    this.#client = new ConfigClient({
+      controlUrls: opts.controlUrls,
+      token: opts.token,
+      zone: opts.zone,
+      agentId: opts.agentId,
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),
@@ -93,8 +108,38 @@ export class Agent {
     return this.#revision;
   }
 
+  /** The address of the metrics listener, once it listens. */
+  get metricsAddress(): { readonly host: string; readonly port: number } | undefined {
+    const m = this.#metricsServer;
+    return m === undefined ? undefined : { host: m.host, port: m.port };
+  }
+
+  /** Ready: a configuration applied and every listener it runs bound. */
+  readiness(): Readiness {
+    const unbound = this.#runtime.unboundListeners();
+    const detail = {
+      zone: this.#opts.zone,
+      configRevision: this.#revision,
+      configApplied: this.#applied,
+      loadBalancers: this.#running.length,
+      ...(unbound.length === 0 ? {} : { unboundListeners: unbound.slice(0, 20) }),
+    };
+    return { ready: this.#applied && unbound.length === 0, detail };
+  }
+
   /** Serves the last-known-good configuration at once, then follows the control plane. */
   async start(): Promise<void> {
+    // First, so /readyz answers 503 while nothing is applied yet.
+    await this.#startMetrics();
+    try {
+      await this.#serve();
+    } catch (e) {
+      await this.#metricsServer?.close();
+      throw e;
+    }
+  }
+
+  async #serve(): Promise<void> {
     const lkg = await readLastKnownGood(this.#opts.dataDir);
     if (lkg) {
       if (lkg.zone !== this.#opts.zone) {
@@ -106,6 +151,7 @@ export class Agent {
       this.#revision = lkg.revision;
       this.#running = lkg.loadBalancers;
       await this.#runtime.apply(this.#assignments());
+      this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {
         revision: lkg.revision,
         loadBalancers: lkg.loadBalancers.length,
@@ -124,16 +170,6 @@ export class Agent {
         logger: this.#opts.logger,
       });
       this.#dnsPort = (await this.#dnsResponder.start()).udpPort;
-    }
-    if ((this.#opts.metricsPort ?? 0) > 0) {
-      this.#metricsServer = await startMetricsServer({
-        source: this.#runtime,
-        zone: this.#opts.zone,
-        port: this.#opts.metricsPort ?? 0,
-      });
-      this.#opts.logger.info("serving metrics", {
-        url: `http://127.0.0.1:${this.#metricsServer.port}/metrics`,
-      });
     }
     this.#runtime.onHealthChange(() => this.#queueReport());
     this.#statusTimer = setInterval(() => this.#queueReport(), this.#opts.statusIntervalMs ?? 1000);
@@ -198,6 +234,7 @@ export class Agent {
       });
     }
     await this.#runtime.apply(this.#assignments());
+    this.#applied = true;
     this.#opts.logger.info("applied configuration", {
       revision: doc.revision,
       loadBalancers: running.length,
@@ -219,6 +256,25 @@ export class Agent {
     this.#queueReport();
   }
 
+  async #startMetrics(): Promise<void> {
+    const listen = this.#opts.metricsListen;
+    if (listen === undefined) return;
+    this.#metricsServer = await startMetricsServer({
+      source: this.#runtime,
+      zone: this.#opts.zone,
+      agent: () => ({ revision: this.#revision, readiness: this.readiness() }),
+      host: listen.host,
+      port: listen.port,
+      logger: this.#opts.logger,
+    });
+    const address = `${urlHost(listen.host)}:${this.#metricsServer.port}`;
+    // Written whole then renamed: a reader never sees half an address.
+    const file = join(this.#opts.dataDir, "metrics-address");
+    await writeFile(`${file}.tmp`, `${address}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+    this.#opts.logger.info("serving metrics", { url: `http://${address}/metrics` });
+  }
+
   #assignments(): NodeAssignment[] {
     return this.#running.map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
   }
@@ -232,6 +288,7 @@ export class Agent {
       health: this.#runtime.health(),
       unexplained: this.#unexplained,
       ...(this.#refused === undefined ? {} : { refused: this.#refused }),
+      traffic: this.#runtime.traffic(),
       time: new Date().toISOString(),
     };
   }

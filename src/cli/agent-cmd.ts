@@ -8,8 +8,10 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
+import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
+import { parseListenAddress } from "../util/observability-server.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 
 export async function agentCommand(argv: string[]): Promise<void> {
@@ -20,8 +22,11 @@ export async function agentCommand(argv: string[]): Promise<void> {
       pool: { type: "string" },
       control: { type: "string" },
       "token-file": { type: "string" },
+      credentials: { type: "string" },
+      ca: { type: "string" },
       "data-dir": { type: "string" },
       id: { type: "string" },
+      "metrics-listen": { type: "string", default: "127.0.0.1:0" },
       "metrics-port": { type: "string" },
       region: { type: "string" },
       "max-connections": { type: "string" },
@@ -40,26 +45,29 @@ export async function agentCommand(argv: string[]): Promise<void> {
       derived.maxNodeConnections,
     ),
   };
-  const zone = requireFlag(values.zone, "zone");
+  const own = await agentIdentity(values.credentials, values["token-file"], values.zone);
+  const zone = own.zone;
   const dataDir = requireFlag(values["data-dir"], "data-dir");
-  const token = (await readFile(requireFlag(values["token-file"], "token-file"), "utf8")).trim();
+  const token = own.token;
+  const ca = values.ca === undefined ? undefined : await readPem(values.ca, "ca");
   const logger = createLogger({ component: "agent", zone });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await takeOver(join(dataDir, "agent.pid"), dataDir);
 
   const agent = new Agent({
-    agentId: values.id ?? `agent-${zone}`,
+    agentId: own.name ?? values.id ?? `agent-${zone}`,
     zone,
     pool: requireFlag(values.pool, "pool"),
     dataDir,
     // Several replicas: --control URL1,URL2 (the agent moves to the next when one fails).
-    controlUrls: requireFlag(values.control, "control")
+    controlUrls: (values.control ?? own.control?.join(",") ?? requireFlag(values.control, "control"))
       .split(",")
       .map((u) => u.trim())
       .filter((u) => u !== ""),
     token,
+    ...(ca === undefined ? {} : { ca }),
     logger,
-    metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
+    ...metricsListenFlag(values["metrics-listen"], values["metrics-port"]),
     ...(values.region === undefined ? {} : { region: values.region }),
     connectionLimits,
     ...(values.dns === undefined
@@ -89,6 +97,67 @@ export async function agentCommand(argv: string[]): Promise<void> {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+}
+
+/**
+ * `--metrics-listen HOST:PORT` (default 127.0.0.1:0, a free port written to
+ * `<data-dir>/metrics-address`), or `off`; `--metrics-port N` is short for 127.0.0.1:N.
+ */
+function metricsListenFlag(
+  listen: string,
+  port: string | undefined,
+): { metricsListen?: { host: string; port: number } } {
+  if (port !== undefined)
+    return { metricsListen: { host: "127.0.0.1", port: intFlag(port, "metrics-port", 0) } };
+  if (listen === "off") return {};
+  const parsed = parseListenAddress(listen);
+  if (parsed === undefined || isIP(parsed.host) === 0)
+    throw new UsageError(`--metrics-listen must be ADDRESS:PORT (or off), got ${listen}`);
+  return { metricsListen: parsed };
+}
+
+/**
+ * Who the agent is to the control plane: its own key (`--credentials`, from `ballast agents add`:
+ * name and zone come with it) or the shared token of a one-host `ballast up` (`--token-file`).
+ */
+async function agentIdentity(
+  credentialsFile: string | undefined,
+  tokenFile: string | undefined,
+  zoneFlag: string | undefined,
+): Promise<{ zone: string; token: string; name?: string; control?: readonly string[] }> {
+  if (credentialsFile !== undefined) {
+    const text = await readFile(credentialsFile, "utf8").catch((e: unknown) => {
+      throw new UsageError(`--credentials ${credentialsFile}: ${(e as Error).message}`);
+    });
+    let creds: AgentCredentials;
+    try {
+      creds = parseAgentCredentials(JSON.parse(text));
+    } catch (e) {
+      throw new UsageError(`--credentials ${credentialsFile}: ${(e as Error).message}`);
+    }
+    if (zoneFlag !== undefined && zoneFlag !== creds.zone)
+      throw new UsageError(
+        `--zone ${zoneFlag} differs from the zone of agent ${creds.name}'s key (${creds.zone})`,
+      );
+    return {
+      zone: creds.zone,
+      token: agentBearer(creds.name, creds.secret),
+      name: creds.name,
+      ...(creds.control === undefined ? {} : { control: creds.control }),
+    };
+  }
+  if (tokenFile === undefined)
+    throw new UsageError("an agent needs --credentials FILE (or --token-file FILE on one host)");
+  return { zone: requireFlag(zoneFlag, "zone"), token: (await readFile(tokenFile, "utf8")).trim() };
+}
+
+async function readPem(file: string, flag: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch((e: unknown) => {
+    throw new UsageError(`--${flag} ${file}: ${(e as Error).message}`);
+  });
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw new UsageError(`--${flag} ${file} holds no PEM certificate`);
+  return text;
 }
 
 /** `--dns 127.0.1.254:8053`: where the agent answers DNS. */

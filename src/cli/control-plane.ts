@@ -2,6 +2,9 @@
  * The control-plane process, composed: store, bootstrap credentials, the AWS Query API and the
  * admin API on one HTTP port, the agent channel on another, and the DNS responder. This is the
  * composition root; `api` and `controller` never import each other.
+ *
+ * The API port also answers GET /healthz and /readyz without credentials, and GET /metrics unless
+ * `--metrics-listen` moves the metrics to an address of their own (see docs/METRICS.md).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile } from "node:fs/promises";
@@ -10,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
 import type { JournalRepairControl } from "../api/admin/journal-repair.js";
+import { ApiMetrics } from "../api/api-metrics.js";
 import { AuditLog } from "../api/auth/audit-log.js";
 import { Authorizer } from "../api/auth/authorizer.js";
 import { ensureBootstrapAdmin, twoPersonHint } from "../api/auth/bootstrap.js";
@@ -19,6 +23,7 @@ import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
+import { Fleet } from "../controller/fleet.js";
 import { ChangeGuard } from "../controller/guard.js";
 import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
@@ -30,8 +35,25 @@ import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
+import { TrafficHistory } from "../store/traffic-history.js";
+import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
+import {
+  observabilityRoute,
+  parseListenAddress,
+  startObservabilityServer,
+  urlHost,
+} from "../util/observability-server.js";
+import type { MetricFamilies } from "../util/prometheus.js";
 import { countFlag, intFlag, UsageError } from "./args.js";
+import { controlPlaneObservability } from "./control-plane-observability.js";
+import {
+  type AgentTls,
+  FLEET_FLAGS,
+  type FleetFlagValues,
+  type FleetSettings,
+  fleetFlagOptions,
+} from "./fleet-flags.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -58,6 +80,14 @@ export interface ControlPlaneOptions {
   readonly retentionDays?: number;
   /** Removals by one principal within a minute on the ELB API past which a change ticket is needed (default 10). */
   readonly bulkThreshold?: number;
+  /** Serve /metrics here (and no longer on the API port); /healthz and /readyz stay on both. */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
+  /** Placement, failover and scaling settings (cli/fleet-flags.ts); absent: the defaults. */
+  readonly fleet?: FleetSettings;
+  /** The agent channel's TLS (absent: plain HTTP, for one host). */
+  readonly agentTls?: AgentTls;
+  /** True on the controller that runs workflows; absent: always (one control plane). */
+  readonly isActiveController?: () => boolean;
 }
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
@@ -74,10 +104,12 @@ export const CONTROL_PLANE_FLAGS = {
   "backup-keep": { type: "string" },
   "retention-days": { type: "string" },
   "bulk-threshold": { type: "string" },
+  "metrics-listen": { type: "string" },
+  ...FLEET_FLAGS,
 } as const;
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
-export interface ControlPlaneFlagValues {
+export interface ControlPlaneFlagValues extends FleetFlagValues {
   readonly "data-dir": string;
   readonly store: string;
   readonly "api-port"?: string | undefined;
@@ -90,6 +122,7 @@ export interface ControlPlaneFlagValues {
   readonly "backup-keep"?: string | undefined;
   readonly "retention-days"?: string | undefined;
   readonly "bulk-threshold"?: string | undefined;
+  readonly "metrics-listen"?: string | undefined;
 }
 
 /** The control plane's options the shared flags set (all but host, zones, env and logger). */
@@ -107,7 +140,19 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     ...(values["bulk-threshold"] === undefined
       ? {}
       : { bulkThreshold: countFlag(values["bulk-threshold"], "bulk-threshold", 10) }),
+    ...metricsListenFlag(values["metrics-listen"]),
+    ...fleetFlagOptions(values),
   };
+}
+
+/** `--metrics-listen HOST:PORT`: /metrics on an address of its own instead of the API port. */
+export function metricsListenFlag(raw: string | undefined): {
+  metricsListen?: { host: string; port: number };
+} {
+  if (raw === undefined) return {};
+  const parsed = parseListenAddress(raw);
+  if (parsed === undefined) throw new UsageError(`--metrics-listen must be ADDRESS:PORT, got ${raw}`);
+  return { metricsListen: parsed };
 }
 
 /** `--regions us-east-1,eu-west-1`: the only regions served; without it, every region. */
@@ -148,12 +193,17 @@ export interface RunningControlPlane {
   readonly store: Store;
   readonly apiUrl: string;
   readonly agentUrl: string;
+  /** Where GET /metrics answers: the API port, or the --metrics-listen address. */
+  readonly metricsUrl: string;
   readonly dnsPort: number;
   readonly agentToken: string;
   readonly accessKeyId: string;
   readonly credentialsFile: string | undefined;
   /** How to set up the two-person rule, while fewer than two principals may approve tickets. */
   readonly twoPersonHint: string | undefined;
+  /** The CA file agents verify the agent channel with (its own CA); undefined for plain HTTP or the operator's certificate. */
+  readonly agentCaFile: string | undefined;
+  readonly fleet: Fleet;
   close(): Promise<void>;
 }
 
@@ -193,7 +243,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     closers.push(() => backups.stop());
 
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
+    // Placement, failover and scaling: journal decisions, made only on the active controller.
+    const fleet = new Fleet({
+      store,
+      logger: logger.child({ component: "fleet" }),
+      isActiveController: opts.isActiveController ?? (() => true),
+      stateVerified: () => monitor.verified,
+      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode"),
+      ...opts.fleet,
+    });
+    fleet.start();
+    closers.push(() => fleet.stop());
     const safety: SafetyControl = {
+      fleetAlarms: () => fleet.alarms(),
       holds: () => guard.holds(),
       release: (zone, by) => guard.release(zone, by),
       discard: (zone, by) => guard.discard(zone, by),
@@ -208,9 +270,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       counter: unauthenticated,
     });
     closers.push(async () => noise.flush());
-    // Every call to either API, allowed or not, is recorded; batched, flushed on close.
-    const audit = new AuditLog({ store, logger });
-    closers.push(() => audit.close());
+    // Every call to either API, allowed or not, is recorded (batched, flushed on close) and counted.
+    const auditLog = new AuditLog({ store, logger });
+    closers.push(() => auditLog.close());
+    const apiMetrics = new ApiMetrics();
+    const audit = apiMetrics.counting(auditLog);
     // Read-only mode: while the monitor finds the journal damaged, the API's store refuses changes.
     // `state repair` alone works on the store itself, and has the state checked again at once.
     const repairOptions = { backupDir, dnsDomain: opts.dnsDomain };
@@ -250,30 +314,66 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       changeControl,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
+    const traffic = new TrafficHistory();
     const adminApi = createAdminHandler({
       ...common,
+      traffic,
       backupDir,
       safety,
       repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
+    // Read at scrape time: the agent channel adds its refusals once it exists.
+    const families: MetricFamilies[] = [
+      unauthenticated,
+      ...changeControl.counters(),
+      ...apiMetrics.families(),
+      { renderInto: (exp) => exp.raw(fleet.metricsText()) },
+    ];
+    const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
+    // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
+    const onApiPort = {
+      ...observability,
+      ...(opts.metricsListen === undefined ? {} : { metrics: undefined }),
+    };
     const api = createServer((req, res) => {
-      if (req.url?.startsWith("/admin/")) adminApi(req, res);
+      if (observabilityRoute(onApiPort, req, res)) return;
+      const admin = req.url?.startsWith("/admin/") === true;
+      const start = performance.now();
+      res.once("finish", () =>
+        apiMetrics.duration.observe(admin ? "admin" : "elb", (performance.now() - start) / 1000),
+      );
+      if (admin) adminApi(req, res);
       else query(req, res);
     });
     answerClientErrorsAsAws(api);
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
+    let metricsUrl = `http://${urlHost(opts.host)}:${apiPort}/metrics`;
+    if (opts.metricsListen !== undefined) {
+      const own = await startObservabilityServer(
+        observability,
+        opts.metricsListen.host,
+        opts.metricsListen.port,
+      );
+      closers.push(() => own.close());
+      metricsUrl = `http://${urlHost(own.host)}:${own.port}/metrics`;
+    }
 
+    const tls = await agentChannelTls(opts.agentTls, opts.dataDir, opts.host);
     const channel = new AgentChannel({
       store,
+      placement: true,
+      ...(tls === undefined ? {} : { tls }),
       token: agentToken,
       zones: opts.zones,
       logger,
       guard,
       monitor,
-      counters: [unauthenticated, ...changeControl.counters()],
+      counters: families,
+      traffic,
     });
+    families.push(channel.refusalFamilies);
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
 
@@ -290,7 +390,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     return {
       store,
       apiUrl: `http://${opts.host}:${apiPort}`,
-      agentUrl: `http://${opts.host}:${agentPort}`,
+      metricsUrl,
+      agentUrl: `${tls === undefined ? "http" : "https"}://${opts.host}:${agentPort}`,
+      agentCaFile: tls?.caFile,
+      fleet,
       dnsPort: udpPort,
       agentToken,
       accessKeyId: admin.accessKeyId,
@@ -302,6 +405,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     await closeAll();
     throw e;
   }
+}
+
+async function agentChannelTls(
+  mode: AgentTls | undefined,
+  dataDir: string,
+  host: string,
+): Promise<ServerTls | undefined> {
+  if (mode === undefined || mode.kind === "off") return undefined;
+  return mode.kind === "given" ? operatorTls(mode.certFile, mode.keyFile) : ownTls(dataDir, host);
 }
 
 async function readOrCreateSecret(path: string): Promise<string> {

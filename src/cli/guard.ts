@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import {
   BREAK_GLASS_ALARM_HOURS,
   type BreakGlassAlarm,
+  type FleetAlarm,
   type GuardHold,
   type StateCheck,
 } from "../model/guard.js";
@@ -43,6 +44,7 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     state: StateCheck | null;
     holds: GuardHold[];
     breakGlass?: BreakGlassAlarm[];
+    fleet?: FleetAlarm[];
     readOnly?: ReadOnlyIncident | null;
   }>("alarms", await (await client(values)).send("GET", "/admin/v1/alarms"));
   if (r === undefined) return;
@@ -62,13 +64,15 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     console.log(
       `READ-ONLY since ${r.readOnly.since}: ${r.readOnly.detail}; changes are refused until 'ballast state repair' (docs/OPERATIONS.md)`,
     );
+  const fleet = r.fleet ?? [];
+  for (const a of fleet) console.log(`ALARM ${a.kind} since ${a.since}: ${a.message}`);
   printHolds(r.holds);
   const glass = r.breakGlass ?? [];
   for (const g of glass)
     console.log(
       `BREAK-GLASS ${g.time}: ${g.principal} ran ${g.action} without a change ticket: "${g.reason}" (request ${g.requestId}; shown for ${BREAK_GLASS_ALARM_HOURS} h)`,
     );
-  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || glass.length > 0)
+  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || fleet.length > 0 || glass.length > 0)
     process.exitCode = 1;
 }
 

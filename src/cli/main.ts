@@ -8,6 +8,7 @@ import { controlCommand } from "./control.js";
 import { drillCommand } from "./drill.js";
 import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
+import { healthCommand, lbCommand } from "./load-balancers.js";
 import { limitsCommand, subnetsCommand } from "./registry.js";
 import { stateCommand } from "./state.js";
 import { ticketsCommand } from "./tickets.js";
@@ -18,9 +19,12 @@ const USAGE = `usage: ballast <command> [flags]
 commands:
   up [--demo] [--data-dir DIR] [--api-port 9700] [--dns-port 8053]
                       control plane, two agents and the DNS responder, in the foreground
-  control             the control plane alone
+  control [--host ADDR] [--zones Z,…] [--tls-cert F --tls-key F | --agent-tls off]
+                      the control plane alone (agent channel on TLS, its own CA in DIR/ca/)
   agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR
-                      one load-balancer node agent
+                      one load-balancer node agent (on the control plane's host)
+  agent --credentials F --ca CA --pool CIDR [--control https://HOST:9701] --data-dir DIR
+                      an agent on another host, with its own key (ballast agents add)
   instances add ID --address ADDR --zone ZONE | remove ID | list
                       the instance inventory (signed admin API)
   subnets add ID --zone Z --vpc VPC [--cidr C] | remove ID | list
@@ -32,7 +36,16 @@ commands:
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
-  alarms [--json]     the last check of the stored state and the changes the guard holds
+  lb list | show NAME [--json]
+                      load balancers: listeners, instances and why they fail, nodes
+  health NAME [--json]
+                      a load balancer's instances: state, reason of the last failed check
+  agents add NAME --zone Z [--out FILE] [--control URL]
+                      an agent's own key to the agent channel (a credentials file, 0600)
+  agents revoke NAME  refuse that agent's key from its next request on
+  agents keys         the agents' keys and whether each is active
+  alarms [--json]     the last check of the stored state, the changes the guard holds, and the
+                      fleet's alarms (failover suspended by its breaker, scaling refused)
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)
   principals list | show NAME | create NAME [--policy P]... | delete NAME
@@ -59,6 +72,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   certs: certsCommand,
   state: stateCommand,
   agents: agentsCommand,
+  lb: lbCommand,
+  health: healthCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
   principals: principalsCommand,

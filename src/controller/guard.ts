@@ -101,7 +101,17 @@ export class ChangeGuard {
       }
       return null;
     }
-    if (existing !== undefined && doc.revision >= existing.toRevision) this.#holds.delete(zone);
+    // Documents are per agent under placement: another agent of the zone whose document at the same
+    // revision removes nothing does not end a hold; the held change passing, or a newer one, does —
+    // and so does a stored decision on it (made here before a restart, or by another replica).
+    const decided = existing !== undefined && Math.max(released, discarded) >= existing.toRevision;
+    if (
+      existing !== undefined &&
+      (decided ||
+        doc.revision > existing.toRevision ||
+        (doc.revision === existing.toRevision && pending.length > 0))
+    )
+      this.#holds.delete(zone);
     // Removals an operator released would trip the agents' own guard: the document says so.
     const out: AgentConfig = { ...doc, removals };
     return pending.length < removals.length ? { ...out, release: { revision: doc.revision } } : out;

@@ -10,6 +10,7 @@
 import type { DnsRecord } from "./dns-records.js";
 import type { NodeSpec } from "./node-spec.js";
 import type { NodeSource } from "./resolve-node.js";
+import type { TrafficReport } from "./traffic.js";
 import type { Protocol } from "./types.js";
 
 export type RemovalKind = "loadBalancer" | "listener" | "backend";
@@ -21,6 +22,11 @@ export interface Removal {
   readonly key: string;
   /** The journal revision that removed it. */
   readonly revision: number;
+  /**
+   * The load balancer left this agent for another (failover, scaling down), not the service: it
+   * keeps its nodes elsewhere, so the guards do not count it as a removal of a load balancer.
+   */
+  readonly moved?: true;
 }
 
 export interface AgentConfig {
@@ -55,6 +61,19 @@ export interface StatusAck {
 
 export type InstanceState = "InService" | "OutOfService" | "Unknown";
 
+/** Why a health check failed, in HAProxy's spirit: the layer that failed and how. */
+export type HealthFailureKind = "status" | "refused" | "reset" | "timeout" | "tls" | "dns" | "other";
+
+export interface HealthCheckFailure {
+  readonly kind: HealthFailureKind;
+  /** Short and stable: `L7STS/404`, `L4CON refused`, `L4TOUT`, `L7TOUT`, `L6 TLS handshake: <msg>`. */
+  readonly detail: string;
+  /** The HTTP status the back end answered (kind `status`). */
+  readonly status?: number;
+  /** When the check failed, ISO 8601. */
+  readonly at: string;
+}
+
 export interface InstanceHealthReport {
   readonly loadBalancer: string;
   readonly instanceId: string;
@@ -66,6 +85,11 @@ export interface InstanceHealthReport {
    * reported InService with "Instance deregistration currently in progress" until drained or timed out.
    */
   readonly draining?: boolean;
+  /**
+   * The last failed check of this back end on this node, whatever its state now. Optional: agents
+   * of an earlier version do not send it. Operators' eyes only: never part of the ELB API.
+   */
+  readonly lastFailure?: HealthCheckFailure;
 }
 
 export interface NodeReport {
@@ -76,6 +100,10 @@ export interface NodeReport {
    * balancing on, its own zone's with it off. DNS leaves out a node with none (absent: count it in).
    */
   readonly routableInService?: number;
+  /** Client connections open on the node now (scaling reads it). */
+  readonly connections?: number;
+  /** Requests the node received since the agent started (scaling reads its rate). */
+  readonly requestCount?: number;
   readonly listeners: readonly {
     readonly port: number;
     readonly protocol: Protocol;
@@ -94,5 +122,7 @@ export interface AgentStatus {
   readonly unexplained: readonly string[];
   /** The last document the agent refused (its own guard), while it is still the newest it was offered. */
   readonly refused?: { readonly revision: number; readonly reason: string };
+  /** Per-load-balancer traffic figures (model/traffic.ts); absent from agents of an earlier version. */
+  readonly traffic?: readonly TrafficReport[];
   readonly time: string;
 }

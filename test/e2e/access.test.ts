@@ -499,7 +499,7 @@ describe("access: principals, keys, policies and the audit log, with real client
     );
     const records = await audit("principal=admin&action=ManageCredentials&result=allowed");
     assert.equal(records[0]?.breakGlass, "approver on leave, key lost");
-    const metrics = await (await fetch(`${cp.agentUrl}/metrics`)).text();
+    const metrics = await (await fetch(cp.metricsUrl)).text();
     assert.match(metrics, /^ballast_break_glass_total\{action="ballast:ManageCredentials"\} 1$/m);
     assert.match(metrics, /^ballast_change_ticket_uses_total\{action="ballast:ManagePolicies"\} [1-9]\d*$/m);
     assert.match(metrics, /^ballast_change_ticket_refusals_total\{code="ChangeTicketRequired"\} [1-9]\d*$/m);

@@ -32,6 +32,9 @@ function allowedByRole(role: LegacyRole, action: string, resource = "*"): boolea
 /** Every route the admin API serves (its modules' route comments), as method and path. */
 const SERVED_ROUTES: readonly [string, string][] = [
   ["GET", "/instances"],
+  ["GET", "/load-balancers"],
+  ["GET", "/load-balancers/web"],
+  ["GET", "/load-balancers/web/stats"],
   ["GET", "/instances/i-1"],
   ["PUT", "/instances/i-1"],
   ["DELETE", "/instances/i-1"],
@@ -61,6 +64,9 @@ const SERVED_ROUTES: readonly [string, string][] = [
   ["GET", "/alarms"],
   ["GET", "/guard/holds"],
   ["GET", "/agents"],
+  ["GET", "/agent-keys"],
+  ["POST", "/agent-keys/edge-1"],
+  ["POST", "/agent-keys/edge-1/revoke"],
   ["POST", "/guard/holds/us-east-1a/release"],
   ["POST", "/guard/holds/us-east-1a/discard"],
   ["GET", "/principals"],

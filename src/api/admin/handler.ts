@@ -12,6 +12,8 @@
  *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
  *                            backups (writes its own responses) state.ts
  *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
+ *   /admin/v1/load-balancers…  the operator's view: configuration, back ends with the reason
+ *                            of their last failed check, nodes, traffic    load-balancers.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
  *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
@@ -32,6 +34,7 @@ import { BallastError, isBallastError } from "../../model/errors.js";
 import { BREAK_GLASS_ALARM_HOURS, type BreakGlassAlarm, type SafetyControl } from "../../model/guard.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
+import type { TrafficHistory } from "../../store/traffic-history.js";
 import type { Logger } from "../../util/logger.js";
 import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -40,6 +43,7 @@ import { type Admission, ChangeControl } from "../auth/change-control.js";
 import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { createAccessRoutes, isAccessPath } from "./access.js";
+import { createAgentKeyRoutes, isAgentKeysPath } from "./agent-keys.js";
 import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
@@ -47,6 +51,7 @@ import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
+import { createLoadBalancerRoutes, isLoadBalancersPath } from "./load-balancers.js";
 import { maintenanceOf } from "./maintenance.js";
 import { refusePresigned } from "./presigned.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
@@ -80,6 +85,10 @@ export interface AdminHandlerOptions {
   readonly changeControl?: ChangeControl;
   /** The clock of tickets and alarms (tests). */
   readonly now?: () => Date;
+  /** The traffic the agents report to this process (the load balancers' stats); none: empty stats. */
+  readonly traffic?: TrafficHistory;
+  /** The zones agents may serve (an agent's key names one). */
+  readonly zones?: readonly string[];
 }
 
 export function createAdminHandler(
@@ -95,6 +104,11 @@ export function createAdminHandler(
   const tickets = createTicketRoutes({ store: opts.store, logger, now });
   const safety = createSafetyRoutes(opts.safety, () => breakGlassAlarms(opts.store, now()));
   const agents = createAgentRoutes({ store: opts.store });
+  const loadBalancers = createLoadBalancerRoutes({
+    store: opts.store,
+    ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+  });
+  const agentKeys = createAgentKeyRoutes({ store: opts.store, zones: opts.zones ?? [] });
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -215,6 +229,8 @@ export function createAdminHandler(
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);
     if (isAgentsPath(path)) return agents(call);
+    if (isLoadBalancersPath(path)) return loadBalancers(call, query);
+    if (isAgentKeysPath(path)) return agentKeys(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);
