@@ -37,6 +37,14 @@ const OPTIONS = {
 export async function ticketsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [verb, id] = positionals;
+  if (!["open", "list", "show", "approve", "reject", "close"].includes(verb ?? ""))
+    throw new UsageError(USAGE);
+  if (verb === "open" && (values.operation ?? []).length === 0)
+    throw new UsageError("tickets open needs --operation OP (one or more)");
+  if (verb === "open" && (values.reason ?? "").trim() === "")
+    throw new UsageError("tickets open needs --reason TEXT");
+  if (verb !== "open" && verb !== "list" && id === undefined)
+    throw new UsageError(`tickets ${verb} needs a ticket id`);
   const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
   const json = "application/json";
   const show = (t: ChangeTicket | undefined): void => {
@@ -45,8 +53,6 @@ export async function ticketsCommand(argv: string[]): Promise<void> {
   };
   if (verb === "open") {
     const operations = values.operation ?? [];
-    if (operations.length === 0) throw new UsageError("tickets open needs --operation OP (one or more)");
-    if ((values.reason ?? "").trim() === "") throw new UsageError("tickets open needs --reason TEXT");
     let duration: number | undefined;
     if (values.duration !== undefined) {
       if (!/^\d+$/.test(values.duration))
