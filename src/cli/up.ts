@@ -121,6 +121,7 @@ ${agents.map((a, i) => `  agent metrics    ${a.zone} http://${agentMetrics[i] ??
 Try it with the AWS CLI:
   ${credentialsHint} \\
     aws elb describe-load-balancers --endpoint-url ${cp.apiUrl} --region ${values.region}`);
+  if (cp.twoPersonHint !== undefined) console.log(`\n${cp.twoPersonHint}`);
 
   if (values.demo) {
     if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");

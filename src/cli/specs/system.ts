@@ -1,4 +1,6 @@
 /** `ballast up|control|agent|drill`: the processes of a deployment, and the outage rehearsal. */
+
+import { CHANGE_FLAGS } from "../change-flags.js";
 import { defineCommand } from "../command.js";
 import { FLEET_FLAGS } from "../fleet-flags.js";
 import { CLIENT_FLAGS } from "./common.js";
@@ -60,6 +62,12 @@ export const CONTROL_PLANE_FLAGS = {
     arg: "DAYS",
     defaultText: "90",
     help: "days of history a compaction never removes",
+  },
+  "bulk-threshold": {
+    type: "string",
+    arg: "N",
+    defaultText: "10",
+    help: "more load balancers or instances removed by one request, or by one principal in a minute, need a change ticket",
   },
   "metrics-listen": {
     type: "string",
@@ -210,7 +218,10 @@ export const DRILL = defineCommand({
   args: "christmas-eve",
   summary:
     "Rehearse the 24 December 2012 outage against a running deployment: delete a share of the state behind the API's back and watch it be detected and repaired.",
-  details: ["Loopback deployments only; it bypasses the API to damage the store."],
+  details: [
+    "Loopback deployments only; it bypasses the API to damage the store.",
+    "--journal ends with 'state repair --apply': an approved ticket for ballast:RepairState (--ticket) or --break-glass --reason TEXT.",
+  ],
   flags: {
     ...CLIENT_FLAGS,
     store: {
@@ -252,5 +263,6 @@ export const DRILL = defineCommand({
       help: "time in read-only mode before repairing",
     },
     json: { type: "boolean", default: false, help: "print the report as JSON" },
+    ...CHANGE_FLAGS,
   },
 });
