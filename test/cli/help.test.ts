@@ -71,7 +71,7 @@ describe("ballast --help", () => {
     assert.equal(a.code, 0);
     assert.equal(a.stdout, b.stdout);
     assert.equal((await ballast(["state", "help", "compact"])).stdout, a.stdout);
-    assert.match(a.stdout, /--ticket ID\s+the approved change ticket/);
+    assert.match(a.stdout, /--ticket ID\s+an approved change ticket covering this operation/);
   });
 
   it("an unknown command, verb or flag: one line naming it and the help to run, exit 2", async () => {
