@@ -10,6 +10,7 @@ import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
 import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import type { ListenSocketSource } from "../proxy/bind.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
@@ -40,9 +41,18 @@ export interface AgentOptions {
   readonly connectionLimits?: ConnectionLimits;
   /** Answer DNS for the load balancers this agent serves (UDP and TCP), under `domain`. */
   readonly dns?: { readonly host: string; readonly port: number; readonly domain: string };
+  /** Listening sockets held by the agent's keeper (src/agent/keeper.ts); else bound here. */
+  readonly sockets?: ListenSocketSource;
+  /**
+   * Called once the last-known-good configuration serves, before DNS and metrics bind: under a
+   * keeper, the worker this one replaces still holds those ports until it is told to drain.
+   */
+  readonly onServing?: () => void;
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** How long a new worker waits for the one it replaces to let go of the DNS and metrics ports. */
+const PORT_HANDOVER_MS = 15_000;
 
 export class Agent {
   readonly #opts: AgentOptions;
@@ -70,6 +80,7 @@ export class Agent {
       accessLogDir: join(opts.dataDir, "access-logs"),
       ...(opts.region === undefined ? {} : { region: opts.region }),
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
+      ...(opts.sockets === undefined ? {} : { sockets: opts.sockets }),
     });
     this.#client = new ConfigClient({ controlUrls: opts.controlUrls, token: opts.token, zone: opts.zone });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
@@ -111,10 +122,13 @@ export class Agent {
         loadBalancers: lkg.loadBalancers.length,
       });
     }
+    this.#opts.onServing?.();
+    // Under a keeper, the worker being replaced lets these ports go only once told to drain.
+    const retry = this.#opts.sockets === undefined ? 0 : PORT_HANDOVER_MS;
     const dns = this.#opts.dns;
     if (dns !== undefined) {
       await this.#dns.load();
-      this.#dnsResponder = new DnsResponder({
+      const responder = new DnsResponder({
         host: dns.host,
         port: dns.port,
         domain: dns.domain,
@@ -123,14 +137,12 @@ export class Agent {
         unknownName: "refused",
         logger: this.#opts.logger,
       });
-      this.#dnsPort = (await this.#dnsResponder.start()).udpPort;
+      this.#dnsPort = (await whileInUse(() => responder.start(), retry, this.#abort.signal)).udpPort;
+      this.#dnsResponder = responder;
     }
     if ((this.#opts.metricsPort ?? 0) > 0) {
-      this.#metricsServer = await startMetricsServer({
-        source: this.#runtime,
-        zone: this.#opts.zone,
-        port: this.#opts.metricsPort ?? 0,
-      });
+      const metrics = { source: this.#runtime, zone: this.#opts.zone, port: this.#opts.metricsPort ?? 0 };
+      this.#metricsServer = await whileInUse(() => startMetricsServer(metrics), retry, this.#abort.signal);
       this.#opts.logger.info("serving metrics", {
         url: `http://127.0.0.1:${this.#metricsServer.port}/metrics`,
       });
@@ -251,13 +263,28 @@ export class Agent {
     }, 50).unref();
   }
 
-  async stop(): Promise<void> {
+  /** Stops following the control plane, lets DNS and metrics go, then drains for up to `graceMs`. */
+  async stop(graceMs?: number): Promise<void> {
     this.#abort.abort();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     await this.#loop;
     await this.#metricsServer?.close();
     await this.#dnsResponder?.close();
-    await this.#runtime.close();
+    await this.#runtime.close(graceMs);
+  }
+}
+
+/** Runs `bind` again every 50 ms while it fails with EADDRINUSE, for up to `forMs`. */
+async function whileInUse<T>(bind: () => Promise<T>, forMs: number, signal: AbortSignal): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await bind();
+    } catch (e) {
+      const inUse = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+      if (!inUse || Date.now() >= deadline || signal.aborted) throw e;
+      await sleep(50, signal);
+    }
   }
 }
 

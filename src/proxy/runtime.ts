@@ -11,6 +11,7 @@ import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
 import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
+import type { ListenSocketSource } from "./bind.js";
 import { ConnectionBudget, type ConnectionLimits, limitsFor, openFileLimit } from "./connection-budget.js";
 import { ConnectionDrainer, type DrainHold } from "./draining.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
@@ -37,6 +38,8 @@ export interface ProxyRuntimeOptions {
   readonly region?: string;
   /** Connection caps (default: from the process's open-file limit, see connection-budget.ts). */
   readonly connectionLimits?: ConnectionLimits;
+  /** Listening sockets held by the agent's keeper, so they outlive this process. */
+  readonly sockets?: ListenSocketSource;
 }
 
 /** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
@@ -45,6 +48,12 @@ const REMOVAL_GRACE_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The open-file limit assumed where the process's own cannot be read. */
 const DEFAULT_FILE_LIMIT = 1024;
+/**
+ * At start, listeners wait this long at most for every back end's first check: a listener that
+ * accepted at once would answer 503 until then — to clients that waited in the accept queue of a
+ * socket handed over from the agent process before.
+ */
+const FIRST_CHECKS_MS = 1500;
 /** Health changes are coalesced for this long before listeners are told. */
 const HEALTH_DEBOUNCE_MS = 10;
 
@@ -79,14 +88,17 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #drainer: ConnectionDrainer;
   /** The open access logs, by load-balancer name (only those with logging enabled). */
   readonly #accessLogs: AccessLogs;
+  readonly #sockets: ListenSocketSource | undefined;
   #healthTimer: NodeJS.Timeout | null = null;
   #applying: Promise<void> = Promise.resolve();
+  #started = false;
   #closed = false;
 
   constructor(opts: ProxyRuntimeOptions) {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
     this.#pools = new PoolRegistry();
     this.#zone = opts.zone;
+    this.#sockets = opts.sockets;
     this.#accessLogs = new AccessLogs({ dir: opts.accessLogDir, region: opts.region, log: this.#log });
     this.#drainer = new ConnectionDrainer(this.#log, () => this.healthChanged());
     this.connections = new ConnectionBudget(
@@ -153,7 +165,11 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#healthTimer.unref();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting and lets in-flight work finish for up to `graceMs`. Listening sockets held by
+   * a keeper stay open there: the next agent process takes them over.
+   */
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     await this.#applying;
     this.#closed = true;
     if (this.#healthTimer !== null) clearTimeout(this.#healthTimer);
@@ -162,10 +178,10 @@ export class ProxyRuntime implements HealthChangeSink {
     const closing: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {
       node.checker.stop();
-      for (const { listener } of node.listeners.values()) closing.push(listener.close(SHUTDOWN_GRACE_MS));
+      for (const { listener } of node.listeners.values()) closing.push(listener.close(graceMs));
     }
     this.#nodes.clear();
-    for (const listener of this.#draining) closing.push(listener.close(SHUTDOWN_GRACE_MS));
+    for (const listener of this.#draining) closing.push(listener.close(graceMs));
     await Promise.all(closing);
     await this.#accessLogs.closeAll();
     await this.#pools.closeAll(SHUTDOWN_GRACE_MS);
@@ -180,14 +196,14 @@ export class ProxyRuntime implements HealthChangeSink {
       if (wanted.has(name)) continue;
       this.#log.info("load balancer leaves this node", { loadBalancer: name });
       node.checker.stop();
-      for (const { listener } of node.listeners.values()) this.#drain(listener);
+      for (const { listener } of node.listeners.values()) this.#drain(listener, node.address);
       this.#nodes.delete(name);
       this.metrics.remove(name);
       this.#drainer.forget(name);
       this.#accessLogs.close(name);
     }
 
-    const binds: Promise<boolean>[] = [];
+    const binds: ProxyListener[] = [];
     for (const a of wanted.values()) {
       let node = this.#nodes.get(a.spec.name);
       if (node === undefined) {
@@ -199,7 +215,7 @@ export class ProxyRuntime implements HealthChangeSink {
         };
         this.#nodes.set(a.spec.name, node);
       } else if (node.address !== a.address) {
-        for (const { listener } of node.listeners.values()) this.#drain(listener);
+        for (const { listener } of node.listeners.values()) this.#drain(listener, node.address);
         node.listeners.clear();
         node.address = a.address;
       }
@@ -209,7 +225,17 @@ export class ProxyRuntime implements HealthChangeSink {
       await this.#applyListeners(a.spec.name, node, binds);
       this.#applyAccessLog(a.spec.name, node);
     }
-    await Promise.all(binds);
+    if (!this.#started) {
+      this.#started = true;
+      await this.#firstChecks(Date.now() + FIRST_CHECKS_MS);
+    }
+    await Promise.all(binds.map((l) => l.listen()));
+  }
+
+  async #firstChecks(deadline: number): Promise<void> {
+    const all = [...this.#nodes.values()].flatMap((n) => n.checker.all());
+    while (Date.now() < deadline && !this.#closed && all.some((h) => !h.checked))
+      await new Promise((r) => setTimeout(r, 10));
   }
 
   /** The back ends a node routes to: all of them with cross-zone load balancing, else its zone's. */
@@ -230,7 +256,7 @@ export class ProxyRuntime implements HealthChangeSink {
     return holds;
   }
 
-  async #applyListeners(name: string, node: RunningNode, binds: Promise<boolean>[]): Promise<void> {
+  async #applyListeners(name: string, node: RunningNode, binds: ProxyListener[]): Promise<void> {
     const backends: BackendHealth[] = [];
     for (const b of this.#routable(node.spec)) {
       const h = node.checker.get(b.instanceId);
@@ -243,7 +269,7 @@ export class ProxyRuntime implements HealthChangeSink {
       let existing = node.listeners.get(l.port);
       if (existing !== undefined && existing.kind !== kind) {
         node.listeners.delete(l.port);
-        this.#drain(existing.listener);
+        this.#drain(existing.listener, node.address);
         existing = undefined;
         // Let the closed listening socket go before binding the same port again.
         await new Promise((r) => setImmediate(r));
@@ -268,7 +294,7 @@ export class ProxyRuntime implements HealthChangeSink {
         const listener = this.#createListener(l, name, node.address, tls);
         listener.apply(input);
         node.listeners.set(l.port, { kind, listener, applied: input });
-        binds.push(listener.listen());
+        binds.push(listener);
         continue;
       }
       if (!sameInput(existing.applied, input)) {
@@ -277,12 +303,12 @@ export class ProxyRuntime implements HealthChangeSink {
         existing.listener.apply(input);
         existing.applied = input;
       }
-      if (!existing.listener.bound) binds.push(existing.listener.listen());
+      if (!existing.listener.bound) binds.push(existing.listener);
     }
     for (const [port, { listener }] of node.listeners) {
       if (ports.has(port)) continue;
       node.listeners.delete(port);
-      this.#drain(listener);
+      this.#drain(listener, node.address);
     }
   }
 
@@ -297,6 +323,7 @@ export class ProxyRuntime implements HealthChangeSink {
       backendTls: l.upstream.tls,
       idleTimeoutMs: l.idleTimeoutSeconds * 1000,
       budget: { budget: this.connections, node: name },
+      ...(this.#sockets === undefined ? {} : { sockets: this.#sockets }),
     };
     if (l.engine === "http")
       return new HttpListener({ ...common, pools: this.#pools, balancer: this.#httpBalancer });
@@ -329,9 +356,13 @@ export class ProxyRuntime implements HealthChangeSink {
     for (const { listener } of node.listeners.values()) listener.accessLog = log;
   }
 
-  #drain(listener: ProxyListener): void {
+  /** A listener removed for good: it drains, and its socket (if a keeper holds it) is let go. */
+  #drain(listener: ProxyListener, address: string): void {
     this.#draining.add(listener);
     void listener.close(REMOVAL_GRACE_MS).finally(() => this.#draining.delete(listener));
+    // close() has closed this process's descriptor already; the keeper's goes now, so the
+    // address:port refuses new connections instead of queueing them for nobody.
+    this.#sockets?.release(address, listener.port);
   }
 
   #logUnsupported(name: string, l: ListenerSpec): void {

@@ -34,6 +34,11 @@ export class BackendHealth {
     return this.state === "InService";
   }
 
+  /** At least one check has answered. */
+  get checked(): boolean {
+    return !this.#registering || this.#passes + this.#failures > 0;
+  }
+
   /** Records one check result; returns true when the state changed. */
   record(ok: boolean, t: Thresholds): boolean {
     if (ok) {

@@ -1,0 +1,135 @@
+/**
+ * The keeper side of `ballast agent` (see src/agent/keeper.ts): takes over the data directory,
+ * starts the worker through a wrapper that raises its open-file limit, restarts a crashed worker
+ * and replaces it on SIGUSR2; `ballast agent --reload` sends that signal and waits for the swap.
+ */
+import { spawn } from "node:child_process";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Keeper } from "../agent/keeper.js";
+import type { Logger } from "../util/logger.js";
+import { onStopSignals } from "./agent-cmd.js";
+import { UsageError } from "./args.js";
+
+export interface KeeperRun {
+  readonly dataDir: string;
+  readonly zone: string;
+  readonly logger: Logger;
+  readonly drainMs: number;
+}
+
+const PID_FILE = "agent.pid";
+const WORKER_PID_FILE = "worker.pid";
+/** How long `--reload` waits for the new worker to take over. */
+const RELOAD_WAIT_MS = 60_000;
+
+/**
+ * The worker's open-file limit: with `--nofile N`, soft and hard raised to N (the hard limit
+ * only as root; otherwise as far as the hard limit allows); without, the soft limit up to the hard.
+ */
+function limitScript(argv: readonly string[]): string {
+  const i = argv.indexOf("--nofile");
+  const n = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+  const raise =
+    Number.isInteger(n) && n > 0 ? `ulimit -Hn ${n} 2>/dev/null; ulimit -Sn ${n} 2>/dev/null || ` : "";
+  return `${raise}ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+}
+
+export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
+  const { dataDir, logger } = run;
+  await takeOver(dataDir);
+  // The worker runs from the same entry point as typed (a symlink to the installed release is
+  // followed anew at each reload, which is how an upgrade is rolled out).
+  const mainJs = process.argv[1] ?? "";
+  const keeper = new Keeper({
+    logger,
+    drainTimeoutMs: run.drainMs,
+    spawnWorker: () =>
+      spawn(
+        "/bin/sh",
+        [
+          "-c",
+          limitScript(argv),
+          process.execPath,
+          ...process.execArgv,
+          mainJs,
+          "agent",
+          "--worker",
+          ...argv,
+        ],
+        { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+      ),
+    onWorker: (pid) => {
+      writeFile(join(dataDir, WORKER_PID_FILE), `${pid}\n`, { mode: 0o600 }).catch((err: unknown) =>
+        logger.warn("could not write the worker pid file", { err }),
+      );
+    },
+  });
+  keeper.start();
+  logger.info("agent keeper started", { pid: process.pid, drainTimeoutMs: run.drainMs });
+  process.on("SIGUSR2", () => {
+    logger.info("reload requested");
+    void keeper.reload();
+  });
+  onStopSignals(logger, async () => {
+    await keeper.stop();
+    await rm(join(dataDir, WORKER_PID_FILE), { force: true });
+    await rm(join(dataDir, PID_FILE), { force: true });
+  });
+}
+
+/** `ballast agent --reload --data-dir DIR`: a new worker takes over from the running one. */
+export async function reloadAgent(dataDir: string): Promise<void> {
+  const keeper = await agentPid(dataDir, PID_FILE);
+  if (keeper === undefined) throw new UsageError(`no agent keeper runs for ${dataDir}`);
+  const before = await readPid(join(dataDir, WORKER_PID_FILE));
+  process.kill(keeper, "SIGUSR2");
+  const deadline = Date.now() + RELOAD_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await readPid(join(dataDir, WORKER_PID_FILE));
+    if (now !== undefined && now !== before && alive(now)) {
+      console.log(`agent in ${dataDir} reloaded: worker ${before ?? "-"} drains, worker ${now} serves`);
+      return;
+    }
+  }
+  throw new Error(
+    `the agent in ${dataDir} did not swap workers within ${RELOAD_WAIT_MS / 1000} s; see its log`,
+  );
+}
+
+/**
+ * Stops the agent (keeper and worker) left running for this directory, then claims it. The pid
+ * must still be an agent of this directory: pids are reused.
+ */
+export async function takeOver(dataDir: string): Promise<void> {
+  for (const file of [PID_FILE, WORKER_PID_FILE]) {
+    const old = await agentPid(dataDir, file);
+    if (old === undefined) continue;
+    process.kill(old, "SIGTERM");
+    for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
+    if (alive(old)) process.kill(old, "SIGKILL");
+  }
+  await writeFile(join(dataDir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+}
+
+async function agentPid(dataDir: string, file: string): Promise<number | undefined> {
+  const pid = await readPid(join(dataDir, file));
+  if (pid === undefined || pid === process.pid) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return cmdline.includes("agent") && cmdline.includes(dataDir) ? pid : undefined;
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  const n = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
