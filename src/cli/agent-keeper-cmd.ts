@@ -8,7 +8,6 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Keeper } from "../agent/keeper.js";
 import type { Logger } from "../util/logger.js";
-import { onStopSignals } from "./agent-cmd.js";
 import { UsageError } from "./args.js";
 
 export interface KeeperRun {
@@ -132,4 +131,20 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** SIGTERM and SIGINT run `stop` once, then exit 0 (1 if it failed). */
+export function onStopSignals(logger: Logger, stop: () => Promise<unknown>): void {
+  const run = (signal: string): void => {
+    logger.info("agent stopping", { signal });
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error("agent stop failed", { err: e });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => run("SIGTERM"));
+  process.once("SIGINT", () => run("SIGINT"));
 }

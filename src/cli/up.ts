@@ -16,6 +16,8 @@ import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { Supervisor } from "./supervisor.js";
 
 const DEFAULT_AGENTS = "us-east-1a=127.0.1.0/24,us-east-1b=127.0.2.0/24";
+/** Each agent's open-file limit: its connection caps are derived from it (connection-budget.ts). */
+const AGENT_NOFILE = 65_536;
 
 export async function upCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -68,6 +70,9 @@ export async function upCommand(argv: string[]): Promise<void> {
         "--dns-domain",
         values["dns-domain"],
         ...(metricsBase > 0 ? ["--metrics-port", String(metricsBase + i)] : []),
+        // As root the hard limit is raised too; otherwise the agent takes what the hard limit allows.
+        "--nofile",
+        String(AGENT_NOFILE),
       ],
     });
   }
@@ -86,6 +91,8 @@ export async function upCommand(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  // SIGUSR2: restart (or upgrade) every agent without refusing a connection.
+  process.on("SIGUSR2", () => supervisor.reload());
 
   const credentialsFile = cp.credentialsFile;
   const credentialsHint = credentialsFile

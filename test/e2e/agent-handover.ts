@@ -32,6 +32,7 @@ export async function agentDir(
   backendPort: number,
   lbs: readonly { name: string; address: string; port: number }[],
   extra: readonly string[] = [],
+  control?: string,
 ): Promise<AgentDir> {
   const dir = tempDir(prefix);
   const hc = {
@@ -68,7 +69,7 @@ export async function agentDir(
   });
   const tokenFile = join(dir, "token");
   writeFileSync(tokenFile, "t\n", { mode: 0o600 });
-  const deadControlPlane = `http://127.0.0.1:${await freePort("127.0.0.1")}`;
+  const deadControlPlane = control ?? `http://127.0.0.1:${await freePort("127.0.0.1")}`;
   return {
     dir,
     args: [

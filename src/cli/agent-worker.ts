@@ -1,0 +1,104 @@
+/**
+ * The agent itself: under its keeper (`--worker`: sockets from the keeper, drains and exits when
+ * replaced) or alone in this process (`--single-process`).
+ */
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Agent } from "../agent/agent.js";
+import { KeeperSockets } from "../agent/keeper-sockets.js";
+import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
+import type { Logger } from "../util/logger.js";
+import { type AgentFlags, dnsHostPort } from "./agent-cmd.js";
+import { onStopSignals, takeOver } from "./agent-keeper-cmd.js";
+import { countFlag, intFlag, requireFlag } from "./args.js";
+
+/** Open connections get this long to finish when the agent is stopped. */
+const STOP_GRACE_MS = 5000;
+
+export async function runAgent(values: AgentFlags, logger: Logger, tokenFile: string): Promise<void> {
+  if (values.worker) return runWorker(values, logger, tokenFile);
+  const dataDir = requireFlag(values["data-dir"], "data-dir");
+  await takeOver(dataDir);
+  const agent = await startAgent(values, logger, tokenFile);
+  onStopSignals(logger, () =>
+    agent.stop(STOP_GRACE_MS).then(() => rm(join(dataDir, "agent.pid"), { force: true })),
+  );
+}
+
+/** The agent as its keeper's worker: sockets from the keeper, drains and exits when replaced. */
+async function runWorker(values: AgentFlags, logger: Logger, tokenFile: string): Promise<void> {
+  let stopping: Promise<void> | undefined;
+  let agent: Agent | undefined;
+  const stop = (reason: string, graceMs: number): void => {
+    if (stopping !== undefined) return;
+    logger.info("agent worker stopping", { reason, graceMs });
+    stopping = (agent?.stop(graceMs) ?? Promise.resolve()).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error("agent stop failed", { err: e });
+        process.exit(1);
+      },
+    );
+  };
+  const sockets = new KeeperSockets(
+    (m) => process.send?.(m),
+    (cb) => process.on("message", cb),
+    (graceMs) => stop("replaced by a new worker", graceMs),
+  );
+  // The keeper is gone (killed): its successor binds these ports afresh, so let them go.
+  process.once("disconnect", () => stop("keeper gone", STOP_GRACE_MS));
+  process.once("SIGTERM", () => stop("SIGTERM", STOP_GRACE_MS));
+  process.once("SIGINT", () => stop("SIGINT", STOP_GRACE_MS));
+  agent = await startAgent(values, logger, tokenFile, sockets);
+}
+
+async function startAgent(
+  values: AgentFlags,
+  logger: Logger,
+  tokenFile: string,
+  sockets?: KeeperSockets,
+): Promise<Agent> {
+  const zone = requireFlag(values.zone, "zone");
+  const fileLimit = openFileLimit() ?? 1024;
+  const wanted = countFlag(values.nofile, "nofile", 1);
+  if (wanted > fileLimit)
+    logger.warn("open-file limit below --nofile (raising the hard limit needs root)", { fileLimit, wanted });
+  const derived = limitsFor(fileLimit);
+  const connectionLimits = {
+    maxConnections: countFlag(values["max-connections"], "max-connections", derived.maxConnections),
+    maxNodeConnections: countFlag(
+      values["max-node-connections"],
+      "max-node-connections",
+      derived.maxNodeConnections,
+    ),
+  };
+  const token = (await readFile(tokenFile, "utf8")).trim();
+  const agent = new Agent({
+    agentId: values.id ?? `agent-${zone}`,
+    zone,
+    pool: requireFlag(values.pool, "pool"),
+    dataDir: requireFlag(values["data-dir"], "data-dir"),
+    // Several replicas: --control URL1,URL2 (the agent moves to the next when one fails).
+    controlUrls: requireFlag(values.control, "control")
+      .split(",")
+      .map((u) => u.trim())
+      .filter((u) => u !== ""),
+    token,
+    logger,
+    metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
+    ...(values.region === undefined ? {} : { region: values.region }),
+    connectionLimits,
+    ...(values.dns === undefined
+      ? {}
+      : { dns: { ...dnsHostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
+    ...(sockets === undefined ? {} : { sockets, onServing: () => sockets.ready() }),
+  });
+  await agent.start();
+  logger.info("agent started", {
+    pid: process.pid,
+    revision: agent.revision,
+    fileLimit,
+    ...connectionLimits,
+  });
+  return agent;
+}
