@@ -19,6 +19,13 @@ export interface KeeperRun {
 
 const PID_FILE = "agent.pid";
 const WORKER_PID_FILE = "worker.pid";
+/**
+ * The worker's young generation, in MiB per semi-space (V8's default grows it to 16). An agent
+ * building thousands of nodes at start makes V8 grow it to the maximum and keep it: 32 MiB of RSS
+ * that is no load balancer's but reads as one per 31 at 1,000. 4 keeps it at 8 MiB; the proxy's
+ * per-request garbage dies young either way (docs/BENCHMARKS.md, agent memory).
+ */
+export const WORKER_SEMI_SPACE_MB = 4;
 /** How long `--reload` waits for the new worker to take over. */
 const RELOAD_WAIT_MS = 60_000;
 
@@ -34,6 +41,13 @@ function limitScript(argv: readonly string[]): string {
   return `${raise}ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
 }
 
+/** The keeper's own node flags, and a smaller young generation unless those set one. */
+function workerFlags(): string[] {
+  const own = process.execArgv;
+  if (own.some((f) => f.startsWith("--max-semi-space-size"))) return own;
+  return [...own, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+}
+
 export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
   const { dataDir, logger } = run;
   await takeOver(dataDir);
@@ -46,16 +60,7 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
     spawnWorker: () =>
       spawn(
         "/bin/sh",
-        [
-          "-c",
-          limitScript(argv),
-          process.execPath,
-          ...process.execArgv,
-          mainJs,
-          "agent",
-          "--worker",
-          ...argv,
-        ],
+        ["-c", limitScript(argv), process.execPath, ...workerFlags(), mainJs, "agent", "--worker", ...argv],
         { stdio: ["ignore", "inherit", "inherit", "ipc"] },
       ),
     onWorker: (pid) => {
