@@ -19,6 +19,8 @@ export interface KeeperRun {
 
 const PID_FILE = "agent.pid";
 const WORKER_PID_FILE = "worker.pid";
+/** Flags handed to a running keeper by a later `ballast agent` for the same directory. */
+const FLAGS_FILE = "keeper-flags.json";
 /**
  * The worker's young generation, in MiB per semi-space (V8's default grows it to 16). An agent
  * building thousands of nodes at start makes V8 grow it to the maximum and keep it: 32 MiB of RSS
@@ -50,7 +52,9 @@ function workerFlags(): string[] {
 
 export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
   const { dataDir, logger } = run;
+  if (await adopt(argv, run)) return;
   await takeOver(dataDir);
+  let workerArgv = argv;
   // The worker runs from the same entry point as typed (a symlink to the installed release is
   // followed anew at each reload, which is how an upgrade is rolled out).
   const mainJs = process.argv[1] ?? "";
@@ -60,7 +64,16 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
     spawnWorker: () =>
       spawn(
         "/bin/sh",
-        ["-c", limitScript(argv), process.execPath, ...workerFlags(), mainJs, "agent", "--worker", ...argv],
+        [
+          "-c",
+          limitScript(workerArgv),
+          process.execPath,
+          ...workerFlags(),
+          mainJs,
+          "agent",
+          "--worker",
+          ...workerArgv,
+        ],
         { stdio: ["ignore", "inherit", "inherit", "ipc"] },
       ),
     onWorker: (pid) => {
@@ -72,14 +85,62 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   keeper.start();
   logger.info("agent keeper started", { pid: process.pid, drainTimeoutMs: run.drainMs });
   process.on("SIGUSR2", () => {
-    logger.info("reload requested");
-    void keeper.reload();
+    void handedFlags(dataDir).then((flags) => {
+      if (flags !== undefined) workerArgv = flags;
+      logger.info("reload requested", { newFlags: flags !== undefined });
+      return keeper.reload();
+    });
   });
   onStopSignals(logger, async () => {
     await keeper.stop();
     await rm(join(dataDir, WORKER_PID_FILE), { force: true });
     await rm(join(dataDir, PID_FILE), { force: true });
   });
+}
+
+/**
+ * A keeper already runs for this directory (`ballast up` crashed and left it, and is starting
+ * again): rather than stop it — which would close its sockets — hand it this invocation's flags
+ * (a new control-plane address, say) and have it reload its worker with them. This process then
+ * stands in for it: signals are passed on, and it exits when the keeper does. Should the keeper
+ * die on its own, this process becomes the keeper (its sockets are gone by then). False when
+ * there is no keeper to adopt.
+ */
+async function adopt(argv: readonly string[], run: KeeperRun): Promise<boolean> {
+  const keeper = await agentPid(run.dataDir, PID_FILE);
+  if (keeper === undefined) return false;
+  const { logger } = run;
+  await writeFile(join(run.dataDir, FLAGS_FILE), JSON.stringify(argv), { mode: 0o600 });
+  process.kill(keeper, "SIGUSR2");
+  logger.info("an agent keeper already runs for this directory: it reloads its worker with these flags", {
+    keeper,
+  });
+  let stopping = false;
+  const pass = (signal: NodeJS.Signals): void => {
+    if (signal !== "SIGUSR2") stopping = true;
+    if (alive(keeper)) process.kill(keeper, signal);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.on(signal, () => pass(signal));
+  while (alive(keeper)) await new Promise((r) => setTimeout(r, 200));
+  if (stopping) process.exit(0);
+  logger.warn("the adopted agent keeper exited; this process takes its place", { keeper });
+  for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.removeAllListeners(signal);
+  await runKeeper(argv, run);
+  return true;
+}
+
+/** The flags a later `ballast agent` for this directory handed over, once (the file is removed). */
+async function handedFlags(dataDir: string): Promise<string[] | undefined> {
+  const file = join(dataDir, FLAGS_FILE);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  await rm(file, { force: true });
+  try {
+    const flags: unknown = JSON.parse(text);
+    return Array.isArray(flags) && flags.every((f) => typeof f === "string") ? flags : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `ballast agent --reload --data-dir DIR`: a new worker takes over from the running one. */

@@ -7,8 +7,10 @@ commands:
   up [--demo] [--data-dir DIR] [--api-port 9700] [--dns-port 8053]
                       control plane, two agents and the DNS responder, in the foreground
   control             the control plane alone
-  agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR
-                      one load-balancer node agent
+  agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR [--nofile N]
+                      one load-balancer node agent (a keeper holding its sockets, and a worker)
+  agent --reload --data-dir DIR
+                      replace an agent's worker without refusing a connection
   instances add ID --address ADDR --zone ZONE | remove ID | list
                       the instance inventory (signed admin API)
   subnets add ID --zone Z --vpc VPC [--cidr C] | remove ID | list
