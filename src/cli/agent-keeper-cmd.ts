@@ -102,8 +102,9 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
  * A keeper already runs for this directory (`ballast up` crashed and left it, and is starting
  * again): rather than stop it — which would close its sockets — hand it this invocation's flags
  * (a new control-plane address, say) and have it reload its worker with them. This process then
- * stands in for it: signals are passed on, and it exits when the keeper does. Should the keeper
- * die on its own, this process becomes the keeper (its sockets are gone by then). False when
+ * stands in for it: signals are passed on, and it exits when the keeper stops. Should the keeper
+ * die without stopping (its pid file left behind), this process becomes the keeper (its sockets
+ * are gone by then). False when
  * there is no keeper to adopt.
  */
 async function adopt(argv: readonly string[], run: KeeperRun): Promise<boolean> {
@@ -122,7 +123,8 @@ async function adopt(argv: readonly string[], run: KeeperRun): Promise<boolean> 
   };
   for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.on(signal, () => pass(signal));
   while (alive(keeper)) await new Promise((r) => setTimeout(r, 200));
-  if (stopping) process.exit(0);
+  // A keeper stopped cleanly (by this process or anyone) removes its pid file: follow it out.
+  if (stopping || (await readPid(join(run.dataDir, PID_FILE))) !== keeper) process.exit(0);
   logger.warn("the adopted agent keeper exited; this process takes its place", { keeper });
   for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.removeAllListeners(signal);
   await runKeeper(argv, run);
