@@ -19,7 +19,7 @@ import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
-import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
+import { type AgentProcessInfo, type MetricsServer, startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -48,6 +48,8 @@ export interface AgentOptions {
    * keeper, the worker this one replaces still holds those ports until it is told to drain.
    */
   readonly onServing?: () => void;
+  /** Shown in the agent's metrics: its open-file limit, the workers its keeper started before. */
+  readonly processInfo?: AgentProcessInfo;
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -141,7 +143,12 @@ export class Agent {
       this.#dnsResponder = responder;
     }
     if ((this.#opts.metricsPort ?? 0) > 0) {
-      const metrics = { source: this.#runtime, zone: this.#opts.zone, port: this.#opts.metricsPort ?? 0 };
+      const metrics = {
+        source: this.#runtime,
+        zone: this.#opts.zone,
+        port: this.#opts.metricsPort ?? 0,
+        ...(this.#opts.processInfo === undefined ? {} : { process: this.#opts.processInfo }),
+      };
       this.#metricsServer = await whileInUse(() => startMetricsServer(metrics), retry, this.#abort.signal);
       this.#opts.logger.info("serving metrics", {
         url: `http://127.0.0.1:${this.#metricsServer.port}/metrics`,

@@ -32,9 +32,15 @@ type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) =>
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })
   ._createServerHandle;
 
+/** Workers this keeper started (this one included) and those that died unasked. */
+export interface WorkerHistory {
+  readonly starts: number;
+  readonly crashes: number;
+}
+
 export interface KeeperOptions {
-  /** Starts one worker process with an IPC channel. */
-  readonly spawnWorker: () => ChildProcess;
+  /** Starts one worker process with an IPC channel, told how many came before (for its metrics). */
+  readonly spawnWorker: (history: WorkerHistory) => ChildProcess;
   readonly logger: Logger;
   /** How long a reloaded worker may take to serve before the reload is abandoned. */
   readonly readyTimeoutMs?: number;
@@ -63,6 +69,7 @@ export class Keeper {
   #respawnDelay = 0;
   #stopping = false;
   #crashes = 0;
+  #starts = 0;
 
   constructor(opts: KeeperOptions) {
     this.#opts = opts;
@@ -134,7 +141,8 @@ export class Keeper {
   }
 
   #spawn(): ChildProcess {
-    const child = this.#opts.spawnWorker();
+    this.#starts++;
+    const child = this.#opts.spawnWorker({ starts: this.#starts, crashes: this.#crashes });
     this.#startedAt = Date.now();
     this.#workers.add(child);
     child.on("message", (m: unknown) => this.#onMessage(child, m));

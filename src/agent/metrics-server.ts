@@ -29,6 +29,13 @@ export interface MetricsSource {
   };
 }
 
+/** The agent process: its open-file limit and, under a keeper, the workers started before it. */
+export interface AgentProcessInfo {
+  readonly fileLimit: number;
+  readonly workerStarts?: number;
+  readonly workerCrashes?: number;
+}
+
 export interface MetricsServer {
   readonly port: number;
   close(): Promise<void>;
@@ -98,12 +105,35 @@ function renderConnections(c: NonNullable<MetricsSource["connections"]>, zone: s
   ].join("\n");
 }
 
+function renderProcess(p: AgentProcessInfo, zone: string): string {
+  const z = `{zone="${esc(zone)}"}`;
+  const out = [
+    "# HELP ballast_agent_open_files_limit The agent's open-file limit (its connection caps derive from it).",
+    "# TYPE ballast_agent_open_files_limit gauge",
+    `ballast_agent_open_files_limit${z} ${p.fileLimit}`,
+  ];
+  if (p.workerStarts !== undefined)
+    out.push(
+      "# HELP ballast_agent_worker_starts_total Agent worker processes its keeper started: the first, reloads, restarts after a crash.",
+      "# TYPE ballast_agent_worker_starts_total counter",
+      `ballast_agent_worker_starts_total${z} ${p.workerStarts}`,
+    );
+  if (p.workerCrashes !== undefined)
+    out.push(
+      "# HELP ballast_agent_worker_crashes_total Agent worker processes that exited without being asked to.",
+      "# TYPE ballast_agent_worker_crashes_total counter",
+      `ballast_agent_worker_crashes_total${z} ${p.workerCrashes}`,
+    );
+  return `${out.join("\n")}\n`;
+}
+
 /** Serves GET /metrics on `host:port` (port 0: the system picks a free one; read it from the result). */
 export async function startMetricsServer(opts: {
   readonly source: MetricsSource;
   readonly zone: string;
   readonly port: number;
   readonly host?: string;
+  readonly process?: AgentProcessInfo;
 }): Promise<MetricsServer> {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== "GET" || (req.url !== "/metrics" && !req.url?.startsWith("/metrics?"))) {
@@ -113,7 +143,8 @@ export async function startMetricsServer(opts: {
     const c = opts.source.connections;
     const body =
       renderAgentMetrics(opts.source.metrics.snapshot(), opts.source.health(), opts.zone) +
-      (c === undefined ? "" : renderConnections(c, opts.zone));
+      (c === undefined ? "" : renderConnections(c, opts.zone)) +
+      (opts.process === undefined ? "" : renderProcess(opts.process, opts.zone));
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
   });
   server.listen(opts.port, opts.host ?? "127.0.0.1");

@@ -18,6 +18,9 @@ export interface KeeperRun {
 }
 
 const PID_FILE = "agent.pid";
+/** What the keeper tells each worker about the workers before it (shown in its metrics). */
+export const WORKER_STARTS_ENV = "BALLAST_AGENT_WORKER_STARTS";
+export const WORKER_CRASHES_ENV = "BALLAST_AGENT_WORKER_CRASHES";
 const WORKER_PID_FILE = "worker.pid";
 /** Flags handed to a running keeper by a later `ballast agent` for the same directory. */
 const FLAGS_FILE = "keeper-flags.json";
@@ -61,7 +64,7 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   const keeper = new Keeper({
     logger,
     drainTimeoutMs: run.drainMs,
-    spawnWorker: () =>
+    spawnWorker: (history) =>
       spawn(
         "/bin/sh",
         [
@@ -74,7 +77,14 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
           "--worker",
           ...workerArgv,
         ],
-        { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+        {
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          env: {
+            ...process.env,
+            [WORKER_STARTS_ENV]: String(history.starts),
+            [WORKER_CRASHES_ENV]: String(history.crashes),
+          },
+        },
       ),
     onWorker: (pid) => {
       writeFile(join(dataDir, WORKER_PID_FILE), `${pid}\n`, { mode: 0o600 }).catch((err: unknown) =>

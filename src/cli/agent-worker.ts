@@ -9,7 +9,7 @@ import { KeeperSockets } from "../agent/keeper-sockets.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import type { Logger } from "../util/logger.js";
 import { type AgentFlags, dnsHostPort } from "./agent-cmd.js";
-import { onStopSignals, takeOver } from "./agent-keeper-cmd.js";
+import { onStopSignals, takeOver, WORKER_CRASHES_ENV, WORKER_STARTS_ENV } from "./agent-keeper-cmd.js";
 import { countFlag, intFlag, requireFlag } from "./args.js";
 
 /** Open connections get this long to finish when the agent is stopped. */
@@ -92,6 +92,15 @@ async function startAgent(
       ? {}
       : { dns: { ...dnsHostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
     ...(sockets === undefined ? {} : { sockets, onServing: () => sockets.ready() }),
+    processInfo: {
+      fileLimit,
+      ...(sockets === undefined
+        ? {}
+        : {
+            workerStarts: Number(process.env[WORKER_STARTS_ENV] ?? 1),
+            workerCrashes: Number(process.env[WORKER_CRASHES_ENV] ?? 0),
+          }),
+    },
   });
   await agent.start();
   logger.info("agent started", {
