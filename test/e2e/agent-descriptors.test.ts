@@ -166,7 +166,8 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
       assert.equal((await fetchRaw(NODE_B, portB, "/")).status, 200, "the other load balancer is served");
       const refusedAt = performance.now();
       await assert.rejects(fetchRaw(NODE_A, portA, "/"), "a new client of the flooded one is refused");
-      assert.ok(performance.now() - refusedAt < 2000, "refused at once, not left hanging");
+      // A hung connection would wait for the 60 s idle timeout; a refused one ends at once.
+      assert.ok(performance.now() - refusedAt < 10_000, "refused, not left hanging");
       assert.equal(await metric("ballast_elb_HealthyHostCount", "a"), 1);
     }
     const reports = statuses.filter((s) => s.at > during);
@@ -175,7 +176,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
       reports.every((r) => allInService(r.status)),
       "every back end InService in every report",
     );
-    const r = new Resolver({ timeout: 2000, tries: 1 });
+    const r = new Resolver({ timeout: 3000, tries: 2 });
     r.setServers([`${DNS}:${dnsPort}`]);
     const dnsAnswer = await r.resolve4("a.test").then(
       () => "answer",
