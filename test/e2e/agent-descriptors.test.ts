@@ -9,7 +9,7 @@
  * close the flooded load balancer serves again (how soon is reported; the target is 1 s).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { AgentStatus } from "../../src/model/agent-protocol.js";
-import { closeServer, type EchoBackend, echoBackend, fetchRaw, freePort } from "../proxy/helpers.js";
+import { fetchRaw, freePort } from "../proxy/helpers.js";
 import { agentDir, collectLog, randomPool, startAgent, stopProcess } from "./agent-handover.js";
 import { waitFor } from "./support.js";
 
@@ -48,7 +48,9 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
   const NODE_A = node(1);
   const NODE_B = node(2);
   const DNS = node(254);
-  let b: EchoBackend;
+  /** The back end, in a process of its own: this one is busy opening the flood. */
+  let backend: ChildProcess;
+  let backendPort = 0;
   let portA = 0;
   let portB = 0;
   let metricsPort = 0;
@@ -60,7 +62,18 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
   const flood: Socket[] = [];
 
   before(async () => {
-    b = await echoBackend("b0", "127.0.0.1");
+    backend = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("node:http").createServer((q, s) => s.end("b0")).listen(0, "127.0.0.1", function () {
+          console.log(this.address().port);
+        });`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const [line] = (await once(backend.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+    backendPort = Number(line.toString().trim());
     portA = await freePort(NODE_A);
     portB = await freePort(NODE_B);
     metricsPort = await freePort("127.0.0.1");
@@ -86,7 +99,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
     const dir = await agentDir(
       "agent-fd30k",
       pool,
-      b.port,
+      backendPort,
       [
         { name: "a", address: NODE_A, port: portA },
         { name: "b", address: NODE_B, port: portB },
@@ -109,7 +122,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
     await stopProcess(proc);
     control.closeAllConnections();
     control.close();
-    await closeServer(b.server);
+    backend.kill();
   });
 
   async function metric(name: string, lb?: string): Promise<number | undefined> {
