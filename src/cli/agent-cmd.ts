@@ -6,7 +6,8 @@
  * worker. A pid file in the data directory makes a new agent for the same directory take over
  * from one left running (an agent outlives a control plane that crashed, by design).
  */
-import { mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
@@ -51,6 +52,10 @@ export async function agentCommand(argv: string[]): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (values.worker && process.send === undefined)
     throw new UsageError("--worker is started by the agent's keeper only");
+  // A worker that cannot start would be restarted forever: say what is wrong here, once.
+  await access(tokenFile, constants.R_OK).catch(() => {
+    throw new UsageError(`--token-file ${tokenFile} cannot be read`);
+  });
   if (!values.worker && !values["single-process"]) return runKeeper(argv, { dataDir, zone, logger, drainMs });
   // The agent itself loads only here: the keeper stays small and starts fast.
   const { runAgent } = await import("./agent-worker.js");

@@ -39,8 +39,10 @@ const RELOAD_WAIT_MS = 60_000;
  * only as root; otherwise as far as the hard limit allows); without, the soft limit up to the hard.
  */
 function limitScript(argv: readonly string[]): string {
-  const i = argv.indexOf("--nofile");
-  const n = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+  const i = argv.findIndex((a) => a === "--nofile" || a.startsWith("--nofile="));
+  const flag = argv[i] ?? "";
+  // Checked as a whole number by the command before it gets here.
+  const n = Number(flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : argv[i + 1]);
   const raise =
     Number.isInteger(n) && n > 0 ? `ulimit -Hn ${n} 2>/dev/null; ulimit -Sn ${n} 2>/dev/null || ` : "";
   return `${raise}ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
