@@ -4,6 +4,7 @@
  * and only then applied to the proxy. Request handling never waits on the control plane.
  */
 import { randomUUID } from "node:crypto";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
@@ -14,12 +15,13 @@ import type { ListenSocketSource } from "../proxy/bind.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
+import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
 import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
 import { mergeConfig } from "./merge.js";
-import { type AgentProcessInfo, type MetricsServer, startMetricsServer } from "./metrics-server.js";
+import { startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -33,8 +35,11 @@ export interface AgentOptions {
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
   readonly statusIntervalMs?: number;
-  /** Serve GET /metrics (Prometheus) on 127.0.0.1 at this port; 0 or absent: off. */
-  readonly metricsPort?: number;
+  /**
+   * Serve /metrics (Prometheus), /healthz and /readyz here (port 0: a free one); absent: off.
+   * The address bound is written to `<dataDir>/metrics-address` for whoever scrapes it.
+   */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
   /** The region in access-log file names (default us-east-1). */
   readonly region?: string;
   /** Connection caps (default: from the open-file limit). */
@@ -48,8 +53,8 @@ export interface AgentOptions {
    * keeper, the worker this one replaces still holds those ports until it is told to drain.
    */
   readonly onServing?: () => void;
-  /** Shown in the agent's metrics: its open-file limit, the workers its keeper started before. */
-  readonly processInfo?: AgentProcessInfo;
+  /** Under a keeper: the worker processes it started (this one included) and those that crashed. */
+  readonly workers?: { readonly starts: number; readonly crashes: number };
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -69,7 +74,9 @@ export class Agent {
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
   #loop: Promise<void> | undefined;
-  #metricsServer: MetricsServer | undefined;
+  #metricsServer: ObservabilityServer | undefined;
+  /** True once a configuration (last-known-good or the control plane's) has been applied. */
+  #applied = false;
   readonly #dns: AgentDns;
   #dnsResponder: DnsResponder | undefined;
   #dnsPort: number | undefined;
@@ -106,8 +113,40 @@ export class Agent {
     return this.#revision;
   }
 
+  /** The address of the metrics listener, once it listens. */
+  get metricsAddress(): { readonly host: string; readonly port: number } | undefined {
+    const m = this.#metricsServer;
+    return m === undefined ? undefined : { host: m.host, port: m.port };
+  }
+
+  /** Ready: a configuration applied and every listener it runs bound. */
+  readiness(): Readiness {
+    const unbound = this.#runtime.unboundListeners();
+    const detail = {
+      zone: this.#opts.zone,
+      configRevision: this.#revision,
+      configApplied: this.#applied,
+      loadBalancers: this.#running.length,
+      ...(unbound.length === 0 ? {} : { unboundListeners: unbound.slice(0, 20) }),
+    };
+    return { ready: this.#applied && unbound.length === 0, detail };
+  }
+
   /** Serves the last-known-good configuration at once, then follows the control plane. */
   async start(): Promise<void> {
+    // First, so /readyz answers 503 while nothing is applied yet — except a fixed port under a
+    // keeper, which the worker being replaced holds until it is told to drain (after this one
+    // serves): that one binds after the last-known-good configuration, retrying while in use.
+    if (!this.#metricsAfterServing()) await this.#startMetrics(0);
+    try {
+      await this.#serve();
+    } catch (e) {
+      await this.#metricsServer?.close();
+      throw e;
+    }
+  }
+
+  async #serve(): Promise<void> {
     const lkg = await readLastKnownGood(this.#opts.dataDir);
     if (lkg) {
       if (lkg.zone !== this.#opts.zone) {
@@ -119,6 +158,7 @@ export class Agent {
       this.#revision = lkg.revision;
       this.#running = lkg.loadBalancers;
       await this.#runtime.apply(this.#assignments());
+      this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {
         revision: lkg.revision,
         loadBalancers: lkg.loadBalancers.length,
@@ -127,6 +167,7 @@ export class Agent {
     this.#opts.onServing?.();
     // Under a keeper, the worker being replaced lets these ports go only once told to drain.
     const retry = this.#opts.sockets === undefined ? 0 : PORT_HANDOVER_MS;
+    if (this.#metricsAfterServing()) await this.#startMetrics(retry);
     const dns = this.#opts.dns;
     if (dns !== undefined) {
       await this.#dns.load();
@@ -141,18 +182,6 @@ export class Agent {
       });
       this.#dnsPort = (await whileInUse(() => responder.start(), retry, this.#abort.signal)).udpPort;
       this.#dnsResponder = responder;
-    }
-    if ((this.#opts.metricsPort ?? 0) > 0) {
-      const metrics = {
-        source: this.#runtime,
-        zone: this.#opts.zone,
-        port: this.#opts.metricsPort ?? 0,
-        ...(this.#opts.processInfo === undefined ? {} : { process: this.#opts.processInfo }),
-      };
-      this.#metricsServer = await whileInUse(() => startMetricsServer(metrics), retry, this.#abort.signal);
-      this.#opts.logger.info("serving metrics", {
-        url: `http://127.0.0.1:${this.#metricsServer.port}/metrics`,
-      });
     }
     this.#runtime.onHealthChange(() => this.#queueReport());
     this.#statusTimer = setInterval(() => this.#queueReport(), this.#opts.statusIntervalMs ?? 1000);
@@ -217,6 +246,7 @@ export class Agent {
       });
     }
     await this.#runtime.apply(this.#assignments());
+    this.#applied = true;
     this.#opts.logger.info("applied configuration", {
       revision: doc.revision,
       loadBalancers: running.length,
@@ -238,6 +268,35 @@ export class Agent {
     this.#queueReport();
   }
 
+  #metricsAfterServing(): boolean {
+    return this.#opts.sockets !== undefined && (this.#opts.metricsListen?.port ?? 0) !== 0;
+  }
+
+  async #startMetrics(retryMs: number): Promise<void> {
+    const listen = this.#opts.metricsListen;
+    if (listen === undefined) return;
+    const workers = this.#opts.workers;
+    const options = {
+      source: this.#runtime,
+      zone: this.#opts.zone,
+      agent: () => ({
+        revision: this.#revision,
+        readiness: this.readiness(),
+        ...(workers === undefined ? {} : { workers }),
+      }),
+      host: listen.host,
+      port: listen.port,
+      logger: this.#opts.logger,
+    };
+    this.#metricsServer = await whileInUse(() => startMetricsServer(options), retryMs, this.#abort.signal);
+    const address = `${urlHost(listen.host)}:${this.#metricsServer.port}`;
+    // Written whole then renamed: a reader never sees half an address.
+    const file = join(this.#opts.dataDir, "metrics-address");
+    await writeFile(`${file}.tmp`, `${address}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+    this.#opts.logger.info("serving metrics", { url: `http://${address}/metrics` });
+  }
+
   #assignments(): NodeAssignment[] {
     return this.#running.map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
   }
@@ -251,6 +310,7 @@ export class Agent {
       health: this.#runtime.health(),
       unexplained: this.#unexplained,
       ...(this.#refused === undefined ? {} : { refused: this.#refused }),
+      traffic: this.#runtime.traffic(),
       time: new Date().toISOString(),
     };
   }

@@ -1,26 +1,47 @@
 /**
- * The agent's GET /metrics: the data plane's per-load-balancer numbers in the Prometheus text
- * format, named as Classic ELB's CloudWatch metrics (`ballast_elb_<Name>`), labelled with
- * `load_balancer` and `zone`. The names, types and help texts come from `proxy/metrics.ts`;
- * nothing is computed until a scrape asks.
+ * The agent's metrics listener: GET /metrics (Prometheus text), /healthz and /readyz, on by
+ * default. The data plane's numbers are labelled `load_balancer`, `zone` and `listener` (the
+ * load-balancer port); per-back-end series add `backend` (the instance id). Names, types and help
+ * texts come from `proxy/metrics.ts`; nothing is computed until a scrape asks.
+ *
+ * Cardinality is bounded by the configuration: a series exists only for a load balancer,
+ * listener or back end the agent runs now, and leaves the next scrape after its removal; per-
+ * back-end series stop at MAX_BACKEND_SERIES per agent.
  */
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { InstanceHealthReport } from "../model/agent-protocol.js";
+import type { HealthFailureKind, InstanceHealthReport } from "../model/agent-protocol.js";
 import {
+  BACKEND_METRICS,
+  type BackendStats,
   HOST_GAUGES,
   LATENCY_BUCKETS_MS,
   LATENCY_METRIC,
-  type LoadBalancerMetricsSnapshot,
-  METRIC_PREFIX,
-  SCALAR_METRICS,
+  LISTENER_METRICS,
+  type ListenerMetricsSnapshot,
+  MAX_BACKEND_SERIES,
 } from "../proxy/metrics.js";
+import type { Logger } from "../util/logger.js";
+import {
+  type ObservabilityServer,
+  type Readiness,
+  startObservabilityServer,
+} from "../util/observability-server.js";
+import { renderProcessMetrics, startProcessMetrics } from "../util/process-metrics.js";
+import { Exposition, labelText } from "../util/prometheus.js";
 
-/** What the server reads on each scrape (a ProxyRuntime). */
+/** What a scrape reads (a ProxyRuntime). */
 export interface MetricsSource {
-  readonly metrics: { snapshot(): Record<string, LoadBalancerMetricsSnapshot> };
+  readonly metrics: { listeners(): readonly ListenerMetricsSnapshot[] };
   health(): readonly InstanceHealthReport[];
+  /** Failed health checks per load balancer and reason kind (absent: not rendered). */
+  healthCheckFailures?(): Record<string, ReadonlyMap<HealthFailureKind, number>>;
+  backends(): readonly {
+    readonly loadBalancer: string;
+    readonly health: {
+      readonly instanceId: string;
+      readonly inService: boolean;
+      readonly stats: BackendStats;
+    };
+  }[];
   /** The agent's connection caps and what they hold. */
   readonly connections?: {
     readonly open: number;
@@ -29,136 +50,197 @@ export interface MetricsSource {
   };
 }
 
-/** The agent process: its open-file limit and, under a keeper, the workers started before it. */
-export interface AgentProcessInfo {
-  readonly fileLimit: number;
-  readonly workerStarts?: number;
-  readonly workerCrashes?: number;
+/** The agent's own state, beside the data plane's. */
+export interface AgentState {
+  /** Journal revision of the configuration the agent runs (0: none yet). */
+  readonly revision: number;
+  readonly readiness: Readiness;
+  /** Under a keeper: the worker processes it started (this one included) and those that crashed. */
+  readonly workers?: { readonly starts: number; readonly crashes: number };
 }
 
-export interface MetricsServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
+const LATENCY_BOUNDS_S = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
 
-const EMPTY_LATENCY = { buckets: [] as number[], sumMs: 0, count: 0 };
+/** Renders the data plane's families (without process metrics). */
+export function renderDataPlane(source: MetricsSource, zone: string, exp = new Exposition()): Exposition {
+  const listeners = [...source.metrics.listeners()].sort((a, b) =>
+    a.loadBalancer === b.loadBalancer ? a.port - b.port : a.loadBalancer < b.loadBalancer ? -1 : 1,
+  );
+  const lbLabels = (lb: string): string => labelText({ load_balancer: lb, zone });
+  const listenerLabels = listeners.map((l) => `${lbLabels(l.loadBalancer)},listener="${l.port}"`);
 
-/** Renders one scrape. Load balancers with counters or registered back ends are listed. */
-export function renderAgentMetrics(
-  counters: Record<string, LoadBalancerMetricsSnapshot>,
-  health: readonly InstanceHealthReport[],
-  zone: string,
-): string {
-  const names = new Set(Object.keys(counters));
-  for (const h of health) names.add(h.loadBalancer);
-  const lbs = [...names].sort();
-  const labels = new Map(lbs.map((lb) => [lb, `load_balancer="${esc(lb)}",zone="${esc(zone)}"`]));
-  const out: string[] = [];
-  const header = (name: string, type: string, help: string): string => {
-    const full = METRIC_PREFIX + name;
-    out.push(`# HELP ${full} ${help}`, `# TYPE ${full} ${type}`);
-    return full;
-  };
-
-  for (const m of SCALAR_METRICS) {
-    const full = header(m.name, m.type, m.help);
-    for (const lb of lbs) out.push(`${full}{${labels.get(lb)}} ${counters[lb]?.[m.name] ?? 0}`);
+  for (const family of LISTENER_METRICS) {
+    exp.family(family.name, family.type, family.help);
+    for (const [i, l] of listeners.entries())
+      for (const s of family.series) {
+        const extra = s.labels === undefined ? "" : `,${labelText(s.labels)}`;
+        exp.sample(family.name, `${listenerLabels[i]}${extra}`, l.metrics[s.cloudWatch]);
+      }
   }
+  exp.family(LATENCY_METRIC.name, "histogram", LATENCY_METRIC.help);
+  for (const [i, l] of listeners.entries()) {
+    const lat = l.metrics.Latency;
+    exp.histogram(
+      LATENCY_METRIC.name,
+      listenerLabels[i] as string,
+      LATENCY_BOUNDS_S,
+      lat.buckets,
+      lat.sumMs / 1000,
+    );
+  }
+
+  // Host counts per load balancer (and zone): every load balancer with a listener or a back end.
+  const health = source.health();
+  const lbs = new Set(listeners.map((l) => l.loadBalancer));
+  for (const h of health) lbs.add(h.loadBalancer);
+  const sorted = [...lbs].sort();
   for (const g of HOST_GAUGES) {
-    const full = header(g.name, g.type, g.help);
-    for (const lb of lbs) {
+    exp.family(g.name, "gauge", g.help);
+    for (const lb of sorted) {
       let n = 0;
       for (const h of health) if (h.loadBalancer === lb && h.state === g.state) n++;
-      out.push(`${full}{${labels.get(lb)}} ${n}`);
+      exp.sample(g.name, lbLabels(lb), n);
     }
   }
-  const full = header(LATENCY_METRIC.name, LATENCY_METRIC.type, LATENCY_METRIC.help);
-  for (const lb of lbs) {
-    const l = labels.get(lb);
-    const lat = counters[lb]?.Latency ?? EMPTY_LATENCY;
-    let cumulative = 0;
-    for (let i = 0; i < LATENCY_BUCKETS_MS.length; i++) {
-      cumulative += lat.buckets[i] ?? 0;
-      out.push(`${full}_bucket{${l},le="${(LATENCY_BUCKETS_MS[i] as number) / 1000}"} ${cumulative}`);
-    }
-    out.push(`${full}_bucket{${l},le="+Inf"} ${lat.count}`);
-    out.push(`${full}_sum{${l}} ${lat.sumMs / 1000}`);
-    out.push(`${full}_count{${l}} ${lat.count}`);
+  renderBackends(source, zone, exp);
+  const failures = source.healthCheckFailures?.();
+  if (failures !== undefined) renderHealthCheckFailures(failures, zone, exp);
+  const c = source.connections;
+  if (c !== undefined) {
+    const z = labelText({ zone });
+    exp
+      .family("ballast_agent_client_connections", "gauge", "Client connections the agent holds open now.")
+      .sample("ballast_agent_client_connections", z, c.open)
+      .family(
+        "ballast_agent_client_connections_limit",
+        "gauge",
+        "The agent's connection cap (below its open-file limit, with a reserve).",
+      )
+      .sample("ballast_agent_client_connections_limit", z, c.limits.maxConnections)
+      .family(
+        "ballast_agent_refused_connections_total",
+        "counter",
+        "Client connections closed on accept because a connection cap was reached.",
+      )
+      .sample("ballast_agent_refused_connections_total", z, c.refused);
   }
-  return `${out.join("\n")}\n`;
+  return exp;
 }
 
-/** The agent-wide connection numbers (per-load-balancer refusals are RejectedConnectionCount). */
-function renderConnections(c: NonNullable<MetricsSource["connections"]>, zone: string): string {
-  const z = `{zone="${esc(zone)}"}`;
-  return [
-    "# HELP ballast_agent_client_connections Client connections the agent holds open now.",
-    "# TYPE ballast_agent_client_connections gauge",
-    `ballast_agent_client_connections${z} ${c.open}`,
-    "# HELP ballast_agent_client_connections_limit The agent's connection cap (below its open-file limit, with a reserve).",
-    "# TYPE ballast_agent_client_connections_limit gauge",
-    `ballast_agent_client_connections_limit${z} ${c.limits.maxConnections}`,
-    "# HELP ballast_agent_refused_connections_total Client connections closed on accept because a connection cap was reached.",
-    "# TYPE ballast_agent_refused_connections_total counter",
-    `ballast_agent_refused_connections_total${z} ${c.refused}`,
-    "",
-  ].join("\n");
+/** Failed health checks by why they failed: a back end's `L7STS/404` or `L4CON refused` over time. */
+export function renderHealthCheckFailures(
+  failures: Record<string, ReadonlyMap<HealthFailureKind, number>>,
+  zone: string,
+  exp = new Exposition(),
+): Exposition {
+  const name = "ballast_agent_health_check_failures_total";
+  exp.family(
+    name,
+    "counter",
+    "Failed health checks by reason kind (status, refused, reset, timeout, tls, dns, other).",
+  );
+  for (const lb of Object.keys(failures).sort())
+    for (const [kind, n] of [...(failures[lb] ?? new Map<HealthFailureKind, number>())].sort())
+      exp.sample(name, labelText({ load_balancer: lb, zone, kind }), n);
+  return exp;
 }
 
-function renderProcess(p: AgentProcessInfo, zone: string): string {
-  const z = `{zone="${esc(zone)}"}`;
-  const out = [
-    "# HELP ballast_agent_open_files_limit The agent's open-file limit (its connection caps derive from it).",
-    "# TYPE ballast_agent_open_files_limit gauge",
-    `ballast_agent_open_files_limit${z} ${p.fileLimit}`,
-  ];
-  if (p.workerStarts !== undefined)
-    out.push(
-      "# HELP ballast_agent_worker_starts_total Agent worker processes its keeper started: the first, reloads, restarts after a crash.",
-      "# TYPE ballast_agent_worker_starts_total counter",
-      `ballast_agent_worker_starts_total${z} ${p.workerStarts}`,
-    );
-  if (p.workerCrashes !== undefined)
-    out.push(
-      "# HELP ballast_agent_worker_crashes_total Agent worker processes that exited without being asked to.",
-      "# TYPE ballast_agent_worker_crashes_total counter",
-      `ballast_agent_worker_crashes_total${z} ${p.workerCrashes}`,
-    );
-  return `${out.join("\n")}\n`;
+function renderBackends(source: MetricsSource, zone: string, exp: Exposition): void {
+  const all = [...source.backends()].sort((a, b) =>
+    a.loadBalancer === b.loadBalancer
+      ? a.health.instanceId < b.health.instanceId
+        ? -1
+        : 1
+      : a.loadBalancer < b.loadBalancer
+        ? -1
+        : 1,
+  );
+  const shown = all.slice(0, MAX_BACKEND_SERIES);
+  const labels = shown.map((b) =>
+    labelText({ load_balancer: b.loadBalancer, zone, backend: b.health.instanceId }),
+  );
+  const m = BACKEND_METRICS;
+  exp.family(m.up.name, "gauge", m.up.help);
+  for (const [i, b] of shown.entries())
+    exp.sample(m.up.name, labels[i] as string, b.health.inService ? 1 : 0);
+  exp.family(m.responses.name, "counter", m.responses.help);
+  for (const [i, b] of shown.entries()) {
+    const s = b.health.stats;
+    const l = labels[i] as string;
+    exp
+      .sample(m.responses.name, `${l},code_class="2xx"`, s.responses2xx)
+      .sample(m.responses.name, `${l},code_class="3xx"`, s.responses3xx)
+      .sample(m.responses.name, `${l},code_class="4xx"`, s.responses4xx)
+      .sample(m.responses.name, `${l},code_class="5xx"`, s.responses5xx);
+  }
+  exp.family(m.connections.name, "counter", m.connections.help);
+  for (const [i, b] of shown.entries())
+    exp.sample(m.connections.name, labels[i] as string, b.health.stats.connections);
+  exp.family(m.errors.name, "counter", m.errors.help);
+  for (const [i, b] of shown.entries())
+    exp.sample(m.errors.name, labels[i] as string, b.health.stats.connectionErrors);
+  exp.family(m.latency.name, "histogram", m.latency.help);
+  for (const [i, b] of shown.entries()) {
+    const h = b.health.stats.latency;
+    exp.histogram(m.latency.name, labels[i] as string, LATENCY_BOUNDS_S, h.counts, h.sum / 1000);
+  }
+  exp.family(m.omitted.name, "gauge", m.omitted.help);
+  exp.sample(m.omitted.name, labelText({ zone }), all.length - shown.length);
 }
 
-/** Serves GET /metrics on `host:port` (port 0: the system picks a free one; read it from the result). */
-export async function startMetricsServer(opts: {
+/** One whole scrape of an agent: its state, the data plane, the process. */
+export async function renderAgentMetrics(
+  source: MetricsSource,
+  zone: string,
+  agent: AgentState,
+): Promise<string> {
+  const exp = new Exposition();
+  const z = labelText({ zone });
+  exp
+    .family("ballast_agent_config_revision", "gauge", "Journal revision of the configuration the agent runs.")
+    .sample("ballast_agent_config_revision", z, agent.revision)
+    .family(
+      "ballast_agent_ready",
+      "gauge",
+      "1 when the agent has applied a configuration and bound its listeners.",
+    )
+    .sample("ballast_agent_ready", z, agent.readiness.ready ? 1 : 0);
+  if (agent.workers !== undefined)
+    exp
+      .family(
+        "ballast_agent_worker_starts_total",
+        "counter",
+        "Agent worker processes its keeper started: the first, reloads, restarts after a crash.",
+      )
+      .sample("ballast_agent_worker_starts_total", z, agent.workers.starts)
+      .family(
+        "ballast_agent_worker_crashes_total",
+        "counter",
+        "Agent worker processes that exited without being asked to.",
+      )
+      .sample("ballast_agent_worker_crashes_total", z, agent.workers.crashes);
+  renderDataPlane(source, zone, exp);
+  await renderProcessMetrics(exp);
+  return exp.text();
+}
+
+/** Serves the agent's /metrics, /healthz and /readyz on `host:port` (port 0: a free one). */
+export function startMetricsServer(opts: {
   readonly source: MetricsSource;
   readonly zone: string;
+  readonly agent: () => AgentState;
+  readonly host: string;
   readonly port: number;
-  readonly host?: string;
-  readonly process?: AgentProcessInfo;
-}): Promise<MetricsServer> {
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== "GET" || (req.url !== "/metrics" && !req.url?.startsWith("/metrics?"))) {
-      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
-      return;
-    }
-    const c = opts.source.connections;
-    const body =
-      renderAgentMetrics(opts.source.metrics.snapshot(), opts.source.health(), opts.zone) +
-      (c === undefined ? "" : renderConnections(c, opts.zone)) +
-      (opts.process === undefined ? "" : renderProcess(opts.process, opts.zone));
-    res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
-  });
-  server.listen(opts.port, opts.host ?? "127.0.0.1");
-  await once(server, "listening");
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function esc(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  readonly logger: Logger;
+}): Promise<ObservabilityServer> {
+  startProcessMetrics();
+  return startObservabilityServer(
+    {
+      metrics: () => renderAgentMetrics(opts.source, opts.zone, opts.agent()),
+      readiness: async () => opts.agent().readiness,
+      logger: opts.logger,
+    },
+    opts.host,
+    opts.port,
+  );
 }

@@ -11,6 +11,7 @@ import { access, mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
+import { parseListenAddress } from "../util/observability-server.js";
 import { reloadAgent, runKeeper } from "./agent-keeper-cmd.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 
@@ -21,6 +22,7 @@ export const AGENT_FLAGS = {
   "token-file": { type: "string" },
   "data-dir": { type: "string" },
   id: { type: "string" },
+  "metrics-listen": { type: "string", default: "127.0.0.1:0" },
   "metrics-port": { type: "string" },
   region: { type: "string" },
   "max-connections": { type: "string" },
@@ -48,6 +50,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
   countFlag(values.nofile, "nofile", 1);
   const drainMs = countFlag(values["drain-timeout"], "drain-timeout", DEFAULT_DRAIN_SECONDS) * 1000;
   if (values.dns !== undefined) dnsHostPort(values.dns);
+  metricsListenFlag(values["metrics-listen"], values["metrics-port"]);
   const logger = createLogger({ component: "agent", zone });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (values.worker && process.send === undefined)
@@ -72,4 +75,21 @@ export function dnsHostPort(value: string): { host: string; port: number } {
   const host = value.slice(0, i);
   if (i <= 0 || isIP(host) === 0) throw new UsageError(`--dns must be ADDRESS:PORT, got ${value}`);
   return { host, port: intFlag(value.slice(i + 1), "dns", 0) };
+}
+
+/**
+ * `--metrics-listen HOST:PORT` (default 127.0.0.1:0, a free port written to
+ * `<data-dir>/metrics-address`), or `off`; `--metrics-port N` is short for 127.0.0.1:N.
+ */
+export function metricsListenFlag(
+  listen: string,
+  port: string | undefined,
+): { metricsListen?: { host: string; port: number } } {
+  if (port !== undefined)
+    return { metricsListen: { host: "127.0.0.1", port: intFlag(port, "metrics-port", 0) } };
+  if (listen === "off") return {};
+  const parsed = parseListenAddress(listen);
+  if (parsed === undefined || isIP(parsed.host) === 0)
+    throw new UsageError(`--metrics-listen must be ADDRESS:PORT (or off), got ${listen}`);
+  return { metricsListen: parsed };
 }

@@ -8,9 +8,9 @@ import { Agent } from "../agent/agent.js";
 import { KeeperSockets } from "../agent/keeper-sockets.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import type { Logger } from "../util/logger.js";
-import { type AgentFlags, dnsHostPort } from "./agent-cmd.js";
+import { type AgentFlags, dnsHostPort, metricsListenFlag } from "./agent-cmd.js";
 import { onStopSignals, takeOver, WORKER_CRASHES_ENV, WORKER_STARTS_ENV } from "./agent-keeper-cmd.js";
-import { countFlag, intFlag, requireFlag } from "./args.js";
+import { countFlag, requireFlag } from "./args.js";
 
 /** Open connections get this long to finish when the agent is stopped. */
 const STOP_GRACE_MS = 5000;
@@ -85,22 +85,21 @@ async function startAgent(
       .filter((u) => u !== ""),
     token,
     logger,
-    metricsPort: intFlag(values["metrics-port"], "metrics-port", 0),
+    ...metricsListenFlag(values["metrics-listen"], values["metrics-port"]),
     ...(values.region === undefined ? {} : { region: values.region }),
     connectionLimits,
     ...(values.dns === undefined
       ? {}
       : { dns: { ...dnsHostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
     ...(sockets === undefined ? {} : { sockets, onServing: () => sockets.ready() }),
-    processInfo: {
-      fileLimit,
-      ...(sockets === undefined
-        ? {}
-        : {
-            workerStarts: Number(process.env[WORKER_STARTS_ENV] ?? 1),
-            workerCrashes: Number(process.env[WORKER_CRASHES_ENV] ?? 0),
-          }),
-    },
+    ...(sockets === undefined
+      ? {}
+      : {
+          workers: {
+            starts: Number(process.env[WORKER_STARTS_ENV] ?? 1),
+            crashes: Number(process.env[WORKER_CRASHES_ENV] ?? 0),
+          },
+        }),
   });
   await agent.start();
   logger.info("agent started", {

@@ -2,6 +2,9 @@
  * The control-plane process, composed: store, bootstrap credentials, the AWS Query API and the
  * admin API on one HTTP port, the agent channel on another, and the DNS responder. This is the
  * composition root; `api` and `controller` never import each other.
+ *
+ * The API port also answers GET /healthz and /readyz without credentials, and GET /metrics unless
+ * `--metrics-listen` moves the metrics to an address of their own (see docs/METRICS.md).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile } from "node:fs/promises";
@@ -10,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createAdminHandler } from "../api/admin/handler.js";
 import type { JournalRepairControl } from "../api/admin/journal-repair.js";
+import { ApiMetrics } from "../api/api-metrics.js";
 import { AuditLog } from "../api/auth/audit-log.js";
 import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
@@ -28,8 +32,16 @@ import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
+import { TrafficHistory } from "../store/traffic-history.js";
 import type { Logger } from "../util/logger.js";
+import {
+  observabilityRoute,
+  parseListenAddress,
+  startObservabilityServer,
+  urlHost,
+} from "../util/observability-server.js";
 import { intFlag, UsageError } from "./args.js";
+import { controlPlaneObservability } from "./control-plane-observability.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -54,6 +66,8 @@ export interface ControlPlaneOptions {
   readonly backupKeep?: number;
   /** Days of history a compaction never removes (default 90). */
   readonly retentionDays?: number;
+  /** Serve /metrics here (and no longer on the API port); /healthz and /readyz stay on both. */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
 }
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
@@ -69,6 +83,7 @@ export const CONTROL_PLANE_FLAGS = {
   "backup-interval": { type: "string" },
   "backup-keep": { type: "string" },
   "retention-days": { type: "string" },
+  "metrics-listen": { type: "string" },
 } as const;
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
@@ -84,6 +99,7 @@ export interface ControlPlaneFlagValues {
   readonly "backup-interval"?: string | undefined;
   readonly "backup-keep"?: string | undefined;
   readonly "retention-days"?: string | undefined;
+  readonly "metrics-listen"?: string | undefined;
 }
 
 /** The control plane's options the shared flags set (all but host, zones, env and logger). */
@@ -98,7 +114,18 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     dnsDomain: values["dns-domain"],
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
+    ...metricsListenFlag(values["metrics-listen"]),
   };
+}
+
+/** `--metrics-listen HOST:PORT`: /metrics on an address of its own instead of the API port. */
+export function metricsListenFlag(raw: string | undefined): {
+  metricsListen?: { host: string; port: number };
+} {
+  if (raw === undefined) return {};
+  const parsed = parseListenAddress(raw);
+  if (parsed === undefined) throw new UsageError(`--metrics-listen must be ADDRESS:PORT, got ${raw}`);
+  return { metricsListen: parsed };
 }
 
 /** `--regions us-east-1,eu-west-1`: the only regions served; without it, every region. */
@@ -139,6 +166,8 @@ export interface RunningControlPlane {
   readonly store: Store;
   readonly apiUrl: string;
   readonly agentUrl: string;
+  /** Where GET /metrics answers: the API port, or the --metrics-listen address. */
+  readonly metricsUrl: string;
   readonly dnsPort: number;
   readonly agentToken: string;
   readonly accessKeyId: string;
@@ -195,9 +224,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       counter: unauthenticated,
     });
     closers.push(async () => noise.flush());
-    // Every call to either API, allowed or not, is recorded; batched, flushed on close.
-    const audit = new AuditLog({ store, logger });
-    closers.push(() => audit.close());
+    // Every call to either API, allowed or not, is recorded (batched, flushed on close) and counted.
+    const auditLog = new AuditLog({ store, logger });
+    closers.push(() => auditLog.close());
+    const apiMetrics = new ApiMetrics();
+    const audit = apiMetrics.counting(auditLog);
     // Read-only mode: while the monitor finds the journal damaged, the API's store refuses changes.
     // `state repair` alone works on the store itself, and has the state checked again at once.
     const repairOptions = { backupDir, dnsDomain: opts.dnsDomain };
@@ -230,20 +261,45 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       audit,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
+    const traffic = new TrafficHistory();
     const adminApi = createAdminHandler({
       ...common,
+      traffic,
       backupDir,
       safety,
       repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
+    const families = [unauthenticated, ...apiMetrics.families()];
+    const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
+    // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
+    const onApiPort = {
+      ...observability,
+      ...(opts.metricsListen === undefined ? {} : { metrics: undefined }),
+    };
     const api = createServer((req, res) => {
-      if (req.url?.startsWith("/admin/")) adminApi(req, res);
+      if (observabilityRoute(onApiPort, req, res)) return;
+      const admin = req.url?.startsWith("/admin/") === true;
+      const start = performance.now();
+      res.once("finish", () =>
+        apiMetrics.duration.observe(admin ? "admin" : "elb", (performance.now() - start) / 1000),
+      );
+      if (admin) adminApi(req, res);
       else query(req, res);
     });
     answerClientErrorsAsAws(api);
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
+    let metricsUrl = `http://${urlHost(opts.host)}:${apiPort}/metrics`;
+    if (opts.metricsListen !== undefined) {
+      const own = await startObservabilityServer(
+        observability,
+        opts.metricsListen.host,
+        opts.metricsListen.port,
+      );
+      closers.push(() => own.close());
+      metricsUrl = `http://${urlHost(own.host)}:${own.port}/metrics`;
+    }
 
     const channel = new AgentChannel({
       store,
@@ -252,7 +308,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       logger,
       guard,
       monitor,
-      counters: [unauthenticated],
+      counters: families,
+      traffic,
     });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
@@ -271,6 +328,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       store,
       apiUrl: `http://${opts.host}:${apiPort}`,
       agentUrl: `http://${opts.host}:${agentPort}`,
+      metricsUrl,
       dnsPort: udpPort,
       agentToken,
       accessKeyId: admin.accessKeyId,

@@ -20,7 +20,9 @@ export async function controlCommand(argv: string[]): Promise<void> {
     env: process.env,
     logger,
   });
-  console.log(`control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS 127.0.0.1:${cp.dnsPort}`);
+  console.log(
+    `control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS 127.0.0.1:${cp.dnsPort}, metrics ${cp.metricsUrl}`,
+  );
   const stop = (): void => {
     cp.close().then(() => process.exit(0));
   };

@@ -22,6 +22,10 @@ commands:
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
+  lb list | show NAME [--json]
+                      load balancers: listeners, instances and why they fail, nodes
+  health NAME [--json]
+                      a load balancer's instances: state, reason of the last failed check
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)
@@ -48,6 +52,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   certs: (a) => import("./certs.js").then((m) => m.certsCommand(a)),
   state: (a) => import("./state.js").then((m) => m.stateCommand(a)),
   agents: (a) => import("./agents.js").then((m) => m.agentsCommand(a)),
+  lb: (a) => import("./load-balancers.js").then((m) => m.lbCommand(a)),
+  health: (a) => import("./load-balancers.js").then((m) => m.healthCommand(a)),
   alarms: (a) => import("./guard.js").then((m) => m.alarmsCommand(a)),
   guard: (a) => import("./guard.js").then((m) => m.guardCommand(a)),
   principals: (a) => import("./access.js").then((m) => m.principalsCommand(a)),

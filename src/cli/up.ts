@@ -12,6 +12,7 @@ import { createLogger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
 import { CONTROL_PLANE_FLAGS, controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
 import { DEMO_LB, type Demo, startDemo } from "./demo.js";
+import { ScrapeTargets } from "./scrape-targets.js";
 import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -46,8 +47,19 @@ export async function upCommand(argv: string[]): Promise<void> {
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));
   const supervisor = new Supervisor(mainJs, logger);
-  // Agent i serves GET /metrics on base+i (9711, 9712… with --agent-metrics-port-base 9711); 0: off.
+  // Agent i serves /metrics on 127.0.0.1:base+i (9711, 9712… with --agent-metrics-port-base
+  // 9711); by default on a free port each, found through the address file the agent writes.
   const metricsBase = intFlag(values["agent-metrics-port-base"], "agent-metrics-port-base", 0);
+  const agentDir = (zone: string): string => join(dataDir, "agents", zone);
+  const metricsUrl = new URL(cp.metricsUrl);
+  const targets = new ScrapeTargets({
+    dataDir,
+    control: metricsUrl.host,
+    region: values.region,
+    agents: agents.map((a) => ({ zone: a.zone, dataDir: agentDir(a.zone) })),
+    logger,
+  });
+  await targets.clearAgentAddresses();
   for (const [i, a] of agents.entries()) {
     supervisor.start({
       zone: a.zone,
@@ -62,14 +74,15 @@ export async function upCommand(argv: string[]): Promise<void> {
         "--token-file",
         join(dataDir, "agent-token"),
         "--data-dir",
-        join(dataDir, "agents", a.zone),
+        agentDir(a.zone),
         "--region",
         values.region,
         "--dns",
         `${lastAddress(a.pool)}:${cp.dnsPort}`,
         "--dns-domain",
         values["dns-domain"],
-        ...(metricsBase > 0 ? ["--metrics-port", String(metricsBase + i)] : []),
+        "--metrics-listen",
+        `127.0.0.1:${metricsBase > 0 ? metricsBase + i : 0}`,
         // As root the hard limit is raised too; otherwise the agent takes what the hard limit allows.
         "--nofile",
         String(AGENT_NOFILE),
@@ -83,6 +96,7 @@ export async function upCommand(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log(`\n${signal}: stopping agents and the control plane…`);
+    targets.stop();
     await supervisor.stop();
     await demo?.close();
     await cp.close();
@@ -93,6 +107,10 @@ export async function upCommand(argv: string[]): Promise<void> {
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   // SIGUSR2: restart (or upgrade) every agent without refusing a connection.
   process.on("SIGUSR2", () => supervisor.reload());
+
+  const agentMetrics = await targets.waitForAgents(15_000);
+  const targetsFile = await targets.write();
+  targets.watch();
 
   const credentialsFile = cp.credentialsFile;
   const credentialsHint = credentialsFile
@@ -106,6 +124,9 @@ export async function upCommand(argv: string[]): Promise<void> {
   administrator    ${cp.accessKeyId}${credentialsFile ? `  (credentials in ${credentialsFile})` : "  (from BALLAST_BOOTSTRAP_* env)"}
   agents           ${agents.map((a) => `${a.zone} pool ${a.pool}`).join(", ")}  (logs in ${join(dataDir, "logs")})
   agents' DNS      ${agents.map((a) => `${lastAddress(a.pool)}:${cp.dnsPort}`).join(", ")}  (answer without the control plane)
+  metrics          ${cp.metricsUrl}  (control plane; /healthz and /readyz on the API port)
+${agents.map((a, i) => `  agent metrics    ${a.zone} http://${agentMetrics[i] ?? "(not listening yet)"}/metrics`).join("\n")}
+  scrape targets   ${targetsFile}  (Prometheus file_sd_configs)
 
 Try it with the AWS CLI:
   ${credentialsHint} \\

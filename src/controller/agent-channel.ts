@@ -16,9 +16,11 @@ import type { AddressInfo } from "node:net";
 import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { regionOf, regionServedBy } from "../model/region.js";
+import { parseTrafficReports } from "../model/traffic.js";
 import type { Store } from "../store/store.js";
-import type { LabelledCounter } from "../util/counters.js";
+import type { TrafficHistory } from "../store/traffic-history.js";
 import type { Logger } from "../util/logger.js";
+import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
@@ -34,7 +36,9 @@ export interface AgentChannelOptions {
   /** The state monitor whose verdict the metrics report. */
   readonly monitor?: StateMonitor;
   /** Counters of other components served with the metrics (composition root: the API's). */
-  readonly counters?: readonly LabelledCounter[];
+  readonly counters?: readonly MetricFamilies[];
+  /** Where the traffic figures of status reports go (the admin API's stats read them). */
+  readonly traffic?: TrafficHistory;
 }
 
 const MAX_WAIT_SECONDS = 30;
@@ -110,11 +114,13 @@ export class AgentChannel {
                 zone: h.zone,
                 removedLoadBalancers: h.verdict.removedLoadBalancers,
               })),
+              alarms: monitor.last?.alarms ?? [],
+              readOnly: monitor.readOnly() !== undefined,
             },
         Date.now(),
         this.#opts.counters,
       );
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text);
+      res.writeHead(200, { "content-type": EXPOSITION_CONTENT_TYPE }).end(text);
       return;
     }
     if (!this.#authorized(req)) {
@@ -207,7 +213,11 @@ export class AgentChannel {
       res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: String(e) }));
       return;
     }
-    await this.#opts.store.putAgentStatus(status);
+    // Traffic figures are observations kept in memory, not state: they stay out of the store.
+    const { traffic, ...stored } = status;
+    if (traffic !== undefined)
+      this.#opts.traffic?.record(status.agentId, regionServedBy(status.zone), parseTrafficReports(traffic));
+    await this.#opts.store.putAgentStatus(stored);
     if (!(req.headers.accept ?? "").includes("application/json")) {
       res.writeHead(204).end();
       return;

@@ -10,6 +10,7 @@
 import type { DnsRecord } from "./dns-records.js";
 import type { NodeSpec } from "./node-spec.js";
 import type { NodeSource } from "./resolve-node.js";
+import type { TrafficReport } from "./traffic.js";
 import type { Protocol } from "./types.js";
 
 export type RemovalKind = "loadBalancer" | "listener" | "backend";
@@ -55,6 +56,19 @@ export interface StatusAck {
 
 export type InstanceState = "InService" | "OutOfService" | "Unknown";
 
+/** Why a health check failed, in HAProxy's spirit: the layer that failed and how. */
+export type HealthFailureKind = "status" | "refused" | "reset" | "timeout" | "tls" | "dns" | "other";
+
+export interface HealthCheckFailure {
+  readonly kind: HealthFailureKind;
+  /** Short and stable: `L7STS/404`, `L4CON refused`, `L4TOUT`, `L7TOUT`, `L6 TLS handshake: <msg>`. */
+  readonly detail: string;
+  /** The HTTP status the back end answered (kind `status`). */
+  readonly status?: number;
+  /** When the check failed, ISO 8601. */
+  readonly at: string;
+}
+
 export interface InstanceHealthReport {
   readonly loadBalancer: string;
   readonly instanceId: string;
@@ -66,6 +80,11 @@ export interface InstanceHealthReport {
    * reported InService with "Instance deregistration currently in progress" until drained or timed out.
    */
   readonly draining?: boolean;
+  /**
+   * The last failed check of this back end on this node, whatever its state now. Optional: agents
+   * of an earlier version do not send it. Operators' eyes only: never part of the ELB API.
+   */
+  readonly lastFailure?: HealthCheckFailure;
 }
 
 export interface NodeReport {
@@ -94,5 +113,7 @@ export interface AgentStatus {
   readonly unexplained: readonly string[];
   /** The last document the agent refused (its own guard), while it is still the newest it was offered. */
   readonly refused?: { readonly revision: number; readonly reason: string };
+  /** Per-load-balancer traffic figures (model/traffic.ts); absent from agents of an earlier version. */
+  readonly traffic?: readonly TrafficReport[];
   readonly time: string;
 }

@@ -89,7 +89,12 @@ export class ConnectionBudget {
         socket.destroy();
         return;
       }
-      socket.once("close", () => this.#release(node));
+      metrics.newConnections++;
+      metrics.activeConnections++;
+      socket.once("close", () => {
+        metrics.activeConnections--;
+        this.#release(node);
+      });
     });
   }
 

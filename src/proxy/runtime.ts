@@ -4,8 +4,9 @@
  * never waits on it (tables are built aside and swapped in).
  */
 
-import type { InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
+import type { HealthFailureKind, InstanceHealthReport, NodeReport } from "../model/agent-protocol.js";
 import { type Backend, isUsableTls, type ListenerSpec, type NodeSpec } from "../model/node-spec.js";
+import type { TrafficReport } from "../model/traffic.js";
 import type { Logger } from "../util/logger.js";
 import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
@@ -18,7 +19,7 @@ import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
 import { HttpListener } from "./http/listener.js";
 import { listenerKind } from "./listener-kind.js";
-import { ProxyMetrics } from "./metrics.js";
+import { LATENCY_BUCKETS_MS, ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
 import type { ListenerInput, ProxyListener } from "./target.js";
 import { TcpListener } from "./tcp/listener.js";
@@ -27,6 +28,12 @@ import { type ListenerTls, listenerTls } from "./tls-context.js";
 export interface NodeAssignment {
   readonly address: string;
   readonly spec: NodeSpec;
+}
+
+/** A registered back end of one load balancer, as metrics read it. */
+export interface BackendView {
+  readonly loadBalancer: string;
+  readonly health: BackendHealth;
 }
 
 export interface ProxyRuntimeOptions {
@@ -125,6 +132,36 @@ export class ProxyRuntime implements HealthChangeSink {
     return out;
   }
 
+  /**
+   * Each served load balancer's traffic since this process started serving it: a few counters,
+   * the latency histogram and two gauges (model/traffic.ts), for the agent's status report.
+   */
+  traffic(): TrafficReport[] {
+    const out: TrafficReport[] = [];
+    const all = this.metrics.snapshot();
+    for (const name of this.#nodes.keys()) {
+      const m = all[name];
+      out.push({
+        loadBalancer: name,
+        requests: m?.RequestCount ?? 0,
+        http4xx: (m?.HTTPCode_ELB_4XX ?? 0) + (m?.HTTPCode_Backend_4XX ?? 0),
+        http5xx: (m?.HTTPCode_ELB_5XX ?? 0) + (m?.HTTPCode_Backend_5XX ?? 0),
+        latency:
+          m === undefined ? new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) : m.Latency.buckets,
+        surgeQueueLength: m?.SurgeQueueLength ?? 0,
+        activeConnections: m?.EstimatedALBActiveConnectionCount ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /** Failed health checks per load balancer and reason kind, since each started here. */
+  healthCheckFailures(): Record<string, ReadonlyMap<HealthFailureKind, number>> {
+    const out: Record<string, ReadonlyMap<HealthFailureKind, number>> = {};
+    for (const [name, node] of this.#nodes) out[name] = node.checker.failures;
+    return out;
+  }
+
   nodes(): NodeReport[] {
     const out: NodeReport[] = [];
     for (const [name, node] of this.#nodes) {
@@ -142,6 +179,30 @@ export class ProxyRuntime implements HealthChangeSink {
         })),
       });
     }
+    return out;
+  }
+
+  /** Every registered back end of every load balancer with its health and numbers (for metrics). */
+  backends(): BackendView[] {
+    const out: BackendView[] = [];
+    for (const [name, node] of this.#nodes) {
+      for (const b of node.spec.backends) {
+        const h = node.checker.get(b.instanceId);
+        if (h !== undefined) out.push({ loadBalancer: name, health: h });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What keeps the node from serving: listeners it runs that are not bound. A listener it does
+   * not run (a protocol not served, no usable certificate) is reported in `nodes()`, not here.
+   */
+  unboundListeners(): { readonly loadBalancer: string; readonly port: number }[] {
+    const out: { loadBalancer: string; port: number }[] = [];
+    for (const [name, node] of this.#nodes)
+      for (const [port, { listener }] of node.listeners)
+        if (!listener.bound) out.push({ loadBalancer: name, port });
     return out;
   }
 
@@ -309,6 +370,7 @@ export class ProxyRuntime implements HealthChangeSink {
       if (ports.has(port)) continue;
       node.listeners.delete(port);
       this.#drain(listener, node.address);
+      this.metrics.removeListener(name, port);
     }
   }
 
@@ -317,7 +379,7 @@ export class ProxyRuntime implements HealthChangeSink {
     const common = {
       address,
       port: l.port,
-      metrics: this.metrics.forLoadBalancer(name),
+      metrics: this.metrics.forListener(name, l.port),
       log,
       ...(tls === null ? {} : { tls }),
       backendTls: l.upstream.tls,

@@ -3,7 +3,9 @@
  * creates counters and hands them to the code that counts (the API edge) and to the code that
  * serves the numbers (the controller's /metrics), so neither imports the other.
  */
-export class LabelledCounter {
+import type { Exposition, MetricFamilies } from "./prometheus.js";
+
+export class LabelledCounter implements MetricFamilies {
   readonly name: string;
   readonly help: string;
   readonly label: string;
@@ -27,6 +29,10 @@ export class LabelledCounter {
     let n = 0;
     for (const v of this.#values.values()) n += v;
     return n;
+  }
+
+  renderInto(exp: Exposition): void {
+    exp.raw(this.render());
   }
 
   /** `# HELP`, `# TYPE … counter` and one line per label value, sorted. */

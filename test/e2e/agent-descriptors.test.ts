@@ -142,7 +142,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
     // Where this process could raise its own hard limit, the keeper could raise the agent's.
     assert.equal(fileLimit, hardLimit >= TEST_NOFILE ? AGENT_NOFILE : hardLimit);
     if (fileLimit < AGENT_NOFILE) assert.match(log(), /open-file limit below --nofile/);
-    assert.equal(await metric("ballast_agent_open_files_limit"), fileLimit);
+    assert.equal(await metric("process_max_fds"), fileLimit);
     const maxNode = Number(/"maxNodeConnections":(\d+)/.exec(log())?.[1]);
     assert.ok(maxNode > 0 && maxNode < FLOOD, `the node's cap (${maxNode}) is below the flood`);
 
@@ -160,7 +160,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
       await Promise.all(batch);
     }
     await waitFor(
-      async () => ((await metric("ballast_elb_RejectedConnectionCount", "a")) ?? 0) >= FLOOD - maxNode,
+      async () => ((await metric("ballast_elb_rejected_connections_total", "a")) ?? 0) >= FLOOD - maxNode,
       {
         what: "the flood past the node's cap refused and counted",
         timeoutMs: 60_000,
@@ -181,7 +181,7 @@ describe("e2e: an agent flooded with 30,000 idle connections", () => {
       await assert.rejects(fetchRaw(NODE_A, portA, "/"), "a new client of the flooded one is refused");
       // A hung connection would wait for the 60 s idle timeout; a refused one ends at once.
       assert.ok(performance.now() - refusedAt < 10_000, "refused, not left hanging");
-      assert.equal(await metric("ballast_elb_HealthyHostCount", "a"), 1);
+      assert.equal(await metric("ballast_elb_healthy_hosts", "a"), 1);
     }
     const reports = statuses.filter((s) => s.at > during);
     assert.ok(reports.length >= 2, `status reports keep arriving under the flood (${reports.length})`);

@@ -111,10 +111,10 @@ describe("e2e: an agent at 512 open files under a flood of idle connections", {
 
   async function metric(name: string, lb: string): Promise<number | undefined> {
     const text = (await fetchRaw("127.0.0.1", metricsPort, "/metrics")).body.toString();
-    const line = text.split("\n").find((l) => l.startsWith(`ballast_elb_${name}{load_balancer="${lb}"`));
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{load_balancer="${lb}"`));
     return line === undefined ? undefined : Number(line.split(" ").at(-1));
   }
-  const healthy = (lb: string) => metric("HealthyHostCount", lb);
+  const healthy = (lb: string) => metric("ballast_elb_healthy_hosts", lb);
 
   it("caps the flood, keeps every health check passing, serves the other load balancer, then the flooded one at once", async () => {
     for (let i = 0; i < 700; i++) {
@@ -124,7 +124,7 @@ describe("e2e: an agent at 512 open files under a flood of idle connections", {
     }
     await Promise.all(flood.map((s) => Promise.race([once(s, "connect"), once(s, "close")])));
     // 512 files: 256 kept in reserve, 128 client connections for the agent, 64 for one node.
-    await waitFor(async () => ((await metric("RejectedConnectionCount", "a")) ?? 0) >= 600, {
+    await waitFor(async () => ((await metric("ballast_elb_rejected_connections_total", "a")) ?? 0) >= 600, {
       what: "the flood to be refused past the node's cap",
     });
     // Several health-check rounds (interval 1 s, two failures make OutOfService) during the flood.

@@ -32,6 +32,9 @@ function allowedByRole(role: LegacyRole, action: string, resource = "*"): boolea
 /** Every route the admin API serves (its modules' route comments), as method and path. */
 const SERVED_ROUTES: readonly [string, string][] = [
   ["GET", "/instances"],
+  ["GET", "/load-balancers"],
+  ["GET", "/load-balancers/web"],
+  ["GET", "/load-balancers/web/stats"],
   ["GET", "/instances/i-1"],
   ["PUT", "/instances/i-1"],
   ["DELETE", "/instances/i-1"],

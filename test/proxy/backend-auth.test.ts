@@ -204,7 +204,7 @@ describe("backend auth on SSL listeners", () => {
     };
     const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a" });
     cleanups.push(() => runtime.close());
-    const metrics = runtime.metrics.forLoadBalancer("auth");
+    const metrics = runtime.metrics.forListener("auth", port);
     const talk = async (): Promise<string> => {
       const c = tlsConnect({ host: node, port, rejectUnauthorized: false });
       c.on("error", () => {});
@@ -255,7 +255,7 @@ describe("backend auth on HTTP listeners with HTTPS back ends", () => {
     const base = lbSpec("auth-http", [listener], [backend("i-1", host)], fastHealthCheck(`TCP:${bp}`));
     const runtime = new ProxyRuntime({ logger: silentLogger, zone: "zone-a" });
     cleanups.push(() => runtime.close());
-    const metrics = runtime.metrics.forLoadBalancer("auth-http");
+    const metrics = runtime.metrics.forListener("auth-http", port);
     const status = async (): Promise<number> => {
       const res = await fetch(`http://${node}:${port}/`, { signal: AbortSignal.timeout(3000) });
       await res.arrayBuffer();

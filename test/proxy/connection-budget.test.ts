@@ -81,7 +81,7 @@ describe("a flood of idle connections to one load balancer", () => {
     flood.push(...(await idle(nodeA, portA, 400)));
     await waitFor(
       "the caps to close what is over them",
-      () => runtime.metrics.forLoadBalancer("a").rejectedConnectionCount >= 250,
+      () => runtime.metrics.forListener("a", portA).rejectedConnectionCount >= 250,
     );
     assert.equal(runtime.connections.open, 150, "the node's cap");
     assert.equal(flood.filter((s) => !s.destroyed && s.readyState === "open").length >= 150, true);

@@ -76,7 +76,7 @@ describe("HTTP listener with least outstanding requests", () => {
     const listener = new HttpListener({
       address: node,
       port,
-      metrics: new ProxyMetrics().forLoadBalancer("lb"),
+      metrics: new ProxyMetrics().forListener("lb", 80),
       pools,
       balancer: leastOutstanding,
       log: silentLogger,

@@ -200,7 +200,7 @@ describe("HttpListener with a one-connection pool", () => {
     const listener = new HttpListener({
       address: node,
       port,
-      metrics: new ProxyMetrics().forLoadBalancer("lb"),
+      metrics: new ProxyMetrics().forListener("lb", 80),
       pools,
       balancer: roundRobin,
       log: silentLogger,

@@ -12,6 +12,8 @@
  *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
  *                            backups (writes its own responses) state.ts
  *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
+ *   /admin/v1/load-balancers…  the operator's view: configuration, back ends with the reason
+ *                            of their last failed check, nodes, traffic    load-balancers.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
  *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
@@ -29,6 +31,7 @@ import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
+import type { TrafficHistory } from "../../store/traffic-history.js";
 import type { Logger } from "../../util/logger.js";
 import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -43,6 +46,7 @@ import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
+import { createLoadBalancerRoutes, isLoadBalancersPath } from "./load-balancers.js";
 import { refusePresigned } from "./presigned.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
@@ -70,6 +74,8 @@ export interface AdminHandlerOptions {
   readonly authorizer?: Authorizer;
   /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
   readonly repair?: JournalRepairControl;
+  /** The traffic the agents report to this process (the load balancers' stats); none: empty stats. */
+  readonly traffic?: TrafficHistory;
 }
 
 export function createAdminHandler(
@@ -82,6 +88,10 @@ export function createAdminHandler(
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
   const agents = createAgentRoutes({ store: opts.store });
+  const loadBalancers = createLoadBalancerRoutes({
+    store: opts.store,
+    ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+  });
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -167,6 +177,7 @@ export function createAdminHandler(
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);
     if (isAgentsPath(path)) return agents(call);
+    if (isLoadBalancersPath(path)) return loadBalancers(call, query);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);

@@ -1,7 +1,8 @@
+import type { HealthFailureKind } from "../../model/agent-protocol.js";
 import type { Backend, HealthCheckSpec } from "../../model/node-spec.js";
 import type { Logger } from "../../util/logger.js";
 import { type BackendAuth, backendAuth } from "../backend-auth.js";
-import { type HealthProbe, type ProbeSink, SocketProbe } from "./probe.js";
+import { type HealthProbe, type ProbeFailure, type ProbeSink, SocketProbe } from "./probe.js";
 import { BackendHealth } from "./state.js";
 
 /** Told when any back end of the checked load balancer changes state. */
@@ -20,8 +21,8 @@ class BackendCheck implements ProbeSink {
     this.#checker = checker;
   }
 
-  onProbeResult(ok: boolean): void {
-    this.#checker.record(this, ok);
+  onProbeResult(ok: boolean, failure?: ProbeFailure): void {
+    this.#checker.record(this, ok, failure);
   }
 }
 
@@ -36,6 +37,8 @@ export class HealthChecker {
   readonly #sink: HealthChangeSink;
   readonly #log: Logger;
   readonly #checks = new Map<string, BackendCheck>();
+  /** Failed checks since this checker started, by why they failed (the agent's metrics). */
+  readonly failures = new Map<HealthFailureKind, number>();
   #spec: HealthCheckSpec;
   /** BackendServerAuthentication on the target's port, for SSL/HTTPS checks. */
   #auth: BackendAuth | null;
@@ -104,13 +107,21 @@ export class HealthChecker {
   }
 
   /** @internal Called by a back end's probe with one result. */
-  record(check: BackendCheck, ok: boolean): void {
+  record(check: BackendCheck, ok: boolean, failure?: ProbeFailure): void {
     if (this.#stopped || this.#checks.get(check.health.instanceId) !== check) return;
-    if (check.health.record(ok, this.#spec)) {
+    const from = check.health.state;
+    if (!ok && failure !== undefined)
+      this.failures.set(failure.kind, (this.failures.get(failure.kind) ?? 0) + 1);
+    if (check.health.record(ok, this.#spec, failure)) {
+      const h = check.health;
+      // One line an operator can read: which back end, where, what it was, what it is, and why.
       this.#log.info("instance health changed", {
         loadBalancer: this.#loadBalancer,
-        instanceId: check.health.instanceId,
-        state: check.health.state,
+        instanceId: h.instanceId,
+        address: h.address,
+        from,
+        to: h.state,
+        ...(ok || h.lastFailure === undefined ? {} : { reason: h.lastFailure.detail }),
       });
       this.#sink.healthChanged(this.#loadBalancer, check.health);
     }

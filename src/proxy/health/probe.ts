@@ -1,11 +1,43 @@
 import { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { HealthCheckFailure } from "../../model/agent-protocol.js";
 import type { HealthCheckSpec } from "../../model/node-spec.js";
 import { type BackendAuth, connectBackendTls } from "../backend-auth.js";
 
-/** Receives the result of one probe. */
+/** Why one check failed (the time is added by whoever records it). */
+export type ProbeFailure = Omit<HealthCheckFailure, "at">;
+
+/** Receives the result of one probe: a failure comes with its reason. */
 export interface ProbeSink {
-  onProbeResult(ok: boolean): void;
+  onProbeResult(ok: boolean, failure?: ProbeFailure): void;
+}
+
+/** How far a check got: the layer a failure is blamed on (HAProxy's L4, L6, L7). */
+type Stage = "connecting" | "handshaking" | "talking";
+
+const DNS_CODES: ReadonlySet<string> = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
+const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/** The failure an error of the check's socket at `stage` stands for; no error: the socket closed. */
+function socketFailure(err: Error | undefined, stage: Stage): ProbeFailure {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? "";
+  if (stage === "connecting") {
+    if (code === "ECONNREFUSED") return { kind: "refused", detail: "L4CON refused" };
+    if (DNS_CODES.has(code)) return { kind: "dns", detail: `L4CON dns: ${code}` };
+    if (RESET_CODES.has(code)) return { kind: "reset", detail: "L4CON reset" };
+    return { kind: "other", detail: `L4CON ${code || err?.message || "closed"}` };
+  }
+  if (stage === "handshaking")
+    return { kind: "tls", detail: `L6 TLS handshake: ${err?.message ?? "connection closed"}` };
+  if (RESET_CODES.has(code)) return { kind: "reset", detail: "L7RSP reset" };
+  if (err === undefined) return { kind: "other", detail: "L7RSP closed before the status line" };
+  return { kind: "other", detail: `L7RSP ${code || err.message}` };
+}
+
+/** The failure of a check that ran out of time at `stage`. */
+function timeoutFailure(stage: Stage): ProbeFailure {
+  const layer = stage === "connecting" ? "L4TOUT" : stage === "handshaking" ? "L6TOUT" : "L7TOUT";
+  return { kind: "timeout", detail: layer };
 }
 
 /**
@@ -43,6 +75,7 @@ export class SocketProbe implements HealthProbe {
   #socket: Socket | null = null;
   #timer: NodeJS.Timeout | null = null;
   #head = "";
+  #stage: Stage = "connecting";
 
   constructor(
     host: string,
@@ -75,6 +108,7 @@ export class SocketProbe implements HealthProbe {
     s.probe = this;
     this.#socket = s;
     this.#head = "";
+    this.#stage = "connecting";
     s.on("error", onSocketError);
     s.on("close", onSocketClose);
     s.on("connect", onSocketConnect);
@@ -88,18 +122,27 @@ export class SocketProbe implements HealthProbe {
     this.#finish(null);
   }
 
+  /** The failure of this check, given the error (if any) that ended it. */
+  #failure(err?: Error): ProbeFailure {
+    return socketFailure(err, this.#stage);
+  }
+
   /** TLS checks are rarer than plain ones: their handlers are closures that ignore a stale socket. */
   #runTls(): void {
     const onHandshake = (err: Error | null, sock: TLSSocket): void => {
       if (this.#socket !== sock) return;
       if (err === null) this.connected();
-      else this.failed();
+      else this.failed(err);
     };
     const s = connectBackendTls({ host: this.#host, port: this.#target.port }, this.#auth, onHandshake);
     this.#socket = s;
     this.#head = "";
+    this.#stage = "connecting";
     const current = (): boolean => this.#socket === s;
-    s.on("error", () => current() && this.failed());
+    s.once("connect", () => {
+      if (current()) this.#stage = "handshaking";
+    });
+    s.on("error", (err: Error) => current() && this.failed(err));
     s.on("close", () => current() && this.failed());
     if (this.#target.protocol === "HTTPS") s.on("data", (chunk: Buffer) => current() && this.data(chunk));
     this.#timer = setTimeout(onProbeTimeout, this.#timeoutMs, this);
@@ -107,6 +150,7 @@ export class SocketProbe implements HealthProbe {
   }
 
   /** @internal */ connected(): void {
+    this.#stage = "talking";
     if (this.#target.protocol === "TCP" || this.#target.protocol === "SSL") {
       this.#finish(true);
       return;
@@ -118,22 +162,34 @@ export class SocketProbe implements HealthProbe {
     this.#head += chunk.toString("latin1");
     const eol = this.#head.indexOf("\r\n");
     if (eol === -1) {
-      if (this.#head.length > MAX_STATUS_LINE) this.#finish(false);
+      if (this.#head.length > MAX_STATUS_LINE)
+        this.#finish(false, { kind: "other", detail: "L7RSP status line too long" });
       return;
     }
     // "HTTP/1.1 200 OK": only 200 is healthy.
     const line = this.#head.slice(0, eol);
-    this.#finish(
-      line.startsWith("HTTP/1.") && line.slice(9, 12) === "200" && (line.length === 12 || line[12] === " "),
-    );
+    const code = line.slice(9, 12);
+    if (!line.startsWith("HTTP/1.") || !/^\d{3}$/.test(code) || (line.length > 12 && line[12] !== " ")) {
+      this.#finish(false, { kind: "other", detail: "L7RSP invalid status line" });
+      return;
+    }
+    if (code === "200") this.#finish(true);
+    else this.#finish(false, { kind: "status", detail: `L7STS/${code}`, status: Number(code) });
   }
 
-  /** @internal */ failed(): void {
-    this.#finish(false);
+  /** @internal The socket failed or closed (no error: closed) before the check was decided. */
+  failed(err?: Error): void {
+    if (this.#socket === null) return;
+    this.#finish(false, this.#failure(err));
+  }
+
+  /** @internal */ timedOut(): void {
+    if (this.#socket === null) return;
+    this.#finish(false, timeoutFailure(this.#stage));
   }
 
   /** Ends the current check; `ok` null means stopped (no result reported). */
-  #finish(ok: boolean | null): void {
+  #finish(ok: boolean | null, failure?: ProbeFailure): void {
     const s = this.#socket;
     if (s === null) return;
     if (s instanceof ProbeSocket) s.probe = null;
@@ -141,7 +197,7 @@ export class SocketProbe implements HealthProbe {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     s.destroy();
-    if (ok !== null) this.#sink.onProbeResult(ok);
+    if (ok !== null) this.#sink.onProbeResult(ok, failure);
   }
 }
 
@@ -151,12 +207,12 @@ function onSocketConnect(this: ProbeSocket): void {
 function onSocketData(this: ProbeSocket, chunk: Buffer): void {
   this.probe?.data(chunk);
 }
-function onSocketError(this: ProbeSocket): void {
-  this.probe?.failed();
+function onSocketError(this: ProbeSocket, err: Error): void {
+  this.probe?.failed(err);
 }
 function onSocketClose(this: ProbeSocket): void {
   this.probe?.failed();
 }
 function onProbeTimeout(probe: SocketProbe): void {
-  probe.failed();
+  probe.timedOut();
 }

@@ -1,4 +1,5 @@
-import type { InstanceHealthReport, InstanceState } from "../../model/agent-protocol.js";
+import type { HealthCheckFailure, InstanceHealthReport, InstanceState } from "../../model/agent-protocol.js";
+import { BackendStats } from "../metrics.js";
 
 export const REGISTERING = "Instance registration is still in progress.";
 export const FAILED_THRESHOLD =
@@ -21,6 +22,10 @@ export class BackendHealth {
   state: InstanceState = "OutOfService";
   reasonCode: InstanceHealthReport["reasonCode"] = "ELB";
   description = REGISTERING;
+  /** The last failed check, whatever the state now: what operators see beside AWS's words. */
+  lastFailure: HealthCheckFailure | undefined;
+  /** Requests, errors and latency of this back end for this load balancer (its metrics series). */
+  readonly stats = new BackendStats();
   #registering = true;
   #passes = 0;
   #failures = 0;
@@ -39,8 +44,9 @@ export class BackendHealth {
     return !this.#registering || this.#passes + this.#failures > 0;
   }
 
-  /** Records one check result; returns true when the state changed. */
-  record(ok: boolean, t: Thresholds): boolean {
+  /** Records one check result (a failure with its reason); returns true when the state changed. */
+  record(ok: boolean, t: Thresholds, failure?: Omit<HealthCheckFailure, "at">, at = new Date()): boolean {
+    if (!ok && failure !== undefined) this.lastFailure = { ...failure, at: at.toISOString() };
     if (ok) {
       this.#failures = 0;
       this.#passes++;
@@ -68,6 +74,7 @@ export class BackendHealth {
       state: this.state,
       reasonCode: this.reasonCode,
       description: this.description,
+      ...(this.lastFailure === undefined ? {} : { lastFailure: this.lastFailure }),
     };
   }
 

@@ -156,6 +156,7 @@ export class Exchange implements BackendUser, ResponseSink {
     }
     if (!connected) {
       this.metrics.backendConnectionErrors++;
+      this.#target.health.stats.connectionErrors++;
       if (this.#retry(true)) return;
       this.#fail(503);
       return;
@@ -220,6 +221,7 @@ export class Exchange implements BackendUser, ResponseSink {
     this.#backendStatus = r.status;
     this.metrics.backendStatus(r.status);
     this.metrics.observeLatency(ms);
+    this.#target.health.stats.response(r.status, ms);
     this.#body?.release();
     if (r.status === 101) {
       if (!this.#req.upgrade) {

@@ -130,6 +130,7 @@ export class TcpConnection {
     if (up !== this.#upstream || this.#established) return;
     this.#abandon(up);
     this.#host.connectionError();
+    if (this.#target !== null) this.#target.health.stats.connectionErrors++;
     if (this.client.destroyed) return;
     if (this.#retried) {
       this.client.destroy();
@@ -168,6 +169,7 @@ export class TcpConnection {
     this.#backend = backend;
     this.#backendMs = performance.now() - this.#connectStart;
     this.#host.metrics.observeLatency(this.#backendMs);
+    this.#target?.health.stats.connected(this.#backendMs);
     if (backend !== this.#upstream) {
       backend.on("error", this.backendFailed.bind(this));
       backend.on("close", this.backendClosed.bind(this));
