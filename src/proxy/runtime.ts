@@ -19,6 +19,7 @@ import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
 import { HttpListener } from "./http/listener.js";
 import { listenerKind } from "./listener-kind.js";
+import { ListenerNotices } from "./listener-notices.js";
 import { LATENCY_BUCKETS_MS, ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
 import type { ListenerInput, ProxyListener } from "./target.js";
@@ -90,7 +91,7 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #nodes = new Map<string, RunningNode>();
   readonly #draining = new Set<ProxyListener>();
   readonly #healthCallbacks: (() => void)[] = [];
-  readonly #unsupportedLogged = new Set<string>();
+  readonly #notices: ListenerNotices;
   readonly #zone: string;
   readonly #drainer: ConnectionDrainer;
   /** The open access logs, by load-balancer name (only those with logging enabled). */
@@ -103,6 +104,7 @@ export class ProxyRuntime implements HealthChangeSink {
 
   constructor(opts: ProxyRuntimeOptions) {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
+    this.#notices = new ListenerNotices(this.#log);
     this.#pools = new PoolRegistry();
     this.#zone = opts.zone;
     this.#sockets = opts.sockets;
@@ -336,17 +338,17 @@ export class ProxyRuntime implements HealthChangeSink {
         await new Promise((r) => setImmediate(r));
       }
       if (l.engine === "unsupported") {
-        this.#logUnsupported(name, l);
+        this.#notices.unsupported(name, l);
         continue;
       }
       let tls: ListenerTls | null = null;
       if (isUsableTls(l.tls)) {
         tls = listenerTls(l.tls);
-        this.#logCaveats(name, l.port, l.tls.caveats);
+        this.#notices.caveats(name, l.port, l.tls.caveats);
       } else if (l.tls !== null) {
         // An HTTPS/SSL listener with no usable certificate or policy is not served; a running
         // one keeps its last good context rather than dropping its clients.
-        this.#logTlsProblem(name, l, l.tls.unusable, existing !== undefined);
+        this.#notices.tlsProblem(name, l, l.tls.unusable, existing !== undefined);
         if (existing === undefined) continue;
         tls = existing.applied.tls;
       }
@@ -392,26 +394,6 @@ export class ProxyRuntime implements HealthChangeSink {
     return new TcpListener({ ...common, balancer: this.#tcpBalancer });
   }
 
-  #logTlsProblem(name: string, l: ListenerSpec, reason: string, keptRunning: boolean): void {
-    const key = `${name}:${l.port}:tls:${reason}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.error(
-      keptRunning
-        ? "listener TLS context unusable; keeping the running one"
-        : "listener TLS context unusable; reported unbound",
-      { loadBalancer: name, port: l.port, protocol: l.protocol, reason },
-    );
-  }
-
-  #logCaveats(name: string, port: number, caveats: readonly string[]): void {
-    if (caveats.length === 0) return;
-    const key = `${name}:${port}:caveats:${caveats.join("|")}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.warn("SSL negotiation policy not honoured exactly", { loadBalancer: name, port, caveats });
-  }
-
   /** Opens, updates or closes the load balancer's access log, and hands it to its listeners. */
   #applyAccessLog(name: string, node: RunningNode): void {
     const log = this.#accessLogs.apply(name, node.address, node.spec.accessLog);
@@ -425,18 +407,6 @@ export class ProxyRuntime implements HealthChangeSink {
     // close() has closed this process's descriptor already; the keeper's goes now, so the
     // address:port refuses new connections instead of queueing them for nobody.
     this.#sockets?.release(address, listener.port);
-  }
-
-  #logUnsupported(name: string, l: ListenerSpec): void {
-    const key = `${name}:${l.port}:${l.protocol}:${l.upstream.protocol}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.warn("listener protocol not served; reported unbound", {
-      loadBalancer: name,
-      port: l.port,
-      protocol: l.protocol,
-      instanceProtocol: l.upstream.protocol,
-    });
   }
 }
 
