@@ -163,6 +163,7 @@ export async function reloadAgent(dataDir: string): Promise<void> {
   if (keeper === undefined) throw new UsageError(`no agent keeper runs for ${dataDir}`);
   const before = await readPid(join(dataDir, WORKER_PID_FILE));
   process.kill(keeper, "SIGUSR2");
+  console.log(`reloading the agent in ${dataDir} (keeper ${keeper}, worker ${before ?? "-"})…`);
   const deadline = Date.now() + RELOAD_WAIT_MS;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
