@@ -128,6 +128,9 @@ function startControl(dir: string): Promise<{ child: ChildProcess; match: RegExp
       "0",
       "--zones",
       ZONE,
+      // One host: the agent channel stays plain HTTP on loopback.
+      "--agent-tls",
+      "off",
     ],
     /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
   );

@@ -31,6 +31,8 @@ export interface AgentOptions {
   /** The control plane's agent-channel endpoints (replicas), in the order to try them. */
   readonly controlUrls: readonly string[];
   readonly token: string;
+  /** PEM of the CA the control plane's certificate must chain to (https endpoints). */
+  readonly ca?: string;
   readonly logger: Logger;
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
@@ -91,7 +93,13 @@ export class Agent {
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
       ...(opts.sockets === undefined ? {} : { sockets: opts.sockets }),
     });
-    this.#client = new ConfigClient({ controlUrls: opts.controlUrls, token: opts.token, zone: opts.zone });
+    this.#client = new ConfigClient({
+      controlUrls: opts.controlUrls,
+      token: opts.token,
+      zone: opts.zone,
+      agentId: opts.agentId,
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),

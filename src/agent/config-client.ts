@@ -10,12 +10,17 @@ import type { AgentConfig, AgentConfigV1, AgentStatus, StatusAck } from "../mode
 import { type DnsRecord, normalizeName } from "../model/dns-records.js";
 import { NODE_SPEC_FORMAT, nodeSpecProblem } from "../model/node-spec.js";
 import { resolveNode } from "../model/resolve-node.js";
+import { channelRequest } from "./channel-request.js";
 
 export interface ConfigClientOptions {
   /** One or more control-plane endpoints, in the order to try them. */
   readonly controlUrls: readonly string[];
   readonly token: string;
   readonly zone: string;
+  /** Who this agent is: placement gives each agent its own document. */
+  readonly agentId?: string;
+  /** PEM of the CA that signed the control plane's certificate (https endpoints). */
+  readonly ca?: string;
 }
 
 /** The control plane answered with a document this agent refuses whole (a NACK). */
@@ -68,10 +73,11 @@ export class ConfigClient {
     url.searchParams.set("zone", this.#opts.zone);
     url.searchParams.set("have", String(have));
     url.searchParams.set("wait", String(waitSeconds));
-    const res = await fetch(url, { headers: this.#headers(), signal });
+    if (this.#opts.agentId !== undefined) url.searchParams.set("agent", this.#opts.agentId);
+    const res = await channelRequest(url, { method: "GET", headers: this.#headers(), signal, ...this.#ca() });
     if (res.status === 204) return { kind: "unchanged" };
-    if (res.status !== 200) throw new Error(`config poll answered ${res.status}: ${await res.text()}`);
-    const body: unknown = await res.json().catch(() => null);
+    if (res.status !== 200) throw new Error(`config poll answered ${res.status}: ${res.body}`);
+    const body: unknown = parseJson(res.body);
     try {
       return { kind: "config", config: parseConfig(body, this.#opts.zone) };
     } catch (e) {
@@ -88,19 +94,32 @@ export class ConfigClient {
   }
 
   async #report(base: string, status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
-    const res = await fetch(new URL("/agent/v1/status", base), {
+    const res = await channelRequest(new URL("/agent/v1/status", base), {
       method: "POST",
       headers: { ...this.#headers(), "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(status),
       signal,
+      ...this.#ca(),
     });
     if (res.status === 204) return undefined;
-    if (res.status !== 200) throw new Error(`status report answered ${res.status}: ${await res.text()}`);
-    return parseAck(await res.json());
+    if (res.status !== 200) throw new Error(`status report answered ${res.status}: ${res.body}`);
+    return parseAck(parseJson(res.body));
   }
 
   #headers(): Record<string, string> {
     return { authorization: `Bearer ${this.#opts.token}` };
+  }
+
+  #ca(): { ca?: string } {
+    return this.#opts.ca === undefined ? {} : { ca: this.#opts.ca };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 

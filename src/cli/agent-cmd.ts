@@ -6,10 +6,10 @@
  * worker. A pid file in the data directory makes a new agent for the same directory take over
  * from one left running (an agent outlives a control plane that crashed, by design).
  */
-import { constants } from "node:fs";
-import { access, mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
 import { createLogger } from "../util/logger.js";
 import { parseListenAddress } from "../util/observability-server.js";
 import { reloadAgent, runKeeper } from "./agent-keeper-cmd.js";
@@ -20,6 +20,8 @@ export const AGENT_FLAGS = {
   pool: { type: "string" },
   control: { type: "string" },
   "token-file": { type: "string" },
+  credentials: { type: "string" },
+  ca: { type: "string" },
   "data-dir": { type: "string" },
   id: { type: "string" },
   "metrics-listen": { type: "string", default: "127.0.0.1:0" },
@@ -43,10 +45,11 @@ export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: AGENT_FLAGS });
   const dataDir = requireFlag(values["data-dir"], "data-dir");
   if (values.reload) return reloadAgent(dataDir);
-  const zone = requireFlag(values.zone, "zone");
+  // Read here, in the keeper too: a worker that cannot start would be restarted forever.
+  const own = await agentIdentity(values);
+  const zone = own.zone;
   requireFlag(values.pool, "pool");
-  requireFlag(values.control, "control");
-  const tokenFile = requireFlag(values["token-file"], "token-file");
+  if (own.control === undefined) requireFlag(values.control, "control");
   countFlag(values.nofile, "nofile", 1);
   const drainMs = countFlag(values["drain-timeout"], "drain-timeout", DEFAULT_DRAIN_SECONDS) * 1000;
   if (values.dns !== undefined) dnsHostPort(values.dns);
@@ -55,14 +58,10 @@ export async function agentCommand(argv: string[]): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (values.worker && process.send === undefined)
     throw new UsageError("--worker is started by the agent's keeper only");
-  // A worker that cannot start would be restarted forever: say what is wrong here, once.
-  await access(tokenFile, constants.R_OK).catch(() => {
-    throw new UsageError(`--token-file ${tokenFile} cannot be read`);
-  });
   if (!values.worker && !values["single-process"]) return runKeeper(argv, { dataDir, zone, logger, drainMs });
   // The agent itself loads only here: the keeper stays small and starts fast.
   const { runAgent } = await import("./agent-worker.js");
-  await runAgent(values, logger, tokenFile);
+  await runAgent(values, logger, own);
 }
 
 export type AgentFlags = ReturnType<
@@ -92,4 +91,62 @@ export function metricsListenFlag(
   if (parsed === undefined || isIP(parsed.host) === 0)
     throw new UsageError(`--metrics-listen must be ADDRESS:PORT (or off), got ${listen}`);
   return { metricsListen: parsed };
+}
+
+/** Who the agent is to the control plane, and the CA it trusts the control plane's TLS with. */
+export interface AgentIdentity {
+  readonly zone: string;
+  readonly token: string;
+  readonly name?: string;
+  readonly control?: readonly string[];
+  readonly ca?: string;
+}
+
+/**
+ * Its own key (`--credentials`, from `ballast agents add`: name and zone come with it) or the
+ * shared token of a one-host `ballast up` (`--token-file`); `--ca` for a control plane on TLS.
+ */
+export async function agentIdentity(values: AgentFlags): Promise<AgentIdentity> {
+  const ca = values.ca === undefined ? undefined : await readPem(values.ca, "ca");
+  const withCa = ca === undefined ? {} : { ca };
+  const credentialsFile = values.credentials;
+  const zoneFlag = values.zone;
+  if (credentialsFile !== undefined) {
+    const text = await readFile(credentialsFile, "utf8").catch((e: unknown) => {
+      throw new UsageError(`--credentials ${credentialsFile}: ${(e as Error).message}`);
+    });
+    let creds: AgentCredentials;
+    try {
+      creds = parseAgentCredentials(JSON.parse(text));
+    } catch (e) {
+      throw new UsageError(`--credentials ${credentialsFile}: ${(e as Error).message}`);
+    }
+    if (zoneFlag !== undefined && zoneFlag !== creds.zone)
+      throw new UsageError(
+        `--zone ${zoneFlag} differs from the zone of agent ${creds.name}'s key (${creds.zone})`,
+      );
+    return {
+      zone: creds.zone,
+      token: agentBearer(creds.name, creds.secret),
+      name: creds.name,
+      ...(creds.control === undefined ? {} : { control: creds.control }),
+      ...withCa,
+    };
+  }
+  const tokenFile = values["token-file"];
+  if (tokenFile === undefined)
+    throw new UsageError("an agent needs --credentials FILE (or --token-file FILE on one host)");
+  const token = await readFile(tokenFile, "utf8").catch((e: unknown) => {
+    throw new UsageError(`--token-file ${tokenFile}: ${(e as Error).message}`);
+  });
+  return { zone: requireFlag(zoneFlag, "zone"), token: token.trim(), ...withCa };
+}
+
+async function readPem(file: string, flag: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch((e: unknown) => {
+    throw new UsageError(`--${flag} ${file}: ${(e as Error).message}`);
+  });
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw new UsageError(`--${flag} ${file} holds no PEM certificate`);
+  return text;
 }

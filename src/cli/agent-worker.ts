@@ -2,31 +2,31 @@
  * The agent itself: under its keeper (`--worker`: sockets from the keeper, drains and exits when
  * replaced) or alone in this process (`--single-process`).
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent } from "../agent/agent.js";
 import { KeeperSockets } from "../agent/keeper-sockets.js";
 import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import type { Logger } from "../util/logger.js";
-import { type AgentFlags, dnsHostPort, metricsListenFlag } from "./agent-cmd.js";
+import { type AgentFlags, type AgentIdentity, dnsHostPort, metricsListenFlag } from "./agent-cmd.js";
 import { onStopSignals, takeOver, WORKER_CRASHES_ENV, WORKER_STARTS_ENV } from "./agent-keeper-cmd.js";
 import { countFlag, requireFlag } from "./args.js";
 
 /** Open connections get this long to finish when the agent is stopped. */
 const STOP_GRACE_MS = 5000;
 
-export async function runAgent(values: AgentFlags, logger: Logger, tokenFile: string): Promise<void> {
-  if (values.worker) return runWorker(values, logger, tokenFile);
+export async function runAgent(values: AgentFlags, logger: Logger, own: AgentIdentity): Promise<void> {
+  if (values.worker) return runWorker(values, logger, own);
   const dataDir = requireFlag(values["data-dir"], "data-dir");
   await takeOver(dataDir);
-  const agent = await startAgent(values, logger, tokenFile);
+  const agent = await startAgent(values, logger, own);
   onStopSignals(logger, () =>
     agent.stop(STOP_GRACE_MS).then(() => rm(join(dataDir, "agent.pid"), { force: true })),
   );
 }
 
 /** The agent as its keeper's worker: sockets from the keeper, drains and exits when replaced. */
-async function runWorker(values: AgentFlags, logger: Logger, tokenFile: string): Promise<void> {
+async function runWorker(values: AgentFlags, logger: Logger, own: AgentIdentity): Promise<void> {
   let stopping: Promise<void> | undefined;
   let agent: Agent | undefined;
   const stop = (reason: string, graceMs: number): void => {
@@ -49,16 +49,16 @@ async function runWorker(values: AgentFlags, logger: Logger, tokenFile: string):
   process.once("disconnect", () => stop("keeper gone", STOP_GRACE_MS));
   process.once("SIGTERM", () => stop("SIGTERM", STOP_GRACE_MS));
   process.once("SIGINT", () => stop("SIGINT", STOP_GRACE_MS));
-  agent = await startAgent(values, logger, tokenFile, sockets);
+  agent = await startAgent(values, logger, own, sockets);
 }
 
 async function startAgent(
   values: AgentFlags,
   logger: Logger,
-  tokenFile: string,
+  own: AgentIdentity,
   sockets?: KeeperSockets,
 ): Promise<Agent> {
-  const zone = requireFlag(values.zone, "zone");
+  const zone = own.zone;
   const fileLimit = openFileLimit() ?? 1024;
   const wanted = countFlag(values.nofile, "nofile", 1);
   if (wanted > fileLimit)
@@ -72,18 +72,18 @@ async function startAgent(
       derived.maxNodeConnections,
     ),
   };
-  const token = (await readFile(tokenFile, "utf8")).trim();
   const agent = new Agent({
-    agentId: values.id ?? `agent-${zone}`,
+    agentId: own.name ?? values.id ?? `agent-${zone}`,
     zone,
     pool: requireFlag(values.pool, "pool"),
     dataDir: requireFlag(values["data-dir"], "data-dir"),
     // Several replicas: --control URL1,URL2 (the agent moves to the next when one fails).
-    controlUrls: requireFlag(values.control, "control")
+    controlUrls: (values.control ?? own.control?.join(",") ?? requireFlag(values.control, "control"))
       .split(",")
       .map((u) => u.trim())
       .filter((u) => u !== ""),
-    token,
+    token: own.token,
+    ...(own.ca === undefined ? {} : { ca: own.ca }),
     logger,
     ...metricsListenFlag(values["metrics-listen"], values["metrics-port"]),
     ...(values.region === undefined ? {} : { region: values.region }),

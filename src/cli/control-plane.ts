@@ -21,6 +21,7 @@ import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
 import { UnauthenticatedNoise, unauthenticatedCounter } from "../api/unauthenticated.js";
 import { AgentChannel } from "../controller/agent-channel.js";
+import { Fleet } from "../controller/fleet.js";
 import { ChangeGuard } from "../controller/guard.js";
 import { StateMonitor } from "../controller/state-monitor.js";
 import { DnsResponder } from "../dns/responder.js";
@@ -33,6 +34,7 @@ import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
 import { TrafficHistory } from "../store/traffic-history.js";
+import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import {
   observabilityRoute,
@@ -40,8 +42,16 @@ import {
   startObservabilityServer,
   urlHost,
 } from "../util/observability-server.js";
+import type { MetricFamilies } from "../util/prometheus.js";
 import { intFlag, UsageError } from "./args.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
+import {
+  type AgentTls,
+  FLEET_FLAGS,
+  type FleetFlagValues,
+  type FleetSettings,
+  fleetFlagOptions,
+} from "./fleet-flags.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -68,6 +78,12 @@ export interface ControlPlaneOptions {
   readonly retentionDays?: number;
   /** Serve /metrics here (and no longer on the API port); /healthz and /readyz stay on both. */
   readonly metricsListen?: { readonly host: string; readonly port: number };
+  /** Placement, failover and scaling settings (cli/fleet-flags.ts); absent: the defaults. */
+  readonly fleet?: FleetSettings;
+  /** The agent channel's TLS (absent: plain HTTP, for one host). */
+  readonly agentTls?: AgentTls;
+  /** True on the controller that runs workflows; absent: always (one control plane). */
+  readonly isActiveController?: () => boolean;
 }
 
 /** The flags `ballast up` and `ballast control` share (parseArgs options). */
@@ -84,10 +100,11 @@ export const CONTROL_PLANE_FLAGS = {
   "backup-keep": { type: "string" },
   "retention-days": { type: "string" },
   "metrics-listen": { type: "string" },
+  ...FLEET_FLAGS,
 } as const;
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
-export interface ControlPlaneFlagValues {
+export interface ControlPlaneFlagValues extends FleetFlagValues {
   readonly "data-dir": string;
   readonly store: string;
   readonly "api-port"?: string | undefined;
@@ -115,6 +132,7 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
     ...metricsListenFlag(values["metrics-listen"]),
+    ...fleetFlagOptions(values),
   };
 }
 
@@ -172,6 +190,9 @@ export interface RunningControlPlane {
   readonly agentToken: string;
   readonly accessKeyId: string;
   readonly credentialsFile: string | undefined;
+  /** The CA file agents verify the agent channel with (its own CA); undefined for plain HTTP or the operator's certificate. */
+  readonly agentCaFile: string | undefined;
+  readonly fleet: Fleet;
   close(): Promise<void>;
 }
 
@@ -209,7 +230,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     closers.push(() => backups.stop());
 
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
+    // Placement, failover and scaling: journal decisions, made only on the active controller.
+    const fleet = new Fleet({
+      store,
+      logger: logger.child({ component: "fleet" }),
+      isActiveController: opts.isActiveController ?? (() => true),
+      stateVerified: () => monitor.verified,
+      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode"),
+      ...opts.fleet,
+    });
+    fleet.start();
+    closers.push(() => fleet.stop());
     const safety: SafetyControl = {
+      fleetAlarms: () => fleet.alarms(),
       holds: () => guard.holds(),
       release: (zone, principal) => guard.release(zone, principal),
       discard: (zone, principal) => guard.discard(zone, principal),
@@ -270,7 +303,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       repair,
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
-    const families = [unauthenticated, ...apiMetrics.families()];
+    // Read at scrape time: the agent channel adds its refusals once it exists.
+    const families: MetricFamilies[] = [
+      unauthenticated,
+      ...apiMetrics.families(),
+      { renderInto: (exp) => exp.raw(fleet.metricsText()) },
+    ];
     const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
     // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
     const onApiPort = {
@@ -301,8 +339,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       metricsUrl = `http://${urlHost(own.host)}:${own.port}/metrics`;
     }
 
+    const tls = await agentChannelTls(opts.agentTls, opts.dataDir, opts.host);
     const channel = new AgentChannel({
       store,
+      placement: true,
+      ...(tls === undefined ? {} : { tls }),
       token: agentToken,
       zones: opts.zones,
       logger,
@@ -311,6 +352,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       counters: families,
       traffic,
     });
+    families.push(channel.refusalFamilies);
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
 
@@ -327,8 +369,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     return {
       store,
       apiUrl: `http://${opts.host}:${apiPort}`,
-      agentUrl: `http://${opts.host}:${agentPort}`,
       metricsUrl,
+      agentUrl: `${tls === undefined ? "http" : "https"}://${opts.host}:${agentPort}`,
+      agentCaFile: tls?.caFile,
+      fleet,
       dnsPort: udpPort,
       agentToken,
       accessKeyId: admin.accessKeyId,
@@ -339,6 +383,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     await closeAll();
     throw e;
   }
+}
+
+async function agentChannelTls(
+  mode: AgentTls | undefined,
+  dataDir: string,
+  host: string,
+): Promise<ServerTls | undefined> {
+  if (mode === undefined || mode.kind === "off") return undefined;
+  return mode.kind === "given" ? operatorTls(mode.certFile, mode.keyFile) : ownTls(dataDir, host);
 }
 
 async function readOrCreateSecret(path: string): Promise<string> {

@@ -4,7 +4,7 @@
  * through the signed admin API.
  */
 import { parseArgs } from "node:util";
-import type { GuardHold, StateCheck } from "../model/guard.js";
+import type { FleetAlarm, GuardHold, StateCheck } from "../model/guard.js";
 import type { ReadOnlyIncident } from "../model/read-only.js";
 import { UsageError } from "./args.js";
 import { credentials } from "./instances.js";
@@ -29,10 +29,12 @@ async function client(values: {
 
 export async function alarmsCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: OPTIONS });
-  const r = answerJson<{ state: StateCheck | null; holds: GuardHold[]; readOnly?: ReadOnlyIncident | null }>(
-    "alarms",
-    await (await client(values)).send("GET", "/admin/v1/alarms"),
-  );
+  const r = answerJson<{
+    state: StateCheck | null;
+    holds: GuardHold[];
+    fleet?: FleetAlarm[];
+    readOnly?: ReadOnlyIncident | null;
+  }>("alarms", await (await client(values)).send("GET", "/admin/v1/alarms"));
   if (r === undefined) return;
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));
@@ -50,8 +52,11 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     console.log(
       `READ-ONLY since ${r.readOnly.since}: ${r.readOnly.detail}; changes are refused until 'ballast state repair' (docs/OPERATIONS.md)`,
     );
+  const fleet = r.fleet ?? [];
+  for (const a of fleet) console.log(`ALARM ${a.kind} since ${a.since}: ${a.message}`);
   printHolds(r.holds);
-  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly) process.exitCode = 1;
+  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || fleet.length > 0)
+    process.exitCode = 1;
 }
 
 export async function guardCommand(argv: string[]): Promise<void> {

@@ -6,9 +6,13 @@ const USAGE = `usage: ballast <command> [flags]
 commands:
   up [--demo] [--data-dir DIR] [--api-port 9700] [--dns-port 8053]
                       control plane, two agents and the DNS responder, in the foreground
-  control             the control plane alone
+  control [--host ADDR] [--zones Z,…] [--tls-cert F --tls-key F | --agent-tls off]
+                      the control plane alone (agent channel on TLS, its own CA in DIR/ca/)
   agent --zone Z --pool CIDR --control URL --token-file F --data-dir DIR [--nofile N]
-                      one load-balancer node agent (a keeper holding its sockets, and a worker)
+                      one load-balancer node agent (on the control plane's host): a keeper holding
+                      its listening sockets, and a worker
+  agent --credentials F --ca CA --pool CIDR [--control https://HOST:9701] --data-dir DIR
+                      an agent on another host, with its own key (ballast agents add)
   agent --reload --data-dir DIR
                       replace an agent's worker without refusing a connection
   instances add ID --address ADDR --zone ZONE | remove ID | list
@@ -26,7 +30,12 @@ commands:
                       load balancers: listeners, instances and why they fail, nodes
   health NAME [--json]
                       a load balancer's instances: state, reason of the last failed check
-  alarms [--json]     the last check of the stored state and the changes the guard holds
+  agents add NAME --zone Z [--out FILE] [--control URL]
+                      an agent's own key to the agent channel (a credentials file, 0600)
+  agents revoke NAME  refuse that agent's key from its next request on
+  agents keys         the agents' keys and whether each is active
+  alarms [--json]     the last check of the stored state, the changes the guard holds, and the
+                      fleet's alarms (failover suspended by its breaker, scaling refused)
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)
   principals list | show NAME | create NAME [--policy P]... | delete NAME

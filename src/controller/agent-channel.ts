@@ -1,8 +1,11 @@
 /**
- * The channel agents use to fetch configuration and report status: a small HTTP server, apart
- * from the public API, authenticated with the shared agent token.
+ * The channel agents use to fetch configuration and report status: a small HTTP server (HTTPS
+ * when given TLS material), apart from the public API. An agent authenticates with its own key
+ * (`agent.<name>.<secret>`, `ballast agents add`), which also fixes its name and zone, or with
+ * the shared agent token of a one-host `ballast up` (its name then comes from `agent=`).
  *
- *   GET  /agent/v1/config?zone=Z&have=N&wait=S  → 200 AgentConfig, or 204 after S seconds if
+ *   GET  /agent/v1/config?zone=Z&have=N&wait=S[&agent=ID]
+ *                                              → 200 AgentConfig, or 204 after S seconds if
  *                                                 the journal has not moved past N
  *   POST /agent/v1/status                        → 204; body: AgentStatus
  *   GET  /metrics                                → Prometheus text (no token: numbers only)
@@ -12,13 +15,18 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { parseAgentBearer } from "../model/agent-keys.js";
 import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
+import { followPlacement } from "../model/placement.js";
 import { regionOf, regionServedBy } from "../model/region.js";
 import { parseTrafficReports } from "../model/traffic.js";
 import type { Store } from "../store/store.js";
 import type { TrafficHistory } from "../store/traffic-history.js";
+import { agentSecretMatches } from "../util/agent-secret.js";
+import type { ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
 import { compileAgentConfig } from "./compile.js";
@@ -39,7 +47,19 @@ export interface AgentChannelOptions {
   readonly counters?: readonly MetricFamilies[];
   /** Where the traffic figures of status reports go (the admin API's stats read them). */
   readonly traffic?: TrafficHistory;
+  /** Serve HTTPS with this certificate (agents on other hosts); absent: plain HTTP. */
+  readonly tls?: ServerTls;
+  /**
+   * Placement runs (controller/fleet.ts): each agent that names itself gets only the load balancers
+   * placed on it. Without it, every agent of a zone gets all of the zone's.
+   */
+  readonly placement?: boolean;
 }
+
+/** Who is calling: an agent with its own key (name and zone fixed), or a holder of the shared token. */
+type Caller =
+  | { readonly kind: "agent"; readonly name: string; readonly zone: string }
+  | { readonly kind: "shared" };
 
 const MAX_WAIT_SECONDS = 30;
 const MAX_STATUS_BYTES = 4 << 20;
@@ -52,16 +72,23 @@ export class AgentChannel {
   readonly #unsubscribe: () => void;
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
+  readonly #refusals = new Map<"unauthorized" | "revoked", number>();
+  #refusalsSinceLog = 0;
+  #lastRefusalLog = 0;
 
   constructor(opts: AgentChannelOptions) {
     this.#opts = opts;
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.#handle(req, res).catch((e: unknown) => {
         opts.logger.error("agent channel request failed", { err: e, url: req.url });
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
-    });
+    };
+    this.#server =
+      opts.tls === undefined
+        ? createServer(handler)
+        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" }, handler);
     this.#server.keepAliveTimeout = (MAX_WAIT_SECONDS + 5) * 1000;
     this.guard = opts.guard ?? new ChangeGuard({ store: opts.store, logger: opts.logger });
     const commits = opts.store.onCommit(() => this.#wake());
@@ -118,34 +145,95 @@ export class AgentChannel {
               readOnly: monitor.readOnly() !== undefined,
             },
         Date.now(),
-        this.#opts.counters,
+        this.#metricFamilies(),
       );
       res.writeHead(200, { "content-type": EXPOSITION_CONTENT_TYPE }).end(text);
       return;
     }
-    if (!this.#authorized(req)) {
-      res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+    const caller = await this.#caller(req);
+    if (typeof caller === "string") {
+      this.#refused(caller, req);
+      const status = caller === "revoked" ? 403 : 401;
+      const message = caller === "revoked" ? "this agent's key was revoked" : "unauthorized";
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
       return;
     }
     const url = new URL(req.url ?? "/", "http://agent-channel");
-    if (req.method === "GET" && url.pathname === "/agent/v1/config") return this.#config(url, req, res);
-    if (req.method === "POST" && url.pathname === "/agent/v1/status") return this.#status(req, res);
+    if (req.method === "GET" && url.pathname === "/agent/v1/config")
+      return this.#config(url, caller, req, res);
+    if (req.method === "POST" && url.pathname === "/agent/v1/status") return this.#status(caller, req, res);
     res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
   }
 
-  #authorized(req: IncomingMessage): boolean {
-    const header = req.headers.authorization ?? "";
-    const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
-    const want = Buffer.from(this.#opts.token);
-    return given.length === want.length && timingSafeEqual(given, want);
+  /** Refusals are noise, not failures: counted, and logged at most once per 10 s (info). */
+  #refused(reason: "unauthorized" | "revoked", req: IncomingMessage): void {
+    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
+    this.#refusalsSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog < 10_000) return;
+    this.#opts.logger.info("agent channel refused requests", {
+      reason,
+      refused: this.#refusalsSinceLog,
+      from: req.socket.remoteAddress,
+      agent: parseAgentBearer((req.headers.authorization ?? "").slice(7))?.name,
+    });
+    this.#lastRefusalLog = now;
+    this.#refusalsSinceLog = 0;
   }
 
-  async #config(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The composition root's families and this channel's refusals, each once. */
+  #metricFamilies(): readonly MetricFamilies[] {
+    const given = this.#opts.counters ?? [];
+    return given.includes(this.refusalFamilies) ? given : [...given, this.refusalFamilies];
+  }
+
+  /** The refusals, as a family the control plane's /metrics renders. */
+  readonly refusalFamilies: MetricFamilies = {
+    renderInto: (exp) => exp.raw(this.#refusalMetrics()),
+  };
+
+  #refusalMetrics(): string {
+    const lines = [
+      "# HELP ballast_agent_channel_refusals_total Agent-channel requests refused: unknown or wrong credentials, or a revoked agent key.",
+      "# TYPE ballast_agent_channel_refusals_total counter",
+    ];
+    for (const reason of ["unauthorized", "revoked"] as const)
+      lines.push(
+        `ballast_agent_channel_refusals_total{reason="${reason}"} ${this.#refusals.get(reason) ?? 0}`,
+      );
+    return `${lines.join("\n")}\n`;
+  }
+
+  /** The caller, or why it is refused: an unknown or wrong key, or a revoked one. */
+  async #caller(req: IncomingMessage): Promise<Caller | "unauthorized" | "revoked"> {
+    const header = req.headers.authorization ?? "";
+    const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+    const own = parseAgentBearer(token);
+    if (own !== undefined) {
+      const key = (await this.#opts.store.get("agentKey", own.name))?.doc;
+      if (key === undefined || !agentSecretMatches(own.secret, key.secretHash)) return "unauthorized";
+      if (key.revokedTime !== undefined) return "revoked";
+      return { kind: "agent", name: key.name, zone: key.zone };
+    }
+    const given = Buffer.from(token);
+    const want = Buffer.from(this.#opts.token);
+    return given.length === want.length && timingSafeEqual(given, want) ? { kind: "shared" } : "unauthorized";
+  }
+
+  async #config(url: URL, caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const zone = url.searchParams.get("zone") ?? "";
     if (!this.#opts.zones.includes(zone)) {
       res.writeHead(400, { "content-type": "application/json" }).end('{"error":"unknown zone"}');
       return;
     }
+    if (caller.kind === "agent" && caller.zone !== zone) {
+      res
+        .writeHead(403, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: `this agent's key is for zone ${caller.zone}, not ${zone}` }));
+      return;
+    }
+    const named = caller.kind === "agent" ? caller.name : (url.searchParams.get("agent") ?? undefined);
+    const agent = this.#opts.placement === true ? named : undefined;
     const have = Number(url.searchParams.get("have") ?? "0");
     const wait = Math.min(Number(url.searchParams.get("wait") ?? "0") || 0, MAX_WAIT_SECONDS);
     if (!Number.isInteger(have) || have < 0) {
@@ -163,7 +251,7 @@ export class AgentChannel {
       }
     }
     for (;;) {
-      const doc = await compileAgentConfig(this.#opts.store, zone, have);
+      const doc = await compileAgentConfig(this.#opts.store, zone, have, agent);
       const sendable = await this.guard.check(doc, have);
       if (sendable !== null) {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
@@ -194,7 +282,7 @@ export class AgentChannel {
     });
   }
 
-  async #status(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #status(caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
@@ -211,6 +299,14 @@ export class AgentChannel {
       status = parseStatus(JSON.parse(Buffer.concat(chunks).toString("utf8")));
     } catch (e) {
       res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: String(e) }));
+      return;
+    }
+    if (caller.kind === "agent" && (status.agentId !== caller.name || status.zone !== caller.zone)) {
+      res.writeHead(403, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: `this key is agent ${caller.name} in ${caller.zone}, not ${status.agentId} in ${status.zone}`,
+        }),
+      );
       return;
     }
     // Traffic figures are observations kept in memory, not state: they stay out of the store.
@@ -231,7 +327,14 @@ export class AgentChannel {
     const names = new Set(status.nodes.map((n) => n.loadBalancer));
     if (names.size === 0) return [];
     const region = regionServedBy(status.zone);
-    const statuses = await this.#opts.store.agentStatuses();
+    const [all, placements] = await Promise.all([
+      this.#opts.store.agentStatuses(),
+      this.#opts.store.list("placement"),
+    ]);
+    const statuses = followPlacement(
+      all,
+      placements.map((p) => p.doc),
+    );
     const addresses = servingAddressesByName(region, statuses, Date.now(), undefined, names);
     const out: DnsRecord[] = [];
     for (const { doc } of await this.#opts.store.list("loadBalancer")) {

@@ -7,16 +7,30 @@ import type { AgentConfig, Removal } from "../model/agent-protocol.js";
 import { backendOf } from "../model/instances.js";
 import type { Backend, NodeSpec } from "../model/node-spec.js";
 import { type CertificateSource, resolveNode } from "../model/resolve-node.js";
-import type { Certificate, Instance, LoadBalancer } from "../model/types.js";
+import { type Certificate, entityKey, type Instance, type LoadBalancer } from "../model/types.js";
 import type { Store } from "../store/store.js";
 
-export async function compileAgentConfig(store: Store, zone: string, have: number): Promise<AgentConfig> {
+/**
+ * With `agent`, the document of that one agent: only the load balancers placement puts on it
+ * (controller/fleet.ts), and a `moved` removal for each that placement took away from it. Without
+ * it, every load balancer of the zone (an agent that does not say who it is: one version behind).
+ */
+export async function compileAgentConfig(
+  store: Store,
+  zone: string,
+  have: number,
+  agent?: string,
+): Promise<AgentConfig> {
   const revision = await store.head();
-  const [lbs, inventory, certificates] = await Promise.all([
+  const [lbs, inventory, certificates, placements] = await Promise.all([
     store.list("loadBalancer"),
     store.list("instance"),
     store.list("certificate"),
+    agent === undefined ? Promise.resolve([]) : store.list("placement"),
   ]);
+  const placed = new Set<string>();
+  for (const { doc } of placements)
+    if (doc.nodes[zone]?.includes(agent as string)) placed.add(doc.loadBalancer);
   const inventoryOf = new Map<string, Instance>();
   for (const { doc } of inventory) inventoryOf.set(doc.instanceId, doc);
   const certificateOf = new Map<string, Certificate>();
@@ -25,12 +39,13 @@ export async function compileAgentConfig(store: Store, zone: string, have: numbe
   const loadBalancers: NodeSpec[] = [];
   for (const { revision, doc } of lbs) {
     if (!doc.availabilityZones.includes(zone)) continue;
+    if (agent !== undefined && !placed.has(entityKey("loadBalancer", doc))) continue;
     loadBalancers.push(nodeSpec(doc, revision, inventoryOf, certificateOf));
   }
   // History before a compaction is gone: an agent from before it gets the removals from there on,
   // and keeps (reporting it as unexplained) whatever was removed earlier.
   const from = Math.max(have, await store.compactedThrough());
-  const removals = have > 0 && from < revision ? await removalsSince(store, zone, from, revision) : [];
+  const removals = have > 0 && from < revision ? await removalsSince(store, zone, from, revision, agent) : [];
   return { format: 2, revision, zone, loadBalancers, removals };
 }
 
@@ -64,21 +79,41 @@ function nodeSpec(
  * What left this zone between revision `from` and `to`, read from the journal: a load balancer
  * deleted or moved out of the zone, a listener deleted, an instance deregistered.
  */
-async function removalsSince(store: Store, zone: string, from: number, to: number): Promise<Removal[]> {
+async function removalsSince(
+  store: Store,
+  zone: string,
+  from: number,
+  to: number,
+  agent: string | undefined,
+): Promise<Removal[]> {
   const touched = new Set<string>();
-  for (const v of await store.changes(from, to)) if (v.kind === "loadBalancer") touched.add(v.key);
+  for (const v of await store.changes(from, to))
+    if (v.kind === "loadBalancer" || (agent !== undefined && v.kind === "placement")) touched.add(v.key);
+  // On this agent at revision r: the load balancer is in the zone and (per agent) placed on it.
+  const onAgent = async (key: string, r: number, lb: LoadBalancer | undefined): Promise<boolean> => {
+    if (!lb?.availabilityZones.includes(zone)) return false;
+    if (agent === undefined) return true;
+    return (await store.getAt("placement", key, r))?.doc.nodes[zone]?.includes(agent) ?? false;
+  };
 
   const removals: Removal[] = [];
   // Keys are `<region>/<name>` outside us-east-1 (model/region.ts); agents know load balancers by name.
   for (const key of touched) {
     const before = await store.getAt("loadBalancer", key, from);
-    if (!before?.doc.availabilityZones.includes(zone)) continue;
+    if (before === undefined || !(await onAgent(key, from, before.doc))) continue;
     const name = before.doc.name;
     const after = await store.getAt("loadBalancer", key, to);
     const history = await store.history("loadBalancer", key);
     const revision = history.filter((v) => v.revision <= to).at(-1)?.revision ?? to;
     if (!after?.doc.availabilityZones.includes(zone)) {
       removals.push({ kind: "loadBalancer", loadBalancer: name, key: name, revision });
+      continue;
+    }
+    if (!(await onAgent(key, to, after.doc))) {
+      // Still in the zone, placed on another agent: the placement revision moved it.
+      const moves = await store.history("placement", key);
+      const movedAt = moves.filter((v) => v.revision <= to).at(-1)?.revision ?? to;
+      removals.push({ kind: "loadBalancer", loadBalancer: name, key: name, revision: movedAt, moved: true });
       continue;
     }
     const ports = new Set(after.doc.listeners.map((l) => l.loadBalancerPort));

@@ -94,7 +94,13 @@ export class ChangeGuard {
       }
       return null;
     }
-    if (existing !== undefined && doc.revision >= existing.toRevision) this.#holds.delete(zone);
+    // Documents are per agent under placement: another agent of the zone whose document at the same
+    // revision removes nothing does not end a hold; the held change passing, or a newer one, does.
+    if (
+      existing !== undefined &&
+      (doc.revision > existing.toRevision || (doc.revision === existing.toRevision && pending.length > 0))
+    )
+      this.#holds.delete(zone);
     // Removals an operator released would trip the agents' own guard: the document says so.
     const out: AgentConfig = { ...doc, removals };
     return pending.length < removals.length ? { ...out, release: { revision: doc.revision } } : out;

@@ -3,6 +3,7 @@
  * balancer by name, its nodes from the agents' statuses (see model/dns-records.ts for which).
  */
 import { servingAddresses } from "../model/dns-records.js";
+import { followPlacement } from "../model/placement.js";
 import { regionOf } from "../model/region.js";
 import type { Store } from "../store/store.js";
 import type { Resolve } from "./answer.js";
@@ -35,7 +36,13 @@ export function storeResolver(store: Store, opts: StoreResolverOptions = {}): Re
     // The name was re-created (a new DNS name): the old name is gone for good.
     if (found === undefined && lbs.some((c) => c.doc.name === lb.name && regionOf(c.doc) === lb.region))
       return undefined;
-    const addresses = servingAddresses(lb.name, lb.region, await store.agentStatuses(), now(), opts.maxAgeMs);
+    // Nodes placement moved away (a failover) leave the answer at once, not when their reports age out.
+    const [statuses, placements] = await Promise.all([store.agentStatuses(), store.list("placement")]);
+    const following = followPlacement(
+      statuses,
+      placements.map((p) => p.doc),
+    );
+    const addresses = servingAddresses(lb.name, lb.region, following, now(), opts.maxAgeMs);
     if (found === undefined && addresses.length === 0) return undefined;
     return addresses;
   };

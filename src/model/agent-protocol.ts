@@ -22,6 +22,11 @@ export interface Removal {
   readonly key: string;
   /** The journal revision that removed it. */
   readonly revision: number;
+  /**
+   * The load balancer left this agent for another (failover, scaling down), not the service: it
+   * keeps its nodes elsewhere, so the guards do not count it as a removal of a load balancer.
+   */
+  readonly moved?: true;
 }
 
 export interface AgentConfig {
@@ -95,6 +100,10 @@ export interface NodeReport {
    * balancing on, its own zone's with it off. DNS leaves out a node with none (absent: count it in).
    */
   readonly routableInService?: number;
+  /** Client connections open on the node now (scaling reads it). */
+  readonly connections?: number;
+  /** Requests the node received since the agent started (scaling reads its rate). */
+  readonly requestCount?: number;
   readonly listeners: readonly {
     readonly port: number;
     readonly protocol: Protocol;

@@ -66,7 +66,7 @@ export interface GuardVerdict {
 export function measureChange(input: GuardInput): GuardVerdict {
   const { doc, thresholds: t } = input;
   const byKind = (k: Removal["kind"]) => doc.removals.filter((r) => r.kind === k);
-  const lbRemovals = byKind("loadBalancer");
+  const lbRemovals = byKind("loadBalancer").filter((r) => r.moved !== true);
   const backendRemovals = byKind("backend");
   const removedLoadBalancers = new Set(lbRemovals.map((r) => r.loadBalancer)).size;
   const loadBalancersBefore = doc.loadBalancers.length + removedLoadBalancers;
@@ -127,8 +127,9 @@ export function measureChange(input: GuardInput): GuardVerdict {
  */
 export function agentRefusal(runningLoadBalancers: number, doc: AgentConfig): string | null {
   if (doc.release !== undefined && doc.release.revision >= doc.revision) return null;
-  const removed = new Set(doc.removals.filter((r) => r.kind === "loadBalancer").map((r) => r.loadBalancer))
-    .size;
+  const removed = new Set(
+    doc.removals.filter((r) => r.kind === "loadBalancer" && r.moved !== true).map((r) => r.loadBalancer),
+  ).size;
   if (removed > 1 && removed * 2 > runningLoadBalancers) {
     return `the document removes ${removed} of the ${runningLoadBalancers} load balancers this agent serves without a release`;
   }
@@ -177,4 +178,12 @@ export interface SafetyControl {
   stateCheck(): StateCheck | undefined;
   /** Read-only mode (model/read-only.ts): why changes are refused, or undefined. */
   readOnly?(): ReadOnlyIncident | undefined;
+  /** The fleet workflow's alarms: failover suspended by its breaker, scaling refused on unverified state. */
+  fleetAlarms?(): readonly FleetAlarm[];
+}
+
+export interface FleetAlarm {
+  readonly kind: "failover-suspended" | "scaling-refused";
+  readonly message: string;
+  readonly since: string;
 }

@@ -2,6 +2,8 @@
  * The desired state of Ballast, in the words of the Classic ELB API (2012-06-01). Every value here
  * is readonly data: a change makes a new value, and the store records it as a new revision.
  */
+import type { AgentKey } from "./agent-keys.js";
+import type { Placement } from "./placement.js";
 import { regionalKey, regionOf } from "./region.js";
 
 export type Protocol = "HTTP" | "HTTPS" | "TCP" | "SSL";
@@ -185,6 +187,10 @@ export interface EntityTypes {
   readonly limit: Limit;
   readonly principal: Principal;
   readonly accessPolicy: AccessPolicy;
+  /** An agent's own key to the agent channel (`ballast agents add`); the secret only as a hash. */
+  readonly agentKey: AgentKey;
+  /** Which agents run each load balancer's nodes (controller/fleet.ts). */
+  readonly placement: Placement;
 }
 export type EntityKind = keyof EntityTypes;
 export const ENTITY_KINDS: readonly EntityKind[] = [
@@ -196,13 +202,21 @@ export const ENTITY_KINDS: readonly EntityKind[] = [
   "limit",
   "principal",
   "accessPolicy",
+  "agentKey",
+  "placement",
 ];
 
 /**
  * Who may do what: keys, principals and policies. Restore and import leave them alone unless
  * asked (`includeCredentials`), so rolling the load balancers back never locks anyone out.
  */
-export const ACCESS_KINDS: readonly EntityKind[] = ["credential", "principal", "accessPolicy"];
+export const ACCESS_KINDS: readonly EntityKind[] = ["credential", "principal", "accessPolicy", "agentKey"];
+
+/**
+ * What the controller decides, not operators: a restore leaves placement alone (moving nodes back
+ * to agents chosen months ago would be a mass move of its own), and the controller places anew.
+ */
+export const CONTROLLER_KINDS: readonly EntityKind[] = ["placement"];
 
 /** The key each kind is stored under: the name or id the document itself carries. */
 export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): string {
@@ -224,6 +238,10 @@ export function entityKey<K extends EntityKind>(kind: K, doc: EntityTypes[K]): s
       return (d as Principal).name;
     case "accessPolicy":
       return (d as AccessPolicy).name;
+    case "agentKey":
+      return (d as AgentKey).name;
+    case "placement":
+      return (d as Placement).loadBalancer;
   }
   throw new Error(`unknown entity kind ${String(kind)}`);
 }

@@ -73,6 +73,11 @@ export class ConnectionBudget {
     return this.#open;
   }
 
+  /** Client connections open now on one load balancer's node. */
+  openOn(node: string): number {
+    return this.#byNode.get(node) ?? 0;
+  }
+
   get refused(): number {
     return this.#refused;
   }

@@ -287,6 +287,13 @@ export class ProxyMetrics {
     return m;
   }
 
+  /** Requests received by every listener of load balancer `name` (the node's load, for scaling). */
+  requestCount(name: string): number {
+    let n = 0;
+    for (const m of this.#byLoadBalancer.get(name)?.values() ?? []) n += m.requestCount;
+    return n;
+  }
+
   /** Forgets a load balancer that left this node (its series leave the next scrape). */
   remove(name: string): void {
     this.#byLoadBalancer.delete(name);

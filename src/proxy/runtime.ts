@@ -174,6 +174,8 @@ export class ProxyRuntime implements HealthChangeSink {
         loadBalancer: name,
         address: node.address,
         routableInService,
+        connections: this.connections.openOn(name),
+        requestCount: this.metrics.requestCount(name),
         listeners: node.spec.listeners.map((l) => ({
           port: l.port,
           protocol: l.protocol,

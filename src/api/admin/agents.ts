@@ -4,7 +4,7 @@
  * document it refused (a NACK, with its reason).
  *
  *   GET /admin/v1/agents → { head, agents: [{ agentId, zone, configRevision, lagRevisions, fresh,
- *                            lastReport, nodes, unexplained, refused? }] }
+ *                            lastReport, nodes, placed, unexplained, refused? }] }
  */
 import { BallastError } from "../../model/errors.js";
 import type { Store } from "../../store/store.js";
@@ -21,7 +21,16 @@ export function isAgentsPath(path: string): boolean {
 export function createAgentRoutes(opts: { readonly store: Store }): (call: AdminCall) => Promise<Json> {
   return async (call) => {
     if (call.method !== "GET") throw new BallastError("NotFound", `No route for ${call.method} ${call.path}`);
-    const [head, statuses] = await Promise.all([opts.store.head(), opts.store.agentStatuses()]);
+    const [head, statuses, placements] = await Promise.all([
+      opts.store.head(),
+      opts.store.agentStatuses(),
+      opts.store.list("placement"),
+    ]);
+    // Nodes placement puts on each agent (what it should run), beside what it reports running.
+    const placed = new Map<string, number>();
+    for (const { doc } of placements)
+      for (const ids of Object.values(doc.nodes))
+        for (const id of ids) placed.set(id, (placed.get(id) ?? 0) + 1);
     const now = Date.now();
     const agents = [...statuses]
       .sort((a, b) => (a.zone === b.zone ? (a.agentId < b.agentId ? -1 : 1) : a.zone < b.zone ? -1 : 1))
@@ -33,6 +42,7 @@ export function createAgentRoutes(opts: { readonly store: Store }): (call: Admin
         fresh: now - Date.parse(s.time) <= FRESH_MS,
         lastReport: s.time,
         nodes: s.nodes.length,
+        placed: placed.get(s.agentId) ?? 0,
         unexplained: s.unexplained,
         ...(s.refused === undefined ? {} : { refused: s.refused }),
       }));

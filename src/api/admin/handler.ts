@@ -39,6 +39,7 @@ import { Authorizer } from "../auth/authorizer.js";
 import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { createAccessRoutes, isAccessPath } from "./access.js";
+import { createAgentKeyRoutes, isAgentKeysPath } from "./agent-keys.js";
 import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
@@ -76,6 +77,8 @@ export interface AdminHandlerOptions {
   readonly repair?: JournalRepairControl;
   /** The traffic the agents report to this process (the load balancers' stats); none: empty stats. */
   readonly traffic?: TrafficHistory;
+  /** The zones agents may serve (an agent's key names one). */
+  readonly zones?: readonly string[];
 }
 
 export function createAdminHandler(
@@ -92,6 +95,7 @@ export function createAdminHandler(
     store: opts.store,
     ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
   });
+  const agentKeys = createAgentKeyRoutes({ store: opts.store, zones: opts.zones ?? [] });
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -178,6 +182,7 @@ export function createAdminHandler(
     if (isSafetyPath(path)) return safety(call);
     if (isAgentsPath(path)) return agents(call);
     if (isLoadBalancersPath(path)) return loadBalancers(call, query);
+    if (isAgentKeysPath(path)) return agentKeys(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);

@@ -2,7 +2,7 @@
  * The admin JSON API of the controller's safety workflows: changes the blast-radius guard holds,
  * the operator's decision on each, and the last check of the stored state.
  *
- *   GET  /admin/v1/alarms                         → { state: StateCheck | null, holds: GuardHold[],
+ *   GET  /admin/v1/alarms                         → { state: StateCheck | null, holds: GuardHold[], fleet: FleetAlarm[],
  *                                                    readOnly?: ReadOnlyIncident (only in read-only mode) }
  *   GET  /admin/v1/guard/holds                    → { holds: GuardHold[] }
  *   POST /admin/v1/guard/holds/{zone}/release     → { released: GuardHold }
@@ -32,6 +32,7 @@ export function createSafetyRoutes(control: SafetyControl | undefined): (call: A
       return {
         state: control.stateCheck() ?? null,
         holds: control.holds(),
+        ...(control.fleetAlarms === undefined ? {} : { fleet: control.fleetAlarms() }),
         ...(readOnly ? { readOnly } : {}),
       };
     }

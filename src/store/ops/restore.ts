@@ -18,7 +18,13 @@
  */
 import { BallastError } from "../../model/errors.js";
 import { instanceIdIsAddress } from "../../model/instances.js";
-import { ACCESS_KINDS, ENTITY_KINDS, type EntityKind, type LoadBalancer } from "../../model/types.js";
+import {
+  ACCESS_KINDS,
+  CONTROLLER_KINDS,
+  ENTITY_KINDS,
+  type EntityKind,
+  type LoadBalancer,
+} from "../../model/types.js";
 import type { Revision, RevisionMeta, Store } from "../store.js";
 import { applyRevision, type Scope } from "./apply.js";
 import type { StateDiff } from "./diff.js";
@@ -63,7 +69,7 @@ export async function restore(store: Store, options: RestoreOptions): Promise<Re
   }
   const kinds: EntityKind[] = names
     ? ["loadBalancer"]
-    : ENTITY_KINDS.filter((k) => !ACCESS_KINDS.includes(k));
+    : ENTITY_KINDS.filter((k) => !ACCESS_KINDS.includes(k) && !CONTROLLER_KINDS.includes(k));
   if (options.includeCredentials) kinds.push(...ACCESS_KINDS);
   let scope: Scope = { kinds };
   // The named load balancers as they stood at the target (a past revision: it cannot change).
