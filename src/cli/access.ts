@@ -4,64 +4,14 @@
  * tables; `--json` prints the API's answer.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { answerJson, SignedClient } from "./signed-client.js";
+import { requireArg } from "./args.js";
+import { signedClient as client } from "./client.js";
+import { parseCommand } from "./command.js";
+import { table } from "./output.js";
+import { answerJson } from "./signed-client.js";
+import { AUDIT, KEYS, POLICIES, PRINCIPALS } from "./specs/access.js";
 
-const PRINCIPALS_USAGE =
-  "usage: ballast principals list | show NAME | create NAME [--policy P]... | delete NAME  [--json]";
-const KEYS_USAGE =
-  "usage: ballast keys list [--principal P] | create PRINCIPAL | rotate ID | deactivate ID | activate ID | delete ID  [--json]";
-const POLICIES_USAGE =
-  "usage: ballast policies list | show NAME | put NAME --document FILE|JSON [--description D] | delete NAME | attach NAME --principal P | detach NAME --principal P  [--json]";
-const AUDIT_USAGE =
-  "usage: ballast audit [--principal P] [--action A] [--denied | --result R] [--since TIME] [--limit N] [--json]";
-
-const OPTIONS = {
-  json: { type: "boolean", default: false },
-  policy: { type: "string", multiple: true },
-  principal: { type: "string" },
-  document: { type: "string" },
-  description: { type: "string" },
-  action: { type: "string" },
-  result: { type: "string" },
-  denied: { type: "boolean", default: false },
-  since: { type: "string" },
-  limit: { type: "string" },
-  endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-  region: { type: "string", default: "us-east-1" },
-  "data-dir": { type: "string", default: "./data" },
-} as const;
-
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-}
-type Values = ReturnType<typeof parse>["values"];
-
-async function client(values: Values): Promise<SignedClient> {
-  return new SignedClient(
-    values.endpoint ?? "http://127.0.0.1:9700",
-    await credentials(values["data-dir"] ?? "./data"),
-    values.region ?? "us-east-1",
-  );
-}
-
-/** Columns padded to their widest cell. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
-}
-
-function need(value: string | undefined, what: string, usage: string): string {
-  if (value === undefined || value === "") throw new UsageError(`${what} is required\n${usage}`);
-  return value;
-}
+export { table };
 
 const enc = encodeURIComponent;
 
@@ -82,7 +32,7 @@ interface PrincipalView {
   accessKeys: KeyView[];
 }
 
-function print(values: Values, data: unknown, text: () => string): void {
+function print(values: { readonly json: boolean }, data: unknown, text: () => string): void {
   console.log(values.json ? JSON.stringify(data, null, 2) : text());
 }
 
@@ -96,9 +46,8 @@ function printPrincipal(p: PrincipalView): string {
 }
 
 export async function principalsCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [verb, name] = positionals;
-  if (!["list", "show", "create", "delete"].includes(verb ?? "")) throw new UsageError(PRINCIPALS_USAGE);
+  const { values, positionals, verb } = parseCommand(PRINCIPALS, argv);
+  const [name] = positionals;
   const c = await client(values);
   if (verb === "list") {
     const r = answerJson<{ principals: PrincipalView[] }>(
@@ -120,7 +69,7 @@ export async function principalsCommand(argv: string[]): Promise<void> {
       );
     return;
   }
-  const path = `/admin/v1/principals/${enc(need(name, "a principal name", PRINCIPALS_USAGE))}`;
+  const path = `/admin/v1/principals/${enc(requireArg(name, "a principal name"))}`;
   if (verb === "show") {
     const r = answerJson<{ principal: PrincipalView }>("principals show", await c.send("GET", path));
     if (r) print(values, r.principal, () => printPrincipal(r.principal));
@@ -140,14 +89,11 @@ export async function principalsCommand(argv: string[]): Promise<void> {
     if (r) print(values, r, () => `deleted principal ${r.deleted}`);
     return;
   }
-  throw new UsageError(PRINCIPALS_USAGE);
 }
 
 export async function keysCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [verb, arg] = positionals;
-  if (!["list", "create", "rotate", "deactivate", "activate", "delete"].includes(verb ?? ""))
-    throw new UsageError(KEYS_USAGE);
+  const { values, positionals, verb } = parseCommand(KEYS, argv);
+  const [arg] = positionals;
   const c = await client(values);
   if (verb === "list") {
     const q = values.principal === undefined ? "" : `?principal=${enc(values.principal)}`;
@@ -169,7 +115,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
       "(the secret is shown this once; keep it now)",
     ].join("\n");
   if (verb === "create") {
-    const who = need(arg, "a principal name", KEYS_USAGE);
+    const who = requireArg(arg, "a principal name");
     const r = answerJson<{ accessKey: KeyView }>(
       "keys create",
       await c.send("POST", `/admin/v1/principals/${enc(who)}/keys`),
@@ -177,7 +123,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     if (r) print(values, r.accessKey, () => showSecret(r.accessKey));
     return;
   }
-  const id = need(arg, "an access key id", KEYS_USAGE);
+  const id = requireArg(arg, "an access key id");
   if (verb === "rotate") {
     const r = answerJson<{ accessKey: KeyView; deactivated: string }>(
       `keys rotate`,
@@ -205,7 +151,6 @@ export async function keysCommand(argv: string[]): Promise<void> {
     if (r) print(values, r, () => `deleted access key ${r.deleted}`);
     return;
   }
-  throw new UsageError(KEYS_USAGE);
 }
 
 interface PolicySummary {
@@ -217,10 +162,8 @@ interface PolicySummary {
 }
 
 export async function policiesCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [verb, name] = positionals;
-  if (!["list", "show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
-    throw new UsageError(POLICIES_USAGE);
+  const { values, positionals, verb } = parseCommand(POLICIES, argv);
+  const [name] = positionals;
   const c = await client(values);
   if (verb === "list") {
     const r = answerJson<{ policies: PolicySummary[] }>(
@@ -236,9 +179,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
       );
     return;
   }
-  if (!["show", "put", "delete", "attach", "detach"].includes(verb ?? ""))
-    throw new UsageError(POLICIES_USAGE);
-  const policy = need(name, "a policy name", POLICIES_USAGE);
+  const policy = requireArg(name, "a policy name");
   const path = `/admin/v1/policies/${enc(policy)}`;
   if (verb === "show") {
     const r = answerJson<{ policy: { arn: string; type: string; document: unknown } }>(
@@ -254,7 +195,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "put") {
-    const given = need(values.document, "--document", POLICIES_USAGE);
+    const given = requireArg(values.document, "--document");
     const text = given.trimStart().startsWith("{") ? given : await readFile(given, "utf8");
     let document: unknown;
     try {
@@ -281,7 +222,7 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     return;
   }
   if (verb === "attach" || verb === "detach") {
-    const who = need(values.principal, "--principal", POLICIES_USAGE);
+    const who = requireArg(values.principal, "--principal");
     const r = answerJson<{ principal: PrincipalView }>(
       `policies ${verb}`,
       await c.send(
@@ -292,7 +233,6 @@ export async function policiesCommand(argv: string[]): Promise<void> {
     if (r) print(values, r.principal, () => printPrincipal(r.principal));
     return;
   }
-  throw new UsageError(POLICIES_USAGE);
 }
 
 interface AuditRecordView {
@@ -310,8 +250,7 @@ interface AuditRecordView {
 }
 
 export async function auditCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  if (positionals.length > 0) throw new UsageError(AUDIT_USAGE);
+  const { values } = parseCommand(AUDIT, argv);
   const q = new URLSearchParams();
   if (values.principal !== undefined) q.set("principal", values.principal);
   if (values.action !== undefined) q.set("action", values.action);

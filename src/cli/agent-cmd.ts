@@ -8,41 +8,19 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
 import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
 import { createLogger } from "../util/logger.js";
 import { parseListenAddress } from "../util/observability-server.js";
 import { reloadAgent, runKeeper } from "./agent-keeper-cmd.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
-
-export const AGENT_FLAGS = {
-  zone: { type: "string" },
-  pool: { type: "string" },
-  control: { type: "string" },
-  "token-file": { type: "string" },
-  credentials: { type: "string" },
-  ca: { type: "string" },
-  "data-dir": { type: "string" },
-  id: { type: "string" },
-  "metrics-listen": { type: "string", default: "127.0.0.1:0" },
-  "metrics-port": { type: "string" },
-  region: { type: "string" },
-  "max-connections": { type: "string" },
-  dns: { type: "string" },
-  "dns-domain": { type: "string", default: "ballast.internal" },
-  "max-node-connections": { type: "string" },
-  nofile: { type: "string" },
-  "drain-timeout": { type: "string" },
-  "single-process": { type: "boolean", default: false },
-  worker: { type: "boolean", default: false },
-  reload: { type: "boolean", default: false },
-} as const;
+import { type FlagValues, parseCommand } from "./command.js";
+import { AGENT } from "./specs/system.js";
 
 /** Seconds an old worker drains its connections after a reload (ELB's default idle timeout is 60). */
 export const DEFAULT_DRAIN_SECONDS = 30;
 
 export async function agentCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: AGENT_FLAGS });
+  const { values } = parseCommand(AGENT, argv);
   const dataDir = requireFlag(values["data-dir"], "data-dir");
   if (values.reload) return reloadAgent(dataDir);
   // Read here, in the keeper too: a worker that cannot start would be restarted forever.
@@ -64,9 +42,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
   await runAgent(values, logger, own);
 }
 
-export type AgentFlags = ReturnType<
-  typeof parseArgs<{ args: string[]; options: typeof AGENT_FLAGS }>
->["values"];
+export type AgentFlags = FlagValues<typeof AGENT.flags>;
 
 /** `--dns 127.0.1.254:8053`: where the agent answers DNS. */
 export function dnsHostPort(value: string): { host: string; port: number } {

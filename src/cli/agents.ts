@@ -4,11 +4,13 @@
  * `agents keys`: the agents' own keys to the agent channel.
  */
 import { open } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import type { AgentCredentials } from "../model/agent-keys.js";
-import { UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { answerJson, SignedClient } from "./signed-client.js";
+import { signedClient } from "./client.js";
+import { parseCommand } from "./command.js";
+import { UsageError } from "./errors.js";
+import { table } from "./output.js";
+import type { SignedClient } from "./signed-client.js";
+import { AGENTS } from "./specs/safety.js";
 
 interface AgentRow {
   readonly agentId: string;
@@ -24,16 +26,6 @@ interface AgentRow {
   readonly refused?: { readonly revision: number; readonly reason: string };
 }
 
-const CLIENT_OPTIONS = {
-  json: { type: "boolean", default: false },
-  endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-  region: { type: "string", default: "us-east-1" },
-  "data-dir": { type: "string", default: "./data" },
-} as const;
-
-const KEYS_USAGE =
-  "usage: ballast agents add NAME --zone ZONE [--out FILE] [--control URL] | revoke NAME | keys [--json]";
-
 interface KeyView {
   readonly name: string;
   readonly zone: string;
@@ -44,90 +36,75 @@ interface KeyView {
 }
 
 export async function agentsCommand(argv: string[]): Promise<void> {
-  const verb = argv[0];
-  if (verb === "add" || verb === "revoke" || verb === "keys") return agentKeysCommand(verb, argv.slice(1));
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: "boolean", default: false },
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-    },
-  });
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  const r = answerJson<{ head: number; agents: AgentRow[] }>(
-    "agents",
-    await client.send("GET", "/admin/v1/agents"),
-  );
-  if (r === undefined) return;
-  const { head, agents } = r;
+  const { values, positionals, verb } = parseCommand(AGENTS, argv);
+  const client = await signedClient(values);
+  if (verb === "keys") return listKeys(client, values.json);
+  if (verb === "revoke") return revokeKey(client, positionals[0]);
+  if (verb === "add") return addKey(client, positionals[0], values);
+  const { head, agents } = await client.json<{ head: number; agents: AgentRow[] }>("GET", "/admin/v1/agents");
   if (values.json) {
     console.log(JSON.stringify({ head, agents }, null, 2));
     return;
   }
-  const rows = [
-    ["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"],
-    ...agents.map((a) => [
-      a.agentId,
-      a.zone,
-      a.fresh ? "connected" : "stale",
-      String(a.configRevision),
-      String(a.lagRevisions),
-      a.placed === undefined || a.placed === a.nodes ? String(a.nodes) : `${a.nodes} (placed ${a.placed})`,
-      String(a.unexplained.length),
-      a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
-    ]),
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  "));
-  console.log(`journal head: revision ${head}`);
+  if (agents.length === 0) {
+    console.log(`no agent has reported yet; journal head: revision ${head}`);
+    return;
+  }
+  const rows = agents.map((a) => [
+    a.agentId,
+    a.zone,
+    a.fresh ? "connected" : "stale",
+    String(a.configRevision),
+    String(a.lagRevisions),
+    a.placed === undefined || a.placed === a.nodes ? String(a.nodes) : `${a.nodes} (placed ${a.placed})`,
+    String(a.unexplained.length),
+    a.refused === undefined ? "-" : `revision ${a.refused.revision}: ${a.refused.reason}`,
+  ]);
+  console.log(
+    table(["AGENT", "ZONE", "STATE", "REVISION", "BEHIND", "NODES", "UNEXPLAINED", "REFUSED"], rows),
+  );
+  console.log(`\njournal head: revision ${head}`);
 }
 
-async function agentKeysCommand(verb: "add" | "revoke" | "keys", argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CLIENT_OPTIONS,
-      zone: { type: "string" },
-      out: { type: "string" },
-      control: { type: "string" },
-    },
-  });
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  if (verb === "keys") {
-    const r = answerJson<{ keys: KeyView[] }>(
-      "agents keys",
-      await client.send("GET", "/admin/v1/agent-keys"),
-    );
-    if (r === undefined) return;
-    if (values.json) console.log(JSON.stringify(r.keys, null, 2));
-    else
-      for (const k of r.keys)
-        console.log(
-          `${k.name}  ${k.zone}  ${k.status}  created ${k.createdTime} by ${k.createdBy}${k.revokedTime ? `, revoked ${k.revokedTime}` : ""}`,
-        );
+async function listKeys(client: SignedClient, json: boolean): Promise<void> {
+  const { keys } = await client.json<{ keys: KeyView[] }>("GET", "/admin/v1/agent-keys");
+  if (json) {
+    console.log(JSON.stringify(keys, null, 2));
     return;
   }
-  const name = positionals[0];
-  if (name === undefined || positionals.length !== 1) throw new UsageError(KEYS_USAGE);
-  const path = `/admin/v1/agent-keys/${encodeURIComponent(name)}`;
-  if (verb === "revoke") {
-    const r = answerJson<{ key: KeyView }>("agents revoke", await client.send("POST", `${path}/revoke`));
-    if (r === undefined) return;
-    console.log(
-      `agent ${name}: key revoked at ${r.key.revokedTime}; its next request is refused, it keeps serving what it has`,
-    );
+  if (keys.length === 0) {
+    console.log("no agent key yet: ballast agents add NAME --zone ZONE --out FILE");
     return;
   }
-  if (values.zone === undefined) throw new UsageError(KEYS_USAGE);
-  const r = answerJson<{ credentials: AgentCredentials }>(
-    "agents add",
-    await client.send("POST", path, JSON.stringify({ zone: values.zone })),
+  const rows = keys.map((k) => [k.name, k.zone, k.status, k.createdTime, k.createdBy, k.revokedTime ?? "-"]);
+  console.log(table(["NAME", "ZONE", "STATUS", "CREATED", "BY", "REVOKED"], rows));
+}
+
+function keyPath(name: string | undefined): string {
+  if (name === undefined) throw new UsageError("an agent name is required");
+  return `/admin/v1/agent-keys/${encodeURIComponent(name)}`;
+}
+
+async function revokeKey(client: SignedClient, name: string | undefined): Promise<void> {
+  const { key } = await client.json<{ key: KeyView }>("POST", `${keyPath(name)}/revoke`);
+  console.log(
+    `agent ${name}: key revoked at ${key.revokedTime}; its next request is refused, it keeps serving what it has`,
   );
-  if (r === undefined) return;
+}
+
+async function addKey(
+  client: SignedClient,
+  name: string | undefined,
+  values: {
+    readonly zone?: string | undefined;
+    readonly out?: string | undefined;
+    readonly control?: string | undefined;
+  },
+): Promise<void> {
+  const path = keyPath(name);
+  if (values.zone === undefined)
+    throw new UsageError("--zone ZONE is required: the one zone the agent serves");
+  const r = await client.json<{ credentials: AgentCredentials }>("POST", path, { zone: values.zone });
   const control = values.control
     ?.split(",")
     .map((u) => u.trim())

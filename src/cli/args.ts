@@ -1,10 +1,13 @@
 /** Small helpers for the `ballast` subcommands' flags. */
-export class UsageError extends Error {}
+import { UsageError } from "./errors.js";
+
+export { UsageError };
 
 export function intFlag(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number`);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new UsageError(`--${name} must be a port number, got '${value}'`);
   return n;
 }
 
@@ -19,5 +22,11 @@ export function countFlag(value: string | undefined, name: string, fallback: num
 
 export function requireFlag(value: string | undefined, name: string): string {
   if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** A positional argument the verb needs. */
+export function requireArg(value: string | undefined, what: string): string {
+  if (value === undefined || value === "") throw new UsageError(`${what} is required`);
   return value;
 }

@@ -1,55 +1,81 @@
 /** `ballast certs upload|list|delete`: the certificate store, through the signed admin API. */
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { requireFlag, UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { SignedClient } from "./signed-client.js";
+import { requireArg, requireFlag } from "./args.js";
+import { signedClient, withHint } from "./client.js";
+import { parseCommand } from "./command.js";
+import { CliError } from "./errors.js";
+import { printResult, table } from "./output.js";
+import { CERTS } from "./specs/inventory.js";
 
-const USAGE =
-  "usage: ballast certs upload NAME --cert FILE --key FILE [--chain FILE] [--arn ARN] | list | delete NAME";
-
-export async function certsCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      cert: { type: "string" },
-      key: { type: "string" },
-      chain: { type: "string" },
-      arn: { type: "string" },
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-    },
-  });
-  const [verb, name] = positionals;
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  let res: { status: number; body: string };
-  if (verb === "upload") {
-    const path = `/admin/v1/certificates/${encodeURIComponent(requireName(name))}`;
-    const body = JSON.stringify({
-      certificateBody: await readFile(requireFlag(values.cert, "cert"), "utf8"),
-      privateKey: await readFile(requireFlag(values.key, "key"), "utf8"),
-      ...(values.chain === undefined ? {} : { certificateChain: await readFile(values.chain, "utf8") }),
-      ...(values.arn === undefined ? {} : { arn: values.arn }),
-    });
-    res = await client.send("PUT", path, body, "application/json");
-  } else if (verb === "delete") {
-    res = await client.send("DELETE", `/admin/v1/certificates/${encodeURIComponent(requireName(name))}`);
-  } else if (verb === "list") {
-    res = await client.send("GET", "/admin/v1/certificates");
-  } else {
-    throw new UsageError(USAGE);
-  }
-  if (res.status >= 300) {
-    console.error(res.body);
-    process.exitCode = 1;
-    return;
-  }
-  if (res.body) console.log(res.body);
+/** A stored certificate as the API shows it: never the private key. */
+interface PublicCertificate {
+  readonly arn: string;
+  readonly name: string;
+  readonly certificateBody: string;
+  readonly certificateChain?: string;
+  readonly uploadedTime: string;
+  readonly notAfter: string;
+  readonly subject: string;
 }
 
-function requireName(name: string | undefined): string {
-  if (!name) throw new UsageError("a certificate name is required");
-  return name;
+export async function certsCommand(argv: string[]): Promise<void> {
+  const { values, positionals, verb } = parseCommand(CERTS, argv);
+  const [name] = positionals;
+  const path = (): string =>
+    `/admin/v1/certificates/${encodeURIComponent(requireArg(name, "a certificate name"))}`;
+  if (verb === "upload") {
+    const target = path();
+    const body = {
+      certificateBody: await pem(requireFlag(values.cert, "cert"), "--cert"),
+      privateKey: await pem(requireFlag(values.key, "key"), "--key"),
+      ...(values.chain === undefined ? {} : { certificateChain: await pem(values.chain, "--chain") }),
+      ...(values.arn === undefined ? {} : { arn: values.arn }),
+    };
+    const client = await signedClient(values);
+    const r = await client.json<{ certificate: PublicCertificate }>("PUT", target, body);
+    return printResult(values.json, r, () => {
+      const c = r.certificate;
+      return `certificate ${c.name}: ${c.arn}\n  subject ${c.subject}, expires ${c.notAfter}\n  HTTPS/SSL listeners name it by this ARN (SSLCertificateId)`;
+    });
+  }
+  const client = await signedClient(values);
+  if (verb === "delete") {
+    const r = await client.json<{ deleted: string }>("DELETE", path()).catch((e: unknown) => {
+      throw withHint(e, "NotFound", "'ballast certs list' shows the stored certificates");
+    });
+    return printResult(values.json, r, () => `deleted certificate ${name} (${r.deleted})`);
+  }
+  const r = await client.json<{ certificates: PublicCertificate[] }>("GET", "/admin/v1/certificates");
+  printResult(values.json, r, () =>
+    r.certificates.length === 0
+      ? "no certificates; store one with 'ballast certs upload NAME --cert FILE --key FILE'"
+      : table(
+          ["NAME", "SUBJECT", "EXPIRES", "SHA-256", "ARN"],
+          r.certificates.map((c) => [c.name, c.subject, c.notAfter, fingerprint(c.certificateBody), c.arn]),
+        ),
+  );
+}
+
+/** A PEM file's text; a missing or unreadable file is one clear line naming the flag. */
+async function pem(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(
+      "FileNotFound",
+      `${flag} ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (code ?? String(e))}`,
+      `${flag} takes a PEM file`,
+    );
+  }
+}
+
+/** The first 8 bytes of the certificate's SHA-256 fingerprint, as openssl prints it (AA:BB:…). */
+function fingerprint(body: string): string {
+  try {
+    return `${new X509Certificate(body).fingerprint256.slice(0, 23)}…`;
+  } catch {
+    return "-";
+  }
 }

@@ -86,22 +86,8 @@ export interface ControlPlaneOptions {
   readonly isActiveController?: () => boolean;
 }
 
-/** The flags `ballast up` and `ballast control` share (parseArgs options). */
-export const CONTROL_PLANE_FLAGS = {
-  "data-dir": { type: "string", default: "./data" },
-  store: { type: "string", default: "sqlite" },
-  "api-port": { type: "string" },
-  "agent-port": { type: "string" },
-  "dns-port": { type: "string" },
-  region: { type: "string", default: "us-east-1" },
-  regions: { type: "string" },
-  "dns-domain": { type: "string", default: "ballast.internal" },
-  "backup-interval": { type: "string" },
-  "backup-keep": { type: "string" },
-  "retention-days": { type: "string" },
-  "metrics-listen": { type: "string" },
-  ...FLEET_FLAGS,
-} as const;
+/** The flags `ballast up` and `ballast control` share, with their help (src/cli/specs/system.ts). */
+export { CONTROL_PLANE_FLAGS } from "./specs/system.js";
 
 /** What parseArgs gives for CONTROL_PLANE_FLAGS. */
 export interface ControlPlaneFlagValues extends FleetFlagValues {

@@ -1,24 +1,24 @@
 /** `ballast control`: the control plane alone, for hosts whose agents run elsewhere. */
-import { parseArgs } from "node:util";
 import { createLogger } from "../util/logger.js";
-import { CONTROL_PLANE_FLAGS, controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
+import { parseCommand } from "./command.js";
+import { controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
 import { agentTlsFlags } from "./fleet-flags.js";
+import { checkPortsFree } from "./ports.js";
+import { CONTROL } from "./specs/system.js";
 
 export async function controlCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...CONTROL_PLANE_FLAGS,
-      host: { type: "string", default: "127.0.0.1" },
-      zones: { type: "string", default: "us-east-1a,us-east-1b" },
-      "agent-tls": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-    },
-  });
+  const { values } = parseCommand(CONTROL, argv);
+  const flagged = controlPlaneFlagOptions(values);
+  const host = values.host;
+  // Before the data directory is created: a busy port leaves nothing behind.
+  await checkPortsFree([
+    { what: "the AWS ELB API", flag: "--api-port", host, port: flagged.apiPort },
+    { what: "the agent channel", flag: "--agent-port", host, port: flagged.agentPort },
+    { what: "the DNS responder", flag: "--dns-port", host, port: flagged.dnsPort, udp: true },
+  ]);
   const logger = createLogger({ component: "control" });
   const cp = await startControlPlane({
-    ...controlPlaneFlagOptions(values),
+    ...flagged,
     host: values.host,
     zones: values.zones.split(",").map((z) => z.trim()),
     agentTls: agentTlsFlags(values["agent-tls"], values["tls-cert"], values["tls-key"]),
@@ -26,7 +26,7 @@ export async function controlCommand(argv: string[]): Promise<void> {
     logger,
   });
   console.log(
-    `control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS ${values.host}:${cp.dnsPort}, metrics ${cp.metricsUrl}`,
+    `control plane: API ${cp.apiUrl}, agent channel ${cp.agentUrl}, DNS ${host}:${cp.dnsPort}, metrics ${cp.metricsUrl}`,
   );
   if (cp.agentCaFile !== undefined)
     console.log(`agents verify the agent channel with --ca ${cp.agentCaFile}`);

@@ -1,10 +1,11 @@
 import { resolve as resolvePath } from "node:path";
-import { parseArgs } from "node:util";
 import type { LoadBalancer } from "../model/types.js";
 import { openStore } from "../store/open.js";
 import { diffStates } from "../store/ops/diff.js";
 import { diffLines } from "../store/ops/diff-text.js";
 import { UsageError } from "./args.js";
+import { credentials } from "./client.js";
+import { parseCommand } from "./command.js";
 import {
   every,
   exportState,
@@ -18,15 +19,11 @@ import {
 } from "./drill/observe.js";
 import { currentStatePhase, journalPhase } from "./drill/phases.js";
 import { DRILL_TAG, type DrillReport, type LbTraffic, type Phase, reportText } from "./drill/report.js";
-import { credentials } from "./instances.js";
 import { SignedClient } from "./signed-client.js";
+import { DRILL } from "./specs/system.js";
 
 export type { DrillReport, LbTraffic, Phase };
 export { DRILL_TAG, reportText };
-
-const USAGE = `usage: ballast drill christmas-eve [--endpoint URL] [--region R] [--data-dir DIR]
-    [--store sqlite|sqlite:/path|postgres://…] [--dns-port 8053] [--share 30] [--journal]
-    [--duration 15] [--rate 10] [--max-requests 2000] [--timeout 60] [--read-only 3] [--json]`;
 
 /** The tag the drill's own ordinary changes set; left out of the before/after diff. */
 
@@ -51,26 +48,9 @@ export interface DrillOptions {
 }
 
 export async function drillCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-      store: { type: "string", default: "sqlite" },
-      "dns-port": { type: "string", default: "8053" },
-      share: { type: "string", default: "30" },
-      journal: { type: "boolean", default: false },
-      duration: { type: "string", default: "15" },
-      rate: { type: "string", default: "10" },
-      "max-requests": { type: "string", default: "2000" },
-      timeout: { type: "string", default: "60" },
-      "read-only": { type: "string", default: "3" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  if (positionals[0] !== "christmas-eve" || positionals.length !== 1) throw new UsageError(USAGE);
+  const { values, positionals } = parseCommand(DRILL, argv);
+  if (positionals[0] !== "christmas-eve" || positionals.length !== 1)
+    throw new UsageError("the only drill is christmas-eve: ballast drill christmas-eve");
   const num = (raw: string, flag: string, min: number, max: number): number => {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < min || n > max)

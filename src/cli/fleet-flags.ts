@@ -3,12 +3,42 @@ import { DEFAULT_SCALING, type ScalingPolicy } from "../model/placement.js";
 import { UsageError } from "./args.js";
 
 export const FLEET_FLAGS = {
-  "failover-timeout": { type: "string" },
-  "failover-threshold": { type: "string" },
-  "scale-up-connections": { type: "string" },
-  "scale-up-rps": { type: "string" },
-  "scale-cooldown": { type: "string" },
-  "scale-up-cooldown": { type: "string" },
+  "failover-timeout": {
+    type: "string",
+    arg: "SECONDS",
+    defaultText: "15",
+    help: "an agent silent this long is dead: its nodes move to another agent of its zone",
+  },
+  "failover-threshold": {
+    type: "string",
+    arg: "SHARE",
+    defaultText: "50%",
+    help: "more agents than this dead at once: nothing moves and an alarm is raised (the breaker)",
+  },
+  "scale-up-connections": {
+    type: "string",
+    arg: "N",
+    defaultText: "500",
+    help: "a node's average open connections past which its load balancer gets one more node",
+  },
+  "scale-up-rps": {
+    type: "string",
+    arg: "N",
+    defaultText: "1000",
+    help: "a node's requests per second past which its load balancer gets one more node",
+  },
+  "scale-cooldown": {
+    type: "string",
+    arg: "SECONDS",
+    defaultText: "300",
+    help: "time without a change before a load balancer loses a node it no longer needs",
+  },
+  "scale-up-cooldown": {
+    type: "string",
+    arg: "SECONDS",
+    defaultText: "30",
+    help: "time between two scale-ups of one load balancer",
+  },
 } as const;
 
 export interface FleetFlagValues {

@@ -3,32 +3,16 @@
  * workflows — the last check of the stored state and the changes the blast-radius guard holds —
  * through the signed admin API.
  */
-import { parseArgs } from "node:util";
 import type { FleetAlarm, GuardHold, StateCheck } from "../model/guard.js";
 import type { ReadOnlyIncident } from "../model/read-only.js";
-import { UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { answerJson, SignedClient } from "./signed-client.js";
-
-const GUARD_USAGE = "usage: ballast guard holds | release ZONE | discard ZONE [--json]";
-
-const OPTIONS = {
-  json: { type: "boolean", default: false },
-  endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-  region: { type: "string", default: "us-east-1" },
-  "data-dir": { type: "string", default: "./data" },
-} as const;
-
-async function client(values: {
-  endpoint: string;
-  region: string;
-  "data-dir": string;
-}): Promise<SignedClient> {
-  return new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-}
+import { requireArg } from "./args.js";
+import { signedClient as client, withHint } from "./client.js";
+import { parseCommand } from "./command.js";
+import { answerJson } from "./signed-client.js";
+import { ALARMS, GUARD } from "./specs/safety.js";
 
 export async function alarmsCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: OPTIONS });
+  const { values } = parseCommand(ALARMS, argv);
   const r = answerJson<{
     state: StateCheck | null;
     holds: GuardHold[];
@@ -60,8 +44,8 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
 }
 
 export async function guardCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  const [verb, zone] = positionals;
+  const { values, positionals, verb } = parseCommand(GUARD, argv);
+  const [zone] = positionals;
   const c = await client(values);
   if (verb === "holds") {
     const r = answerJson<{ holds: GuardHold[] }>("guard holds", await c.send("GET", "/admin/v1/guard/holds"));
@@ -70,10 +54,11 @@ export async function guardCommand(argv: string[]): Promise<void> {
     else printHolds(r.holds);
     return;
   }
-  if ((verb === "release" || verb === "discard") && zone !== undefined) {
-    const path = `/admin/v1/guard/holds/${encodeURIComponent(zone)}/${verb}`;
-    const r = answerJson<Record<string, GuardHold>>(`guard ${verb}`, await c.send("POST", path));
-    if (r === undefined) return;
+  if (verb === "release" || verb === "discard") {
+    const path = `/admin/v1/guard/holds/${encodeURIComponent(requireArg(zone, "a zone"))}/${verb}`;
+    const r = await c.json<Record<string, GuardHold>>("POST", path).catch((e: unknown) => {
+      throw withHint(e, "NotFound", "'ballast guard holds' lists the held changes");
+    });
     const hold = r[verb === "release" ? "released" : "discarded"];
     if (values.json) console.log(JSON.stringify(hold, null, 2));
     else if (hold !== undefined)
@@ -82,9 +67,7 @@ export async function guardCommand(argv: string[]): Promise<void> {
           ? `released: zone ${hold.zone} goes to revision ${hold.toRevision} (${hold.verdict.removedLoadBalancers} load balancer(s) removed)`
           : `discarded: zone ${hold.zone} keeps what it runs; the removals up to revision ${hold.toRevision} never reach its agents`,
       );
-    return;
   }
-  throw new UsageError(GUARD_USAGE);
 }
 
 function printHolds(holds: readonly GuardHold[]): void {

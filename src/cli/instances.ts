@@ -1,59 +1,66 @@
 /** `ballast instances add|list|remove`: the instance inventory, through the signed admin API. */
-import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { requireFlag, UsageError } from "./args.js";
-import { type ClientCredentials, readCredentialsFile, SignedClient } from "./signed-client.js";
+
+import { requireArg, requireFlag } from "./args.js";
+import { signedClient, withHint } from "./client.js";
+import { parseCommand } from "./command.js";
+import { ApiError } from "./errors.js";
+import { printResult, table } from "./output.js";
+import type { SignedClient } from "./signed-client.js";
+import { INSTANCES } from "./specs/inventory.js";
+
+interface Instance {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly zone: string;
+}
 
 export async function instancesCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      address: { type: "string" },
-      zone: { type: "string" },
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-    },
-  });
-  const [verb, id] = positionals;
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  let res: { status: number; body: string };
+  const { values, positionals, verb } = parseCommand(INSTANCES, argv);
+  const [id] = positionals;
+  const client = await signedClient(values);
+  const path = (): string => `/admin/v1/instances/${encodeURIComponent(requireArg(id, "an instance id"))}`;
   if (verb === "add") {
-    const body = JSON.stringify({
-      address: requireFlag(values.address, "address"),
-      zone: requireFlag(values.zone, "zone"),
+    const body = { address: requireFlag(values.address, "address"), zone: requireFlag(values.zone, "zone") };
+    const r = await client.json<{ instance: Instance }>("PUT", path(), body).catch(async (e: unknown) => {
+      throw await withZoneHint(client, e);
     });
-    res = await client.send(
-      "PUT",
-      `/admin/v1/instances/${encodeURIComponent(requireId(id))}`,
-      body,
-      "application/json",
+    printResult(
+      values.json,
+      r,
+      () => `instance ${r.instance.instanceId}: ${r.instance.address} in ${r.instance.zone}`,
     );
   } else if (verb === "remove") {
-    res = await client.send("DELETE", `/admin/v1/instances/${encodeURIComponent(requireId(id))}`);
-  } else if (verb === "list") {
-    res = await client.send("GET", "/admin/v1/instances");
+    const r = await client.json<{ deleted: string }>("DELETE", path()).catch((e: unknown) => {
+      throw withHint(e, "NotFound", "'ballast instances list' shows the inventory");
+    });
+    printResult(values.json, r, () => `removed instance ${r.deleted}`);
   } else {
-    throw new UsageError("usage: ballast instances add ID --address ADDR --zone ZONE | remove ID | list");
+    const r = await client.json<{ instances: Instance[] }>("GET", "/admin/v1/instances");
+    printResult(values.json, r, () =>
+      r.instances.length === 0
+        ? "no instances in the inventory; add one with 'ballast instances add ID --address ADDR --zone ZONE'"
+        : table(
+            ["INSTANCE", "ADDRESS", "ZONE"],
+            r.instances.map((i) => [i.instanceId, i.address, i.zone]),
+          ),
+    );
   }
-  if (res.status >= 300) {
-    console.error(res.body);
-    process.exitCode = 1;
-    return;
-  }
-  if (res.body) console.log(res.body);
 }
 
-function requireId(id: string | undefined): string {
-  if (!id) throw new UsageError("an instance id is required");
-  return id;
+/** A bad zone: say which zones the agents serve. */
+async function withZoneHint(client: SignedClient, e: unknown): Promise<unknown> {
+  if (!(e instanceof ApiError) || !/zone/i.test(e.message)) return e;
+  const zones = await client
+    .json<{ agents: { zone: string }[] }>("GET", "/admin/v1/agents")
+    .then((r) => [...new Set(r.agents.map((a) => a.zone))].sort())
+    .catch(() => []);
+  return new ApiError(
+    e.code,
+    e.message,
+    e.status,
+    zones.length > 0 ? `the agents serve ${zones.join(", ")}` : "a zone is a region and a letter: us-east-1a",
+  );
 }
 
-/** The caller's key: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else the data dir's bootstrap file. */
-export async function credentials(dataDir: string): Promise<ClientCredentials> {
-  const id = process.env.AWS_ACCESS_KEY_ID;
-  const secret = process.env.AWS_SECRET_ACCESS_KEY;
-  if (id && secret) return { accessKeyId: id, secretAccessKey: secret };
-  return readCredentialsFile(join(dataDir, "bootstrap-credentials"));
-}
+/** Where the other commands have long found it. */
+export { credentials } from "./client.js";

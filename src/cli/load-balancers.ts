@@ -4,7 +4,6 @@
  * and why one failed (`L7STS/404`, `L4CON refused`, …), and where its nodes run. `--json` prints
  * the API's answer as is.
  */
-import { parseArgs } from "node:util";
 import type { HealthCheckFailure } from "../model/agent-protocol.js";
 import type {
   InstanceView,
@@ -12,44 +11,29 @@ import type {
   LoadBalancerShow,
   LoadBalancerStats,
 } from "../model/load-balancer-view.js";
-import { UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { answerJson, SignedClient } from "./signed-client.js";
-
-const LB_USAGE = "usage: ballast lb list [--json] | ballast lb show NAME [--json]";
-const HEALTH_USAGE = "usage: ballast health NAME [--json]";
-
-const OPTIONS = {
-  json: { type: "boolean", default: false },
-  endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-  region: { type: "string", default: "us-east-1" },
-  "data-dir": { type: "string", default: "./data" },
-} as const;
-
-interface Parsed {
-  readonly client: SignedClient;
-  readonly json: boolean;
-  readonly positionals: string[];
-}
-
-async function parse(argv: string[]): Promise<Parsed> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  const client = new SignedClient(values.endpoint, await credentials(values["data-dir"]), values.region);
-  return { client, json: values.json, positionals };
-}
+import { signedClient } from "./client.js";
+import { parseCommand } from "./command.js";
+import { UsageError } from "./errors.js";
+import { answerJson, type SignedClient } from "./signed-client.js";
+import { HEALTH, LB } from "./specs/load-balancers.js";
 
 export async function lbCommand(argv: string[]): Promise<void> {
-  const { client, json, positionals } = await parse(argv);
-  const [verb, name, ...extra] = positionals;
-  if (verb === "list" && name === undefined) return list(client, json);
-  if (verb === "show" && name !== undefined && extra.length === 0) return show(client, name, json);
-  throw new UsageError(verb === "show" ? "lb show needs one load-balancer NAME" : LB_USAGE);
+  const { values, positionals, verb } = parseCommand(LB, argv);
+  const client = await signedClient(values);
+  const [name, ...extra] = positionals;
+  if (verb === "list" && name === undefined) return list(client, values.json);
+  if (verb === "show" && name !== undefined && extra.length === 0) return show(client, name, values.json);
+  throw new UsageError(
+    verb === "show" ? "lb show needs one load-balancer NAME" : "lb list takes no argument",
+  );
 }
 
 export async function healthCommand(argv: string[]): Promise<void> {
-  const { client, json, positionals } = await parse(argv);
+  const { values, positionals } = parseCommand(HEALTH, argv);
+  const client = await signedClient(values);
+  const json = values.json;
   const [name, ...extra] = positionals;
-  if (name === undefined || extra.length > 0) throw new UsageError(HEALTH_USAGE);
+  if (name === undefined || extra.length > 0) throw new UsageError("health needs one load-balancer NAME");
   const r = await fetchShow(client, "health", name);
   if (r === undefined) return;
   if (json) {

@@ -3,85 +3,98 @@
  * the account limits, through the signed admin API. A subnet's zone names its region; limits are
  * per region: those of the region the request is signed for (`--region`, default us-east-1).
  */
-import { parseArgs } from "node:util";
-import { requireFlag, UsageError } from "./args.js";
-import { credentials } from "./instances.js";
-import { SignedClient } from "./signed-client.js";
+import { requireArg, requireFlag, UsageError } from "./args.js";
+import { signedClient, withHint } from "./client.js";
+import { parseCommand } from "./command.js";
+import { printResult, table } from "./output.js";
+import { LIMITS, SUBNETS } from "./specs/inventory.js";
 
-const SUBNETS_USAGE =
-  "usage: ballast subnets add ID --zone ZONE --vpc VPC [--cidr CIDR] [--default] | remove ID | list";
-const LIMITS_USAGE = "usage: ballast limits list | set NAME MAX | reset NAME  [--region REGION]";
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      zone: { type: "string" },
-      vpc: { type: "string" },
-      cidr: { type: "string" },
-      /** The default subnet of its zone: AvailabilityZones place load balancers in it. */
-      default: { type: "boolean", default: false },
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-    },
-  });
+interface Subnet {
+  readonly subnetId: string;
+  readonly zone: string;
+  readonly vpcId: string;
+  readonly cidrBlock?: string;
+  readonly defaultForAz?: boolean;
 }
 
-async function client(values: ReturnType<typeof parse>["values"]): Promise<SignedClient> {
-  return new SignedClient(
-    values.endpoint ?? "http://127.0.0.1:9700",
-    await credentials(values["data-dir"] ?? "./data"),
-    values.region ?? "us-east-1",
-  );
-}
-
-function required(value: string | undefined, what: string, usage: string): string {
-  if (!value) throw new UsageError(`${what} is required\n${usage}`);
-  return value;
+interface Limit {
+  readonly name: string;
+  readonly max: number;
+  readonly default: number;
 }
 
 export async function subnetsCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [verb, id] = positionals;
-  const path = (): string =>
-    `/admin/v1/subnets/${encodeURIComponent(required(id, "a subnet id", SUBNETS_USAGE))}`;
+  const { values, positionals, verb } = parseCommand(SUBNETS, argv);
+  const [id] = positionals;
+  const client = await signedClient(values);
+  const path = (): string => `/admin/v1/subnets/${encodeURIComponent(requireArg(id, "a subnet id"))}`;
   if (verb === "add") {
     const body = {
       zone: requireFlag(values.zone, "zone"),
       vpcId: requireFlag(values.vpc, "vpc"),
       ...(values.cidr === undefined ? {} : { cidrBlock: values.cidr }),
-      ...(values.default === true ? { defaultForAz: true } : {}),
+      ...(values.default ? { defaultForAz: true } : {}),
     };
-    return report(await (await client(values)).send("PUT", path(), JSON.stringify(body), "application/json"));
+    const r = await client.json<{ subnet: Subnet }>("PUT", path(), body);
+    return printResult(
+      values.json,
+      r,
+      () => `subnet ${r.subnet.subnetId}: ${r.subnet.zone}, ${r.subnet.vpcId}`,
+    );
   }
-  if (verb === "remove") return report(await (await client(values)).send("DELETE", path()));
-  if (verb === "list") return report(await (await client(values)).send("GET", "/admin/v1/subnets"));
-  throw new UsageError(SUBNETS_USAGE);
+  if (verb === "remove") {
+    const r = await client.json<{ deleted: string }>("DELETE", path()).catch((e: unknown) => {
+      throw withHint(e, "NotFound", "'ballast subnets list' shows the registry");
+    });
+    return printResult(values.json, r, () => `removed subnet ${r.deleted}`);
+  }
+  const r = await client.json<{ subnets: Subnet[] }>("GET", "/admin/v1/subnets");
+  printResult(values.json, r, () =>
+    r.subnets.length === 0
+      ? "no subnets in the registry; declare one with 'ballast subnets add ID --zone ZONE --vpc VPC'"
+      : table(
+          ["SUBNET", "ZONE", "VPC", "CIDR", "DEFAULT"],
+          r.subnets.map((s) => [
+            s.subnetId,
+            s.zone,
+            s.vpcId,
+            s.cidrBlock ?? "-",
+            s.defaultForAz ? "yes" : "no",
+          ]),
+        ),
+  );
 }
 
 export async function limitsCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [verb, name, max] = positionals;
-  const path = (): string =>
-    `/admin/v1/limits/${encodeURIComponent(required(name, "a limit name", LIMITS_USAGE))}`;
-  if (verb === "list") return report(await (await client(values)).send("GET", "/admin/v1/limits"));
+  const { values, positionals, verb } = parseCommand(LIMITS, argv);
+  const [name, max] = positionals;
+  const client = await signedClient(values);
+  const path = (): string => `/admin/v1/limits/${encodeURIComponent(requireArg(name, "a limit name"))}`;
+  const listHint = "'ballast limits list' names the limits";
   if (verb === "set") {
-    const raw = required(max, "a maximum", LIMITS_USAGE);
+    const raw = requireArg(max, "a maximum");
     if (!/^\d+$/.test(raw)) throw new UsageError(`MAX must be a whole number, got ${raw}`);
-    const body = JSON.stringify({ max: Number(raw) });
-    return report(await (await client(values)).send("PUT", path(), body, "application/json"));
+    const r = await client
+      .json<{ limit: Limit & { region?: string } }>("PUT", path(), { max: Number(raw) })
+      .catch((e: unknown) => {
+        throw withHint(e, "InvalidParameterValue", listHint);
+      });
+    return printResult(values.json, r, () => `limit ${r.limit.name} in ${values.region}: ${r.limit.max}`);
   }
-  if (verb === "reset") return report(await (await client(values)).send("DELETE", path()));
-  throw new UsageError(LIMITS_USAGE);
-}
-
-function report(res: { status: number; body: string }): void {
-  if (res.status >= 300) {
-    console.error(res.body);
-    process.exitCode = 1;
-    return;
+  if (verb === "reset") {
+    const r = await client.json<{ deleted: string }>("DELETE", path()).catch((e: unknown) => {
+      throw withHint(e, "InvalidParameterValue", listHint);
+    });
+    return printResult(values.json, r, () => `limit ${r.deleted} in ${values.region}: back to its default`);
   }
-  if (res.body) console.log(res.body);
+  const r = await client.json<{ region: string; limits: Limit[] }>("GET", "/admin/v1/limits");
+  printResult(values.json, r, () =>
+    [
+      `account limits in ${r.region}:`,
+      table(
+        ["NAME", "MAX", "DEFAULT"],
+        r.limits.map((l) => [l.name, String(l.max), String(l.default)]),
+      ),
+    ].join("\n"),
+  );
 }

@@ -2,18 +2,12 @@
  * The client side of the admin state API: SigV4-signed calls, NDJSON progress streams for the
  * long operations, and the progress line drawn while they run.
  */
+import { ApiError, apiErrorOf } from "./errors.js";
 import { type ClientCredentials, SignedClient } from "./signed-client.js";
 
-const PREFIX = "/admin/v1/state";
+export { ApiError };
 
-/** An error the admin API answered with. */
-export class ApiError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+const PREFIX = "/admin/v1/state";
 
 export interface ProgressLine {
   readonly phase: string;
@@ -82,10 +76,10 @@ export class StateClient {
   async text(label: string | undefined, method: string, path: string, body = ""): Promise<string> {
     const display = label === undefined ? undefined : new ProgressDisplay(label);
     try {
-      const res = await this.#fetch(method, path, body, "application/json");
-      const text = await res.text();
-      if (!res.ok) throw apiError(res.status, text);
-      return text;
+      const contentType = body === "" ? undefined : "application/json";
+      const res = await this.#client.send(method, `${PREFIX}${path}`, body, contentType, "application/json");
+      if (res.status >= 300) throw apiError(res.status, res.body);
+      return res.body;
     } finally {
       display?.stop();
     }
@@ -136,11 +130,5 @@ export class StateClient {
 }
 
 function apiError(status: number, text: string): ApiError {
-  try {
-    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.code) return new ApiError(parsed.error.code, parsed.error.message ?? "");
-  } catch {
-    // Not the admin API's JSON error: report the status and raw text below.
-  }
-  return new ApiError(`HTTP ${status}`, text.slice(0, 500));
+  return apiErrorOf(status, text);
 }

@@ -3,6 +3,7 @@ import type { Instance, LoadBalancer } from "../model/types.js";
 import { listenerText } from "../store/ops/diff-text.js";
 import type { JournalRepairPlan } from "../store/ops/repair-journal.js";
 import type { VerifyReport } from "../store/ops/verify.js";
+import { table } from "./output.js";
 
 export interface HistoryEntry {
   readonly number: number;
@@ -172,12 +173,5 @@ export function indent(lines: readonly string[], empty: string): string[] {
   return lines.length === 0 ? [`  ${empty}`] : lines.map((l) => `  ${l}`);
 }
 
-export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (r: readonly string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return [fmt(head), ...rows.map(fmt)].join("\n");
-}
+/** The one table layout of every `ballast` command. */
+export { table };

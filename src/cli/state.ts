@@ -7,12 +7,13 @@
  * time waited. On a terminal one line is redrawn; otherwise a line is printed every 5 s.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { isBallastError } from "../model/errors.js";
-import { parseExport, writeFileAtomic } from "../store/ops/export.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
-import { credentials } from "./instances.js";
+import { credentials } from "./client.js";
+import { parseCommand } from "./command.js";
+import { errorLine } from "./errors.js";
+import { STATE } from "./specs/state.js";
 import { ApiError, StateClient } from "./state-client.js";
 import {
   type Backup,
@@ -31,73 +32,8 @@ import {
   verifyText,
 } from "./state-text.js";
 
-const USAGE = `usage: ballast state <verb> [--endpoint URL] [--region R] [--data-dir DIR] [--json]
-  history [--lb NAME] [--limit N] [--before REV]
-  show [--at REV|TIME]
-  diff A [B]                        (B defaults to the head)
-  restore --to REV|TIME [--lb NAME …] [--include-credentials] [--allow-empty]
-  verify                            (exit code 1 when the journal does not verify)
-  export [--out FILE]
-  import FILE [--keep-credentials] [--accept-unsigned]
-  backups [--create]
-  compact (--through REV | --older-than DAYS) --ticket ID
-                                    (removes superseded history older than the retention period)
-  compactions
-  repair [--plan | --apply --reason TEXT]
-                                    (rebuild a damaged journal from the newest good backup, the
-                                    intact revisions and the agents' reports; shows the plan
-                                    unless --apply; administrators)`;
-
-const VERBS = new Set([
-  "history",
-  "show",
-  "diff",
-  "restore",
-  "verify",
-  "export",
-  "import",
-  "backups",
-  "compact",
-  "compactions",
-  "repair",
-]);
-
 export async function stateCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      endpoint: { type: "string", default: "http://127.0.0.1:9700" },
-      region: { type: "string", default: "us-east-1" },
-      "data-dir": { type: "string", default: "./data" },
-      json: { type: "boolean", default: false },
-      lb: { type: "string", multiple: true },
-      limit: { type: "string" },
-      before: { type: "string" },
-      at: { type: "string" },
-      to: { type: "string" },
-      "include-credentials": { type: "boolean", default: false },
-      "allow-empty": { type: "boolean", default: false },
-      "keep-credentials": { type: "boolean", default: false },
-      "accept-unsigned": { type: "boolean", default: false },
-      out: { type: "string" },
-      create: { type: "boolean", default: false },
-      through: { type: "string" },
-      "older-than": { type: "string" },
-      ticket: { type: "string" },
-      apply: { type: "boolean", default: false },
-      plan: { type: "boolean", default: false },
-      reason: { type: "string" },
-    },
-  });
-  const [verb, ...args] = positionals;
-  if (verb === undefined || verb === "help" || !VERBS.has(verb)) {
-    console.error(
-      verb === undefined || verb === "help" ? USAGE : `ballast state: unknown verb '${verb}'\n${USAGE}`,
-    );
-    process.exitCode = verb === undefined || verb === "help" ? 0 : 2;
-    return;
-  }
+  const { values, positionals: args, verb } = parseCommand(STATE, argv);
   const client = new StateClient(values.endpoint, await credentials(values["data-dir"]), values.region);
   const print = (json: unknown, human: () => string): void => {
     const text = values.json ? JSON.stringify(json, null, 2) : human();
@@ -116,7 +52,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
         return print(r, () => historyText(r.revisions, r.next, lbs[0] !== undefined));
       }
       case "show": {
-        const r = await client.get<ShowResult>(`/show?${new URLSearchParams({ at: values.at ?? "head" })}`);
+        const r = await client.get<ShowResult>(`/show?${new URLSearchParams({ at: values.at })}`);
         return print(r, () => showText(r));
       }
       case "diff": {
@@ -153,6 +89,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
         return;
       }
       case "export": {
+        const { parseExport, writeFileAtomic } = await import("../store/ops/export.js");
         const text = await client.text("export", "GET", "/export");
         const doc = parseExport(text, "the export the server sent");
         if (values.out === undefined) {
@@ -171,7 +108,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
         if (file === undefined) throw new UsageError("state import needs FILE");
         const text = await readFile(file, "utf8");
         // Refuse a damaged file here, before sending it; the server checks again.
-        parseExport(text, `export ${file}`);
+        (await import("../store/ops/export.js")).parseExport(text, `export ${file}`);
         const flags = new URLSearchParams();
         if (values["keep-credentials"]) flags.set("includeCredentials", "false");
         if (values["accept-unsigned"]) flags.set("acceptUnsigned", "true");
@@ -264,7 +201,7 @@ export async function stateCommand(argv: string[]): Promise<void> {
     }
   } catch (e) {
     if (!(e instanceof ApiError) && !isBallastError(e)) throw e;
-    console.error(`ballast state ${verb}: ${e.code}: ${e.message}`);
+    console.error(errorLine(`ballast state ${verb}`, e));
     process.exitCode = 1;
     return;
   }

@@ -5,35 +5,36 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { lastAddress } from "../agent/address-pool.js";
 import { regionalKey } from "../model/region.js";
 import { createLogger } from "../util/logger.js";
+import { liveAgentPid } from "./agent-pid.js";
 import { intFlag, UsageError } from "./args.js";
-import { CONTROL_PLANE_FLAGS, controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
+import { parseCommand } from "./command.js";
+import { controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
 import { DEMO_LB, type Demo, startDemo } from "./demo.js";
+import { checkPortsFree, type PortNeed } from "./ports.js";
 import { ScrapeTargets } from "./scrape-targets.js";
 import { readCredentialsFile, SignedClient } from "./signed-client.js";
+import { UP } from "./specs/system.js";
 import { Supervisor } from "./supervisor.js";
 
-const DEFAULT_AGENTS = "us-east-1a=127.0.1.0/24,us-east-1b=127.0.2.0/24";
 /** Each agent's open-file limit: its connection caps are derived from it (connection-budget.ts). */
 const AGENT_NOFILE = 65_536;
 
 export async function upCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...CONTROL_PLANE_FLAGS,
-      agents: { type: "string", default: DEFAULT_AGENTS },
-      demo: { type: "boolean", default: false },
-      "demo-port": { type: "string" },
-      "agent-metrics-port-base": { type: "string" },
-    },
-  });
+  const { values } = parseCommand(UP, argv);
   const flagged = controlPlaneFlagOptions(values);
   const dataDir = flagged.dataDir;
   const agents = parseAgents(values.agents);
+  // Agent i serves /metrics on 127.0.0.1:base+i (9711, 9712… with --agent-metrics-port-base
+  // 9711); by default on a free port each, found through the address file the agent writes.
+  const metricsBase = intFlag(values["agent-metrics-port-base"], "agent-metrics-port-base", 0);
+  const demoPort = values.demo
+    ? intFlag(values["demo-port"], "demo-port", process.getuid?.() === 0 ? 80 : 8000)
+    : 0;
+  // Every port, before anything is created: a busy one leaves no data directory behind.
+  await checkPortsFree(await portsOf(flagged, agents, metricsBase));
   const logger = createLogger({ component: "control" });
   await mkdir(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
 
@@ -47,9 +48,6 @@ export async function upCommand(argv: string[]): Promise<void> {
 
   const mainJs = fileURLToPath(new URL("./main.js", import.meta.url));
   const supervisor = new Supervisor(mainJs, logger);
-  // Agent i serves /metrics on 127.0.0.1:base+i (9711, 9712… with --agent-metrics-port-base
-  // 9711); by default on a free port each, found through the address file the agent writes.
-  const metricsBase = intFlag(values["agent-metrics-port-base"], "agent-metrics-port-base", 0);
   const agentDir = (zone: string): string => join(dataDir, "agents", zone);
   const metricsUrl = new URL(cp.metricsUrl);
   const targets = new ScrapeTargets({
@@ -135,7 +133,7 @@ Try it with the AWS CLI:
   if (values.demo) {
     if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");
     const client = new SignedClient(cp.apiUrl, await readCredentialsFile(credentialsFile), values.region);
-    const port = intFlag(values["demo-port"], "demo-port", process.getuid?.() === 0 ? 80 : 8000);
+    const port = demoPort;
     const since = Date.now();
     demo = await startDemo(client, port);
     // The demo's back ends sit in both zones, but with cross-zone load balancing off (ELB's
@@ -183,6 +181,48 @@ async function waitForServingNode(
     await new Promise((r) => setTimeout(r, 200));
   }
   return bound;
+}
+
+/**
+ * The ports `up` listens on: the control plane's, and the agents' DNS and metrics — except those
+ * of an agent still running from an earlier `up` on this data directory (agents outlive a
+ * control plane by design): the new agent takes over from it, and its ports with it.
+ */
+async function portsOf(
+  cp: { dataDir: string; apiPort: number; agentPort: number; dnsPort: number },
+  agents: readonly { zone: string; pool: string }[],
+  metricsBase: number,
+): Promise<PortNeed[]> {
+  const host = "127.0.0.1";
+  const running = await Promise.all(agents.map((a) => liveAgentPid(join(cp.dataDir, "agents", a.zone))));
+  return [
+    { what: "the AWS ELB API", flag: "--api-port", host, port: cp.apiPort },
+    { what: "the agent channel", flag: "--agent-port", host, port: cp.agentPort },
+    { what: "the DNS responder", flag: "--dns-port", host, port: cp.dnsPort, udp: true },
+    ...agents.flatMap((a, i): PortNeed[] =>
+      running[i] !== undefined
+        ? []
+        : [
+            {
+              what: `the ${a.zone} agent's DNS`,
+              flag: "--dns-port",
+              host: lastAddress(a.pool),
+              port: cp.dnsPort,
+              udp: true,
+            },
+            ...(metricsBase > 0
+              ? [
+                  {
+                    what: `the ${a.zone} agent's metrics`,
+                    flag: "--agent-metrics-port-base",
+                    host,
+                    port: metricsBase + i,
+                  },
+                ]
+              : []),
+          ],
+    ),
+  ];
 }
 
 function parseAgents(spec: string): { zone: string; pool: string }[] {

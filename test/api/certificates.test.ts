@@ -231,6 +231,7 @@ describe("certificate store", () => {
       file("web.key", web.key),
       "--chain",
       file("chain.pem", other.cert),
+      "--json",
     );
     assert.equal(
       (JSON.parse(up.stdout) as { certificate: { arn: string } }).certificate.arn,
