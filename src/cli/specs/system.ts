@@ -143,7 +143,7 @@ export const CONTROL = defineCommand({
 export const AGENT = defineCommand({
   name: "agent",
   summary:
-    "One load-balancer node agent in this process; it serves its last accepted configuration when the control plane is away.",
+    "One load-balancer node agent: a keeper process holding its listening sockets and a worker that serves, so a restart, an upgrade or a crash refuses no connection; it serves its last accepted configuration when the control plane is away.",
   flags: {
     zone: {
       type: "string",
@@ -210,6 +210,29 @@ export const AGENT = defineCommand({
       arg: "DOMAIN",
       help: "names end in elb.DOMAIN",
     },
+    nofile: {
+      type: "string",
+      arg: "N",
+      defaultText: "the hard limit",
+      help: "raise the open-file limit to N (the hard limit too, as root with CAP_SYS_RESOURCE)",
+    },
+    "drain-timeout": {
+      type: "string",
+      arg: "SECONDS",
+      defaultText: "30",
+      help: "how long a replaced worker finishes its open connections after a reload",
+    },
+    reload: {
+      type: "boolean",
+      default: false,
+      help: "replace the running agent's worker (--data-dir) without refusing a connection, then exit",
+    },
+    "single-process": {
+      type: "boolean",
+      default: false,
+      help: "run the agent in this process alone, without a keeper holding its sockets",
+    },
+    worker: { type: "boolean", default: false, help: "internal: started by the agent's keeper" },
   },
 });
 
