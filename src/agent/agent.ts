@@ -11,6 +11,7 @@ import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
 import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import type { ListenSocketSource } from "../proxy/bind.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
@@ -47,9 +48,20 @@ export interface AgentOptions {
   readonly connectionLimits?: ConnectionLimits;
   /** Answer DNS for the load balancers this agent serves (UDP and TCP), under `domain`. */
   readonly dns?: { readonly host: string; readonly port: number; readonly domain: string };
+  /** Listening sockets held by the agent's keeper (src/agent/keeper.ts); else bound here. */
+  readonly sockets?: ListenSocketSource;
+  /**
+   * Called once the last-known-good configuration serves, before DNS and metrics bind: under a
+   * keeper, the worker this one replaces still holds those ports until it is told to drain.
+   */
+  readonly onServing?: () => void;
+  /** Under a keeper: the worker processes it started (this one included) and those that crashed. */
+  readonly workers?: { readonly starts: number; readonly crashes: number };
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** How long a new worker waits for the one it replaces to let go of the DNS and metrics ports. */
+const PORT_HANDOVER_MS = 15_000;
 
 export class Agent {
   readonly #opts: AgentOptions;
@@ -79,6 +91,7 @@ export class Agent {
       accessLogDir: join(opts.dataDir, "access-logs"),
       ...(opts.region === undefined ? {} : { region: opts.region }),
       ...(opts.connectionLimits === undefined ? {} : { connectionLimits: opts.connectionLimits }),
+      ...(opts.sockets === undefined ? {} : { sockets: opts.sockets }),
     });
     this.#client = new ConfigClient({
       controlUrls: opts.controlUrls,
@@ -129,8 +142,10 @@ export class Agent {
 
   /** Serves the last-known-good configuration at once, then follows the control plane. */
   async start(): Promise<void> {
-    // First, so /readyz answers 503 while nothing is applied yet.
-    await this.#startMetrics();
+    // First, so /readyz answers 503 while nothing is applied yet — except a fixed port under a
+    // keeper, which the worker being replaced holds until it is told to drain (after this one
+    // serves): that one binds after the last-known-good configuration, retrying while in use.
+    if (!this.#metricsAfterServing()) await this.#startMetrics(0);
     try {
       await this.#serve();
     } catch (e) {
@@ -157,10 +172,14 @@ export class Agent {
         loadBalancers: lkg.loadBalancers.length,
       });
     }
+    this.#opts.onServing?.();
+    // Under a keeper, the worker being replaced lets these ports go only once told to drain.
+    const retry = this.#opts.sockets === undefined ? 0 : PORT_HANDOVER_MS;
+    if (this.#metricsAfterServing()) await this.#startMetrics(retry);
     const dns = this.#opts.dns;
     if (dns !== undefined) {
       await this.#dns.load();
-      this.#dnsResponder = new DnsResponder({
+      const responder = new DnsResponder({
         host: dns.host,
         port: dns.port,
         domain: dns.domain,
@@ -169,7 +188,8 @@ export class Agent {
         unknownName: "refused",
         logger: this.#opts.logger,
       });
-      this.#dnsPort = (await this.#dnsResponder.start()).udpPort;
+      this.#dnsPort = (await whileInUse(() => responder.start(), retry, this.#abort.signal)).udpPort;
+      this.#dnsResponder = responder;
     }
     this.#runtime.onHealthChange(() => this.#queueReport());
     this.#statusTimer = setInterval(() => this.#queueReport(), this.#opts.statusIntervalMs ?? 1000);
@@ -256,17 +276,27 @@ export class Agent {
     this.#queueReport();
   }
 
-  async #startMetrics(): Promise<void> {
+  #metricsAfterServing(): boolean {
+    return this.#opts.sockets !== undefined && (this.#opts.metricsListen?.port ?? 0) !== 0;
+  }
+
+  async #startMetrics(retryMs: number): Promise<void> {
     const listen = this.#opts.metricsListen;
     if (listen === undefined) return;
-    this.#metricsServer = await startMetricsServer({
+    const workers = this.#opts.workers;
+    const options = {
       source: this.#runtime,
       zone: this.#opts.zone,
-      agent: () => ({ revision: this.#revision, readiness: this.readiness() }),
+      agent: () => ({
+        revision: this.#revision,
+        readiness: this.readiness(),
+        ...(workers === undefined ? {} : { workers }),
+      }),
       host: listen.host,
       port: listen.port,
       logger: this.#opts.logger,
-    });
+    };
+    this.#metricsServer = await whileInUse(() => startMetricsServer(options), retryMs, this.#abort.signal);
     const address = `${urlHost(listen.host)}:${this.#metricsServer.port}`;
     // Written whole then renamed: a reader never sees half an address.
     const file = join(this.#opts.dataDir, "metrics-address");
@@ -308,13 +338,28 @@ export class Agent {
     }, 50).unref();
   }
 
-  async stop(): Promise<void> {
+  /** Stops following the control plane, lets DNS and metrics go, then drains for up to `graceMs`. */
+  async stop(graceMs?: number): Promise<void> {
     this.#abort.abort();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     await this.#loop;
     await this.#metricsServer?.close();
     await this.#dnsResponder?.close();
-    await this.#runtime.close();
+    await this.#runtime.close(graceMs);
+  }
+}
+
+/** Runs `bind` again every 50 ms while it fails with EADDRINUSE, for up to `forMs`. */
+async function whileInUse<T>(bind: () => Promise<T>, forMs: number, signal: AbortSignal): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await bind();
+    } catch (e) {
+      const inUse = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+      if (!inUse || Date.now() >= deadline || signal.aborted) throw e;
+      await sleep(50, signal);
+    }
   }
 }
 

@@ -55,6 +55,8 @@ export interface AgentState {
   /** Journal revision of the configuration the agent runs (0: none yet). */
   readonly revision: number;
   readonly readiness: Readiness;
+  /** Under a keeper: the worker processes it started (this one included) and those that crashed. */
+  readonly workers?: { readonly starts: number; readonly crashes: number };
 }
 
 const LATENCY_BOUNDS_S = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
@@ -203,6 +205,20 @@ export async function renderAgentMetrics(
       "1 when the agent has applied a configuration and bound its listeners.",
     )
     .sample("ballast_agent_ready", z, agent.readiness.ready ? 1 : 0);
+  if (agent.workers !== undefined)
+    exp
+      .family(
+        "ballast_agent_worker_starts_total",
+        "counter",
+        "Agent worker processes its keeper started: the first, reloads, restarts after a crash.",
+      )
+      .sample("ballast_agent_worker_starts_total", z, agent.workers.starts)
+      .family(
+        "ballast_agent_worker_crashes_total",
+        "counter",
+        "Agent worker processes that exited without being asked to.",
+      )
+      .sample("ballast_agent_worker_crashes_total", z, agent.workers.crashes);
   renderDataPlane(source, zone, exp);
   await renderProcessMetrics(exp);
   return exp.text();

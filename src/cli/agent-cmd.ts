@@ -1,92 +1,62 @@
 /**
- * `ballast agent`: one load-balancer node agent in this process. A pid file in the agent's data
- * directory makes a new agent for the same directory take over from one left running (an agent
- * outlives a control plane that crashed, by design).
+ * `ballast agent`: one load-balancer node agent. By default this process is the agent's keeper
+ * (agent-keeper-cmd.ts), which owns the listening sockets and runs the agent as a worker process
+ * (`--worker`), so a restart, an upgrade or a crash of the agent refuses no connection.
+ * `--single-process` runs the agent in this process alone; `--reload` replaces a running agent's
+ * worker. A pid file in the data directory makes a new agent for the same directory take over
+ * from one left running (an agent outlives a control plane that crashed, by design).
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { join } from "node:path";
-import { Agent } from "../agent/agent.js";
 import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
-import { limitsFor, openFileLimit } from "../proxy/connection-budget.js";
 import { createLogger } from "../util/logger.js";
 import { parseListenAddress } from "../util/observability-server.js";
-import { liveAgentPid } from "./agent-pid.js";
+import { reloadAgent, runKeeper } from "./agent-keeper-cmd.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
-import { parseCommand } from "./command.js";
+import { type FlagValues, parseCommand } from "./command.js";
 import { AGENT } from "./specs/system.js";
+
+/** Seconds an old worker drains its connections after a reload (ELB's default idle timeout is 60). */
+export const DEFAULT_DRAIN_SECONDS = 30;
 
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand(AGENT, argv);
-  const fileLimit = openFileLimit() ?? 1024;
-  const derived = limitsFor(fileLimit);
-  const connectionLimits = {
-    maxConnections: countFlag(values["max-connections"], "max-connections", derived.maxConnections),
-    maxNodeConnections: countFlag(
-      values["max-node-connections"],
-      "max-node-connections",
-      derived.maxNodeConnections,
-    ),
-  };
-  const own = await agentIdentity(values.credentials, values["token-file"], values.zone);
-  const zone = own.zone;
   const dataDir = requireFlag(values["data-dir"], "data-dir");
-  const token = own.token;
-  const ca = values.ca === undefined ? undefined : await readPem(values.ca, "ca");
+  if (values.reload) return reloadAgent(dataDir);
+  // Read here, in the keeper too: a worker that cannot start would be restarted forever.
+  const own = await agentIdentity(values);
+  const zone = own.zone;
+  requireFlag(values.pool, "pool");
+  if (own.control === undefined) requireFlag(values.control, "control");
+  countFlag(values.nofile, "nofile", 1);
+  const drainMs = countFlag(values["drain-timeout"], "drain-timeout", DEFAULT_DRAIN_SECONDS) * 1000;
+  if (values.dns !== undefined) dnsHostPort(values.dns);
+  metricsListenFlag(values["metrics-listen"], values["metrics-port"]);
   const logger = createLogger({ component: "agent", zone });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await takeOver(join(dataDir, "agent.pid"), dataDir);
+  if (values.worker && process.send === undefined)
+    throw new UsageError("--worker is started by the agent's keeper only");
+  if (!values.worker && !values["single-process"]) return runKeeper(argv, { dataDir, zone, logger, drainMs });
+  // The agent itself loads only here: the keeper stays small and starts fast.
+  const { runAgent } = await import("./agent-worker.js");
+  await runAgent(values, logger, own);
+}
 
-  const agent = new Agent({
-    agentId: own.name ?? values.id ?? `agent-${zone}`,
-    zone,
-    pool: requireFlag(values.pool, "pool"),
-    dataDir,
-    // Several replicas: --control URL1,URL2 (the agent moves to the next when one fails).
-    controlUrls: (values.control ?? own.control?.join(",") ?? requireFlag(values.control, "control"))
-      .split(",")
-      .map((u) => u.trim())
-      .filter((u) => u !== ""),
-    token,
-    ...(ca === undefined ? {} : { ca }),
-    logger,
-    ...metricsListenFlag(values["metrics-listen"], values["metrics-port"]),
-    ...(values.region === undefined ? {} : { region: values.region }),
-    connectionLimits,
-    ...(values.dns === undefined
-      ? {}
-      : { dns: { ...hostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
-  });
-  await agent.start();
-  logger.info("agent started", {
-    pid: process.pid,
-    revision: agent.revision,
-    fileLimit,
-    ...connectionLimits,
-  });
+export type AgentFlags = FlagValues<typeof AGENT.flags>;
 
-  const stop = (signal: string): void => {
-    logger.info("agent stopping", { signal });
-    agent
-      .stop()
-      .then(() => rm(join(dataDir, "agent.pid"), { force: true }))
-      .then(
-        () => process.exit(0),
-        (e: unknown) => {
-          logger.error("agent stop failed", { err: e });
-          process.exit(1);
-        },
-      );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+/** `--dns 127.0.1.254:8053`: where the agent answers DNS. */
+export function dnsHostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(":");
+  const host = value.slice(0, i);
+  if (i <= 0 || isIP(host) === 0) throw new UsageError(`--dns must be ADDRESS:PORT, got ${value}`);
+  return { host, port: intFlag(value.slice(i + 1), "dns", 0) };
 }
 
 /**
  * `--metrics-listen HOST:PORT` (default 127.0.0.1:0, a free port written to
  * `<data-dir>/metrics-address`), or `off`; `--metrics-port N` is short for 127.0.0.1:N.
  */
-function metricsListenFlag(
+export function metricsListenFlag(
   listen: string,
   port: string | undefined,
 ): { metricsListen?: { host: string; port: number } } {
@@ -99,15 +69,24 @@ function metricsListenFlag(
   return { metricsListen: parsed };
 }
 
+/** Who the agent is to the control plane, and the CA it trusts the control plane's TLS with. */
+export interface AgentIdentity {
+  readonly zone: string;
+  readonly token: string;
+  readonly name?: string;
+  readonly control?: readonly string[];
+  readonly ca?: string;
+}
+
 /**
- * Who the agent is to the control plane: its own key (`--credentials`, from `ballast agents add`:
- * name and zone come with it) or the shared token of a one-host `ballast up` (`--token-file`).
+ * Its own key (`--credentials`, from `ballast agents add`: name and zone come with it) or the
+ * shared token of a one-host `ballast up` (`--token-file`); `--ca` for a control plane on TLS.
  */
-async function agentIdentity(
-  credentialsFile: string | undefined,
-  tokenFile: string | undefined,
-  zoneFlag: string | undefined,
-): Promise<{ zone: string; token: string; name?: string; control?: readonly string[] }> {
+export async function agentIdentity(values: AgentFlags): Promise<AgentIdentity> {
+  const ca = values.ca === undefined ? undefined : await readPem(values.ca, "ca");
+  const withCa = ca === undefined ? {} : { ca };
+  const credentialsFile = values.credentials;
+  const zoneFlag = values.zone;
   if (credentialsFile !== undefined) {
     const text = await readFile(credentialsFile, "utf8").catch((e: unknown) => {
       throw new UsageError(`--credentials ${credentialsFile}: ${(e as Error).message}`);
@@ -127,11 +106,16 @@ async function agentIdentity(
       token: agentBearer(creds.name, creds.secret),
       name: creds.name,
       ...(creds.control === undefined ? {} : { control: creds.control }),
+      ...withCa,
     };
   }
+  const tokenFile = values["token-file"];
   if (tokenFile === undefined)
     throw new UsageError("an agent needs --credentials FILE (or --token-file FILE on one host)");
-  return { zone: requireFlag(zoneFlag, "zone"), token: (await readFile(tokenFile, "utf8")).trim() };
+  const token = await readFile(tokenFile, "utf8").catch((e: unknown) => {
+    throw new UsageError(`--token-file ${tokenFile}: ${(e as Error).message}`);
+  });
+  return { zone: requireFlag(zoneFlag, "zone"), token: token.trim(), ...withCa };
 }
 
 async function readPem(file: string, flag: string): Promise<string> {
@@ -141,31 +125,4 @@ async function readPem(file: string, flag: string): Promise<string> {
   if (!text.includes("-----BEGIN CERTIFICATE-----"))
     throw new UsageError(`--${flag} ${file} holds no PEM certificate`);
   return text;
-}
-
-/** `--dns 127.0.1.254:8053`: where the agent answers DNS. */
-function hostPort(value: string): { host: string; port: number } {
-  const i = value.lastIndexOf(":");
-  const host = value.slice(0, i);
-  if (i <= 0 || isIP(host) === 0) throw new UsageError(`--dns must be ADDRESS:PORT, got ${value}`);
-  return { host, port: intFlag(value.slice(i + 1), "dns", 0) };
-}
-
-async function takeOver(pidFile: string, dataDir: string): Promise<void> {
-  const old = await liveAgentPid(dataDir);
-  if (old !== undefined) {
-    process.kill(old, "SIGTERM");
-    for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
-    if (alive(old)) process.kill(old, "SIGKILL");
-  }
-  await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

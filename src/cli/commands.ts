@@ -10,6 +10,7 @@ import { HEALTH, LB } from "./specs/load-balancers.js";
 import { AGENTS, ALARMS, GUARD } from "./specs/safety.js";
 import { STATE } from "./specs/state.js";
 import { AGENT, CONTROL, DRILL, UP } from "./specs/system.js";
+import { TICKETS } from "./specs/tickets.js";
 
 export type CommandRun = (argv: string[]) => Promise<void>;
 
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { spec: AGENTS, group: SAFETY, load: async () => (await import("./agents.js")).agentsCommand },
   { spec: ALARMS, group: SAFETY, load: async () => (await import("./guard.js")).alarmsCommand },
   { spec: GUARD, group: SAFETY, load: async () => (await import("./guard.js")).guardCommand },
+  { spec: TICKETS, group: SAFETY, load: async () => (await import("./tickets.js")).ticketsCommand },
   { spec: DRILL, group: SAFETY, load: async () => (await import("./drill.js")).drillCommand },
   { spec: PRINCIPALS, group: ACCESS, load: async () => (await import("./access.js")).principalsCommand },
   { spec: KEYS, group: ACCESS, load: async () => (await import("./access.js")).keysCommand },

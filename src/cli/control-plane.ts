@@ -15,7 +15,9 @@ import { createAdminHandler } from "../api/admin/handler.js";
 import type { JournalRepairControl } from "../api/admin/journal-repair.js";
 import { ApiMetrics } from "../api/api-metrics.js";
 import { AuditLog } from "../api/auth/audit-log.js";
-import { ensureBootstrapAdmin } from "../api/auth/bootstrap.js";
+import { Authorizer } from "../api/auth/authorizer.js";
+import { ensureBootstrapAdmin, twoPersonHint } from "../api/auth/bootstrap.js";
+import { ChangeControl } from "../api/auth/change-control.js";
 import { SigV4Authenticator } from "../api/auth/sigv4.js";
 import { answerClientErrorsAsAws } from "../api/aws-query/client-error.js";
 import { createAwsQueryHandler } from "../api/aws-query/handler.js";
@@ -44,15 +46,9 @@ import {
   urlHost,
 } from "../util/observability-server.js";
 import type { MetricFamilies } from "../util/prometheus.js";
-import { intFlag, UsageError } from "./args.js";
+import { countFlag, intFlag, UsageError } from "./args.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
-import {
-  type AgentTls,
-  FLEET_FLAGS,
-  type FleetFlagValues,
-  type FleetSettings,
-  fleetFlagOptions,
-} from "./fleet-flags.js";
+import { type AgentTls, type FleetFlagValues, type FleetSettings, fleetFlagOptions } from "./fleet-flags.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -79,6 +75,8 @@ export interface ControlPlaneOptions {
   readonly retentionDays?: number;
   /** The built web console served at /console (default: dist/console beside this build). */
   readonly consoleDir?: string;
+  /** Removals by one principal within a minute on the ELB API past which a change ticket is needed (default 10). */
+  readonly bulkThreshold?: number;
   /** Serve /metrics here (and no longer on the API port); /healthz and /readyz stay on both. */
   readonly metricsListen?: { readonly host: string; readonly port: number };
   /** Placement, failover and scaling settings (cli/fleet-flags.ts); absent: the defaults. */
@@ -108,6 +106,7 @@ export interface ControlPlaneFlagValues extends FleetFlagValues {
   readonly "backup-interval"?: string | undefined;
   readonly "backup-keep"?: string | undefined;
   readonly "retention-days"?: string | undefined;
+  readonly "bulk-threshold"?: string | undefined;
   readonly "metrics-listen"?: string | undefined;
 }
 
@@ -123,6 +122,9 @@ export function controlPlaneFlagOptions(values: ControlPlaneFlagValues) {
     dnsDomain: values["dns-domain"],
     ...backupFlags(values["backup-interval"], values["backup-keep"]),
     ...retentionFlag(values["retention-days"]),
+    ...(values["bulk-threshold"] === undefined
+      ? {}
+      : { bulkThreshold: countFlag(values["bulk-threshold"], "bulk-threshold", 10) }),
     ...metricsListenFlag(values["metrics-listen"]),
     ...fleetFlagOptions(values),
   };
@@ -182,6 +184,8 @@ export interface RunningControlPlane {
   readonly agentToken: string;
   readonly accessKeyId: string;
   readonly credentialsFile: string | undefined;
+  /** How to set up the two-person rule, while fewer than two principals may approve tickets. */
+  readonly twoPersonHint: string | undefined;
   /** The CA file agents verify the agent channel with (its own CA); undefined for plain HTTP or the operator's certificate. */
   readonly agentCaFile: string | undefined;
   readonly fleet: Fleet;
@@ -199,6 +203,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   };
   try {
     const admin = await ensureBootstrapAdmin({ store, dataDir: opts.dataDir, env: opts.env, logger });
+    const hint = await twoPersonHint(store, new Authorizer(store));
+    if (hint !== undefined) logger.warn(hint.replaceAll("\n", " "));
     const agentToken = await readOrCreateSecret(join(opts.dataDir, "agent-token"));
     const authenticator = new SigV4Authenticator({
       lookup: async (id) => (await store.get("credential", id))?.doc,
@@ -236,8 +242,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const safety: SafetyControl = {
       fleetAlarms: () => fleet.alarms(),
       holds: () => guard.holds(),
-      release: (zone, principal) => guard.release(zone, principal),
-      discard: (zone, principal) => guard.discard(zone, principal),
+      release: (zone, by) => guard.release(zone, by),
+      discard: (zone, by) => guard.discard(zone, by),
       stateCheck: () => monitor.last,
       readOnly: () => monitor.readOnly(),
     };
@@ -277,6 +283,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
         };
       },
     };
+    // The two-person rule: one for both APIs, so the bulk window sees every removal.
+    const changeControl = new ChangeControl({
+      store,
+      logger,
+      ...(opts.bulkThreshold === undefined ? {} : { bulkThreshold: opts.bulkThreshold }),
+    });
     const common = {
       store: gatedStore(store, monitor),
       authenticator,
@@ -284,6 +296,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       zones: opts.zones,
       noise,
       audit,
+      changeControl,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     const traffic = new TrafficHistory();
@@ -298,6 +311,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     // Read at scrape time: the agent channel adds its refusals once it exists.
     const families: MetricFamilies[] = [
       unauthenticated,
+      ...changeControl.counters(),
       ...apiMetrics.families(),
       { renderInto: (exp) => exp.raw(fleet.metricsText()) },
     ];
@@ -372,6 +386,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       agentToken,
       accessKeyId: admin.accessKeyId,
       credentialsFile: admin.credentialsFile,
+      twoPersonHint: hint,
       close: closeAll,
     };
   } catch (e) {

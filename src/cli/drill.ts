@@ -4,6 +4,7 @@ import { openStore } from "../store/open.js";
 import { diffStates } from "../store/ops/diff.js";
 import { diffLines } from "../store/ops/diff-text.js";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS_NOTE, changeAuthority } from "./change-flags.js";
 import { credentials } from "./client.js";
 import { parseCommand } from "./command.js";
 import {
@@ -19,7 +20,7 @@ import {
 } from "./drill/observe.js";
 import { currentStatePhase, journalPhase } from "./drill/phases.js";
 import { DRILL_TAG, type DrillReport, type LbTraffic, type Phase, reportText } from "./drill/report.js";
-import { SignedClient } from "./signed-client.js";
+import { type ChangeAuthority, SignedClient } from "./signed-client.js";
 import { DRILL } from "./specs/system.js";
 
 export type { DrillReport, LbTraffic, Phase };
@@ -45,12 +46,19 @@ export interface DrillOptions {
   readonly timeoutSeconds: number;
   /** Seconds the drill stays in read-only mode before it repairs (an operator reading the plan). */
   readonly readOnlySeconds: number;
+  /** The change ticket or break-glass reason the repair runs under (the two-person rule). */
+  readonly authority?: ChangeAuthority;
 }
 
 export async function drillCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(DRILL, argv);
   if (positionals[0] !== "christmas-eve" || positionals.length !== 1)
     throw new UsageError("the only drill is christmas-eve: ballast drill christmas-eve");
+  const authority = changeAuthority(values);
+  if (values.journal && authority.ticket === undefined && authority.breakGlass === undefined)
+    throw new UsageError(
+      `--journal ends with 'state repair --apply', which needs ${CHANGE_FLAGS_NOTE} (ballast:RepairState)`,
+    );
   const num = (raw: string, flag: string, min: number, max: number): number => {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < min || n > max)
@@ -71,6 +79,7 @@ export async function drillCommand(argv: string[]): Promise<void> {
       maxRequestsPerLb: num(values["max-requests"], "max-requests", 1, 1_000_000),
       timeoutSeconds: num(values.timeout, "timeout", 1, 3600),
       readOnlySeconds: num(values["read-only"], "read-only", 0, 3600),
+      authority,
     },
     (line) => process.stderr.write(`${line}\n`),
   );
@@ -85,7 +94,12 @@ export async function runChristmasEve(opts: DrillOptions, log: (line: string) =>
   const endpoint = new URL(opts.endpoint);
   if (!isLoopback(endpoint.hostname))
     throw new UsageError(`the drill runs against a loopback endpoint only, not ${endpoint.hostname}`);
-  const client = new SignedClient(opts.endpoint, await credentials(opts.dataDir), opts.region);
+  const client = new SignedClient(
+    opts.endpoint,
+    await credentials(opts.dataDir),
+    opts.region,
+    opts.authority,
+  );
   const store = await openStore(opts.store, opts.dataDir);
   const raw = rawSqlOf(store);
   const failures: string[] = [];

@@ -3,7 +3,13 @@
  * workflows — the last check of the stored state and the changes the blast-radius guard holds —
  * through the signed admin API.
  */
-import type { FleetAlarm, GuardHold, StateCheck } from "../model/guard.js";
+import {
+  BREAK_GLASS_ALARM_HOURS,
+  type BreakGlassAlarm,
+  type FleetAlarm,
+  type GuardHold,
+  type StateCheck,
+} from "../model/guard.js";
 import type { ReadOnlyIncident } from "../model/read-only.js";
 import { requireArg } from "./args.js";
 import { signedClient as client, withHint } from "./client.js";
@@ -17,6 +23,7 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     state: StateCheck | null;
     holds: GuardHold[];
     fleet?: FleetAlarm[];
+    breakGlass?: BreakGlassAlarm[];
     readOnly?: ReadOnlyIncident | null;
   }>("alarms", await (await client(values)).send("GET", "/admin/v1/alarms"));
   if (r === undefined) return;
@@ -38,8 +45,13 @@ export async function alarmsCommand(argv: string[]): Promise<void> {
     );
   const fleet = r.fleet ?? [];
   for (const a of fleet) console.log(`ALARM ${a.kind} since ${a.since}: ${a.message}`);
+  const glass = r.breakGlass ?? [];
+  for (const g of glass)
+    console.log(
+      `BREAK-GLASS ${g.time}: ${g.principal} ran ${g.action} without a change ticket: "${g.reason}" (request ${g.requestId}; shown for ${BREAK_GLASS_ALARM_HOURS} h)`,
+    );
   printHolds(r.holds);
-  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || fleet.length > 0)
+  if ((s !== null && !s.verified) || r.holds.length > 0 || r.readOnly || fleet.length > 0 || glass.length > 0)
     process.exitCode = 1;
 }
 

@@ -73,12 +73,27 @@ export function signRequest(input: {
   return headers;
 }
 
+/** The two-person rule's headers a client sends on every request (cli/change-flags.ts). */
+export interface ChangeAuthority {
+  /** An approved change ticket: `x-ballast-ticket`. */
+  readonly ticket?: string;
+  /** Break-glass, with its reason: `x-ballast-break-glass`. */
+  readonly breakGlass?: string;
+}
+
 export class SignedClient {
   readonly #endpoint: URL;
   readonly #credentials: ClientCredentials;
   readonly #region: string;
+  /** The two-person rule's headers, signed with every request. */
+  readonly #extra: Record<string, string>;
 
-  constructor(endpoint: string, credentials: ClientCredentials, region = "us-east-1") {
+  constructor(
+    endpoint: string,
+    credentials: ClientCredentials,
+    region = "us-east-1",
+    authority: ChangeAuthority = {},
+  ) {
     try {
       this.#endpoint = new URL(endpoint);
     } catch {
@@ -89,6 +104,10 @@ export class SignedClient {
     }
     this.#credentials = credentials;
     this.#region = region;
+    this.#extra = {
+      ...(authority.ticket === undefined ? {} : { "x-ballast-ticket": authority.ticket }),
+      ...(authority.breakGlass === undefined ? {} : { "x-ballast-break-glass": authority.breakGlass }),
+    };
   }
 
   /**
@@ -106,7 +125,7 @@ export class SignedClient {
     const headers = signRequest({
       method,
       url,
-      headers: contentType ? { "content-type": contentType } : {},
+      headers: { ...this.#extra, ...(contentType ? { "content-type": contentType } : {}) },
       body,
       credentials: this.#credentials,
       region: this.#region,
@@ -149,14 +168,24 @@ export class SignedClient {
   async fetch(
     method: string,
     path: string,
-    opts: { readonly body?: string; readonly contentType?: string; readonly accept?: string } = {},
+    opts: {
+      readonly body?: string;
+      readonly contentType?: string;
+      readonly accept?: string;
+      /** More headers, signed with the rest. */
+      readonly headers?: Readonly<Record<string, string>>;
+    } = {},
   ): Promise<Response> {
     const body = opts.body ?? "";
     const url = new URL(path, this.#endpoint);
     const headers = signRequest({
       method,
       url,
-      headers: opts.contentType ? { "content-type": opts.contentType } : {},
+      headers: {
+        ...this.#extra,
+        ...opts.headers,
+        ...(opts.contentType ? { "content-type": opts.contentType } : {}),
+      },
       body,
       credentials: this.#credentials,
       region: this.#region,

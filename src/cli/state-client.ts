@@ -3,7 +3,7 @@
  * long operations, and the progress line drawn while they run.
  */
 import { ApiError, apiErrorOf } from "./errors.js";
-import { type ClientCredentials, SignedClient } from "./signed-client.js";
+import { type ChangeAuthority, type ClientCredentials, SignedClient } from "./signed-client.js";
 
 export { ApiError };
 
@@ -60,8 +60,8 @@ export class ProgressDisplay {
 export class StateClient {
   readonly #client: SignedClient;
 
-  constructor(endpoint: string, creds: ClientCredentials, region: string) {
-    this.#client = new SignedClient(endpoint, creds, region);
+  constructor(endpoint: string, creds: ClientCredentials, region: string, authority: ChangeAuthority = {}) {
+    this.#client = new SignedClient(endpoint, creds, region, authority);
   }
 
   get<T>(path: string): Promise<T> {

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { isBallastError } from "../model/errors.js";
 import type { VerifyReport } from "../store/ops/verify.js";
 import { UsageError } from "./args.js";
+import { CHANGE_FLAGS_NOTE, changeAuthority } from "./change-flags.js";
 import { credentials } from "./client.js";
 import { parseCommand } from "./command.js";
 import { errorLine } from "./errors.js";
@@ -34,7 +35,12 @@ import {
 
 export async function stateCommand(argv: string[]): Promise<void> {
   const { values, positionals: args, verb } = parseCommand(STATE, argv);
-  const client = new StateClient(values.endpoint, await credentials(values["data-dir"]), values.region);
+  const client = new StateClient(
+    values.endpoint,
+    await credentials(values["data-dir"]),
+    values.region,
+    changeAuthority(values),
+  );
   const print = (json: unknown, human: () => string): void => {
     const text = values.json ? JSON.stringify(json, null, 2) : human();
     if (text !== "") console.log(text);
@@ -132,13 +138,14 @@ export async function stateCommand(argv: string[]): Promise<void> {
         const olderThan = values["older-than"];
         if ((through === undefined) === (olderThan === undefined))
           throw new UsageError("state compact needs one of --through REV and --older-than DAYS");
-        if (values.ticket === undefined) throw new UsageError("state compact needs --ticket ID");
+        if (values.ticket === undefined && !values["break-glass"])
+          throw new UsageError(`state compact needs ${CHANGE_FLAGS_NOTE}`);
         const number = (raw: string, flag: string): number => {
           if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${flag} must be a number, not '${raw}'`);
           return Number(raw);
         };
         const body = {
-          ticket: values.ticket,
+          ticket: values.ticket ?? `break-glass: ${values.reason ?? ""}`,
           ...(through === undefined ? {} : { through: number(through, "--through") }),
           ...(olderThan === undefined ? {} : { olderThanDays: number(olderThan, "--older-than") }),
         };

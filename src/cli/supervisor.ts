@@ -1,6 +1,8 @@
 /**
  * Runs agents as separate OS processes for `ballast up`, restarting one that exits
- * unexpectedly, and stopping all of them on shutdown. Agent logs go to files in the data
+ * unexpectedly, and stopping all of them on shutdown. Each is an agent's keeper, which itself
+ * restarts a crashed agent worker on the same listening sockets (src/agent/keeper.ts): what this
+ * restarts is a keeper that died, which is rare. Agent logs go to files in the data
  * directory so the terminal keeps showing what a person needs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -52,6 +54,14 @@ export class Supervisor {
       this.#logger.warn("agent exited; restarting", { zone: spec.zone, code, signal, logFile: spec.logFile });
       setTimeout(() => this.start(spec), RESTART_DELAY_MS).unref();
     });
+  }
+
+  /** Every agent starts a new worker on its listening sockets; the old ones drain and exit. */
+  reload(): void {
+    for (const [zone, child] of this.#children) {
+      this.#logger.info("reloading agent", { zone, pid: child.pid });
+      child.kill("SIGUSR2");
+    }
   }
 
   pids(): Record<string, number | undefined> {

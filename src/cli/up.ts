@@ -19,6 +19,9 @@ import { readCredentialsFile, SignedClient } from "./signed-client.js";
 import { UP } from "./specs/system.js";
 import { Supervisor } from "./supervisor.js";
 
+/** Each agent's open-file limit: its connection caps are derived from it (connection-budget.ts). */
+const AGENT_NOFILE = 65_536;
+
 export async function upCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand(UP, argv);
   const flagged = controlPlaneFlagOptions(values);
@@ -78,6 +81,9 @@ export async function upCommand(argv: string[]): Promise<void> {
         values["dns-domain"],
         "--metrics-listen",
         `127.0.0.1:${metricsBase > 0 ? metricsBase + i : 0}`,
+        // As root the hard limit is raised too; otherwise the agent takes what the hard limit allows.
+        "--nofile",
+        String(AGENT_NOFILE),
       ],
     });
   }
@@ -97,6 +103,8 @@ export async function upCommand(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  // SIGUSR2: restart (or upgrade) every agent without refusing a connection.
+  process.on("SIGUSR2", () => supervisor.reload());
 
   const agentMetrics = await targets.waitForAgents(15_000);
   const targetsFile = await targets.write();
@@ -122,6 +130,7 @@ ${agents.map((a, i) => `  agent metrics    ${a.zone} http://${agentMetrics[i] ??
 Try it with the AWS CLI:
   ${credentialsHint} \\
     aws elb describe-load-balancers --endpoint-url ${cp.apiUrl} --region ${values.region}`);
+  if (cp.twoPersonHint !== undefined) console.log(`\n${cp.twoPersonHint}`);
 
   if (values.demo) {
     if (!credentialsFile) throw new UsageError("--demo needs the generated bootstrap credentials file");

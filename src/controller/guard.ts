@@ -7,17 +7,23 @@
  *
  * Holds are derived: they are recomputed from the journal and the agents' revisions on every
  * poll, so a restarted control plane holds the same change again. Releases and discards are
- * kept in memory for now: after a restart a held change must be released again.
+ * stored (Store.appendGuardDecision, with who, when and under which ticket or break-glass
+ * reason) and read back on every check, so a restarted control plane, or another replica,
+ * honours them.
  */
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import {
   DEFAULT_GUARD_THRESHOLDS,
+  type DecisionAuthority,
+  type GuardDecision,
   type GuardHold,
   type GuardThresholds,
   measureChange,
 } from "../model/guard.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
+
+const CONTROLLER: DecisionAuthority = { principal: "ballast-controller" };
 
 /** Agent statuses older than this do not count as what the zone observes. */
 const FRESH_STATUS_MS = 30_000;
@@ -62,6 +68,7 @@ export class ChangeGuard {
    */
   async check(doc: AgentConfig, have: number): Promise<AgentConfig | null> {
     const zone = doc.zone;
+    await this.#readDecisions();
     const discarded = this.#discarded.get(zone) ?? 0;
     const released = this.#released.get(zone) ?? 0;
     const removals = doc.removals.filter((r) => r.revision > discarded);
@@ -95,10 +102,14 @@ export class ChangeGuard {
       return null;
     }
     // Documents are per agent under placement: another agent of the zone whose document at the same
-    // revision removes nothing does not end a hold; the held change passing, or a newer one, does.
+    // revision removes nothing does not end a hold; the held change passing, or a newer one, does —
+    // and so does a stored decision on it (made here before a restart, or by another replica).
+    const decided = existing !== undefined && Math.max(released, discarded) >= existing.toRevision;
     if (
       existing !== undefined &&
-      (doc.revision > existing.toRevision || (doc.revision === existing.toRevision && pending.length > 0))
+      (decided ||
+        doc.revision > existing.toRevision ||
+        (doc.revision === existing.toRevision && pending.length > 0))
     )
       this.#holds.delete(zone);
     // Removals an operator released would trip the agents' own guard: the document says so.
@@ -107,28 +118,55 @@ export class ChangeGuard {
   }
 
   /** Lets the zone's held change go out. Returns the hold released, or undefined if none was held. */
-  release(zone: string, principal = "ballast-controller"): GuardHold | undefined {
-    return this.#decide(zone, this.#released, "released", principal);
+  release(zone: string, by: DecisionAuthority = CONTROLLER): Promise<GuardHold | undefined> {
+    return this.#decide(zone, "released", by);
   }
 
   /** Drops the held change's removals for good: the agents keep what they run. */
-  discard(zone: string, principal = "ballast-controller"): GuardHold | undefined {
-    return this.#decide(zone, this.#discarded, "discarded", principal);
+  discard(zone: string, by: DecisionAuthority = CONTROLLER): Promise<GuardHold | undefined> {
+    return this.#decide(zone, "discarded", by);
   }
 
-  #decide(zone: string, marks: Map<string, number>, what: string, principal: string): GuardHold | undefined {
+  async #decide(
+    zone: string,
+    decision: GuardDecision["decision"],
+    by: DecisionAuthority,
+  ): Promise<GuardHold | undefined> {
     const hold = this.#holds.get(zone);
     if (hold === undefined) return undefined;
-    marks.set(zone, Math.max(marks.get(zone) ?? 0, hold.toRevision));
+    const record: GuardDecision = {
+      time: new Date().toISOString(),
+      zone,
+      decision,
+      throughRevision: hold.toRevision,
+      principal: by.principal,
+      ...(by.ticket === undefined ? {} : { ticket: by.ticket }),
+      ...(by.breakGlass === undefined ? {} : { breakGlass: by.breakGlass }),
+    };
+    // Stored before it takes effect: a decision that is not kept is not made.
+    await this.#opts.store.appendGuardDecision(record);
+    this.#apply(record);
     this.#holds.delete(zone);
-    this.#opts.logger.warn(`held configuration change ${what}`, {
+    this.#opts.logger.warn(`held configuration change ${decision}`, {
       zone,
       toRevision: hold.toRevision,
-      principal,
+      principal: by.principal,
+      ticket: by.ticket,
+      breakGlass: by.breakGlass,
       reasons: hold.verdict.reasons,
     });
     for (const cb of this.#listeners) cb();
     return hold;
+  }
+
+  #apply(d: GuardDecision): void {
+    const marks = d.decision === "released" ? this.#released : this.#discarded;
+    marks.set(d.zone, Math.max(marks.get(d.zone) ?? 0, d.throughRevision));
+  }
+
+  /** The stored decisions (this replica's, a predecessor's, another replica's). */
+  async #readDecisions(): Promise<void> {
+    for (const d of await this.#opts.store.guardDecisions()) this.#apply(d);
   }
 
   /** Reads (once per revision) the action of each revision a removal comes from. */

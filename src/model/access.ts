@@ -120,6 +120,19 @@ export const MANAGED_POLICIES: ReadonlyMap<string, ManagedPolicy> = new Map(
         document: allow(["elasticloadbalancing:*", ...BALLAST_READ, ...BALLAST_OPERATE]),
       },
       {
+        name: "BallastApprover",
+        description:
+          "Approve, reject, list and read change tickets, and the admin API's reads (the second person of the two-person rule)",
+        document: allow([
+          "elasticloadbalancing:Describe*",
+          ...BALLAST_READ,
+          "ballast:ApproveTicket",
+          "ballast:RejectTicket",
+          "ballast:CloseTicket",
+          "ballast:ReadAudit",
+        ]),
+      },
+      {
         name: "BallastReadOnly",
         description: "Describe* of the ELB API and the admin API's reads (the role reader of old keys)",
         document: allow(["elasticloadbalancing:Describe*", ...BALLAST_READ]),
@@ -330,6 +343,12 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route("PUT", "/policies/{policy}", "ManagePolicies", `arn:aws:iam::${A}:policy/{policy}`),
   route("DELETE", "/policies/{policy}", "ManagePolicies", `arn:aws:iam::${A}:policy/{policy}`),
   route("GET", "/audit", "ReadAudit", `arn:aws:ballast::${A}:audit`),
+  route("POST", "/tickets", "OpenTicket", ballastArn("{region}", "ticket/*")),
+  route("GET", "/tickets", "ListTickets", ballastArn("{region}", "ticket/*")),
+  route("GET", "/tickets/{id}", "GetTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/approve", "ApproveTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/reject", "RejectTicket", ballastArn("{region}", "ticket/{id}")),
+  route("POST", "/tickets/{id}/close", "CloseTicket", ballastArn("{region}", "ticket/{id}")),
 ];
 
 /** What a route not in the table asks: only a policy allowing every Ballast action allows it. */

@@ -67,6 +67,11 @@ export const AWS_ERRORS = {
   // Ballast's own (admin API, journal).
   RevisionConflict: { status: 409, type: "Sender" },
   NotFound: { status: 404, type: "Sender" },
+  // Change tickets (model/ticket.ts): a maintenance call without a usable ticket, a ticket that
+  // does not cover the call, a decision on a ticket no longer pending.
+  ChangeTicketRequired: { status: 403, type: "Sender" },
+  InvalidChangeTicket: { status: 403, type: "Sender" },
+  ChangeTicketConflict: { status: 409, type: "Sender" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type AwsErrorCode = keyof typeof AWS_ERRORS;

@@ -164,16 +164,53 @@ export interface StateCheck {
 }
 
 /**
+ * An operator's decision on a held change, kept by the store so that a restarted control plane,
+ * or another replica, honours it: removals of `zone` up to `throughRevision` are released (go
+ * out) or discarded (never reach the agents).
+ */
+export interface GuardDecision {
+  readonly time: string;
+  readonly zone: string;
+  readonly decision: "released" | "discarded";
+  readonly throughRevision: number;
+  readonly principal: string;
+  /** The change ticket the decision was made under. */
+  readonly ticket?: string;
+  /** The break-glass reason, when it was made without a ticket. */
+  readonly breakGlass?: string;
+}
+
+/** Who decides on a hold, and under which ticket or break-glass reason. */
+export interface DecisionAuthority {
+  readonly principal: string;
+  readonly ticket?: string;
+  readonly breakGlass?: string;
+}
+
+/** A break-glass call: an alarm until it is `BREAK_GLASS_ALARM_HOURS` old. */
+export interface BreakGlassAlarm {
+  readonly time: string;
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly reason: string;
+  readonly requestId: string;
+}
+
+/** How long a break-glass call stays an alarm (GET /admin/v1/alarms, `ballast alarms`). */
+export const BREAK_GLASS_ALARM_HOURS = 24;
+
+/**
  * What operators see of and decide about the controller's safety workflows, through the admin
  * API. The controller implements it and the composition root hands it to the API, which never
  * imports the controller.
  */
 export interface SafetyControl {
   holds(): readonly GuardHold[];
-  /** Lets the zone's held change go out; undefined when nothing is held there. */
-  release(zone: string, principal: string): GuardHold | undefined;
-  /** Drops the held change's removals for good; undefined when nothing is held there. */
-  discard(zone: string, principal: string): GuardHold | undefined;
+  /** Lets the zone's held change go out (the decision is stored); undefined when nothing is held there. */
+  release(zone: string, by: DecisionAuthority): Promise<GuardHold | undefined>;
+  /** Drops the held change's removals for good (stored); undefined when nothing is held there. */
+  discard(zone: string, by: DecisionAuthority): Promise<GuardHold | undefined>;
   /** The last check of the stored state; undefined before the first. */
   stateCheck(): StateCheck | undefined;
   /** Read-only mode (model/read-only.ts): why changes are refused, or undefined. */

@@ -1,8 +1,35 @@
 import type { Server, Socket } from "node:net";
 import type { Logger } from "../util/logger.js";
 
+/**
+ * Where listening sockets come from when they must outlive this process: an agent run under a
+ * keeper asks it for each address:port (src/agent/keeper.ts), so the socket stays open, with its
+ * accept queue, while one agent process hands over to the next or a crashed one is replaced.
+ */
+export interface ListenSocketSource {
+  /** A bound TCP handle for address:port, for `server.listen(handle)`; throws if it cannot bind. */
+  acquire(address: string, port: number): Promise<object>;
+  /** The listener on address:port is gone for good (removed, not handed over): close the socket. */
+  release(address: string, port: number): void;
+}
+
 /** Binds `server` on address:port; resolves false (logged) instead of throwing on EADDRINUSE etc. */
-export function bindServer(server: Server, address: string, port: number, log: Logger): Promise<boolean> {
+export async function bindServer(
+  server: Server,
+  address: string,
+  port: number,
+  log: Logger,
+  source?: ListenSocketSource,
+): Promise<boolean> {
+  let handle: object | undefined;
+  if (source !== undefined) {
+    try {
+      handle = await source.acquire(address, port);
+    } catch (err) {
+      log.error("listener bind failed", { address, port, err });
+      return false;
+    }
+  }
   return new Promise((resolve) => {
     const onError = (err: Error): void => {
       server.off("listening", onListening);
@@ -16,7 +43,8 @@ export function bindServer(server: Server, address: string, port: number, log: L
     };
     server.once("error", onError);
     server.once("listening", onListening);
-    server.listen({ host: address, port });
+    if (handle === undefined) server.listen({ host: address, port });
+    else server.listen(handle);
   });
 }
 

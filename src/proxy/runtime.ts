@@ -12,12 +12,14 @@ import { AccessLogs } from "./access-logs.js";
 import type { BalancerFactory } from "./balancer/balancer.js";
 import { leastOutstanding } from "./balancer/least-outstanding.js";
 import { roundRobin } from "./balancer/round-robin.js";
+import type { ListenSocketSource } from "./bind.js";
 import { ConnectionBudget, type ConnectionLimits, limitsFor, openFileLimit } from "./connection-budget.js";
 import { ConnectionDrainer, type DrainHold } from "./draining.js";
 import { type HealthChangeSink, HealthChecker } from "./health/checker.js";
 import type { BackendHealth } from "./health/state.js";
 import { HttpListener } from "./http/listener.js";
 import { listenerKind } from "./listener-kind.js";
+import { ListenerNotices } from "./listener-notices.js";
 import { LATENCY_BUCKETS_MS, ProxyMetrics } from "./metrics.js";
 import { PoolRegistry } from "./pools.js";
 import type { ListenerInput, ProxyListener } from "./target.js";
@@ -44,6 +46,8 @@ export interface ProxyRuntimeOptions {
   readonly region?: string;
   /** Connection caps (default: from the process's open-file limit, see connection-budget.ts). */
   readonly connectionLimits?: ConnectionLimits;
+  /** Listening sockets held by the agent's keeper, so they outlive this process. */
+  readonly sockets?: ListenSocketSource;
 }
 
 /** How long a removed listener lets in-flight work finish (ELB's default idle timeout). */
@@ -52,6 +56,12 @@ const REMOVAL_GRACE_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The open-file limit assumed where the process's own cannot be read. */
 const DEFAULT_FILE_LIMIT = 1024;
+/**
+ * At start, listeners wait this long at most for every back end's first check: a listener that
+ * accepted at once would answer 503 until then — to clients that waited in the accept queue of a
+ * socket handed over from the agent process before.
+ */
+const FIRST_CHECKS_MS = 1500;
 /** Health changes are coalesced for this long before listeners are told. */
 const HEALTH_DEBOUNCE_MS = 10;
 
@@ -81,19 +91,23 @@ export class ProxyRuntime implements HealthChangeSink {
   readonly #nodes = new Map<string, RunningNode>();
   readonly #draining = new Set<ProxyListener>();
   readonly #healthCallbacks: (() => void)[] = [];
-  readonly #unsupportedLogged = new Set<string>();
+  readonly #notices: ListenerNotices;
   readonly #zone: string;
   readonly #drainer: ConnectionDrainer;
   /** The open access logs, by load-balancer name (only those with logging enabled). */
   readonly #accessLogs: AccessLogs;
+  readonly #sockets: ListenSocketSource | undefined;
   #healthTimer: NodeJS.Timeout | null = null;
   #applying: Promise<void> = Promise.resolve();
+  #started = false;
   #closed = false;
 
   constructor(opts: ProxyRuntimeOptions) {
     this.#log = opts.logger.child({ component: "proxy", zone: opts.zone });
+    this.#notices = new ListenerNotices(this.#log);
     this.#pools = new PoolRegistry();
     this.#zone = opts.zone;
+    this.#sockets = opts.sockets;
     this.#accessLogs = new AccessLogs({ dir: opts.accessLogDir, region: opts.region, log: this.#log });
     this.#drainer = new ConnectionDrainer(this.#log, () => this.healthChanged());
     this.connections = new ConnectionBudget(
@@ -216,7 +230,11 @@ export class ProxyRuntime implements HealthChangeSink {
     this.#healthTimer.unref();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting and lets in-flight work finish for up to `graceMs`. Listening sockets held by
+   * a keeper stay open there: the next agent process takes them over.
+   */
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     await this.#applying;
     this.#closed = true;
     if (this.#healthTimer !== null) clearTimeout(this.#healthTimer);
@@ -225,10 +243,10 @@ export class ProxyRuntime implements HealthChangeSink {
     const closing: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {
       node.checker.stop();
-      for (const { listener } of node.listeners.values()) closing.push(listener.close(SHUTDOWN_GRACE_MS));
+      for (const { listener } of node.listeners.values()) closing.push(listener.close(graceMs));
     }
     this.#nodes.clear();
-    for (const listener of this.#draining) closing.push(listener.close(SHUTDOWN_GRACE_MS));
+    for (const listener of this.#draining) closing.push(listener.close(graceMs));
     await Promise.all(closing);
     await this.#accessLogs.closeAll();
     await this.#pools.closeAll(SHUTDOWN_GRACE_MS);
@@ -243,14 +261,14 @@ export class ProxyRuntime implements HealthChangeSink {
       if (wanted.has(name)) continue;
       this.#log.info("load balancer leaves this node", { loadBalancer: name });
       node.checker.stop();
-      for (const { listener } of node.listeners.values()) this.#drain(listener);
+      for (const { listener } of node.listeners.values()) this.#drain(listener, node.address);
       this.#nodes.delete(name);
       this.metrics.remove(name);
       this.#drainer.forget(name);
       this.#accessLogs.close(name);
     }
 
-    const binds: Promise<boolean>[] = [];
+    const binds: ProxyListener[] = [];
     for (const a of wanted.values()) {
       let node = this.#nodes.get(a.spec.name);
       if (node === undefined) {
@@ -262,7 +280,7 @@ export class ProxyRuntime implements HealthChangeSink {
         };
         this.#nodes.set(a.spec.name, node);
       } else if (node.address !== a.address) {
-        for (const { listener } of node.listeners.values()) this.#drain(listener);
+        for (const { listener } of node.listeners.values()) this.#drain(listener, node.address);
         node.listeners.clear();
         node.address = a.address;
       }
@@ -272,7 +290,17 @@ export class ProxyRuntime implements HealthChangeSink {
       await this.#applyListeners(a.spec.name, node, binds);
       this.#applyAccessLog(a.spec.name, node);
     }
-    await Promise.all(binds);
+    if (!this.#started) {
+      this.#started = true;
+      await this.#firstChecks(Date.now() + FIRST_CHECKS_MS);
+    }
+    await Promise.all(binds.map((l) => l.listen()));
+  }
+
+  async #firstChecks(deadline: number): Promise<void> {
+    const all = [...this.#nodes.values()].flatMap((n) => n.checker.all());
+    while (Date.now() < deadline && !this.#closed && all.some((h) => !h.checked))
+      await new Promise((r) => setTimeout(r, 10));
   }
 
   /** The back ends a node routes to: all of them with cross-zone load balancing, else its zone's. */
@@ -293,7 +321,7 @@ export class ProxyRuntime implements HealthChangeSink {
     return holds;
   }
 
-  async #applyListeners(name: string, node: RunningNode, binds: Promise<boolean>[]): Promise<void> {
+  async #applyListeners(name: string, node: RunningNode, binds: ProxyListener[]): Promise<void> {
     const backends: BackendHealth[] = [];
     for (const b of this.#routable(node.spec)) {
       const h = node.checker.get(b.instanceId);
@@ -306,23 +334,23 @@ export class ProxyRuntime implements HealthChangeSink {
       let existing = node.listeners.get(l.port);
       if (existing !== undefined && existing.kind !== kind) {
         node.listeners.delete(l.port);
-        this.#drain(existing.listener);
+        this.#drain(existing.listener, node.address);
         existing = undefined;
         // Let the closed listening socket go before binding the same port again.
         await new Promise((r) => setImmediate(r));
       }
       if (l.engine === "unsupported") {
-        this.#logUnsupported(name, l);
+        this.#notices.unsupported(name, l);
         continue;
       }
       let tls: ListenerTls | null = null;
       if (isUsableTls(l.tls)) {
         tls = listenerTls(l.tls);
-        this.#logCaveats(name, l.port, l.tls.caveats);
+        this.#notices.caveats(name, l.port, l.tls.caveats);
       } else if (l.tls !== null) {
         // An HTTPS/SSL listener with no usable certificate or policy is not served; a running
         // one keeps its last good context rather than dropping its clients.
-        this.#logTlsProblem(name, l, l.tls.unusable, existing !== undefined);
+        this.#notices.tlsProblem(name, l, l.tls.unusable, existing !== undefined);
         if (existing === undefined) continue;
         tls = existing.applied.tls;
       }
@@ -331,7 +359,7 @@ export class ProxyRuntime implements HealthChangeSink {
         const listener = this.#createListener(l, name, node.address, tls);
         listener.apply(input);
         node.listeners.set(l.port, { kind, listener, applied: input });
-        binds.push(listener.listen());
+        binds.push(listener);
         continue;
       }
       if (!sameInput(existing.applied, input)) {
@@ -340,12 +368,12 @@ export class ProxyRuntime implements HealthChangeSink {
         existing.listener.apply(input);
         existing.applied = input;
       }
-      if (!existing.listener.bound) binds.push(existing.listener.listen());
+      if (!existing.listener.bound) binds.push(existing.listener);
     }
     for (const [port, { listener }] of node.listeners) {
       if (ports.has(port)) continue;
       node.listeners.delete(port);
-      this.#drain(listener);
+      this.#drain(listener, node.address);
       this.metrics.removeListener(name, port);
     }
   }
@@ -361,30 +389,11 @@ export class ProxyRuntime implements HealthChangeSink {
       backendTls: l.upstream.tls,
       idleTimeoutMs: l.idleTimeoutSeconds * 1000,
       budget: { budget: this.connections, node: name },
+      ...(this.#sockets === undefined ? {} : { sockets: this.#sockets }),
     };
     if (l.engine === "http")
       return new HttpListener({ ...common, pools: this.#pools, balancer: this.#httpBalancer });
     return new TcpListener({ ...common, balancer: this.#tcpBalancer });
-  }
-
-  #logTlsProblem(name: string, l: ListenerSpec, reason: string, keptRunning: boolean): void {
-    const key = `${name}:${l.port}:tls:${reason}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.error(
-      keptRunning
-        ? "listener TLS context unusable; keeping the running one"
-        : "listener TLS context unusable; reported unbound",
-      { loadBalancer: name, port: l.port, protocol: l.protocol, reason },
-    );
-  }
-
-  #logCaveats(name: string, port: number, caveats: readonly string[]): void {
-    if (caveats.length === 0) return;
-    const key = `${name}:${port}:caveats:${caveats.join("|")}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.warn("SSL negotiation policy not honoured exactly", { loadBalancer: name, port, caveats });
   }
 
   /** Opens, updates or closes the load balancer's access log, and hands it to its listeners. */
@@ -393,21 +402,13 @@ export class ProxyRuntime implements HealthChangeSink {
     for (const { listener } of node.listeners.values()) listener.accessLog = log;
   }
 
-  #drain(listener: ProxyListener): void {
+  /** A listener removed for good: it drains, and its socket (if a keeper holds it) is let go. */
+  #drain(listener: ProxyListener, address: string): void {
     this.#draining.add(listener);
     void listener.close(REMOVAL_GRACE_MS).finally(() => this.#draining.delete(listener));
-  }
-
-  #logUnsupported(name: string, l: ListenerSpec): void {
-    const key = `${name}:${l.port}:${l.protocol}:${l.upstream.protocol}`;
-    if (this.#unsupportedLogged.has(key)) return;
-    this.#unsupportedLogged.add(key);
-    this.#log.warn("listener protocol not served; reported unbound", {
-      loadBalancer: name,
-      port: l.port,
-      protocol: l.protocol,
-      instanceProtocol: l.upstream.protocol,
-    });
+    // close() has closed this process's descriptor already; the keeper's goes now, so the
+    // address:port refuses new connections instead of queueing them for nobody.
+    this.#sockets?.release(address, listener.port);
   }
 }
 

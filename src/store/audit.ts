@@ -16,6 +16,7 @@ export const AUDIT_COLUMNS = [
   "result",
   "ticket",
   "count",
+  "break_glass",
 ] as const;
 
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -34,6 +35,7 @@ export function auditValues(r: AuditRecord): (string | number | null)[] {
     r.result,
     r.ticket ?? null,
     r.count,
+    r.breakGlass ?? null,
   ];
 }
 
@@ -49,6 +51,7 @@ export interface AuditRow {
   readonly result: string;
   readonly ticket: string | null;
   readonly count: number | string;
+  readonly break_glass: string | null;
 }
 
 export function toAuditRecord(row: AuditRow): StoredAuditRecord {
@@ -64,6 +67,7 @@ export function toAuditRecord(row: AuditRow): StoredAuditRecord {
     result: row.result,
     ...(row.ticket === null ? {} : { ticket: row.ticket }),
     count: Number(row.count),
+    ...(row.break_glass === null ? {} : { breakGlass: row.break_glass }),
   };
 }
 
@@ -94,6 +98,7 @@ export function auditQuery(
   if (filter.result !== undefined) where.push(`result = ${p(filter.result)}`);
   if (filter.since !== undefined) where.push(`time >= ${p(filter.since)}`);
   if (filter.before !== undefined) where.push(`id < ${p(filter.before)}`);
+  if (filter.breakGlass === true) where.push("break_glass IS NOT NULL");
   const limit = filter.limit ?? DEFAULT_AUDIT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_LIMIT)
     throw new BallastError("ValidationError", `limit must be a whole number from 1 to ${MAX_AUDIT_LIMIT}`);

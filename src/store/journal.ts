@@ -98,7 +98,14 @@ function cmp(a: string, b: string): number {
  * The tables that only ever grow: the database refuses UPDATE and DELETE on them (both drivers'
  * schema.ts), except DELETE of superseded versions inside a compaction's own transaction.
  */
-export const APPEND_ONLY_TABLES = ["revisions", "versions", "compactions", "audit"] as const;
+export const APPEND_ONLY_TABLES = [
+  "revisions",
+  "versions",
+  "compactions",
+  "audit",
+  "ticket_events",
+  "guard_decisions",
+] as const;
 
 /**
  * The database's refusal, word for word the same from both drivers' triggers (PostgreSQL's fills

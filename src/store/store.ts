@@ -9,6 +9,8 @@
  * One interface, one folder per driver (sqlite/, postgres/), one conformance suite both run.
  */
 import type { AgentStatus } from "../model/agent-protocol.js";
+import type { GuardDecision } from "../model/guard.js";
+import type { TicketEvent } from "../model/ticket.js";
 import type { EntityKind, EntityTypes } from "../model/types.js";
 import type { DocCodec } from "./secrets/codec.js";
 
@@ -91,6 +93,8 @@ export interface AuditRecord {
   readonly result: string;
   /** The change ticket (`x-ballast-ticket`) the call carried. */
   readonly ticket?: string;
+  /** The reason of a break-glass call (`x-ballast-break-glass`): made without a ticket. */
+  readonly breakGlass?: string;
   /** How many calls this line stands for: 1, or more for an aggregate of failed authentications. */
   readonly count: number;
 }
@@ -107,6 +111,8 @@ export interface AuditFilter {
   readonly limit?: number;
   /** Records strictly older (by sequence) than this one, for paging. */
   readonly before?: number;
+  /** Only break-glass calls. */
+  readonly breakGlass?: boolean;
 }
 
 export interface StoredAuditRecord extends AuditRecord {
@@ -232,6 +238,16 @@ export interface Store {
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
   /** Audit records matching `filter`, newest first. */
   audit(filter?: AuditFilter): Promise<readonly StoredAuditRecord[]>;
+
+  /** Appends one event of a change ticket (model/ticket.ts). Outside the journal; never changed or removed. */
+  appendTicketEvent(event: TicketEvent): Promise<void>;
+  /** The events of one ticket, or of every ticket, oldest first. */
+  ticketEvents(ticket?: string): Promise<readonly TicketEvent[]>;
+
+  /** Appends an operator's decision on a guard hold. Outside the journal; never changed or removed. */
+  appendGuardDecision(decision: GuardDecision): Promise<void>;
+  /** Every decision on a guard hold, oldest first. */
+  guardDecisions(): Promise<readonly GuardDecision[]>;
 
   /** Called after every commit made through this store object. Returns an unsubscribe. */
   onCommit(listener: (revision: Revision) => void): () => void;

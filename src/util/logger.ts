@@ -24,19 +24,49 @@ export function createLogger(
   level: LogLevel = envLevel(),
   sink: (line: string) => void = (line) => process.stderr.write(line),
 ): Logger {
-  const min = ORDER[level];
-  const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[lvl] < min) return;
-    const rec = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
-    sink(`${JSON.stringify(rec, errorReplacer)}\n`);
-  };
-  return {
-    debug: (m, f) => write("debug", m, f),
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
-    child: (f) => createLogger({ ...base, ...f }, level, sink),
-  };
+  return new JsonLogger(base, level, sink);
+}
+
+/**
+ * Methods on the prototype, not closures per logger: every listener of every load balancer holds
+ * a child logger, and an agent runs thousands of them.
+ */
+class JsonLogger implements Logger {
+  readonly #base: Record<string, unknown>;
+  readonly #level: LogLevel;
+  readonly #sink: (line: string) => void;
+
+  constructor(base: Record<string, unknown>, level: LogLevel, sink: (line: string) => void) {
+    this.#base = base;
+    this.#level = level;
+    this.#sink = sink;
+  }
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.#write("debug", msg, fields);
+  }
+
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.#write("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.#write("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.#write("error", msg, fields);
+  }
+
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger({ ...this.#base, ...fields }, this.#level, this.#sink);
+  }
+
+  #write(lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (ORDER[lvl] < ORDER[this.#level]) return;
+    const rec = { time: new Date().toISOString(), level: lvl, msg, ...this.#base, ...fields };
+    this.#sink(`${JSON.stringify(rec, errorReplacer)}\n`);
+  }
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -7,7 +7,16 @@ import { LATENCY_BOUNDS_MS } from "../../src/model/traffic.js";
 import { TrafficHistory } from "../../src/store/traffic-history.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, meta } from "../support/builders.js";
-import { ADMIN_KEY, authHeader, READER_KEY, startTestServer, type TestServer } from "./support.js";
+import { approvedTicket, withTicket } from "../support/tickets.js";
+import {
+  ADMIN_KEY,
+  authHeader,
+  READER_KEY,
+  SECOND_ADMIN_KEY,
+  sender,
+  startTestServer,
+  type TestServer,
+} from "./support.js";
 
 describe("admin API: alarms and the guard's holds", () => {
   let server: TestServer;
@@ -21,8 +30,8 @@ describe("admin API: alarms and the guard's holds", () => {
         guard = new ChangeGuard({ store, logger: silentLogger, stateVerified: () => monitor.verified });
         return {
           holds: () => guard.holds(),
-          release: (zone, principal) => guard.release(zone, principal),
-          discard: (zone, principal) => guard.discard(zone, principal),
+          release: (zone, by) => guard.release(zone, by),
+          discard: (zone, by) => guard.discard(zone, by),
           stateCheck: () => monitor.last,
         };
       },
@@ -30,13 +39,20 @@ describe("admin API: alarms and the guard's holds", () => {
   });
   after(() => server.close());
 
-  async function call(method: string, path: string, key = ADMIN_KEY) {
-    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: authHeader(key) } });
+  async function call(method: string, path: string, key = ADMIN_KEY, headers: Record<string, string> = {}) {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: authHeader(key), ...headers },
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
   it("reports the state unchecked, then verified, and no holds", async () => {
-    assert.deepEqual((await call("GET", "/admin/v1/alarms")).body, { state: null, holds: [] });
+    assert.deepEqual((await call("GET", "/admin/v1/alarms")).body, {
+      state: null,
+      holds: [],
+      breakGlass: [],
+    });
     await monitor.check();
     const r = await call("GET", "/admin/v1/alarms");
     assert.equal(r.status, 200);
@@ -83,11 +99,28 @@ describe("admin API: alarms and the guard's holds", () => {
     });
     assert.equal(guard.holds().length, 1, "a denied call changes nothing");
 
-    const released = await call("POST", "/admin/v1/guard/holds/us-east-1a/release");
+    const unticketed = await call("POST", "/admin/v1/guard/holds/us-east-1a/release");
+    assert.equal(unticketed.status, 403);
+    assert.equal((unticketed.body.error as { code: string }).code, "ChangeTicketRequired");
+    assert.equal(guard.holds().length, 1, "a release without a ticket changes nothing");
+    const ticket = await approvedTicket(sender(server.url, ADMIN_KEY), sender(server.url, SECOND_ADMIN_KEY), {
+      operations: ["ballast:ReleaseGuardHold"],
+    });
+    const released = await call(
+      "POST",
+      "/admin/v1/guard/holds/us-east-1a/release",
+      ADMIN_KEY,
+      withTicket(ticket),
+    );
     assert.equal(released.status, 200);
     assert.equal((released.body.released as { toRevision: number }).toRevision, revision);
     assert.deepEqual(guard.holds(), []);
-    const again = await call("POST", "/admin/v1/guard/holds/us-east-1a/release");
+    const again = await call(
+      "POST",
+      "/admin/v1/guard/holds/us-east-1a/release",
+      ADMIN_KEY,
+      withTicket(ticket),
+    );
     assert.equal(again.status, 404);
     assert.match(JSON.stringify(again.body), /No change is held for zone us-east-1a/);
     const sent = await guard.check(doc, have);

@@ -17,6 +17,7 @@ import { parseExport, serializeExport } from "../../src/store/ops/index.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
+import { ticketFor } from "../support/tickets.js";
 
 const ADMIN: Credential = {
   accessKeyId: "AKIASTATEADMIN000001",
@@ -33,6 +34,15 @@ const READER: Credential = {
   createdTime: "2026-01-01T00:00:00.000Z",
 };
 
+/** The second person of the two-person rule: approves the tickets alice's maintenance runs under. */
+const APPROVER: Credential = {
+  accessKeyId: "AKIASTATEAPPROVER001",
+  secretAccessKey: "state-approver-secret-0123456789abcdefg",
+  principal: "bob",
+  role: "admin",
+  createdTime: "2026-01-01T00:00:00.000Z",
+};
+
 type Json = Record<string, unknown>;
 
 describe("admin state API", () => {
@@ -42,6 +52,7 @@ describe("admin state API", () => {
   let url: string;
   let admin: SignedClient;
   let reader: SignedClient;
+  let ticket = "";
   /** Revisions of the seeded history, by what they did. */
   const rev: Record<string, number> = {};
 
@@ -73,6 +84,7 @@ describe("admin state API", () => {
     await step("keys", "CreateCredential", async (tx) => {
       tx.put("credential", ADMIN.accessKeyId, ADMIN);
       tx.put("credential", READER.accessKeyId, READER);
+      tx.put("credential", APPROVER.accessKeyId, APPROVER);
     });
     await step("web", "CreateLoadBalancer", async (tx) => {
       tx.put("instance", "i-1", anInstance({ instanceId: "i-1" }));
@@ -92,6 +104,9 @@ describe("admin state API", () => {
       });
     });
     await step("deleteWeb", "DeleteLoadBalancer", async (tx) => tx.delete("loadBalancer", "web"));
+    // Restores and imports are maintenance: alice runs them under a ticket bob approved.
+    ticket = await ticketFor(url, ADMIN, APPROVER);
+    admin = new SignedClient(url, ADMIN, "us-east-1", { ticket });
   });
 
   after(async () => {
@@ -167,7 +182,7 @@ describe("admin state API", () => {
       ["i-1"],
     );
     const creds = at.json.credentials as Json[];
-    assert.equal(creds.length, 2);
+    assert.equal(creds.length, 3);
     assert.ok(creds.every((c) => !("secretAccessKey" in c)));
     assert.ok(!at.text.includes(ADMIN.secretAccessKey));
 
@@ -345,7 +360,11 @@ describe("admin state API", () => {
         port: Number(u.port),
         path: u.pathname,
         query: {},
-        headers: { host: u.host, ...(body ? { "content-type": "application/json" } : {}) },
+        headers: {
+          host: u.host,
+          "x-ballast-ticket": ticket,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
         body,
       });
       const res = await fetch(u, {

@@ -23,11 +23,20 @@ import type { Credential } from "../../src/model/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { createLogger } from "../../src/util/logger.js";
 import { meta } from "../support/builders.js";
+import { ticketFor } from "../support/tickets.js";
 
 const ADMIN: Credential = {
   accessKeyId: "AKIAEDGEADMIN0000001",
   secretAccessKey: "edge-admin-secret-0123456789abcdefghijk",
   principal: "edge-admin",
+  role: "admin",
+  createdTime: "2026-01-01T00:00:00.000Z",
+};
+/** The second person: approves the ticket the import runs under. */
+const APPROVER: Credential = {
+  accessKeyId: "AKIAEDGEAPPROVER0001",
+  secretAccessKey: "edge-approver-secret-0123456789abcdefgh",
+  principal: "edge-approver",
   role: "admin",
   createdTime: "2026-01-01T00:00:00.000Z",
 };
@@ -45,9 +54,10 @@ describe("the API edge before authentication", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "ballast-edge-"));
     store = new SqliteStore(join(dir, "ballast.db"));
-    await store.mutate(meta("CreateCredential"), async (tx) =>
-      tx.put("credential", ADMIN.accessKeyId, ADMIN),
-    );
+    await store.mutate(meta("CreateCredential"), async (tx) => {
+      tx.put("credential", ADMIN.accessKeyId, ADMIN);
+      tx.put("credential", APPROVER.accessKeyId, APPROVER);
+    });
     const logger = createLogger({}, "info", (line) => lines.push(line));
     noise = new UnauthenticatedNoise({ logger });
     const authenticator = new SigV4Authenticator({
@@ -179,7 +189,8 @@ describe("the API edge before authentication", () => {
   });
 
   it("a signed import larger than the unverified bound works with a declared hash", async () => {
-    const client = new SignedClient(url, ADMIN);
+    const ticket = await ticketFor(url, ADMIN, APPROVER, ["ballast:ImportState"]);
+    const client = new SignedClient(url, ADMIN, "us-east-1", { ticket });
     const exported = await client.send("GET", "/admin/v1/state/export");
     assert.equal(exported.status, 200);
     // Padded past 1 MiB with whitespace: still the same JSON document.

@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { createAdminHandler } from "../../src/api/admin/handler.js";
+import type { AuditSink } from "../../src/api/auth/audit-log.js";
 import type { Authenticator, RequestHead, SignedRequest } from "../../src/api/auth/authenticator.js";
+import type { ChangeControl } from "../../src/api/auth/change-control.js";
 import { createAwsQueryHandler } from "../../src/api/aws-query/handler.js";
 import { BallastError } from "../../src/model/errors.js";
 import type { SafetyControl } from "../../src/model/guard.js";
@@ -18,11 +20,14 @@ import { silentLogger } from "../../src/util/logger.js";
 export const ZONES = ["us-east-1a", "us-east-1b"] as const;
 export const ADMIN_KEY = "AKIDADMIN0000000";
 export const READER_KEY = "AKIDREADER000000";
+/** A second administrator (principal bob): the other person of the two-person rule. */
+export const SECOND_ADMIN_KEY = "AKIDADMINBOB0000";
 export const SECRET = "secret-not-checked-by-the-test-authenticator";
 
 const CREDENTIALS: ReadonlyMap<string, Credential> = new Map([
   [ADMIN_KEY, cred(ADMIN_KEY, "alice", "admin")],
   [READER_KEY, cred(READER_KEY, "rita", "reader")],
+  [SECOND_ADMIN_KEY, cred(SECOND_ADMIN_KEY, "bob", "admin")],
 ]);
 
 function cred(accessKeyId: string, principal: string, role: Credential["role"]): Credential {
@@ -68,11 +73,22 @@ export async function startTestServer(
     safety?: (store: SqliteStore) => SafetyControl;
     /** The agents' traffic figures the admin API reads (none: no stats, no agent load). */
     traffic?: TrafficHistory;
+    /** Where calls are audited (default: nowhere). */
+    audit?: (store: SqliteStore) => AuditSink;
+    /** The two-person rule (default: one per handler on the store). */
+    changeControl?: (store: SqliteStore) => ChangeControl;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-api-"));
   const store = new SqliteStore(join(dir, "ballast.db"));
-  const common = { store, authenticator: testAuthenticator, logger: silentLogger, zones: ZONES };
+  const common = {
+    store,
+    authenticator: testAuthenticator,
+    logger: silentLogger,
+    zones: ZONES,
+    ...(opts.audit === undefined ? {} : { audit: opts.audit(store) }),
+    ...(opts.changeControl === undefined ? {} : { changeControl: opts.changeControl(store) }),
+  };
   const query = createAwsQueryHandler({
     ...common,
     dnsDomain: "ballast.test",
@@ -110,6 +126,26 @@ export async function startTestServer(
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A Send (test/support/tickets.ts) as the principal of `accessKeyId`, through the test authenticator. */
+export function sender(
+  url: string,
+  accessKeyId = ADMIN_KEY,
+): (
+  method: string,
+  path: string,
+  body?: string,
+  headers?: Readonly<Record<string, string>>,
+) => Promise<{ status: number; body: string }> {
+  return async (method, path, body, headers = {}) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: authHeader(accessKeyId), ...headers },
+      ...(body === undefined || method === "GET" ? {} : { body }),
+    });
+    return { status: res.status, body: await res.text() };
   };
 }
 

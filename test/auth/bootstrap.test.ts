@@ -3,10 +3,12 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { BOOTSTRAP_FILE, ensureBootstrapAdmin } from "../../src/api/auth/bootstrap.js";
+import { Authorizer } from "../../src/api/auth/authorizer.js";
+import { BOOTSTRAP_FILE, ensureBootstrapAdmin, twoPersonHint } from "../../src/api/auth/bootstrap.js";
 import { BallastError } from "../../src/model/errors.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { meta } from "../support/builders.js";
 
 const dirs: string[] = [];
 const stores: SqliteStore[] = [];
@@ -128,5 +130,32 @@ describe("ensureBootstrapAdmin", () => {
     }
     assert.equal(await store.head(), 0);
     await assert.rejects(stat(join(dir, BOOTSTRAP_FILE)), { code: "ENOENT" });
+  });
+});
+
+describe("the two-person hint at first start", () => {
+  test("says how to create a second principal while only the bootstrap administrator may approve", async () => {
+    const { dir, store } = await fresh();
+    await ensureBootstrapAdmin({ store, dataDir: dir, env: {}, logger: silentLogger });
+    const hint = await twoPersonHint(store, new Authorizer(store));
+    assert.match(hint ?? "", /only one principal here can approve/);
+    assert.match(hint ?? "", /ballast principals create approver --policy BallastApprover/);
+    assert.match(hint ?? "", /--break-glass --reason TEXT/);
+    await store.mutate(meta("PutPrincipal"), async (tx) =>
+      tx.put("principal", "approver", {
+        name: "approver",
+        createdTime: "2026-01-01T00:00:00.000Z",
+        policies: ["BallastReadOnly"],
+      }),
+    );
+    assert.ok(await twoPersonHint(store, new Authorizer(store)), "a reader cannot approve");
+    await store.mutate(meta("PutPrincipal"), async (tx) =>
+      tx.put("principal", "approver", {
+        name: "approver",
+        createdTime: "2026-01-01T00:00:00.000Z",
+        policies: ["BallastApprover"],
+      }),
+    );
+    assert.equal(await twoPersonHint(store, new Authorizer(store)), undefined);
   });
 });

@@ -71,7 +71,7 @@ describe("ballast --help", () => {
     assert.equal(a.code, 0);
     assert.equal(a.stdout, b.stdout);
     assert.equal((await ballast(["state", "help", "compact"])).stdout, a.stdout);
-    assert.match(a.stdout, /--ticket ID\s+the approved change ticket/);
+    assert.match(a.stdout, /--ticket ID\s+an approved change ticket covering this operation/);
   });
 
   it("an unknown command, verb or flag: one line naming it and the help to run, exit 2", async () => {
@@ -98,7 +98,11 @@ describe("ballast --help", () => {
         /^ballast state restore: --endpoint needs a value; run 'ballast state restore --help'$/,
       ],
       [["up", "--demo=yes"], /^ballast up: --demo takes no value; run 'ballast up --help'$/],
-      [["agents", "now"], /^ballast agents: unexpected argument 'now'; run 'ballast agents --help'$/],
+      [["alarms", "now"], /^ballast alarms: unexpected argument 'now'; run 'ballast alarms --help'$/],
+      [
+        ["agents", "now"],
+        /^ballast agents: unknown verb 'now' \(add, revoke, keys\); run 'ballast agents --help'$/,
+      ],
       [["help", "nothing"], /^ballast help: unknown command 'nothing'/],
     ];
     for (const [args, line] of cases) {

@@ -143,7 +143,7 @@ describe("ballast up: ports checked before anything is created", () => {
     assert.match(
       out,
       new RegExp(
-        `control plane: API http://${host.replace(/\./g, "\\.")}:9700, agent channel http://${host.replace(/\./g, "\\.")}:9701, DNS ${host.replace(/\./g, "\\.")}:8053`,
+        `control plane: API http://${host.replace(/\./g, "\\.")}:9700, agent channel https://${host.replace(/\./g, "\\.")}:9701, DNS ${host.replace(/\./g, "\\.")}:8053`,
       ),
     );
     proc.kill("SIGTERM");

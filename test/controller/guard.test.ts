@@ -14,7 +14,8 @@ import { aLoadBalancer, aNodeSpec, meta } from "../support/builders.js";
 const ZONE = "us-east-1a";
 
 describe("blast-radius guard between the journal and the agents", () => {
-  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), "ballast-guard-")), "b.db"));
+  const file = join(mkdtempSync(join(tmpdir(), "ballast-guard-")), "b.db");
+  const store = new SqliteStore(file);
   const channel = new AgentChannel({ store, token: "t", zones: [ZONE], logger: silentLogger });
   let base = "";
   before(async () => {
@@ -28,9 +29,13 @@ describe("blast-radius guard between the journal and the agents", () => {
     store.close();
   });
 
-  async function poll(have: number, wait = 0): Promise<{ status: number; doc?: AgentConfig; ms: number }> {
+  async function poll(
+    have: number,
+    wait = 0,
+    url = base,
+  ): Promise<{ status: number; doc?: AgentConfig; ms: number }> {
     const t0 = performance.now();
-    const res = await fetch(`${base}/agent/v1/config?zone=${ZONE}&have=${have}&wait=${wait}`, {
+    const res = await fetch(`${url}/agent/v1/config?zone=${ZONE}&have=${have}&wait=${wait}`, {
       headers: { authorization: "Bearer t" },
     });
     const ms = performance.now() - t0;
@@ -74,7 +79,7 @@ describe("blast-radius guard between the journal and the agents", () => {
     // A waiting agent gets the document as soon as an operator releases it.
     const waiting = poll(have, 10);
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(channel.guard.release(ZONE)?.toRevision, revision);
+    assert.equal((await channel.guard.release(ZONE))?.toRevision, revision);
     const released = await waiting;
     assert.equal(released.status, 200);
     assert.ok(released.ms < 5000, `answered ${Math.round(released.ms)} ms into a 10 s wait`);
@@ -87,11 +92,38 @@ describe("blast-radius guard between the journal and the agents", () => {
     const have = await store.head();
     const revision = await remove("ImportState", ["lb-20", "lb-21", "lb-22"]);
     assert.equal((await poll(have, 1)).status, 204);
-    assert.equal(channel.guard.discard(ZONE)?.toRevision, revision);
+    assert.equal((await channel.guard.discard(ZONE))?.toRevision, revision);
     const r = await poll(have, 1);
     assert.equal(r.status, 200);
     assert.equal(r.doc?.revision, revision);
     assert.deepEqual(r.doc?.removals, []);
+  });
+
+  it("a release is stored: another control plane on the same SQLite file (a restart, a replica) honours it", async () => {
+    const other = new SqliteStore(file);
+    const replica = new AgentChannel({ store: other, token: "t", zones: [ZONE], logger: silentLogger });
+    try {
+      const url = `http://127.0.0.1:${await replica.listen(0)}`;
+      const have = await store.head();
+      const revision = await remove("RestoreState", ["lb-23", "lb-24", "lb-25"]);
+      assert.equal((await poll(have, 1)).status, 204, "held here");
+      assert.equal((await poll(have, 1, url)).status, 204, "and held by the replica, which decided nothing");
+      const by = { principal: "alice", ticket: "tkt-00000000000000aa" };
+      assert.equal((await channel.guard.release(ZONE, by))?.toRevision, revision);
+      const stored = (await other.guardDecisions()).at(-1);
+      assert.deepEqual(
+        { ...stored, time: undefined },
+        { time: undefined, zone: ZONE, decision: "released", throughRevision: revision, ...by },
+      );
+      const r = await poll(have, 1, url);
+      assert.equal(r.status, 200, "the replica sends the released change");
+      assert.deepEqual(r.doc?.release, { revision });
+      assert.equal(r.doc?.removals.length, 3);
+      assert.deepEqual(replica.guard.holds(), []);
+    } finally {
+      await replica.close();
+      await other.close();
+    }
   });
 });
 

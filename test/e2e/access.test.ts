@@ -23,6 +23,7 @@ import type { Credential } from "../../src/model/types.js";
 import type { StoredAuditRecord } from "../../src/store/store.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { sdkError } from "../api/support.js";
+import { ticketFor } from "../support/tickets.js";
 import { MAIN_JS } from "./support.js";
 
 const run = promisify(execFile);
@@ -77,8 +78,28 @@ describe("access: principals, keys, policies and the audit log, with real client
     clients.push(c);
     return c;
   };
+  /** The administrator's calls carry the ticket an approver approved (changes to administrators need one). */
+  let ticket = "";
+  /** The verbs that change principals, keys or policies take --ticket (the CLI refuses it elsewhere). */
+  const CHANGES: Readonly<Record<string, readonly string[]>> = {
+    principals: ["create", "delete"],
+    keys: ["create", "rotate", "deactivate", "activate", "delete"],
+    policies: ["put", "delete", "attach", "detach"],
+  };
+  const takesTicket = (args: readonly string[]) =>
+    CHANGES[args[0] ?? ""]?.includes(args[1] ?? "") === true && !args.includes("--break-glass");
   const ballast = (key: Key, ...args: string[]) =>
-    exec(process.execPath, [MAIN_JS, ...args, "--endpoint", cp.apiUrl], key);
+    exec(
+      process.execPath,
+      [
+        MAIN_JS,
+        ...args,
+        "--endpoint",
+        cp.apiUrl,
+        ...(key === ADMIN && takesTicket(args) ? ["--ticket", ticket] : []),
+      ],
+      key,
+    );
   const adminJson = async (method: string, path: string, body?: unknown) => {
     const res = await admin.send(
       method,
@@ -125,7 +146,15 @@ describe("access: principals, keys, policies and the audit log, with real client
       env: { BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ADMIN_ID, BALLAST_BOOTSTRAP_SECRET_ACCESS_KEY: ADMIN_SECRET },
       logger: silentLogger,
     });
+    // The second person: an approver needs no ticket to create (it holds no maintenance right).
     admin = new SignedClient(cp.apiUrl, ADMIN);
+    const approver = await principal("approver", ["BallastApprover"]);
+    ticket = await ticketFor(cp.apiUrl, ADMIN, approver, [
+      "ballast:ManagePolicies",
+      "ballast:ManagePrincipals",
+      "ballast:ManageCredentials",
+    ]);
+    admin = new SignedClient(cp.apiUrl, ADMIN, "us-east-1", { ticket });
   });
   after(async () => {
     for (const c of clients) c.destroy();
@@ -438,5 +467,55 @@ describe("access: principals, keys, policies and the audit log, with real client
     assert.match(attach.stderr, lockout);
     assert.equal(await cp.store.head(), head + 1, "only the policy itself was stored");
     await sdk(ADMIN).send(new DescribeLoadBalancersCommand({}));
+  });
+
+  it("break-glass from the CLI: one administrator acts alone, and it shows — alarm, audit, metric", async () => {
+    const head = await cp.store.head();
+    const plain = await exec(
+      process.execPath,
+      [MAIN_JS, "keys", "create", "admin", "--endpoint", cp.apiUrl],
+      ADMIN,
+    );
+    assert.equal(plain.code, 1);
+    assert.match(
+      plain.stderr,
+      /^ballast keys create: ChangeTicketRequired: ballast:ManageCredentials changes the credentials or policies of an administrator/,
+    );
+    assert.equal(await cp.store.head(), head);
+    const noReason = await exec(
+      process.execPath,
+      [MAIN_JS, "keys", "create", "admin", "--break-glass", "--endpoint", cp.apiUrl],
+      ADMIN,
+    );
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--break-glass needs --reason TEXT/);
+    const glass = await exec(
+      process.execPath,
+      [
+        MAIN_JS,
+        "keys",
+        "create",
+        "admin",
+        "--break-glass",
+        "--reason",
+        "approver on leave, key lost",
+        "--endpoint",
+        cp.apiUrl,
+      ],
+      ADMIN,
+    );
+    assert.equal(glass.code, 0, glass.stderr);
+    const alarms = await ballast(ADMIN, "alarms");
+    assert.equal(alarms.code, 1, "an alarm needs attention");
+    assert.match(
+      alarms.stdout,
+      /^BREAK-GLASS \S+: arn:aws:iam::000000000000:user\/admin ran ballast:ManageCredentials without a change ticket: "approver on leave, key lost"/m,
+    );
+    const records = await audit("principal=admin&action=ManageCredentials&result=allowed");
+    assert.equal(records[0]?.breakGlass, "approver on leave, key lost");
+    const metrics = await (await fetch(cp.metricsUrl)).text();
+    assert.match(metrics, /^ballast_break_glass_total\{action="ballast:ManageCredentials"\} 1$/m);
+    assert.match(metrics, /^ballast_change_ticket_uses_total\{action="ballast:ManagePolicies"\} [1-9]\d*$/m);
+    assert.match(metrics, /^ballast_change_ticket_refusals_total\{code="ChangeTicketRequired"\} [1-9]\d*$/m);
   });
 });

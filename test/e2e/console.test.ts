@@ -110,7 +110,7 @@ describe("web console in Chromium against ballast up", () => {
     assert.match(await text(err), /^ValidationError: .*70000/);
   });
 
-  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", {}, async () => {
+  it("registers the back end, sees it InService, then OutOfService with its reason when it stops", async () => {
     await section(page, "Load balancers");
     await page.locator(`tr[data-lb="${LB}"]`).waitFor(WAIT);
     await page.getByRole("link", { name: LB, exact: true }).click();
@@ -197,9 +197,7 @@ describe("web console in Chromium against ballast up", () => {
     assert.deepEqual(await unlabelledControls(page), [], "state");
   });
 
-  it("restores through a change ticket approved by another principal; the guard holds it; released with a ticket", {
-    skip: "needs tickets",
-  }, async () => {
+  it("restores through a change ticket approved by another principal; the guard holds it; released with a ticket", async () => {
     // Bob: the second person, who may approve tickets (and do nothing else that changes anything).
     bob = await createPrincipal(client, "bob", ["BallastApprover"]);
     // Two more back ends registered through the API; restoring to before them takes both away

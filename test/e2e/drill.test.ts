@@ -13,7 +13,9 @@ import {
   DescribeLoadBalancersCommand,
   type ElasticLoadBalancingClient,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { SignedClient } from "../../src/cli/signed-client.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
+import { ticketFor } from "../support/tickets.js";
 import {
   ACCESS_KEY_ID,
   Backend,
@@ -40,6 +42,7 @@ function drillSuite(
     let elb: ElasticLoadBalancingClient;
     let dataDir: string;
     let storeSpec: string | undefined;
+    let ticket = "";
     const backends = [1, 2, 3, 4].map(
       (n) => new Backend(`d${n}`, `127.0.${backendOctet}.${n}`, BACKEND_PORT),
     );
@@ -50,6 +53,27 @@ function drillSuite(
       storeSpec = await store();
       up = await startUp({ dataDir, poolOctet, ...(storeSpec === undefined ? {} : { store: storeSpec }) });
       elb = sdkClient(up.apiUrl);
+      // The repair at the end is maintenance: a ticket the administrator opens and an approver approves.
+      const admin = new SignedClient(up.apiUrl, {
+        accessKeyId: ACCESS_KEY_ID,
+        secretAccessKey: SECRET_ACCESS_KEY,
+      });
+      const json = "application/json";
+      assert.equal(
+        (await admin.send("PUT", "/admin/v1/principals/approver", '{"policies":["BallastApprover"]}', json))
+          .status,
+        200,
+      );
+      const key = await admin.send("POST", "/admin/v1/principals/approver/keys");
+      const approver = (
+        JSON.parse(key.body) as { accessKey: { accessKeyId: string; secretAccessKey: string } }
+      ).accessKey;
+      ticket = await ticketFor(
+        up.apiUrl,
+        { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+        approver,
+        ["ballast:RepairState"],
+      );
       await Promise.all(
         ["eve-1", "eve-2", "eve-3"].map(async (name, i) => {
           await createHttpLoadBalancer(elb, name, 18_940 + i, BACKEND_PORT);
@@ -80,6 +104,8 @@ function drillSuite(
         "10",
         "--timeout",
         "30",
+        "--ticket",
+        ticket,
         ...(storeSpec === undefined ? [] : ["--store", storeSpec]),
       ];
       const proc = spawn(process.execPath, args, {

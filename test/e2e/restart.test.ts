@@ -1,7 +1,7 @@
 /**
  * Static stability end to end: agents keep serving when the control plane dies, a restarted
- * `ballast up` on the same data directory serves every load balancer again, and Ctrl-C stops
- * every process it started.
+ * `ballast up` on the same data directory adopts the agents it left and serves every load
+ * balancer again, and Ctrl-C stops every process it started.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -39,6 +39,15 @@ describe("e2e: restarts and a dead control plane", () => {
     ZONES.flatMap((z) => {
       try {
         return [Number(readFileSync(join(dataDir, "agents", z, "agent.pid"), "utf8").trim())];
+      } catch {
+        return [];
+      }
+    });
+
+  const workerPids = (): number[] =>
+    ZONES.flatMap((z) => {
+      try {
+        return [Number(readFileSync(join(dataDir, "agents", z, "worker.pid"), "utf8").trim())];
       } catch {
         return [];
       }
@@ -135,6 +144,7 @@ describe("e2e: restarts and a dead control plane", () => {
   it("starts an agent from its last-known-good file while the control plane is down", async () => {
     const zone = "us-east-1a";
     const orphan = agentPids()[0];
+    const worker = workerPids()[0];
     const { proc } = await startBallast(
       [
         "agent",
@@ -149,35 +159,42 @@ describe("e2e: restarts and a dead control plane", () => {
         "--data-dir",
         join(dataDir, "agents", zone),
       ],
-      "serving last-known-good configuration",
+      "an agent keeper already runs for this directory",
       { BALLAST_LOG_LEVEL: "info" },
     );
     try {
-      await waitFor(async () => orphan !== undefined && !isAlive(orphan), {
-        what: "the old agent to hand over",
+      // The orphaned keeper keeps its sockets and starts a new worker from its last-known-good
+      // file with the new agent's flags; the new agent stands in for it.
+      await waitFor(async () => worker !== undefined && !isAlive(worker) && workerPids()[0] !== worker, {
+        what: "the old worker to hand over to a new one",
       });
+      assert.ok(orphan !== undefined && isAlive(orphan), "the keeper was adopted, not stopped");
       const address = nodes.find((a) => a.startsWith("127.0.45."));
       assert.ok(address);
       assert.deepEqual(await spray([address], LB_PORT, 4), ["solo", "solo", "solo", "solo"]);
     } finally {
-      // Leave it running as an orphan would be: the restarted `ballast up` takes over from it.
+      // Leave it running as an orphan would be: the restarted `ballast up` adopts it too.
       proc.unref();
     }
   });
 
   it("serves again from a restarted `ballast up` on the same data directory", async () => {
     const orphans = agentPids();
+    const workers = workerPids();
     up = await startUp({ dataDir, poolOctet: 45, ...ports });
-    // The new agents take over from the ones the killed control plane left running.
+    // The new agents adopt the keepers the killed control plane left running: new workers, the
+    // same keepers (their sockets never closed).
     await waitFor(
       async () => {
-        const now = agentPids();
+        const now = workerPids();
         return (
-          now.length === 2 && now.every((p) => !orphans.includes(p)) && orphans.every((p) => !isAlive(p))
+          now.length === 2 && now.every((p) => !workers.includes(p)) && workers.every((p) => !isAlive(p))
         );
       },
-      { what: "new agents to take over from the orphaned ones" },
+      { what: "the orphaned keepers to start new workers" },
     );
+    assert.deepEqual(agentPids(), orphans);
+    for (const pid of orphans) assert.ok(isAlive(pid), "an orphaned keeper was adopted, not stopped");
     const elb = sdkClient(up.apiUrl);
     const d = await elb.send(new DescribeLoadBalancersCommand({}));
     elb.destroy();

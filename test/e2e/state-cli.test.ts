@@ -47,6 +47,10 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
   const backend = new Backend("shop-1", "127.0.57.1", BACKEND_PORT);
   let beforeDelete = 0;
   let restoredAt = 0;
+  /** The approved change ticket restores, imports and the repair run under, once it exists. */
+  let ticket: string | undefined;
+  /** The approver's key: the second person of the two-person rule. */
+  let approver: { accessKeyId: string; secretAccessKey: string } | undefined;
 
   before(async () => {
     await backend.start();
@@ -60,17 +64,31 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     await backend.stop();
   });
 
+  /** The verbs that take a change ticket get the approved one, once there is one. */
   function state(...args: string[]): Promise<Run> {
-    return cli("state", ...args);
+    const maintenance = ["restore", "import", "compact", "repair"].includes(args[0] ?? "");
+    return cli("state", ...args, ...(ticket === undefined || !maintenance ? [] : ["--ticket", ticket]));
   }
 
   function cli(command: string, ...args: string[]): Promise<Run> {
+    return as({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, command, ...args);
+  }
+
+  function as(
+    key: { accessKeyId: string; secretAccessKey: string },
+    command: string,
+    ...args: string[]
+  ): Promise<Run> {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
         [MAIN_JS, command, ...args, "--endpoint", up.apiUrl],
         {
-          env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+          env: {
+            ...process.env,
+            AWS_ACCESS_KEY_ID: key.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+          },
         },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
@@ -142,6 +160,59 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     const diff = await ok("diff", String(beforeDelete));
     assert.match(diff, /load balancer shop: deleted/);
     assert.doesNotMatch(diff, /blog/);
+  });
+
+  it("the two-person rule: a restore needs a ticket the administrator opens and a second principal approves", async () => {
+    const head = async () =>
+      (JSON.parse(await ok("history", "--limit", "1", "--json")) as { head: number }).head;
+    const first = await head();
+    const refused = await state("restore", "--to", String(beforeDelete));
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /^ballast state restore: ChangeTicketRequired: ballast:RestoreState restores past state/,
+    );
+    assert.equal(await head(), first, "the refused restore changed nothing");
+
+    const created = await cli("principals", "create", "approver", "--policy", "BallastApprover");
+    assert.equal(created.code, 0, created.stderr);
+    const key = await cli("keys", "create", "approver", "--json");
+    assert.equal(key.code, 0, key.stderr);
+    approver = JSON.parse(key.stdout) as { accessKeyId: string; secretAccessKey: string };
+    const before = await head();
+
+    const opened = await cli(
+      "tickets",
+      "open",
+      "--operation",
+      "ballast:RestoreState",
+      "--operation",
+      "ballast:ImportState",
+      "--operation",
+      "ballast:RepairState",
+      "--reason",
+      "shop was deleted by mistake",
+      "--json",
+    );
+    assert.equal(opened.code, 0, opened.stderr);
+    const id = (JSON.parse(opened.stdout) as { id: string; state: string }).id;
+    const self = await cli("tickets", "approve", id);
+    assert.equal(self.code, 1);
+    assert.match(
+      self.stderr,
+      /^ballast tickets approve: AccessDenied: admin opened change ticket tkt-[0-9a-f]{16} and can never approve it/,
+    );
+    const pending = await state("restore", "--to", String(beforeDelete), "--ticket", id);
+    assert.match(pending.stderr, /InvalidChangeTicket: Change ticket tkt-[0-9a-f]{16} is pending/);
+
+    const approved = await as(approver, "tickets", "approve", id, "--comment", "checked the diff");
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.match(approved.stdout, /^state\s+approved$/m);
+    assert.match(approved.stdout, /approved by approver at .*: checked the diff/);
+    const listed = await as(approver, "tickets", "list", "--state", "approved");
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+approved\\s+admin\\s+ballast:RestoreState`));
+    assert.equal(await head(), before, "nothing changed before the approval");
+    ticket = id;
   });
 
   it("`state restore --to <revision before>` brings it back, and an agent serves it again", async () => {
@@ -293,7 +364,7 @@ describe("e2e: ballast state — find, restore, undo, verify, export and import"
     assert.match(applied, /state now: verified; changes are accepted again/);
     assert.match(
       await ok("verify"),
-      /^journal verified: .*journal epoch from revision \d+, started by .*: repair: e2e: versions of revision 2 deleted\)/,
+      /^journal verified: .*journal epoch from revision \d+, started by .*: tkt-[0-9a-f]{16}; repair: e2e: versions of revision 2 deleted\)/,
     );
     await elb.send(
       new CreateLoadBalancerCommand({

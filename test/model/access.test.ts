@@ -86,6 +86,12 @@ const SERVED_ROUTES: readonly [string, string][] = [
   ["PUT", "/policies/P"],
   ["DELETE", "/policies/P"],
   ["GET", "/audit"],
+  ["POST", "/tickets"],
+  ["GET", "/tickets"],
+  ["GET", "/tickets/tkt-0123456789abcdef"],
+  ["POST", "/tickets/tkt-0123456789abcdef/approve"],
+  ["POST", "/tickets/tkt-0123456789abcdef/reject"],
+  ["POST", "/tickets/tkt-0123456789abcdef/close"],
 ];
 
 describe("the action and resource table", () => {

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { isBallastError } from "../../src/model/errors.js";
+import type { GuardDecision } from "../../src/model/guard.js";
+import type { TicketEvent } from "../../src/model/ticket.js";
 import { appendOnlyMessage, GENESIS_HASH, revisionHash, stateDigest } from "../../src/store/journal.js";
 import type { AuditRecord, EntityVersion, Store } from "../../src/store/store.js";
 import { aLoadBalancer, anInstance, meta } from "../support/builders.js";
@@ -360,6 +362,118 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
           e.message.includes(appendOnlyMessage(op, "audit")),
         );
       assert.deepEqual(await store.audit({ limit: 10_000 }), before);
+    });
+
+    it("keeps change tickets' events in order, per ticket, and refuses to edit or delete them", async () => {
+      const a = "tkt-00000000000000a1";
+      const b = "tkt-00000000000000b2";
+      const base = { time: "2026-12-24T12:00:00.000Z", region: "us-east-1", durationMinutes: 60 };
+      const events: TicketEvent[] = [
+        {
+          ...base,
+          kind: "opened",
+          ticket: a,
+          principal: "alice",
+          operations: ["ballast:RestoreState"],
+          loadBalancers: ["*"],
+          reason: "ünïcode ✓",
+        },
+        {
+          ...base,
+          kind: "opened",
+          ticket: b,
+          principal: "carol",
+          operations: ["ballast:ImportState"],
+          loadBalancers: ["web-*"],
+          reason: "b",
+        },
+        { kind: "approved", ticket: a, time: "2026-12-24T12:01:00.000Z", principal: "bob", comment: "ok" },
+        {
+          kind: "used",
+          ticket: a,
+          time: "2026-12-24T12:02:00.000Z",
+          principal: "alice",
+          action: "ballast:RestoreState",
+          requestId: "r-1",
+        },
+      ];
+      for (const e of events) await store.appendTicketEvent(e);
+      assert.deepEqual(await store.ticketEvents(a), [events[0], events[2], events[3]]);
+      assert.deepEqual(await store.ticketEvents(b), [events[1]]);
+      assert.deepEqual(await store.ticketEvents(), events);
+      assert.deepEqual(await store.ticketEvents("tkt-ffffffffffffffff"), []);
+      for (const [sql, op] of [
+        ["UPDATE ticket_events SET principal = 'alice' WHERE kind = 'approved'", "UPDATE"],
+        ["DELETE FROM ticket_events WHERE kind = 'approved'", "DELETE"],
+      ] as const)
+        await assert.rejects(factory.rawSql(store, sql), (e: Error) =>
+          e.message.includes(appendOnlyMessage(op, "ticket_events")),
+        );
+      assert.deepEqual(await store.ticketEvents(), events);
+    });
+
+    it("keeps decisions on guard holds, for a restarted or other control plane, and refuses to edit them", async () => {
+      const decisions: GuardDecision[] = [
+        {
+          time: "2026-12-24T12:00:00.000Z",
+          zone: "us-east-1a",
+          decision: "released",
+          throughRevision: 7,
+          principal: "alice",
+          ticket: "tkt-00000000000000a1",
+        },
+        {
+          time: "2026-12-24T12:05:00.000Z",
+          zone: "us-east-1b",
+          decision: "discarded",
+          throughRevision: 9,
+          principal: "bob",
+          breakGlass: "pager: zone b wiped",
+        },
+      ];
+      for (const d of decisions) await store.appendGuardDecision(d);
+      assert.deepEqual(await store.guardDecisions(), decisions);
+      if (factory.reopen) {
+        const other = await factory.reopen();
+        try {
+          assert.deepEqual(await other.guardDecisions(), decisions);
+        } finally {
+          await other.close();
+        }
+      }
+      for (const [sql, op] of [
+        ["UPDATE guard_decisions SET decision = 'released'", "UPDATE"],
+        ["DELETE FROM guard_decisions", "DELETE"],
+      ] as const)
+        await assert.rejects(factory.rawSql(store, sql), (e: Error) =>
+          e.message.includes(appendOnlyMessage(op, "guard_decisions")),
+        );
+      assert.deepEqual(await store.guardDecisions(), decisions);
+    });
+
+    it("marks break-glass calls in the audit log and finds them", async () => {
+      await store.appendAudit([
+        {
+          time: "2026-12-24T13:00:00.000Z",
+          principal: "arn:aws:iam::000000000000:user/alice",
+          action: "ballast:RestoreState",
+          resource: "*",
+          sourceIp: "127.0.0.1",
+          requestId: "glass-1",
+          result: "allowed",
+          breakGlass: "journal wiped, approver unreachable",
+          count: 1,
+        },
+      ]);
+      const found = await store.audit({ breakGlass: true });
+      assert.deepEqual(
+        found.map((r) => [r.requestId, r.breakGlass]),
+        [["glass-1", "journal wiped, approver unreachable"]],
+      );
+      assert.equal(
+        (await store.audit({ limit: 10_000 })).filter((r) => r.breakGlass !== undefined).length,
+        1,
+      );
     });
 
     // Compaction changes what every earlier case reads, so these cases come last.

@@ -22,6 +22,8 @@ export interface AdminCall {
   readonly region: string;
   /** `?region=` when given: instances and subnets are listed for that region only. */
   readonly filterRegion: string | undefined;
+  /** The break-glass reason when the call was made without a ticket (change-control.ts). */
+  readonly breakGlass?: string;
 }
 
 /** Whether `path` is `collection` or below it. */

@@ -19,16 +19,19 @@
  *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
  *                            principals, access keys, policies     access.ts
  *   /admin/v1/audit          the audit log                         audit.ts
+ *   /admin/v1/tickets…       change tickets: open, approve, reject, close   tickets.ts
  *
  * Every call is authorized after authentication, before its module runs: the route's IAM action
  * and resource come from one table (model/access.ts ADMIN_ROUTES), and a call the caller's
- * policies do not allow gets AWS's AccessDenied message in the JSON error. Every call is audited.
+ * policies do not allow gets AWS's AccessDenied message in the JSON error. A maintenance call
+ * (maintenance.ts) then needs an approved change ticket or break-glass (../auth/change-control.ts).
+ * Every call is audited.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { adminRequest } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
-import type { SafetyControl } from "../../model/guard.js";
+import { BREAK_GLASS_ALARM_HOURS, type BreakGlassAlarm, type SafetyControl } from "../../model/guard.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { TrafficHistory } from "../../store/traffic-history.js";
@@ -36,6 +39,7 @@ import type { Logger } from "../../util/logger.js";
 import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { Authorizer } from "../auth/authorizer.js";
+import { type Admission, ChangeControl } from "../auth/change-control.js";
 import { ClientClosedError, readAuthenticatedBody } from "../aws-query/body.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { createAccessRoutes, isAccessPath } from "./access.js";
@@ -48,10 +52,12 @@ import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
 import { createLoadBalancerRoutes, isLoadBalancersPath } from "./load-balancers.js";
+import { maintenanceOf } from "./maintenance.js";
 import { refusePresigned } from "./presigned.js";
 import { createSafetyRoutes, isSafetyPath } from "./safety.js";
 import { createStateRoutes, IMPORT_MAX_BODY_BYTES, isStatePath, STATE_PREFIX } from "./state.js";
 import { createSubnetRoutes, isSubnetsPath } from "./subnets.js";
+import { createTicketRoutes, isTicketsPath } from "./tickets.js";
 
 export { ADMIN_PREFIX } from "./common.js";
 
@@ -75,6 +81,10 @@ export interface AdminHandlerOptions {
   readonly authorizer?: Authorizer;
   /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
   readonly repair?: JournalRepairControl;
+  /** The two-person rule for maintenance calls; default: one on this store. */
+  readonly changeControl?: ChangeControl;
+  /** The clock of tickets and alarms (tests). */
+  readonly now?: () => Date;
   /** The traffic the agents report to this process (the load balancers' stats); none: empty stats. */
   readonly traffic?: TrafficHistory;
   /** The zones agents may serve (an agent's key names one). */
@@ -89,7 +99,10 @@ export function createAdminHandler(
   const certificates = createCertificateRoutes({ store: opts.store });
   const subnets = createSubnetRoutes({ store: opts.store });
   const limits = createLimitRoutes({ store: opts.store });
-  const safety = createSafetyRoutes(opts.safety);
+  const now = opts.now ?? (() => new Date());
+  const changeControl = opts.changeControl ?? new ChangeControl({ store: opts.store, logger, now });
+  const tickets = createTicketRoutes({ store: opts.store, logger, now });
+  const safety = createSafetyRoutes(opts.safety, () => breakGlassAlarms(opts.store, now()));
   const agents = createAgentRoutes({
     store: opts.store,
     ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
@@ -162,7 +175,36 @@ export function createAdminHandler(
     const request = adminRequest(method, path.slice(ADMIN_PREFIX.length), filterRegion ?? auth.region);
     audited.request = request;
     await authorizer.authorize(credential, [request]);
-    const meta = { principal: credential.principal, sourceIp: req.socket.remoteAddress ?? "", requestId };
+    // The two-person rule, after the policy check: a ticket adds to a policy, never replaces one.
+    const region = filterRegion ?? auth.region;
+    const maintenance = await maintenanceOf({
+      method,
+      path,
+      action: request.action,
+      body,
+      store: opts.store,
+      authorizer,
+    });
+    let admission: Admission = {};
+    if (maintenance !== undefined) {
+      const use = {
+        principal: credential.principal,
+        operation: request.action,
+        region,
+        loadBalancers: maintenance.loadBalancers,
+      };
+      admission = await changeControl.admit(use, maintenance.why, req.headers, requestId);
+      if (admission.breakGlass !== undefined) audited.breakGlass = admission.breakGlass;
+    }
+    const ticket =
+      admission.ticket ??
+      (admission.breakGlass === undefined ? undefined : `break-glass: ${admission.breakGlass}`);
+    const meta = {
+      principal: credential.principal,
+      sourceIp: req.socket.remoteAddress ?? "",
+      requestId,
+      ...(ticket === undefined ? {} : { ticket }),
+    };
     if (path === REPAIR_PATH) return repair({ method, body, credential, meta }); // state repair
     if (isStatePath(path)) {
       const route = path.slice(STATE_PREFIX.length);
@@ -175,9 +217,15 @@ export function createAdminHandler(
       body,
       credential,
       meta,
-      region: filterRegion ?? auth.region,
+      region,
       filterRegion,
+      ...(admission.breakGlass === undefined ? {} : { breakGlass: admission.breakGlass }),
     };
+    if (isTicketsPath(path)) {
+      const answer = await tickets(call, query);
+      sendJson(res, answer.status, answer.body, requestId);
+      return undefined;
+    }
     if (isAccessPath(path)) return access(call, query);
     if (isAuditPath(path)) return auditRoutes(call, query);
     if (isSubnetsPath(path)) return subnets(call);
@@ -190,6 +238,20 @@ export function createAdminHandler(
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);
   }
+}
+
+/** The break-glass calls of the last BREAK_GLASS_ALARM_HOURS hours, newest first. */
+async function breakGlassAlarms(store: Store, now: Date): Promise<BreakGlassAlarm[]> {
+  const since = new Date(now.getTime() - BREAK_GLASS_ALARM_HOURS * 3_600_000).toISOString();
+  const records = await store.audit({ breakGlass: true, since, limit: 1000 });
+  return records.map((r) => ({
+    time: r.time,
+    principal: r.principal,
+    action: r.action,
+    resource: r.resource,
+    reason: r.breakGlass ?? "",
+    requestId: r.requestId,
+  }));
 }
 
 function sendJson(res: ServerResponse, status: number, body: Json, requestId: string): void {

@@ -5,8 +5,8 @@
  *   POST /admin/v1/state/repair  { apply: true, reason: "…" }    → { plan, revision, evidence, state }
  *
  * Administrators only. Applying needs a reason, recorded with the new epoch's first revision (its
- * `ticket` field, with the principal, source address and request id): the two-person change-ticket
- * gate of DESIGN principle 5 comes in a later change. The route works in read-only mode — it is the
+ * `ticket` field beside the change ticket or break-glass reason the handler admitted it with, and
+ * the principal, source address and request id). The route works in read-only mode — it is the
  * way out of it — so the composition root hands it the store without the read-only gate.
  */
 import { BallastError } from "../../model/errors.js";
@@ -47,7 +47,11 @@ export function createRepairRoute(
         "ValidationError",
         "Applying a repair needs a reason (--reason): it is recorded in the journal",
       );
-    const applied = await control.apply({ ...meta, ticket: `repair: ${reason}` });
+    // The change ticket (or break-glass reason) the handler admitted the call with, and the reason.
+    const applied = await control.apply({
+      ...meta,
+      ticket: meta.ticket === undefined ? `repair: ${reason}` : `${meta.ticket}; repair: ${reason}`,
+    });
     return { ...applied };
   };
 }

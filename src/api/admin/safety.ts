@@ -9,10 +9,14 @@
  *   POST /admin/v1/guard/holds/{zone}/discard     → { discarded: GuardHold }
  *
  * Deciding on a hold is `ballast:ReleaseGuardHold` / `ballast:DiscardGuardHold` (authorized by the
- * handler); it is logged with the principal who made it.
+ * handler) under an approved change ticket or break-glass (the handler's change control); it is
+ * stored and logged with the principal, the ticket or the break-glass reason.
+ *
+ * The alarms include every break-glass call of the last BREAK_GLASS_ALARM_HOURS hours
+ * (`breakGlass`), read from the audit log.
  */
 import { BallastError } from "../../model/errors.js";
-import type { SafetyControl } from "../../model/guard.js";
+import type { BreakGlassAlarm, SafetyControl } from "../../model/guard.js";
 import { ADMIN_PREFIX, type AdminCall, isBelow, type Json } from "./common.js";
 
 const ALARMS = `${ADMIN_PREFIX}/alarms`;
@@ -22,7 +26,10 @@ export function isSafetyPath(path: string): boolean {
   return path === ALARMS || isBelow(path, HOLDS);
 }
 
-export function createSafetyRoutes(control: SafetyControl | undefined): (call: AdminCall) => Promise<Json> {
+export function createSafetyRoutes(
+  control: SafetyControl | undefined,
+  breakGlass?: () => Promise<readonly BreakGlassAlarm[]>,
+): (call: AdminCall) => Promise<Json> {
   return async (call) => {
     const { method, path } = call;
     if (control === undefined)
@@ -32,6 +39,7 @@ export function createSafetyRoutes(control: SafetyControl | undefined): (call: A
       return {
         state: control.stateCheck() ?? null,
         holds: control.holds(),
+        breakGlass: breakGlass === undefined ? [] : await breakGlass(),
         ...(control.fleetAlarms === undefined ? {} : { fleet: control.fleetAlarms() }),
         ...(readOnly ? { readOnly } : {}),
       };
@@ -41,10 +49,12 @@ export function createSafetyRoutes(control: SafetyControl | undefined): (call: A
     if (method === "POST" && m !== null) {
       const zone = decodeURIComponent(m[1] ?? "");
       const decision = m[2] === "release" ? "released" : "discarded";
-      const hold =
-        m[2] === "release"
-          ? control.release(zone, call.credential.principal)
-          : control.discard(zone, call.credential.principal);
+      const by = {
+        principal: call.credential.principal,
+        ...(call.meta.ticket === undefined ? {} : { ticket: call.meta.ticket }),
+        ...(call.breakGlass === undefined ? {} : { breakGlass: call.breakGlass }),
+      };
+      const hold = m[2] === "release" ? await control.release(zone, by) : await control.discard(zone, by);
       if (hold === undefined) throw new BallastError("NotFound", `No change is held for zone ${zone}`);
       return { [decision]: hold };
     }

@@ -137,13 +137,14 @@ export function createStateRoutes(
           const body = parseCompactBody(call.body);
           const result = await compactJournal(store, {
             ...body,
+            // The approved change ticket the handler admitted the call with (x-ballast-ticket).
+            ticket: call.meta.ticket ?? body.ticket,
             ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
             meta: { ...call.meta, action: "CompactJournal" },
             onProgress: (phase, d, t) => progress(phase, d, t),
           });
           logger.info(result.compacted ? "journal compacted" : "journal already compacted", {
             ...call.meta,
-            ticket: body.ticket,
             through: result.through,
             versionsRemoved: result.compacted ? result.record.versionsRemoved : 0,
           });

@@ -65,7 +65,8 @@ export class AuditLog implements AuditSink {
 
   record(record: Omit<AuditRecord, "time" | "count">): void {
     this.#buffer.push({ time: this.#now().toISOString(), ...record, count: 1 });
-    if (this.#buffer.length >= this.#maxBatch) void this.flush(false);
+    // A break-glass call is an alarm: written at once, not with the next batch.
+    if (this.#buffer.length >= this.#maxBatch || record.breakGlass !== undefined) void this.flush(false);
   }
 
   unauthenticated(sourceIp: string, result: string, requestId: string): void {
@@ -129,6 +130,8 @@ export class AuditLog implements AuditSink {
 export interface AuditedCall {
   credential?: Credential;
   request?: AccessRequest;
+  /** The reason of a break-glass call (change-control.ts). */
+  breakGlass?: string;
 }
 
 /**
@@ -159,5 +162,6 @@ export function auditCall(
     requestId,
     result,
     ...(ticket === undefined ? {} : { ticket }),
+    ...(call.breakGlass === undefined ? {} : { breakGlass: call.breakGlass }),
   });
 }

@@ -28,8 +28,13 @@ export class Authorizer {
   /** The policy documents that govern `credential`: read from the store on every call (no stale grant). */
   async policies(credential: Credential): Promise<PolicyDocument[]> {
     const principal = (await this.#store.get("principal", credential.principal))?.doc;
+    return this.documents(effectivePolicyNames(principal, credential));
+  }
+
+  /** The documents of the named policies (managed or stored); a name that names none is skipped. */
+  async documents(names: readonly string[]): Promise<PolicyDocument[]> {
     const out: PolicyDocument[] = [];
-    for (const name of effectivePolicyNames(principal, credential)) {
+    for (const name of names) {
       const managed = MANAGED_POLICIES.get(name);
       if (managed) {
         out.push(managed.document);

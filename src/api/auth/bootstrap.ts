@@ -10,9 +10,11 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ADMINISTRATOR_POLICY } from "../../model/access.js";
 import { BallastError } from "../../model/errors.js";
+import { evaluate } from "../../model/iam-policy.js";
 import type { Credential, Principal } from "../../model/types.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
+import type { Authorizer } from "./authorizer.js";
 
 export const BOOTSTRAP_FILE = "bootstrap-credentials";
 export const BOOTSTRAP_PROFILE = "ballast";
@@ -174,4 +176,26 @@ export async function ensureBootstrapAdmin(opts: BootstrapOptions): Promise<Boot
     ...(given ? {} : { credentialsFile: path }),
   });
   return { accessKeyId, created: true, ...(given ? {} : { credentialsFile: path }) };
+}
+
+/**
+ * The two-person rule needs two principals: when fewer than two may approve change tickets (a
+ * fresh installation has only its bootstrap administrator), how to make a second one, or how
+ * break-glass works. Undefined when two or more may approve.
+ */
+export async function twoPersonHint(store: Store, authorizer: Authorizer): Promise<string | undefined> {
+  const approve = {
+    action: "ballast:ApproveTicket",
+    resource: "arn:aws:ballast:us-east-1:000000000000:ticket/x",
+  };
+  const approvers = new Set<string>();
+  for (const p of await store.list("principal"))
+    if (evaluate(await authorizer.documents(p.doc.policies), approve) === "allow") approvers.add(p.doc.name);
+  for (const c of await store.list("credential")) if (c.doc.role === "admin") approvers.add(c.doc.principal);
+  if (approvers.size >= 2) return undefined;
+  return [
+    `Two-person rule: state restore, import, compaction and repair, guard releases and changes to administrators need a change ticket approved by a second principal, and ${approvers.size === 0 ? "no principal" : "only one principal"} here can approve one. Create a second:`,
+    "  ballast principals create approver --policy BallastApprover && ballast keys create approver",
+    "In an emergency one administrator can act alone with --break-glass --reason TEXT (audited, raises an alarm for 24 hours; docs/OPERATIONS.md).",
+  ].join("\n");
 }

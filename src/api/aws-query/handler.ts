@@ -10,11 +10,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { elbRequests } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { DEFAULT_LIMITS } from "../../model/limits.js";
+import { regionalKey } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
 import { type AuditedCall, type AuditSink, auditCall } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { Authorizer } from "../auth/authorizer.js";
+import { bulkChangeOf } from "../auth/bulk.js";
+import { type Admission, ChangeControl } from "../auth/change-control.js";
 import { UnauthenticatedNoise, unauthenticatedReason } from "../unauthenticated.js";
 import { ACTIONS } from "./actions/index.js";
 import { ClientClosedError, readAuthenticatedBody } from "./body.js";
@@ -39,6 +42,8 @@ export interface AwsQueryHandlerOptions {
   readonly audit?: AuditSink;
   /** Decides each call after authentication; default: the store's principals and policies. */
   readonly authorizer?: Authorizer;
+  /** The two-person rule for bulk removals; default: one on this store (threshold 10 a minute). */
+  readonly changeControl?: ChangeControl;
   /** Clock and randomness, injectable for tests. */
   readonly now?: () => Date;
   readonly randomBytes?: (n: number) => Uint8Array;
@@ -58,6 +63,7 @@ export function createAwsQueryHandler(
   const noise = opts.noise ?? new UnauthenticatedNoise({ logger });
 
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
+  const changeControl = opts.changeControl ?? new ChangeControl({ store: opts.store, logger: opts.logger });
 
   return (req, res) => {
     const requestId = randomUUID();
@@ -124,13 +130,44 @@ export function createAwsQueryHandler(
     const requests = elbRequests(action, region, (name) => params.string(name));
     call.request = { action: call.request.action, resource: requests.map((r) => r.resource).join(",") };
     await authorizer.authorize(credential, requests);
+    // A bulk removal is maintenance: past the threshold, a change ticket or break-glass.
+    let admission: Admission = {};
+    let uncount: () => void = () => undefined;
+    const bulk = bulkChangeOf(action, (name) => params.string(name));
+    // Deleting what does not exist succeeds (ELB is idempotent) but removes nothing: not counted.
+    const named = bulk?.loadBalancers[0];
+    const present = named !== undefined && (await opts.store.get("loadBalancer", regionalKey(region, named)));
+    if (bulk !== undefined && present) {
+      const why = changeControl.bulk.exceeds(credential.principal, bulk);
+      if (why !== undefined) {
+        const use = {
+          principal: credential.principal,
+          operation: `elasticloadbalancing:${action}`,
+          region,
+          loadBalancers: bulk.loadBalancers,
+        };
+        admission = await changeControl.admit(use, why, req.headers, requestId);
+        if (admission.breakGlass !== undefined) call.breakGlass = admission.breakGlass;
+      }
+      uncount = changeControl.bulk.record(credential.principal, bulk);
+    }
+    const ticket =
+      admission.ticket ??
+      (admission.breakGlass === undefined ? undefined : `break-glass: ${admission.breakGlass}`);
     const meta = {
       principal: credential.principal,
       sourceIp: req.socket.remoteAddress ?? "",
       requestId,
       action,
+      ...(ticket === undefined ? {} : { ticket }),
     };
-    const result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
+    let result: Awaited<ReturnType<typeof definition.run>>;
+    try {
+      result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
+    } catch (e) {
+      uncount(); // it removed nothing
+      throw e;
+    }
     return resultDocument(action, result, requestId);
   }
 }

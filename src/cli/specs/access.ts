@@ -1,6 +1,12 @@
 /** `ballast principals|keys|policies|audit`: who may do what, and what was done. */
+
+import { CHANGE, CHANGE_FLAGS } from "../change-flags.js";
 import { defineCommand } from "../command.js";
 import { CLIENT_FLAGS, CLIENT_JSON, JSON_FLAG } from "./common.js";
+
+const ADMIN_NOTE = [
+  "Changes to an administrator's keys or policies need an approved change ticket (--ticket ID) or --break-glass --reason TEXT.",
+];
 
 export const PRINCIPALS = defineCommand({
   name: "principals",
@@ -9,13 +15,20 @@ export const PRINCIPALS = defineCommand({
     policy: { type: "string", multiple: true, arg: "NAME", help: "a policy to attach" },
     ...CLIENT_FLAGS,
     ...JSON_FLAG,
+    ...CHANGE_FLAGS,
   },
+  details: ADMIN_NOTE,
   common: CLIENT_JSON,
   verbs: [
     { name: "list", summary: "every principal, its policies and keys" },
     { name: "show", args: "NAME", summary: "one principal" },
-    { name: "create", args: "NAME", summary: "a new principal", flags: ["policy"] },
-    { name: "delete", args: "NAME", summary: "delete a principal that has no access keys left" },
+    { name: "create", args: "NAME", summary: "a new principal", flags: ["policy", ...CHANGE] },
+    {
+      name: "delete",
+      args: "NAME",
+      summary: "delete a principal that has no access keys left",
+      flags: [...CHANGE],
+    },
   ],
 });
 
@@ -26,15 +39,17 @@ export const KEYS = defineCommand({
     principal: { type: "string", arg: "NAME", help: "only this principal's keys" },
     ...CLIENT_FLAGS,
     ...JSON_FLAG,
+    ...CHANGE_FLAGS,
   },
+  details: ADMIN_NOTE,
   common: CLIENT_JSON,
   verbs: [
     { name: "list", summary: "access key id, principal, status, created", flags: ["principal"] },
-    { name: "create", args: "PRINCIPAL", summary: "a new key for the principal" },
-    { name: "rotate", args: "ID", summary: "a new key; the old one becomes Inactive" },
-    { name: "deactivate", args: "ID", summary: "the key stops working (reversible)" },
-    { name: "activate", args: "ID", summary: "an Inactive key works again" },
-    { name: "delete", args: "ID", summary: "delete a key for good" },
+    { name: "create", args: "PRINCIPAL", summary: "a new key for the principal", flags: [...CHANGE] },
+    { name: "rotate", args: "ID", summary: "a new key; the old one becomes Inactive", flags: [...CHANGE] },
+    { name: "deactivate", args: "ID", summary: "the key stops working (reversible)", flags: [...CHANGE] },
+    { name: "activate", args: "ID", summary: "an Inactive key works again", flags: [...CHANGE] },
+    { name: "delete", args: "ID", summary: "delete a key for good", flags: [...CHANGE] },
   ],
 });
 
@@ -47,7 +62,9 @@ export const POLICIES = defineCommand({
     principal: { type: "string", arg: "NAME", help: "the principal to attach it to or detach it from" },
     ...CLIENT_FLAGS,
     ...JSON_FLAG,
+    ...CHANGE_FLAGS,
   },
+  details: ADMIN_NOTE,
   common: CLIENT_JSON,
   verbs: [
     { name: "list", summary: "name, type, attachments, description" },
@@ -56,11 +73,26 @@ export const POLICIES = defineCommand({
       name: "put",
       args: "NAME",
       summary: "store a customer policy (--document is required)",
-      flags: ["document", "description"],
+      flags: ["document", "description", ...CHANGE],
     },
-    { name: "delete", args: "NAME", summary: "delete a customer policy attached to nobody" },
-    { name: "attach", args: "NAME", summary: "attach a policy to --principal", flags: ["principal"] },
-    { name: "detach", args: "NAME", summary: "detach a policy from --principal", flags: ["principal"] },
+    {
+      name: "delete",
+      args: "NAME",
+      summary: "delete a customer policy attached to nobody",
+      flags: [...CHANGE],
+    },
+    {
+      name: "attach",
+      args: "NAME",
+      summary: "attach a policy to --principal",
+      flags: ["principal", ...CHANGE],
+    },
+    {
+      name: "detach",
+      args: "NAME",
+      summary: "detach a policy from --principal",
+      flags: ["principal", ...CHANGE],
+    },
   ],
 });
 

@@ -1,4 +1,6 @@
 /** `ballast agents|alarms|guard`: what the agents run, what the controller noticed, what it holds. */
+
+import { CHANGE, CHANGE_FLAGS } from "../change-flags.js";
 import { defineCommand } from "../command.js";
 import { CLIENT_FLAGS, CLIENT_JSON, JSON_FLAG } from "./common.js";
 
@@ -38,22 +40,28 @@ export const AGENTS = defineCommand({
 export const ALARMS = defineCommand({
   name: "alarms",
   summary:
-    "The last check of the stored state and the changes the guard holds (exit code 1 if either needs you).",
+    "The last check of the stored state, the changes the guard holds, the fleet's and break-glass alarms (exit code 1 if any needs you).",
   flags: { ...CLIENT_FLAGS, ...JSON_FLAG },
 });
 
 export const GUARD = defineCommand({
   name: "guard",
   summary: "Decide on a change the blast-radius guard holds (administrators).",
-  flags: { ...CLIENT_FLAGS, ...JSON_FLAG },
+  flags: { ...CLIENT_FLAGS, ...JSON_FLAG, ...CHANGE_FLAGS },
   common: CLIENT_JSON,
   verbs: [
     { name: "holds", summary: "the held changes: zone, revisions, what they would remove" },
-    { name: "release", args: "ZONE", summary: "let the zone's held change go out to its agents" },
+    {
+      name: "release",
+      args: "ZONE",
+      summary: "let the zone's held change go out to its agents (a ticket for ballast:ReleaseGuardHold)",
+      flags: [...CHANGE],
+    },
     {
       name: "discard",
       args: "ZONE",
       summary: "the zone keeps what it runs; the held removals never reach it",
+      flags: [...CHANGE],
     },
   ],
 });

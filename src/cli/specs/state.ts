@@ -1,4 +1,6 @@
 /** `ballast state …`: the journal — read, diff, restore, verify, back up, compact, repair. */
+
+import { CHANGE, CHANGE_FLAGS } from "../change-flags.js";
 import { defineCommand } from "../command.js";
 import { CLIENT_FLAGS, CLIENT_JSON, JSON_FLAG } from "./common.js";
 
@@ -6,7 +8,10 @@ export const STATE = defineCommand({
   name: "state",
   summary:
     "The state journal through the signed admin API: every change is a revision that can be read, diffed and restored.",
-  details: ["Long operations (verify, restore, import, compact) draw their progress on stderr."],
+  details: [
+    "Long operations (verify, restore, import, compact) draw their progress on stderr.",
+    "restore, import, compact and repair --apply need an approved change ticket (ballast tickets) or --break-glass --reason TEXT.",
+  ],
   flags: {
     ...CLIENT_FLAGS,
     ...JSON_FLAG,
@@ -40,10 +45,9 @@ export const STATE = defineCommand({
     create: { type: "boolean", default: false, help: "take a backup now" },
     through: { type: "string", arg: "REV", help: "compact the history through revision REV" },
     "older-than": { type: "string", arg: "DAYS", help: "compact the history older than DAYS days" },
-    ticket: { type: "string", arg: "ID", help: "the approved change ticket (required)" },
     plan: { type: "boolean", default: false, help: "show the repair plan (the default)" },
     apply: { type: "boolean", default: false, help: "carry the repair out (needs --reason)" },
-    reason: { type: "string", arg: "TEXT", help: "why; recorded in the journal" },
+    ...CHANGE_FLAGS,
   },
   common: CLIENT_JSON,
   verbs: [
@@ -53,7 +57,7 @@ export const STATE = defineCommand({
     {
       name: "restore",
       summary: "a past state, as one new revision (undo it the same way)",
-      flags: ["to", "lb", "include-credentials", "allow-empty"],
+      flags: ["to", "lb", "include-credentials", "allow-empty", ...CHANGE],
     },
     { name: "verify", summary: "hash chain and current state against a replay (exit code 1 if not)" },
     { name: "export", summary: "the state, secrets sealed and signed, as JSON", flags: ["out"] },
@@ -61,21 +65,21 @@ export const STATE = defineCommand({
       name: "import",
       args: "FILE",
       summary: "an export, as one new revision",
-      flags: ["keep-credentials", "accept-unsigned"],
+      flags: ["keep-credentials", "accept-unsigned", ...CHANGE],
     },
     { name: "backups", summary: "the backups in <data-dir>/backups", flags: ["create"] },
     {
       name: "compact",
       summary:
         "remove superseded history older than the retention period (--through or --older-than, and --ticket)",
-      flags: ["through", "older-than", "ticket"],
+      flags: ["through", "older-than", ...CHANGE],
     },
     { name: "compactions", summary: "the compactions done so far" },
     {
       name: "repair",
       summary:
         "rebuild a damaged journal from the newest good backup, the intact revisions and the agents' reports (administrators)",
-      flags: ["plan", "apply", "reason"],
+      flags: ["plan", "apply", ...CHANGE],
     },
   ],
 });

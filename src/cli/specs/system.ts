@@ -1,4 +1,6 @@
 /** `ballast up|control|agent|drill`: the processes of a deployment, and the outage rehearsal. */
+
+import { CHANGE_FLAGS } from "../change-flags.js";
 import { defineCommand } from "../command.js";
 import { FLEET_FLAGS } from "../fleet-flags.js";
 import { CLIENT_FLAGS } from "./common.js";
@@ -60,6 +62,12 @@ export const CONTROL_PLANE_FLAGS = {
     arg: "DAYS",
     defaultText: "90",
     help: "days of history a compaction never removes",
+  },
+  "bulk-threshold": {
+    type: "string",
+    arg: "N",
+    defaultText: "10",
+    help: "more load balancers or instances removed by one request, or by one principal in a minute, need a change ticket",
   },
   "metrics-listen": {
     type: "string",
@@ -135,7 +143,7 @@ export const CONTROL = defineCommand({
 export const AGENT = defineCommand({
   name: "agent",
   summary:
-    "One load-balancer node agent in this process; it serves its last accepted configuration when the control plane is away.",
+    "One load-balancer node agent: a keeper process holding its listening sockets and a worker that serves, so a restart, an upgrade or a crash refuses no connection; it serves its last accepted configuration when the control plane is away.",
   flags: {
     zone: {
       type: "string",
@@ -202,6 +210,29 @@ export const AGENT = defineCommand({
       arg: "DOMAIN",
       help: "names end in elb.DOMAIN",
     },
+    nofile: {
+      type: "string",
+      arg: "N",
+      defaultText: "the hard limit",
+      help: "raise the open-file limit to N (the hard limit too, as root with CAP_SYS_RESOURCE)",
+    },
+    "drain-timeout": {
+      type: "string",
+      arg: "SECONDS",
+      defaultText: "30",
+      help: "how long a replaced worker finishes its open connections after a reload",
+    },
+    reload: {
+      type: "boolean",
+      default: false,
+      help: "replace the running agent's worker (--data-dir) without refusing a connection, then exit",
+    },
+    "single-process": {
+      type: "boolean",
+      default: false,
+      help: "run the agent in this process alone, without a keeper holding its sockets",
+    },
+    worker: { type: "boolean", default: false, help: "internal: started by the agent's keeper" },
   },
 });
 
@@ -210,7 +241,10 @@ export const DRILL = defineCommand({
   args: "christmas-eve",
   summary:
     "Rehearse the 24 December 2012 outage against a running deployment: delete a share of the state behind the API's back and watch it be detected and repaired.",
-  details: ["Loopback deployments only; it bypasses the API to damage the store."],
+  details: [
+    "Loopback deployments only; it bypasses the API to damage the store.",
+    "--journal ends with 'state repair --apply': an approved ticket for ballast:RepairState (--ticket) or --break-glass --reason TEXT.",
+  ],
   flags: {
     ...CLIENT_FLAGS,
     store: {
@@ -252,5 +286,6 @@ export const DRILL = defineCommand({
       help: "time in read-only mode before repairing",
     },
     json: { type: "boolean", default: false, help: "print the report as JSON" },
+    ...CHANGE_FLAGS,
   },
 });

@@ -39,6 +39,11 @@ export class BackendHealth {
     return this.state === "InService";
   }
 
+  /** At least one check has answered. */
+  get checked(): boolean {
+    return !this.#registering || this.#passes + this.#failures > 0;
+  }
+
   /** Records one check result (a failure with its reason); returns true when the state changed. */
   record(ok: boolean, t: Thresholds, failure?: Omit<HealthCheckFailure, "at">, at = new Date()): boolean {
     if (!ok && failure !== undefined) this.lastFailure = { ...failure, at: at.toISOString() };

@@ -25,6 +25,12 @@ export interface ClientHost {
 const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_TARGET_BYTES = 8 * 1024;
 const LIMITS = { maxHeadBytes: MAX_HEAD_BYTES, maxTargetBytes: MAX_TARGET_BYTES };
+/**
+ * A connection accepted just before its listener began to drain has sent no byte yet, but its
+ * client has every reason to send a request on it: that one request is answered (then the
+ * connection closes) if it arrives within this long.
+ */
+const FRESH_CONNECTION_GRACE_MS = 2000;
 /** Pipelined bytes buffered behind a running exchange before the client is paused. */
 const MAX_PIPELINED = 64 * 1024;
 
@@ -49,6 +55,8 @@ export class ClientConnection implements ClientSide {
   #growing: Buffer | null = null;
   #pausedPipeline = false;
   #timeoutMs: number;
+  /** A byte has arrived from the client. */
+  #spoken = false;
 
   constructor(socket: Socket, host: ClientHost) {
     this.socket = socket;
@@ -83,8 +91,20 @@ export class ClientConnection implements ClientSide {
 
   /** Stop reading requests: end now if idle, else after the running exchange. */
   closeWhenIdle(): void {
+    if (!this.#spoken && !this.busy && !this.#closing) {
+      // Its first request is answered with Connection: close (the listener is draining).
+      setTimeout(closeIfSilent, FRESH_CONNECTION_GRACE_MS, this).unref();
+      return;
+    }
     this.#closing = true;
     if (!this.busy) this.socket.end();
+  }
+
+  /** @internal The grace of a connection accepted while draining is over. */
+  closeIfSilent(): void {
+    if (this.#spoken || this.socket.destroyed) return;
+    this.#closing = true;
+    this.socket.end();
   }
 
   // ---- ClientSide ----
@@ -127,6 +147,7 @@ export class ClientConnection implements ClientSide {
   // ---- internals ----
 
   #onData(chunk: Buffer): void {
+    this.#spoken = true;
     const tunnel = this.#tunnel;
     if (tunnel !== null) {
       if (!tunnel.write(chunk)) this.socket.pause();
@@ -281,4 +302,8 @@ export class ClientConnection implements ClientSide {
     if (this.#buf !== null && this.#buf.length > 0) this.#reject(400);
     else this.socket.end();
   }
+}
+
+function closeIfSilent(client: ClientConnection): void {
+  client.closeIfSilent();
 }

@@ -5,7 +5,7 @@ import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import { type BackendAuth, backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
-import { bindServer, drainServer, trackSockets } from "../bind.js";
+import { bindServer, drainServer, type ListenSocketSource, trackSockets } from "../bind.js";
 import type { ConnectionBudget } from "../connection-budget.js";
 import type { BackendHealth } from "../health/state.js";
 import type { ParsedRequest } from "../http1/request.js";
@@ -58,6 +58,8 @@ export interface HttpListenerOptions {
   readonly surgeCapacity?: number;
   /** The agent's connection caps; this listener counts against its load balancer's node. */
   readonly budget?: { readonly budget: ConnectionBudget; readonly node: string };
+  /** Where the listening socket comes from (a keeper that outlives this process); else bound here. */
+  readonly sockets?: ListenSocketSource;
 }
 
 /** How this listener treats requests, from its spec; replaced whole on apply. */
@@ -94,6 +96,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
   readonly #pools: PoolRegistry;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
+  readonly #source: ListenSocketSource | undefined;
   readonly #server: Server;
   readonly #tlsServer: TlsServer | null = null;
   readonly #proto: string;
@@ -152,6 +155,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
     }
     this.#sockets = trackSockets(this.#server);
     opts.budget?.budget.guard(this.#server, opts.budget.node, this.metrics);
+    this.#source = opts.sockets;
   }
 
   get idleTimeoutMs(): number {
@@ -172,7 +176,7 @@ export class HttpListener implements ProxyListener, ExchangeHost, ClientHost {
 
   async listen(): Promise<boolean> {
     if (this.#bound || this.#closed !== null) return this.#bound;
-    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log);
+    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log, this.#source);
     return this.#bound;
   }
 

@@ -4,7 +4,7 @@ import type { Logger } from "../../util/logger.js";
 import type { AccessLog } from "../access-log.js";
 import { backendAuth } from "../backend-auth.js";
 import type { BalancerFactory } from "../balancer/balancer.js";
-import { bindServer, drainServer, trackSockets } from "../bind.js";
+import { bindServer, drainServer, type ListenSocketSource, trackSockets } from "../bind.js";
 import type { ConnectionBudget } from "../connection-budget.js";
 import type { LoadBalancerMetrics } from "../metrics.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../pools.js";
@@ -28,6 +28,8 @@ export interface TcpListenerOptions {
   readonly idleTimeoutMs?: number;
   /** The agent's connection caps; this listener counts against its load balancer's node. */
   readonly budget?: { readonly budget: ConnectionBudget; readonly node: string };
+  /** Where the listening socket comes from (a keeper that outlives this process); else bound here. */
+  readonly sockets?: ListenSocketSource;
 }
 
 /**
@@ -45,6 +47,7 @@ export class TcpListener implements ProxyListener, ConnectionHost {
   readonly metrics: LoadBalancerMetrics;
   readonly #balancer: BalancerFactory;
   readonly #log: Logger;
+  readonly #source: ListenSocketSource | undefined;
   readonly #server: Server;
   /** The same server when this is an SSL listener. */
   readonly #tlsServer: TlsServer | null = null;
@@ -85,6 +88,7 @@ export class TcpListener implements ProxyListener, ConnectionHost {
     }
     this.#accepted = trackSockets(this.#server);
     opts.budget?.budget.guard(this.#server, opts.budget.node, this.metrics);
+    this.#source = opts.sockets;
   }
 
   get bound(): boolean {
@@ -97,7 +101,7 @@ export class TcpListener implements ProxyListener, ConnectionHost {
 
   async listen(): Promise<boolean> {
     if (this.#bound || this.#closed !== null) return this.#bound;
-    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log);
+    this.#bound = await bindServer(this.#server, this.#address, this.port, this.#log, this.#source);
     return this.#bound;
   }
 

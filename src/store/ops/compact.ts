@@ -3,8 +3,9 @@
  * is a deliberate maintenance operation, never something the system does on its own).
  *
  * Rules, each refused with a ValidationError and nothing removed:
- * - A change-ticket id is required and recorded (principle 5). The two-person approval system does
- *   not exist yet, so the ticket is taken on trust; the admin API also requires role `admin`.
+ * - A change-ticket id is required and recorded (principle 5). Its approval is checked at the API
+ *   edge (api/auth/change-control.ts) before this runs: an approved ticket for
+ *   `ballast:CompactJournal`, or break-glass.
  * - Only revisions older than the retention period (`retentionDays`, default 90, at least 1) can be
  *   compacted: revision C's commit time must be before `now - retentionDays`.
  * - C must exist. Compacting through a revision already compacted is a no-op.

@@ -9,9 +9,23 @@
  */
 import pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
+import type { GuardDecision } from "../../model/guard.js";
+import type { TicketEvent } from "../../model/ticket.js";
 import type { EntityKind } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
+import {
+  GUARD_DECISION_COLUMNS,
+  type GuardDecisionRow,
+  guardDecisionsQuery,
+  guardDecisionValues,
+  TICKET_EVENT_COLUMNS,
+  type TicketEventRow,
+  ticketEventsQuery,
+  ticketEventValues,
+  toGuardDecision,
+  toTicketEvent,
+} from "../decisions.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -250,6 +264,33 @@ export class PostgresStore implements Store {
     const { sql, params } = auditQuery(`${this.#s}.audit`, filter, (i) => `$${i}`);
     const res = await this.#pool.query<AuditRow>(sql, params);
     return res.rows.map(toAuditRecord);
+  }
+
+  async appendTicketEvent(event: TicketEvent): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#s}.ticket_events (${TICKET_EVENT_COLUMNS.join(", ")}) VALUES ($1, $2, $3, $4, $5)`,
+      ticketEventValues(event),
+    );
+  }
+
+  async ticketEvents(ticket?: string): Promise<readonly TicketEvent[]> {
+    const res = await this.#pool.query<TicketEventRow>(
+      ticketEventsQuery(`${this.#s}.ticket_events`, ticket, "$1"),
+      ticket === undefined ? [] : [ticket],
+    );
+    return res.rows.map(toTicketEvent);
+  }
+
+  async appendGuardDecision(decision: GuardDecision): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#s}.guard_decisions (${GUARD_DECISION_COLUMNS.join(", ")}) VALUES (${GUARD_DECISION_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})`,
+      guardDecisionValues(decision),
+    );
+  }
+
+  async guardDecisions(): Promise<readonly GuardDecision[]> {
+    const res = await this.#pool.query<GuardDecisionRow>(guardDecisionsQuery(`${this.#s}.guard_decisions`));
+    return res.rows.map(toGuardDecision);
   }
 
   /**

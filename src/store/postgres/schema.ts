@@ -12,7 +12,17 @@ import { APPEND_ONLY_TABLES, appendOnlyMessage } from "../journal.js";
 /** Identifies "schema DDL for Ballast" among advisory locks: ASCII "BLST". */
 const DDL_LOCK_CLASS = 0x424c5354;
 
-const TABLES = ["revisions", "versions", "current", "agent_status", "journal_lock", "compactions", "audit"];
+const TABLES = [
+  "revisions",
+  "versions",
+  "current",
+  "agent_status",
+  "journal_lock",
+  "compactions",
+  "audit",
+  "ticket_events",
+  "guard_decisions",
+];
 
 /** The transaction-local setting that lets a compaction, and nothing else, delete versions. */
 export const COMPACTING_SETTING = "ballast.compacting";
@@ -92,6 +102,28 @@ function ddl(s: string): string[] {
       count         bigint NOT NULL
     )`,
     `CREATE INDEX IF NOT EXISTS audit_by_time ON ${s}.audit (time)`,
+    `ALTER TABLE ${s}.audit ADD COLUMN IF NOT EXISTS break_glass text`,
+    // Change tickets (model/ticket.ts): each ticket's events; a ticket is their fold. And the
+    // operators' decisions on guard holds. Both append-only (APPEND_ONLY_TABLES).
+    `CREATE TABLE IF NOT EXISTS ${s}.ticket_events (
+      id        bigserial PRIMARY KEY,
+      ticket    text COLLATE "C" NOT NULL,
+      time      text NOT NULL,
+      kind      text NOT NULL,
+      principal text NOT NULL,
+      doc       text NOT NULL
+    )`,
+    `CREATE INDEX IF NOT EXISTS ticket_events_by_ticket ON ${s}.ticket_events (ticket)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.guard_decisions (
+      id               bigserial PRIMARY KEY,
+      time             text NOT NULL,
+      zone             text NOT NULL,
+      decision         text NOT NULL,
+      through_revision bigint NOT NULL,
+      principal        text NOT NULL,
+      ticket           text,
+      break_glass      text
+    )`,
     // The journal refuses edits in the database itself, from any connection: UPDATE, DELETE and
     // TRUNCATE of a journal table raise, except a DELETE of versions in a transaction that set
     // ballast.compacting (SET LOCAL: it ends with the transaction) — compaction.ts. Added later

@@ -76,15 +76,42 @@ CREATE TABLE IF NOT EXISTS audit (
   request_id    TEXT NOT NULL,
   result        TEXT NOT NULL,
   ticket        TEXT,
-  count         INTEGER NOT NULL
+  count         INTEGER NOT NULL,
+  break_glass   TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time);
+-- Change tickets (model/ticket.ts): each ticket's events, append-only; a ticket is their fold.
+CREATE TABLE IF NOT EXISTS ticket_events (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  ticket    TEXT NOT NULL,
+  time      TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  doc       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ticket_events_by_ticket ON ticket_events(ticket);
+-- Operators' decisions on guard holds (model/guard.ts GuardDecision), append-only.
+CREATE TABLE IF NOT EXISTS guard_decisions (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  time             TEXT NOT NULL,
+  zone             TEXT NOT NULL,
+  decision         TEXT NOT NULL,
+  through_revision INTEGER NOT NULL,
+  principal        TEXT NOT NULL,
+  ticket           TEXT,
+  break_glass      TEXT
+);
 -- A row here only inside a compaction's own transaction (compaction.ts): it lets that
 -- transaction, and nothing else, delete superseded versions. Never committed with a row.
 CREATE TABLE IF NOT EXISTS compaction_in_progress (
   through INTEGER PRIMARY KEY
 );
 ${JOURNAL_GUARD}`;
+
+/** Columns added after their table was first shipped: added on open of an older database. */
+export const ADDED_COLUMNS: readonly (readonly [table: string, column: string, type: string])[] = [
+  ["audit", "break_glass", "TEXT"],
+];
 
 /** The state at @c: each entity's newest version at or before it (the bare `doc` rides along). */
 export const STATE_AT_SQL = `

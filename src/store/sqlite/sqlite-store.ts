@@ -10,9 +10,23 @@ import { chmodSync, closeSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { AgentStatus } from "../../model/agent-protocol.js";
+import type { GuardDecision } from "../../model/guard.js";
+import type { TicketEvent } from "../../model/ticket.js";
 import type { EntityKind, EntityTypes } from "../../model/types.js";
 import { SecretKey } from "../../util/secret-key.js";
 import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
+import {
+  GUARD_DECISION_COLUMNS,
+  type GuardDecisionRow,
+  guardDecisionsQuery,
+  guardDecisionValues,
+  TICKET_EVENT_COLUMNS,
+  type TicketEventRow,
+  ticketEventsQuery,
+  ticketEventValues,
+  toGuardDecision,
+  toTicketEvent,
+} from "../decisions.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
@@ -45,7 +59,7 @@ import type {
 import { compactThrough } from "./compaction.js";
 import { startEpoch } from "./epoch.js";
 import { SqliteWriter } from "./mutate.js";
-import { SCHEMA } from "./schema.js";
+import { ADDED_COLUMNS, SCHEMA } from "./schema.js";
 
 export { ConflictError } from "./mutate.js";
 
@@ -89,6 +103,10 @@ export class SqliteStore implements Store {
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(SCHEMA);
     const db = this.#db;
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const has = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+      if (!has.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     this.#getOne = db.prepare("SELECT revision, doc FROM current WHERE kind = ? AND key = ?");
     this.#listKind = db.prepare("SELECT key, revision, doc FROM current WHERE kind = ? ORDER BY key");
     this.#headStmt = db.prepare("SELECT MAX(number) AS n FROM revisions");
@@ -242,6 +260,38 @@ export class SqliteStore implements Store {
       .prepare<(string | number)[], AuditRow>(sql)
       .all(...params)
       .map(toAuditRecord);
+  }
+
+  async appendTicketEvent(event: TicketEvent): Promise<void> {
+    await this.#queue.run(async () => {
+      this.#db
+        .prepare(`INSERT INTO ticket_events (${TICKET_EVENT_COLUMNS.join(", ")}) VALUES (?, ?, ?, ?, ?)`)
+        .run(...ticketEventValues(event));
+    });
+  }
+
+  async ticketEvents(ticket?: string): Promise<readonly TicketEvent[]> {
+    return this.#db
+      .prepare<string[], TicketEventRow>(ticketEventsQuery("ticket_events", ticket, "?"))
+      .all(...(ticket === undefined ? [] : [ticket]))
+      .map(toTicketEvent);
+  }
+
+  async appendGuardDecision(decision: GuardDecision): Promise<void> {
+    await this.#queue.run(async () => {
+      this.#db
+        .prepare(
+          `INSERT INTO guard_decisions (${GUARD_DECISION_COLUMNS.join(", ")}) VALUES (${GUARD_DECISION_COLUMNS.map(() => "?").join(", ")})`,
+        )
+        .run(...guardDecisionValues(decision));
+    });
+  }
+
+  async guardDecisions(): Promise<readonly GuardDecision[]> {
+    return this.#db
+      .prepare<[], GuardDecisionRow>(guardDecisionsQuery("guard_decisions"))
+      .all()
+      .map(toGuardDecision);
   }
 
   /**

@@ -1,0 +1,231 @@
+/**
+ * The keeper side of `ballast agent` (see src/agent/keeper.ts): takes over the data directory,
+ * starts the worker through a wrapper that raises its open-file limit, restarts a crashed worker
+ * and replaces it on SIGUSR2; `ballast agent --reload` sends that signal and waits for the swap.
+ */
+import { spawn } from "node:child_process";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Keeper } from "../agent/keeper.js";
+import type { Logger } from "../util/logger.js";
+import { UsageError } from "./args.js";
+
+export interface KeeperRun {
+  readonly dataDir: string;
+  readonly zone: string;
+  readonly logger: Logger;
+  readonly drainMs: number;
+}
+
+const PID_FILE = "agent.pid";
+/** What the keeper tells each worker about the workers before it (shown in its metrics). */
+export const WORKER_STARTS_ENV = "BALLAST_AGENT_WORKER_STARTS";
+export const WORKER_CRASHES_ENV = "BALLAST_AGENT_WORKER_CRASHES";
+const WORKER_PID_FILE = "worker.pid";
+/** Flags handed to a running keeper by a later `ballast agent` for the same directory. */
+const FLAGS_FILE = "keeper-flags.json";
+/**
+ * The worker's young generation, in MiB per semi-space (V8's default grows it to 16). An agent
+ * building thousands of nodes at start makes V8 grow it to the maximum and keep it: 32 MiB of RSS
+ * that is no load balancer's but reads as one per 31 at 1,000. 4 keeps it at 8 MiB; the proxy's
+ * per-request garbage dies young either way (docs/BENCHMARKS.md, agent memory).
+ */
+export const WORKER_SEMI_SPACE_MB = 4;
+/** How long `--reload` waits for the new worker to take over. */
+const RELOAD_WAIT_MS = 60_000;
+
+/**
+ * The worker's open-file limit: with `--nofile N`, soft and hard raised to N (the hard limit
+ * only as root; otherwise as far as the hard limit allows); without, the soft limit up to the hard.
+ */
+function limitScript(argv: readonly string[]): string {
+  const i = argv.findIndex((a) => a === "--nofile" || a.startsWith("--nofile="));
+  const flag = argv[i] ?? "";
+  // Checked as a whole number by the command before it gets here.
+  const n = Number(flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : argv[i + 1]);
+  const raise =
+    Number.isInteger(n) && n > 0 ? `ulimit -Hn ${n} 2>/dev/null; ulimit -Sn ${n} 2>/dev/null || ` : "";
+  return `${raise}ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+}
+
+/** The keeper's own node flags, and a smaller young generation unless those set one. */
+function workerFlags(): string[] {
+  const own = process.execArgv;
+  if (own.some((f) => f.startsWith("--max-semi-space-size"))) return own;
+  return [...own, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+}
+
+export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
+  const { dataDir, logger } = run;
+  if (await adopt(argv, run)) return;
+  await takeOver(dataDir);
+  let workerArgv = argv;
+  // The worker runs from the same entry point as typed (a symlink to the installed release is
+  // followed anew at each reload, which is how an upgrade is rolled out).
+  const mainJs = process.argv[1] ?? "";
+  const keeper = new Keeper({
+    logger,
+    drainTimeoutMs: run.drainMs,
+    spawnWorker: (history) =>
+      spawn(
+        "/bin/sh",
+        [
+          "-c",
+          limitScript(workerArgv),
+          process.execPath,
+          ...workerFlags(),
+          mainJs,
+          "agent",
+          "--worker",
+          ...workerArgv,
+        ],
+        {
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          env: {
+            ...process.env,
+            [WORKER_STARTS_ENV]: String(history.starts),
+            [WORKER_CRASHES_ENV]: String(history.crashes),
+          },
+        },
+      ),
+    onWorker: (pid) => {
+      writeFile(join(dataDir, WORKER_PID_FILE), `${pid}\n`, { mode: 0o600 }).catch((err: unknown) =>
+        logger.warn("could not write the worker pid file", { err }),
+      );
+    },
+  });
+  keeper.start();
+  logger.info("agent keeper started", { pid: process.pid, drainTimeoutMs: run.drainMs });
+  process.on("SIGUSR2", () => {
+    void handedFlags(dataDir).then((flags) => {
+      if (flags !== undefined) workerArgv = flags;
+      logger.info("reload requested", { newFlags: flags !== undefined });
+      return keeper.reload();
+    });
+  });
+  onStopSignals(logger, async () => {
+    await keeper.stop();
+    await rm(join(dataDir, WORKER_PID_FILE), { force: true });
+    await rm(join(dataDir, PID_FILE), { force: true });
+  });
+}
+
+/**
+ * A keeper already runs for this directory (`ballast up` crashed and left it, and is starting
+ * again): rather than stop it — which would close its sockets — hand it this invocation's flags
+ * (a new control-plane address, say) and have it reload its worker with them. This process then
+ * stands in for it: signals are passed on, and it exits when the keeper stops. Should the keeper
+ * die without stopping (its pid file left behind), this process becomes the keeper (its sockets
+ * are gone by then). False when
+ * there is no keeper to adopt.
+ */
+async function adopt(argv: readonly string[], run: KeeperRun): Promise<boolean> {
+  const keeper = await agentPid(run.dataDir, PID_FILE);
+  if (keeper === undefined) return false;
+  const { logger } = run;
+  await writeFile(join(run.dataDir, FLAGS_FILE), JSON.stringify(argv), { mode: 0o600 });
+  process.kill(keeper, "SIGUSR2");
+  logger.info("an agent keeper already runs for this directory: it reloads its worker with these flags", {
+    keeper,
+  });
+  let stopping = false;
+  const pass = (signal: NodeJS.Signals): void => {
+    if (signal !== "SIGUSR2") stopping = true;
+    if (alive(keeper)) process.kill(keeper, signal);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.on(signal, () => pass(signal));
+  while (alive(keeper)) await new Promise((r) => setTimeout(r, 200));
+  // A keeper stopped cleanly (by this process or anyone) removes its pid file: follow it out.
+  if (stopping || (await readPid(join(run.dataDir, PID_FILE))) !== keeper) process.exit(0);
+  logger.warn("the adopted agent keeper exited; this process takes its place", { keeper });
+  for (const signal of ["SIGTERM", "SIGINT", "SIGUSR2"] as const) process.removeAllListeners(signal);
+  await runKeeper(argv, run);
+  return true;
+}
+
+/** The flags a later `ballast agent` for this directory handed over, once (the file is removed). */
+async function handedFlags(dataDir: string): Promise<string[] | undefined> {
+  const file = join(dataDir, FLAGS_FILE);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  await rm(file, { force: true });
+  try {
+    const flags: unknown = JSON.parse(text);
+    return Array.isArray(flags) && flags.every((f) => typeof f === "string") ? flags : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ballast agent --reload --data-dir DIR`: a new worker takes over from the running one. */
+export async function reloadAgent(dataDir: string): Promise<void> {
+  const keeper = await agentPid(dataDir, PID_FILE);
+  if (keeper === undefined) throw new UsageError(`no agent keeper runs for ${dataDir}`);
+  const before = await readPid(join(dataDir, WORKER_PID_FILE));
+  process.kill(keeper, "SIGUSR2");
+  console.log(`reloading the agent in ${dataDir} (keeper ${keeper}, worker ${before ?? "-"})…`);
+  const deadline = Date.now() + RELOAD_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await readPid(join(dataDir, WORKER_PID_FILE));
+    if (now !== undefined && now !== before && alive(now)) {
+      console.log(`agent in ${dataDir} reloaded: worker ${before ?? "-"} drains, worker ${now} serves`);
+      return;
+    }
+  }
+  throw new Error(
+    `the agent in ${dataDir} did not swap workers within ${RELOAD_WAIT_MS / 1000} s; see its log`,
+  );
+}
+
+/**
+ * Stops the agent (keeper and worker) left running for this directory, then claims it. The pid
+ * must still be an agent of this directory: pids are reused.
+ */
+export async function takeOver(dataDir: string): Promise<void> {
+  for (const file of [PID_FILE, WORKER_PID_FILE]) {
+    const old = await agentPid(dataDir, file);
+    if (old === undefined) continue;
+    process.kill(old, "SIGTERM");
+    for (let i = 0; i < 100 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
+    if (alive(old)) process.kill(old, "SIGKILL");
+  }
+  await writeFile(join(dataDir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+}
+
+async function agentPid(dataDir: string, file: string): Promise<number | undefined> {
+  const pid = await readPid(join(dataDir, file));
+  if (pid === undefined || pid === process.pid) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return cmdline.includes("agent") && cmdline.includes(dataDir) ? pid : undefined;
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  const n = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM and SIGINT run `stop` once, then exit 0 (1 if it failed). */
+export function onStopSignals(logger: Logger, stop: () => Promise<unknown>): void {
+  const run = (signal: string): void => {
+    logger.info("agent stopping", { signal });
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error("agent stop failed", { err: e });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => run("SIGTERM"));
+  process.once("SIGINT", () => run("SIGINT"));
+}
