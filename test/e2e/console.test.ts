@@ -226,7 +226,12 @@ describe("web console in Chromium against ballast up", () => {
     // …cannot approve it herself…
     await section(page, "Safety");
     await page.getByRole("button", { name: `Approve ${ticketId}` }).click();
-    await page.getByRole("alert").filter({ hasText: /: / }).first().waitFor(WAIT);
+    await page
+      .getByRole("alert")
+      .filter({
+        hasText: new RegExp(`^AccessDenied: admin opened change ticket ${ticketId} and can never approve it`),
+      })
+      .waitFor(WAIT);
     // …and Bob approves it in his own browser context.
     const second = await newPage(browser, up.apiUrl);
     closers.push(() => second.context.close());
