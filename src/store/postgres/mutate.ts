@@ -2,6 +2,7 @@
  * Mutations of the PostgreSQL journal. Each attempt is one transaction under the journal lock:
  * the callback reads committed state nobody else can change until it commits, so revision numbers
  * follow commit order with no gap and no update is lost. An attempt the server aborts runs again.
+ * Concurrent mutations of one process share a transaction (group commit, `commitBatch`).
  */
 import type pg from "pg";
 import type { EntityKind } from "../../model/types.js";
@@ -22,36 +23,168 @@ const MAX_ATTEMPTS = 20;
 /** serialization_failure, deadlock_detected, lock_not_available: the attempt can simply run again. */
 const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 
-/** Runs `fn` and appends its writes in schema `s`; `notify` hears of the appended revision. */
-export async function mutate<T>(
-  pool: pg.Pool,
-  s: string,
-  meta: RevisionMeta,
-  fn: (tx: MutationTx) => Promise<T>,
-  notify: (revision: Revision) => void,
-  codec: DocCodec,
-): Promise<MutationResult<T>> {
-  for (let attempt = 1; ; attempt++) {
-    let outcome: MutationResult<T>;
-    try {
-      outcome = await underJournalLock(
-        pool,
-        s,
+/** One mutation waiting for its turn: what it runs, and how its caller hears the outcome. */
+export interface MutationJob {
+  readonly meta: RevisionMeta;
+  readonly fn: (tx: MutationTx) => Promise<unknown>;
+  readonly resolve: (outcome: MutationResult<unknown>) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** The channel every writer notifies after commit; the payload is `<schema>:<revision>`. */
+export const JOURNAL_CHANNEL = "ballast_journal";
+
+/** Where the batches go and whom to tell: the store's pool, schema, codec and listeners. */
+export interface BatchTarget {
+  readonly pool: pg.Pool;
+  /** The schema, quoted. */
+  readonly s: string;
+  /** The schema as named (the notification payload's prefix). */
+  readonly schema: string;
+  readonly codec: DocCodec;
+  /** Hears each appended revision after the commit, in order. */
+  readonly notify: (revision: Revision) => void;
+  /** Counts the transactions committed and the revisions they carried. */
+  readonly committed: (revisions: number) => void;
+}
+
+/**
+ * Group commit: runs every job of `jobs` in ONE transaction under the journal lock, one after the
+ * other, each appending its own revision chained to the one before — so a burst of concurrent
+ * mutations pays for one commit (one WAL flush) instead of one each, and every revision still has
+ * its own number, meta and hash. A job whose callback throws is left out and fails alone; its
+ * neighbours commit. If the database itself fails the batch (an aborted transaction: a bad
+ * statement, a lost connection), nothing of it was committed, and each job runs again on its own,
+ * so the error reaches only the job that causes it.
+ */
+export async function commitBatch(target: BatchTarget, jobs: readonly MutationJob[]): Promise<void> {
+  if (jobs.length === 1) {
+    const [job] = jobs as [MutationJob];
+    await runAlone(target, job);
+    return;
+  }
+  type Settled = { ok: true; value: MutationResult<unknown> } | { ok: false; error: unknown };
+  let settled: Settled[];
+  try {
+    settled = await withRetries(() =>
+      underJournalLock(
+        target.pool,
+        target.s,
+        async (client) => {
+          let last = await lastRevision(client, target.s);
+          const out: Settled[] = [];
+          for (const job of jobs) {
+            const writes: PendingChange[] = [];
+            let result: unknown;
+            try {
+              result = await job.fn(tx(client, target.s, writes, target.codec));
+            } catch (error) {
+              // The database failed it: the transaction is aborted, the batch falls back.
+              if (isDatabaseError(error)) throw error;
+              out.push({ ok: false, error });
+              continue;
+            }
+            const revision = await append(
+              client,
+              target.s,
+              job.meta,
+              collapseWrites(writes),
+              target.codec,
+              last,
+            );
+            if (revision !== undefined) last = revision;
+            out.push({ ok: true, value: { revision, result } });
+          }
+          if (out.some((o) => o.ok && o.value.revision !== undefined))
+            await notifyCommit(client, target.schema, last?.number ?? 0);
+          return out;
+        },
+        { idleTimeout: true },
+      ),
+    );
+  } catch {
+    for (const job of jobs) await runAlone(target, job);
+    return;
+  }
+  const revisions = settled.filter((o) => o.ok && o.value.revision !== undefined).length;
+  if (revisions > 0) target.committed(revisions);
+  for (const o of settled) if (o.ok && o.value.revision) target.notify(o.value.revision);
+  settled.forEach((o, i) => {
+    const job = jobs[i] as MutationJob;
+    if (o.ok) job.resolve(o.value);
+    else job.reject(o.error);
+  });
+}
+
+/** One job in its own transaction, run again while the server aborts it for a retryable reason. */
+async function runAlone(target: BatchTarget, job: MutationJob): Promise<void> {
+  let outcome: MutationResult<unknown>;
+  try {
+    outcome = await withRetries(() =>
+      underJournalLock(
+        target.pool,
+        target.s,
         async (client) => {
           const writes: PendingChange[] = [];
-          const result = await fn(tx(client, s, writes, codec));
-          const revision = await append(client, s, meta, collapseWrites(writes), codec);
+          const result = await job.fn(tx(client, target.s, writes, target.codec));
+          const last = await lastRevision(client, target.s);
+          const revision = await append(
+            client,
+            target.s,
+            job.meta,
+            collapseWrites(writes),
+            target.codec,
+            last,
+          );
+          if (revision) await notifyCommit(client, target.schema, revision.number);
           return { revision, result };
         },
         { idleTimeout: true },
-      );
+      ),
+    );
+  } catch (e) {
+    job.reject(e);
+    return;
+  }
+  if (outcome.revision) {
+    target.committed(1);
+    target.notify(outcome.revision);
+  }
+  job.resolve(outcome);
+}
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
     } catch (e) {
-      if (attempt < MAX_ATTEMPTS && isRetryable(e)) continue;
+      if (n < MAX_ATTEMPTS && isRetryable(e)) continue;
       throw e;
     }
-    if (outcome.revision) notify(outcome.revision);
-    return outcome;
   }
+}
+
+/**
+ * Tells every replica listening that the journal moved (to `head`, or `compacted`/`epoch` for a
+ * change that rewrote history). Sent inside the transaction: PostgreSQL delivers it on commit
+ * only, so a listener never hears of a revision it cannot read yet, nor of one rolled back.
+ */
+export async function notifyCommit(
+  client: pg.PoolClient,
+  schema: string,
+  head: number | string,
+): Promise<void> {
+  await client.query("SELECT pg_notify($1, $2)", [JOURNAL_CHANNEL, `${schema}:${head}`]);
+}
+
+async function lastRevision(
+  client: pg.PoolClient,
+  s: string,
+): Promise<{ number: number; hash: string } | undefined> {
+  const res = await client.query<{ number: number; hash: string }>(
+    `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
+  );
+  return res.rows[0];
 }
 
 /** The current row of one entity; the store reads through this too. */
@@ -116,6 +249,7 @@ async function append(
   meta: RevisionMeta,
   writes: readonly PendingChange[],
   codec: DocCodec,
+  last: { readonly number: number; readonly hash: string } | undefined,
 ): Promise<Revision | undefined> {
   if (writes.length === 0) return undefined;
   const before = await client.query<{ kind: string; key: string; doc: string }>(
@@ -128,10 +262,7 @@ async function append(
   const { changes, texts } = effectiveWrites(writes, (kind, key) => stored.get(`${kind}\u0000${key}`), codec);
   if (changes.length === 0) return undefined;
 
-  const last = await client.query<{ number: number; hash: string }>(
-    `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
-  );
-  const revision = nextRevision(last.rows[0], meta, changes);
+  const revision = nextRevision(last, meta, changes);
   await client.query(
     `INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     revisionValues(revision),
@@ -146,6 +277,11 @@ async function append(
     [revision.number, changes.map((w) => w.kind), changes.map((w) => w.key), texts],
   );
   return revision;
+}
+
+/** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */
+function isDatabaseError(e: unknown): boolean {
+  return e instanceof Error && "severity" in e && "code" in e;
 }
 
 function isRetryable(e: unknown): boolean {
