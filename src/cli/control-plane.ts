@@ -23,13 +23,13 @@ import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
 import type { SafetyControl } from "../model/guard.js";
 import { isRegionName } from "../model/region.js";
-import { openStore } from "../store/open.js";
 import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
 import { intFlag, UsageError } from "./args.js";
+import { openReplication } from "./replication.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -149,7 +149,9 @@ export interface RunningControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const { logger } = opts;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(opts.store, opts.dataDir);
+  // On PostgreSQL a replica among others: the state in memory, the workflows only while active.
+  const replication = await openReplication(opts.store, opts.dataDir, logger);
+  const { store, controller } = replication;
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.reverse())
@@ -164,7 +166,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       service: "elasticloadbalancing",
     });
     // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
-    const monitor = new StateMonitor({ store, logger });
+    const monitor = new StateMonitor({ store: replication.database, logger, active: controller });
     monitor.start();
     closers.push(() => monitor.stop());
     const backupDir = join(opts.dataDir, "backups");
@@ -174,10 +176,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       intervalMs: (opts.backupIntervalSeconds ?? 3600) * 1000,
       keep: opts.backupKeep ?? 48,
       logger: logger.child({ component: "backup" }),
-      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode: the journal is damaged"),
+      paused: () =>
+        !controller.isActive()
+          ? "a standby replica: the active controller takes the backups"
+          : monitor.readOnly() === undefined
+            ? undefined
+            : "read-only mode: the journal is damaged",
     });
-    backups.start();
+    // The workflows follow the controller lock: started on taking it, stopped the moment it is lost.
+    const follow = (active: boolean): void => {
+      if (!active) {
+        backups.stop().catch((err: unknown) => logger.error("backup stop failed", { err }));
+        return;
+      }
+      backups.start();
+      monitor.check().catch((err: unknown) => logger.error("state check failed", { err }));
+    };
+    const unfollow = controller.onChange(follow);
     closers.push(() => backups.stop());
+    closers.push(async () => {
+      unfollow();
+    });
+    if (controller.isActive()) backups.start();
 
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
     const safety: SafetyControl = {
@@ -235,6 +255,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       backupDir,
       safety,
       repair,
+      controlPlanes: () => replication.view(),
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
     const api = createServer((req, res) => {
@@ -252,10 +273,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       logger,
       guard,
       monitor,
-      counters: [unauthenticated],
+      counters: [unauthenticated, { render: () => replication.render() }],
     });
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
+    // Contend for the controller lock once this replica serves: the first to start takes it.
+    await replication.start(apiPort);
+    closers.push(() => replication.stop());
 
     const dns = new DnsResponder({
       host: opts.host,

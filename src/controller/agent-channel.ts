@@ -17,11 +17,10 @@ import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { regionOf, regionServedBy } from "../model/region.js";
 import type { Store } from "../store/store.js";
-import type { LabelledCounter } from "../util/counters.js";
 import type { Logger } from "../util/logger.js";
 import { compileAgentConfig } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
-import { renderMetrics } from "./metrics.js";
+import { type MetricSource, renderMetrics } from "./metrics.js";
 import type { StateMonitor } from "./state-monitor.js";
 
 export interface AgentChannelOptions {
@@ -34,7 +33,7 @@ export interface AgentChannelOptions {
   /** The state monitor whose verdict the metrics report. */
   readonly monitor?: StateMonitor;
   /** Counters of other components served with the metrics (composition root: the API's). */
-  readonly counters?: readonly LabelledCounter[];
+  readonly counters?: readonly MetricSource[];
 }
 
 const MAX_WAIT_SECONDS = 30;

@@ -5,7 +5,11 @@
  */
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
-import type { LabelledCounter } from "../util/counters.js";
+
+/** Numbers other parts of the process keep (counters, the controller lock's gauges), rendered as they are. */
+export interface MetricSource {
+  render(): string;
+}
 
 /** Statuses older than this are reported as a stale agent, not as a live one. */
 export const STATUS_FRESH_MS = 30_000;
@@ -25,7 +29,7 @@ export async function renderMetrics(
   controller?: ControllerGauges,
   now = Date.now(),
   /** Counters other parts of the process keep (the API's unauthenticated requests), rendered as they are. */
-  counters: readonly LabelledCounter[] = [],
+  counters: readonly MetricSource[] = [],
 ): Promise<string> {
   const [head, statuses, lbs] = await Promise.all([
     store.head(),

@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { StateAlarm, StateCheck } from "../model/guard.js";
+import type { ActiveController } from "../model/leadership.js";
 import type { ReadOnlyIncident, WriteGate } from "../model/read-only.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
 import { type Divergence, JOURNAL_DAMAGE, verifyJournal } from "../store/ops/verify.js";
@@ -33,6 +34,11 @@ export interface StateMonitorOptions {
   readonly logger: Logger;
   /** Seconds between checks (default 5). */
   readonly intervalSeconds?: number;
+  /**
+   * Checks and repairs run only while this says the process is the active controller (a standby
+   * replica leaves them to the active one). Default: always.
+   */
+  readonly active?: ActiveController;
 }
 
 export class StateMonitor implements WriteGate {
@@ -81,7 +87,7 @@ export class StateMonitor implements WriteGate {
     this.#stopped = false;
     const tick = (): void => {
       const t0 = performance.now();
-      this.check()
+      (this.#opts.active?.isActive() === false ? Promise.resolve() : this.check())
         .catch((err: unknown) => this.#opts.logger.error("state check failed", { err }))
         .finally(() => {
           if (this.#stopped) return;
@@ -152,6 +158,13 @@ export class StateMonitor implements WriteGate {
 
   /** The entities the verification named get the journal's newest version, as one new revision. */
   async #repair(divergences: readonly Divergence[]): Promise<void> {
+    // Lost the controller lock during the check: the new active controller repairs, not this one.
+    if (this.#opts.active?.isActive() === false) {
+      this.#opts.logger.warn("repair skipped: no longer the active controller", {
+        divergences: divergences.length,
+      });
+      return;
+    }
     const entities: EntityRef[] = [];
     for (const d of divergences)
       if (d.kind !== undefined && d.key !== undefined) entities.push({ kind: d.kind, key: d.key });

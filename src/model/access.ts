@@ -305,6 +305,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route("GET", "/alarms", "GetAlarms", `arn:aws:ballast::${A}:guard-hold/*`),
   route("GET", "/guard/holds", "ListGuardHolds", `arn:aws:ballast::${A}:guard-hold/*`),
   route("GET", "/agents", "ListAgents", `arn:aws:ballast::${A}:agent/*`),
+  route("GET", "/control-planes", "ListControlPlanes", `arn:aws:ballast::${A}:control-plane/*`),
   route("POST", "/guard/holds/{zone}/release", "ReleaseGuardHold", `arn:aws:ballast::${A}:guard-hold/{zone}`),
   route("POST", "/guard/holds/{zone}/discard", "DiscardGuardHold", `arn:aws:ballast::${A}:guard-hold/{zone}`),
   route("GET", "/principals", "ListPrincipals", `arn:aws:iam::${A}:user/*`),

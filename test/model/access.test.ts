@@ -61,6 +61,7 @@ const SERVED_ROUTES: readonly [string, string][] = [
   ["GET", "/alarms"],
   ["GET", "/guard/holds"],
   ["GET", "/agents"],
+  ["GET", "/control-planes"],
   ["POST", "/guard/holds/us-east-1a/release"],
   ["POST", "/guard/holds/us-east-1a/discard"],
   ["GET", "/principals"],

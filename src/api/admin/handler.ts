@@ -12,6 +12,7 @@
  *   /admin/v1/state/…        the journal: history, show, diff, restore, verify, export/import,
  *                            backups (writes its own responses) state.ts
  *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
+ *   /admin/v1/control-planes the replicas and the active controller     control-planes.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
  *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
@@ -27,6 +28,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { adminRequest } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import type { SafetyControl } from "../../model/guard.js";
+import type { ControlPlanesView } from "../../model/leadership.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { Logger } from "../../util/logger.js";
@@ -40,6 +42,7 @@ import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
+import { createControlPlaneRoutes, isControlPlanesPath } from "./control-planes.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
@@ -70,6 +73,8 @@ export interface AdminHandlerOptions {
   readonly authorizer?: Authorizer;
   /** `ballast state repair` (journal-repair.ts), when this process can repair its journal. */
   readonly repair?: JournalRepairControl;
+  /** The control-plane replicas and which one is the active controller (control-planes.ts). */
+  readonly controlPlanes?: () => Promise<ControlPlanesView>;
 }
 
 export function createAdminHandler(
@@ -82,6 +87,7 @@ export function createAdminHandler(
   const limits = createLimitRoutes({ store: opts.store });
   const safety = createSafetyRoutes(opts.safety);
   const agents = createAgentRoutes({ store: opts.store });
+  const controlPlanes = createControlPlaneRoutes(opts.controlPlanes);
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -167,6 +173,7 @@ export function createAdminHandler(
     if (isLimitsPath(path)) return limits(call);
     if (isSafetyPath(path)) return safety(call);
     if (isAgentsPath(path)) return agents(call);
+    if (isControlPlanesPath(path)) return controlPlanes(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);

@@ -18,6 +18,7 @@ import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
   type CompactionRow,
+  type CurrentRow,
   type RevisionRow,
   toCompaction,
   toCurrent,
@@ -186,6 +187,18 @@ export class PostgresStore implements Store {
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
     return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row, kind, this.codec));
+  }
+
+  /** The whole current state, every kind, with each entity's stored key: one query (replica-store.ts). */
+  async currentEntries(): Promise<{ kind: EntityKind; key: string; current: Current<EntityKind> }[]> {
+    const res = await this.#pool.query<CurrentRow & { kind: EntityKind; key: string }>(
+      `SELECT kind, key, revision, doc FROM ${this.#s}.current`,
+    );
+    return res.rows.map((row) => ({
+      kind: row.kind,
+      key: row.key,
+      current: toCurrent(row, row.kind, this.codec),
+    }));
   }
 
   async head(): Promise<number> {
