@@ -5,6 +5,7 @@ import { agentsCommand } from "./agents.js";
 import { UsageError } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { controlCommand } from "./control.js";
+import { controlPlanesCommand } from "./control-planes.js";
 import { drillCommand } from "./drill.js";
 import { alarmsCommand, guardCommand } from "./guard.js";
 import { instancesCommand } from "./instances.js";
@@ -31,6 +32,8 @@ commands:
   state history|show|diff|restore|verify|export|import|backups [flags]
                       the state journal: read, diff, restore, verify, back up (signed admin API)
   agents [--json]     the agents: zone, connected or stale, revision, refused documents
+  control-planes [--json]
+                      the control-plane replicas and which one is the active controller
   alarms [--json]     the last check of the stored state and the changes the guard holds
   guard holds | release ZONE | discard ZONE
                       decide on a change the blast-radius guard holds (administrators)
@@ -55,6 +58,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   certs: certsCommand,
   state: stateCommand,
   agents: agentsCommand,
+  "control-planes": controlPlanesCommand,
   alarms: alarmsCommand,
   guard: guardCommand,
   principals: principalsCommand,

@@ -5,7 +5,7 @@
  * keep flowing through it, and the journal verifies afterwards.
  */
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,7 +20,15 @@ import type { ControlPlanesView } from "../../src/model/leadership.js";
 import { openStore } from "../../src/store/open.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, sdkClient, startBallast, tempDir, waitFor } from "./support.js";
+import {
+  ACCESS_KEY_ID,
+  MAIN_JS,
+  SECRET_ACCESS_KEY,
+  sdkClient,
+  startBallast,
+  tempDir,
+  waitFor,
+} from "./support.js";
 
 interface Replica {
   readonly proc: ChildProcess;
@@ -190,6 +198,13 @@ describe("control-plane replicas on PostgreSQL", () => {
     assert.equal(after.self.active, true);
     assert.equal(after.replicas.length, 1);
     assert.match(b.output(), /this replica is now the active controller/);
+    // The command operators use says the same.
+    const cli = spawnSync(process.execPath, [MAIN_JS, "control-planes", "--endpoint", b.apiUrl], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+      encoding: "utf8",
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /\(this one\)\s+active controller/);
     await waitFor(async () => (await stateCheck(b)) !== null, {
       timeoutMs: 5000,
       what: "B's state monitor to run",
