@@ -263,18 +263,19 @@ async function append(
   if (changes.length === 0) return undefined;
 
   const revision = nextRevision(last, meta, changes);
+  // One statement, one round trip: the revision row, its versions, and `current`. The versions'
+  // foreign key is checked at the end of the statement, when the revision row is there.
+  const [number, ...rest] = revisionValues(revision);
   await client.query(
-    `INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    revisionValues(revision),
-  );
-  await client.query(
-    `WITH w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
+    `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS})
+                VALUES ($1, $5, $6, $7, $8, $9, $10, $11, $12)),
+     w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
      v AS (INSERT INTO ${s}.versions (kind, key, revision, doc) SELECT kind, key, $1, doc FROM w),
      u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
            SELECT kind, key, $1, doc FROM w WHERE doc IS NOT NULL
            ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc)
      DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
-    [revision.number, changes.map((w) => w.kind), changes.map((w) => w.key), texts],
+    [number, changes.map((w) => w.kind), changes.map((w) => w.key), texts, ...rest],
   );
   return revision;
 }
