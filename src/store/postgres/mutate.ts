@@ -16,7 +16,8 @@ import {
   toDifference,
 } from "../rows.js";
 import type { DocCodec } from "../secrets/codec.js";
-import type { MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
+import type { EntityDifference, MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
+import { type Appended, BatchView, type CommittedCache } from "./batch-view.js";
 import { underJournalLock } from "./transaction.js";
 
 const MAX_ATTEMPTS = 20;
@@ -44,8 +45,10 @@ export interface BatchTarget {
   readonly codec: DocCodec;
   /** Hears each appended revision after the commit, in order. */
   readonly notify: (revision: Revision) => void;
-  /** Counts the transactions committed and the revisions they carried. */
-  readonly committed: (revisions: number) => void;
+  /** Counts the transactions committed, the revisions they carried, and whether they read memory. */
+  readonly committed: (revisions: number, fromMemory: boolean) => void;
+  /** A replica's state in memory, read instead of the database when it is at the journal's head. */
+  readonly cache?: CommittedCache | undefined;
 }
 
 /**
@@ -65,6 +68,8 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
   }
   type Settled = { ok: true; value: MutationResult<unknown> } | { ok: false; error: unknown };
   let settled: Settled[];
+  /** With the memory read: the head it was at, and what the batch appended after it. */
+  let fromMemory: { from: number; appended: Appended[] } | undefined;
   try {
     settled = await withRetries(() =>
       underJournalLock(
@@ -72,26 +77,41 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
         target.s,
         async (client) => {
           let last = await lastRevision(client, target.s);
+          // Memory at the journal's head is the committed state: read it, not the database.
+          const view =
+            target.cache !== undefined && target.cache.cachedHead() === (last?.number ?? 0)
+              ? new BatchView(target.cache)
+              : undefined;
+          const appended: Appended[] = [];
+          fromMemory = view === undefined ? undefined : { from: last?.number ?? 0, appended };
           const out: Settled[] = [];
           for (const job of jobs) {
             const writes: PendingChange[] = [];
             let result: unknown;
             try {
-              result = await job.fn(tx(client, target.s, writes, target.codec));
+              result = await job.fn(
+                view === undefined
+                  ? tx(client, target.s, writes, target.codec)
+                  : view.tx(writes, differences(client, target.s, target.codec)),
+              );
             } catch (error) {
               // The database failed it: the transaction is aborted, the batch falls back.
               if (isDatabaseError(error)) throw error;
               out.push({ ok: false, error });
               continue;
             }
-            const revision = await append(
-              client,
-              target.s,
-              job.meta,
-              collapseWrites(writes),
-              target.codec,
-              last,
-            );
+            let revision: Revision | undefined;
+            if (view === undefined) {
+              revision = await append(client, target.s, job.meta, collapseWrites(writes), target.codec, last);
+            } else {
+              const { changes, texts } = view.effective(collapseWrites(writes), target.codec);
+              if (changes.length > 0) {
+                revision = nextRevision(last, job.meta, changes);
+                await insertRevision(client, target.s, revision, changes, texts);
+                view.record(changes);
+                appended.push({ revision, changes });
+              }
+            }
             if (revision !== undefined) last = revision;
             out.push({ ok: true, value: { revision, result } });
           }
@@ -107,7 +127,9 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
     return;
   }
   const revisions = settled.filter((o) => o.ok && o.value.revision !== undefined).length;
-  if (revisions > 0) target.committed(revisions);
+  if (revisions > 0) target.committed(revisions, fromMemory !== undefined);
+  if (fromMemory !== undefined && fromMemory.appended.length > 0)
+    target.cache?.applyCommitted(fromMemory.from, fromMemory.appended);
   for (const o of settled) if (o.ok && o.value.revision) target.notify(o.value.revision);
   settled.forEach((o, i) => {
     const job = jobs[i] as MutationJob;
@@ -147,7 +169,7 @@ async function runAlone(target: BatchTarget, job: MutationJob): Promise<void> {
     return;
   }
   if (outcome.revision) {
-    target.committed(1);
+    target.committed(1, false);
     target.notify(outcome.revision);
   }
   job.resolve(outcome);
@@ -219,27 +241,35 @@ function tx(client: pg.PoolClient, s: string, writes: PendingChange[], codec: Do
     {
       doc: async (kind, key) => (await currentRow(client, s, kind, key))?.doc,
       docs: (kind) => currentRows(client, s, kind),
-      // On the mutation's own connection, under the journal lock: nobody commits until it ends.
-      differencesFrom: async (at: number, kinds: readonly EntityKind[]) => {
-        const res = await client.query<DifferenceRow>(
-          `WITH t AS (
-             SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${s}.versions
-             WHERE revision <= $1 AND kind = ANY($2::text[])
-             ORDER BY kind, key, revision DESC
-           ),
-           c AS (SELECT kind, key, doc FROM ${s}.current WHERE kind = ANY($2::text[]))
-           SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
-                  t.doc AS past_doc, c.doc AS now_doc
-           FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
-           WHERE t.doc IS DISTINCT FROM c.doc`,
-          [at, kinds],
-        );
-        return res.rows.map((r) => toDifference(r, codec));
-      },
+      differencesFrom: differences(client, s, codec),
     },
     writes,
     codec,
   );
+}
+
+/** `differencesFrom` on the mutation's own connection, under the journal lock: nobody commits until it ends. */
+function differences(
+  client: pg.PoolClient,
+  s: string,
+  codec: DocCodec,
+): (at: number, kinds: readonly EntityKind[]) => Promise<readonly EntityDifference[]> {
+  return async (at, kinds) => {
+    const res = await client.query<DifferenceRow>(
+      `WITH t AS (
+         SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${s}.versions
+         WHERE revision <= $1 AND kind = ANY($2::text[])
+         ORDER BY kind, key, revision DESC
+       ),
+       c AS (SELECT kind, key, doc FROM ${s}.current WHERE kind = ANY($2::text[]))
+       SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
+              t.doc AS past_doc, c.doc AS now_doc
+       FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
+       WHERE t.doc IS DISTINCT FROM c.doc`,
+      [at, kinds],
+    );
+    return res.rows.map((r) => toDifference(r, codec));
+  };
 }
 
 /** Appends the writes that change something as the next revision; the caller holds the lock. */
@@ -263,6 +293,19 @@ async function append(
   if (changes.length === 0) return undefined;
 
   const revision = nextRevision(last, meta, changes);
+  await insertRevision(client, s, revision, changes, texts);
+  return revision;
+}
+
+/** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */
+/** Appends `revision` with its changes (texts as stored): one statement, one round trip. */
+async function insertRevision(
+  client: pg.PoolClient,
+  s: string,
+  revision: Revision,
+  changes: readonly PendingChange[],
+  texts: readonly (string | null)[],
+): Promise<void> {
   // One statement, one round trip: the revision row, its versions, and `current`. The versions'
   // foreign key is checked at the end of the statement, when the revision row is there.
   const [number, ...rest] = revisionValues(revision);
@@ -277,7 +320,6 @@ async function append(
      DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
     [number, changes.map((w) => w.kind), changes.map((w) => w.key), texts, ...rest],
   );
-  return revision;
 }
 
 /** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */

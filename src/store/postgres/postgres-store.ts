@@ -43,6 +43,7 @@ import type {
   Store,
   StoredAuditRecord,
 } from "../store.js";
+import type { CommittedCache } from "./batch-view.js";
 import { compactThrough } from "./compaction.js";
 import { startEpoch } from "./epoch.js";
 import { commitBatch, currentRow, currentRows, type MutationJob, notifyCommit } from "./mutate.js";
@@ -78,6 +79,8 @@ const types: pg.CustomTypesConfig = {
 export interface CommitStats {
   readonly transactions: number;
   readonly revisions: number;
+  /** Transactions whose mutations read the replica's memory instead of the database. */
+  readonly fromMemory: number;
 }
 
 export class PostgresStore implements Store {
@@ -96,8 +99,10 @@ export class PostgresStore implements Store {
   readonly #pending: MutationJob[] = [];
   readonly #maxBatch: number;
   #drainQueued = false;
+  #cache: CommittedCache | undefined;
   #transactions = 0;
   #revisions = 0;
+  #fromMemory = 0;
 
   private constructor(
     pool: pg.Pool,
@@ -114,9 +119,17 @@ export class PostgresStore implements Store {
     this.#maxBatch = maxBatch;
   }
 
+  /**
+   * Lets group commit read a replica's state in memory instead of the database whenever it is at
+   * the journal's head (batch-view.ts); the replica store sets itself here.
+   */
+  useCache(cache: CommittedCache): void {
+    this.#cache = cache;
+  }
+
   /** Mutation transactions committed by this store object, and the revisions they carried. */
   get commitStats(): CommitStats {
-    return { transactions: this.#transactions, revisions: this.#revisions };
+    return { transactions: this.#transactions, revisions: this.#revisions, fromMemory: this.#fromMemory };
   }
 
   static async open(connectionString: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -170,8 +183,10 @@ export class PostgresStore implements Store {
           notify: (revision) => {
             for (const l of this.#listeners) l(revision);
           },
-          committed: (revisions) => {
+          cache: this.#cache,
+          committed: (revisions, fromMemory) => {
             this.#transactions++;
+            if (fromMemory) this.#fromMemory++;
             this.#revisions += revisions;
           },
         },

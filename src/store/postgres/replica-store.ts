@@ -35,6 +35,7 @@ import type {
   Store,
   StoredAuditRecord,
 } from "../store.js";
+import type { Appended, CommittedCache } from "./batch-view.js";
 import { JOURNAL_CHANNEL } from "./mutate.js";
 import type { PostgresStore } from "./postgres-store.js";
 
@@ -46,7 +47,7 @@ export interface ReplicaStoreOptions {
   readonly pollMs?: number;
 }
 
-export class ReplicaStore implements Store {
+export class ReplicaStore implements Store, CommittedCache {
   readonly driver = "postgres";
   readonly #db: PostgresStore;
   readonly #log: Logger;
@@ -72,6 +73,8 @@ export class ReplicaStore implements Store {
     this.#pollMs = opts.pollMs ?? 5000;
     // This replica's own commits: known at once, before any notification comes back.
     db.onCommit((r) => this.#raise(r.number));
+    // Group commit reads this memory instead of the database when it is at the journal's head.
+    db.useCache(this);
   }
 
   /** Listens first, then loads the state: nothing committed in between is missed. */
@@ -128,6 +131,32 @@ export class ReplicaStore implements Store {
 
   async head(): Promise<number> {
     return this.#head;
+  }
+
+  cachedHead(): number {
+    return this.#head;
+  }
+
+  cachedGet(kind: EntityKind, key: string): AnyCurrent | undefined {
+    return this.#state.get(kind)?.get(key);
+  }
+
+  applyCommitted(from: number, revisions: readonly Appended[]): void {
+    // Only onto the state they were computed from; otherwise the journal is read as usual.
+    if (from !== this.#head || this.#closed) return;
+    for (const { revision, changes } of revisions) {
+      for (const c of changes) this.#apply(this.#state, { ...c, revision: revision.number });
+      this.#head = revision.number;
+      this.#applied++;
+    }
+    if (this.#head > this.#target) this.#target = this.#head;
+    for (const { revision } of revisions) this.#emit(revision);
+  }
+
+  cachedList(kind: EntityKind): { key: string; doc: EntityTypes[EntityKind] }[] {
+    const m = this.#state.get(kind);
+    if (m === undefined) return [];
+    return [...m.entries()].map(([key, c]) => ({ key, doc: c.doc }));
   }
 
   revision(number: number): Promise<Revision | undefined> {
@@ -238,6 +267,8 @@ export class ReplicaStore implements Store {
       this.#db.revisions(from, to),
       this.#db.changes(from, to),
     ]);
+    // This replica's own batch was applied meanwhile (applyCommitted): read again from the new head.
+    if (this.#head !== from) return;
     const last = revisions.at(-1);
     if (last === undefined || revisions.length !== last.number - from) {
       // Numbers missing after the head: not the history this replica built on (a new epoch).
@@ -269,6 +300,8 @@ export class ReplicaStore implements Store {
     }
     for (const v of versions) this.#apply(state, v);
     const moved = h2 !== this.#head;
+    // Whatever this replica applied of its own meanwhile (above h2) is read again by the next catch-up.
+    if (this.#head > this.#target) this.#target = this.#head;
     this.#state = state;
     this.#sorted.clear();
     this.#head = h2;
