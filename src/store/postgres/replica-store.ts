@@ -63,6 +63,7 @@ export class ReplicaStore implements Store, CommittedCache {
   #listener: pg.Client | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
+  #syncRetry: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #applied = 0;
   #reloads = 0;
@@ -211,6 +212,7 @@ export class ReplicaStore implements Store, CommittedCache {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#syncRetry !== undefined) clearTimeout(this.#syncRetry);
     if (this.#poll !== undefined) clearInterval(this.#poll);
     await this.#syncing?.catch(() => undefined);
     const listener = this.#listener;
@@ -237,13 +239,26 @@ export class ReplicaStore implements Store, CommittedCache {
 
   /** One sync at a time; it runs until nothing is wanted, and never rejects. */
   #kick(): Promise<void> {
+    let failed = false;
     this.#syncing ??= this.#sync()
       .catch((err: unknown) => {
-        this.#log.warn("replica sync failed; reloading on the next notification or poll", { err });
+        failed = true;
+        this.#log.warn("replica sync failed; reloading in a second", { err });
         this.#reloadWanted = true;
       })
       .finally(() => {
         this.#syncing = undefined;
+        if (this.#closed || (this.#target <= this.#head && !this.#reloadWanted)) return;
+        // A failure is tried again after a pause; work raised after the loop's last look (whose
+        // caller got the finished promise) starts at once.
+        if (!failed) void this.#kick();
+        else if (this.#syncRetry === undefined) {
+          this.#syncRetry = setTimeout(() => {
+            this.#syncRetry = undefined;
+            void this.#kick();
+          }, 1000);
+          this.#syncRetry.unref();
+        }
       });
     return this.#syncing;
   }
