@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { AgentChannel } from "../../src/controller/agent-channel.js";
+import type { AgentConfig } from "../../src/model/agent-protocol.js";
 import { BallastError } from "../../src/model/errors.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { ControllerLock } from "../../src/store/postgres/controller-lock.js";
@@ -100,6 +102,43 @@ describe("postgres replicas", () => {
       assert.deepEqual(await b.list("loadBalancer"), []);
       await gone;
     } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("pushes config to an agent long-polling replica B when replica A writes", async () => {
+    const [a, b] = await replicaPair("push");
+    const channel = new AgentChannel({ store: b, token: "t0ken", zones: ["us-east-1a"], logger });
+    try {
+      const port = await channel.listen(0, "127.0.0.1");
+      const have = await b.head();
+      // The long poll is waiting on B before A writes.
+      const t0 = performance.now();
+      const polled = fetch(`http://127.0.0.1:${port}/agent/v1/config?zone=us-east-1a&have=${have}&wait=20`, {
+        headers: { authorization: "Bearer t0ken" },
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const { revision } = await a.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put(
+          "loadBalancer",
+          "pushed",
+          aLoadBalancer({ name: "pushed", availabilityZones: ["us-east-1a"] }),
+        );
+      });
+      const res = await polled;
+      assert.equal(res.status, 200);
+      const doc = (await res.json()) as AgentConfig;
+      assert.equal(doc.revision, revision?.number);
+      assert.deepEqual(
+        doc.loadBalancers.map((l) => l.name),
+        ["pushed"],
+      );
+      process.stderr.write(
+        `# agent on B got A's write after ${(performance.now() - t0 - 100).toFixed(0)} ms\n`,
+      );
+    } finally {
+      await channel.close();
       await a.close();
       await b.close();
     }
