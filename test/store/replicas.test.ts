@@ -10,6 +10,7 @@ import pg from "pg";
 import { AgentChannel } from "../../src/controller/agent-channel.js";
 import type { AgentConfig } from "../../src/model/agent-protocol.js";
 import { BallastError } from "../../src/model/errors.js";
+import { APPEND_ONLY_TABLES } from "../../src/store/journal.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { ControllerLock } from "../../src/store/postgres/controller-lock.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
@@ -17,6 +18,7 @@ import { ReplicaStore } from "../../src/store/postgres/replica-store.js";
 import { createLogger } from "../../src/util/logger.js";
 import { aLoadBalancer, meta } from "../support/builders.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
+import { storeConformance } from "./conformance.js";
 
 const logger = createLogger({}, "error");
 let server: PostgresServer;
@@ -328,4 +330,26 @@ describe("postgres replicas", () => {
       await Promise.all(locks.map((l) => l.stop()));
     }
   });
+});
+
+// The replica store keeps the store contract too: the shared suite, on a replica over its own schema.
+let replicaSchemas = 0;
+let replicaSchema = "";
+storeConformance("postgres replica", {
+  open: async () => {
+    replicaSchema = `replica_conformance_${++replicaSchemas}`;
+    return ReplicaStore.open(await PostgresStore.open(server.url, { schema: replicaSchema }), { logger });
+  },
+  reopen: async () =>
+    ReplicaStore.open(await PostgresStore.open(server.url, { schema: replicaSchema }), { logger }),
+  rawSql: (store, sql) => store.database.rawSql(sql),
+  // Another handle's commits reach this replica a notification later.
+  settle: async (store) => {
+    const head = await store.database.head();
+    await until(async () => (await store.head()) >= head);
+  },
+  dropGuard: async (store) => {
+    for (const table of APPEND_ONLY_TABLES)
+      await store.database.rawSql(`DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`);
+  },
 });
