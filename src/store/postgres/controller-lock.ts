@@ -18,6 +18,8 @@ import type { Logger } from "../../util/logger.js";
 
 /** Identifies "the active controller" among advisory locks: ASCII "BLAC". */
 const CONTROLLER_LOCK_CLASS = 0x424c4143;
+/** A standby that cannot reach the database says so at most this often. */
+const WARN_EVERY_MS = 60_000;
 /** PostgreSQL keeps 63 bytes of an application_name. */
 const APPLICATION_NAME_MAX = 63;
 
@@ -45,6 +47,7 @@ export class ControllerLock implements ActiveController {
   #stopped = true;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
+  #warnedAt = 0;
 
   constructor(opts: ControllerLockOptions) {
     this.#o = opts;
@@ -180,7 +183,9 @@ export class ControllerLock implements ActiveController {
           err,
         });
       this.#become(false);
-    } else if (err !== undefined && !this.#stopped) {
+    } else if (err !== undefined && !this.#stopped && Date.now() - this.#warnedAt >= WARN_EVERY_MS) {
+      // While the database is unreachable this fails every poll: one line a minute says so.
+      this.#warnedAt = Date.now();
       this.#o.logger.warn("controller lock connection failed; retrying", { replica: this.#o.replicaId, err });
     }
   }

@@ -64,6 +64,7 @@ export class ReplicaStore implements Store, CommittedCache {
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
   #syncRetry: NodeJS.Timeout | undefined;
+  #warnedAt = 0;
   #poll: NodeJS.Timeout | undefined;
   #applied = 0;
   #reloads = 0;
@@ -363,7 +364,11 @@ export class ReplicaStore implements Store, CommittedCache {
       this.#listener = undefined;
       client.end().catch(() => undefined);
       if (this.#closed) return;
-      this.#log.warn("journal notifications lost; reconnecting, then reloading the state", { err });
+      // Every failed reconnection ends here too: one line a minute while the database is away.
+      if (Date.now() - this.#warnedAt >= 60_000) {
+        this.#warnedAt = Date.now();
+        this.#log.warn("journal notifications lost; reconnecting, then reloading the state", { err });
+      }
       this.#retry = setTimeout(() => {
         this.#listen().then(
           () => {
