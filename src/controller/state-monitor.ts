@@ -35,8 +35,9 @@ export interface StateMonitorOptions {
   /** Seconds between checks (default 5). */
   readonly intervalSeconds?: number;
   /**
-   * Checks and repairs run only while this says the process is the active controller (a standby
-   * replica leaves them to the active one). Default: always.
+   * Repairs run only while this says the process is the active controller (a standby replica
+   * leaves them to the active one). Checks run on every replica: each must know, to refuse
+   * changes itself, when the journal is damaged (read-only mode). Default: always active.
    */
   readonly active?: ActiveController;
 }
@@ -87,7 +88,7 @@ export class StateMonitor implements WriteGate {
     this.#stopped = false;
     const tick = (): void => {
       const t0 = performance.now();
-      (this.#opts.active?.isActive() === false ? Promise.resolve() : this.check())
+      this.check()
         .catch((err: unknown) => this.#opts.logger.error("state check failed", { err }))
         .finally(() => {
           if (this.#stopped) return;
@@ -158,9 +159,9 @@ export class StateMonitor implements WriteGate {
 
   /** The entities the verification named get the journal's newest version, as one new revision. */
   async #repair(divergences: readonly Divergence[]): Promise<void> {
-    // Lost the controller lock during the check: the new active controller repairs, not this one.
+    // A standby (or one that lost the controller lock during the check): the active one repairs.
     if (this.#opts.active?.isActive() === false) {
-      this.#opts.logger.warn("repair skipped: no longer the active controller", {
+      this.#opts.logger.debug("repair left to the active controller", {
         divergences: divergences.length,
       });
       return;

@@ -175,9 +175,11 @@ describe("control-plane replicas on PostgreSQL", () => {
     const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
     await waitFor(async () => acked >= 60, { timeoutMs: 30_000, what: "writes before the kill" });
 
-    // Only the active controller runs the workflows: A's state monitor has checked, B's has not.
-    assert.ok(await stateCheck(a), "A checked the state");
-    assert.equal(await stateCheck(b), null, "B, a standby, never did");
+    // Only the active controller runs the workflows: A scheduled backups, B did not. Both check
+    // the state (each must know by itself when to refuse changes).
+    assert.match(a.output(), /backups scheduled/);
+    assert.doesNotMatch(b.output(), /backups scheduled/);
+    await waitFor(async () => (await stateCheck(b)) !== null, { what: "B's state check" });
     a.proc.kill("SIGKILL");
     killedAt = performance.now();
     await once(a.proc, "exit");
@@ -205,9 +207,9 @@ describe("control-plane replicas on PostgreSQL", () => {
     });
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /\(this one\)\s+active controller/);
-    await waitFor(async () => (await stateCheck(b)) !== null, {
+    await waitFor(async () => /backups scheduled/.test(b.output()), {
       timeoutMs: 5000,
-      what: "B's state monitor to run",
+      what: "B's backups to be scheduled",
     });
 
     // Every writer's last acknowledged change is what the survivor reads, and the journal verifies.
