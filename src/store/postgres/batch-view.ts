@@ -10,7 +10,7 @@ import type { EntityKind, EntityTypes } from "../../model/types.js";
 import { canonicalJson, collapseWrites, type PendingChange } from "../journal.js";
 import type { DocCodec } from "../secrets/codec.js";
 import { hasSecrets } from "../secrets/codec.js";
-import type { Current, EntityDifference, MutationTx, Revision } from "../store.js";
+import type { Current, EntityDifference, EntityVersion, MutationTx, Revision } from "../store.js";
 
 /** A replica's state in memory, read synchronously. */
 export interface CommittedCache {
@@ -24,6 +24,12 @@ export interface CommittedCache {
    * now, so the memory is at the journal's head for the next batch with no read at all.
    */
   applyCommitted(from: number, revisions: readonly Appended[]): void;
+  /**
+   * Another replica's revisions after `from`, read by a batch under the journal lock: apply them,
+   * so the batch can read the memory. Ignored unless the memory is still at `from` and the
+   * revisions follow it without a gap.
+   */
+  applyJournal(from: number, revisions: readonly Revision[], versions: readonly EntityVersion[]): void;
 }
 
 /** A revision a batch appended, with its changes as the mutation gave them. */

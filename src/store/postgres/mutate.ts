@@ -12,8 +12,12 @@ import {
   type CurrentRow,
   type DifferenceRow,
   REVISION_COLUMNS,
+  type RevisionRow,
   revisionValues,
   toDifference,
+  toRevision,
+  toVersion,
+  type VersionRow,
 } from "../rows.js";
 import type { DocCodec } from "../secrets/codec.js";
 import type { EntityDifference, MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
@@ -77,6 +81,16 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
         target.s,
         async (client) => {
           let last = await lastRevision(client, target.s);
+          // Memory behind the head (another replica wrote): bring it there with two reads, once
+          // for the batch, rather than reading the database for every mutation.
+          const behind = target.cache?.cachedHead();
+          if (
+            target.cache !== undefined &&
+            behind !== undefined &&
+            last !== undefined &&
+            behind < last.number
+          )
+            await catchUpUnderLock(client, target, behind, last.number);
           // Memory at the journal's head is the committed state: read it, not the database.
           const view =
             target.cache !== undefined && target.cache.cachedHead() === (last?.number ?? 0)
@@ -136,6 +150,29 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
     if (o.ok) job.resolve(o.value);
     else job.reject(o.error);
   });
+}
+
+/** Reads the revisions and versions in (from, to] on the batch's connection into the replica's memory. */
+async function catchUpUnderLock(
+  client: pg.PoolClient,
+  target: BatchTarget,
+  from: number,
+  to: number,
+): Promise<void> {
+  const revisions = await client.query<RevisionRow>(
+    `SELECT * FROM ${target.s}.revisions WHERE number > $1 AND number <= $2 ORDER BY number`,
+    [from, to],
+  );
+  const versions = await client.query<VersionRow>(
+    `SELECT kind, key, revision, doc FROM ${target.s}.versions
+     WHERE revision > $1 AND revision <= $2 ORDER BY revision, kind, key`,
+    [from, to],
+  );
+  target.cache?.applyJournal(
+    from,
+    revisions.rows.map(toRevision),
+    versions.rows.map((r) => toVersion(r, target.codec)),
+  );
 }
 
 /** One job in its own transaction, run again while the server aborts it for a retryable reason. */

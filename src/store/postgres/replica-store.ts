@@ -155,6 +155,17 @@ export class ReplicaStore implements Store, CommittedCache {
     for (const { revision } of revisions) this.#emit(revision);
   }
 
+  applyJournal(from: number, revisions: readonly Revision[], versions: readonly EntityVersion[]): void {
+    const last = revisions.at(-1);
+    if (from !== this.#head || this.#closed || last === undefined || revisions.length !== last.number - from)
+      return;
+    for (const v of versions) this.#apply(this.#state, v);
+    this.#head = last.number;
+    this.#applied += revisions.length;
+    if (this.#head > this.#target) this.#target = this.#head;
+    for (const r of revisions) this.#emit(r);
+  }
+
   cachedList(kind: EntityKind): { key: string; doc: EntityTypes[EntityKind] }[] {
     const m = this.#state.get(kind);
     if (m === undefined) return [];
