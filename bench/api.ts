@@ -2,7 +2,11 @@
  * API benchmark: the AWS Query API with real SigV4, served by `ballast control` in its own process.
  *
  *   node dist/bench/api.js [--driver sqlite|postgres|both] [--lbs 100] [--concurrency 32]
- *                          [--describe 20000] [--mutations 5000] [--server-prof DIR]
+ *                          [--describe 20000] [--mutations 5000] [--replicas 1] [--server-prof DIR]
+ *
+ * With `--replicas N` the PostgreSQL run starts N `ballast control` replicas on the one database and
+ * spreads the in-flight workers over them (worker w talks to replica w mod N); SQLite always runs
+ * one control plane. Server CPU is the sum over the replicas.
  *
  * The store is preloaded directly (N load balancers with 10 IP-address instances each), then the
  * control plane is spawned on it and driven over HTTP/1.1 keep-alive by undici with `concurrency`
@@ -37,6 +41,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     describe: { type: "string", default: "20000" },
     mutations: { type: "string", default: "5000" },
+    /** Control-plane replicas on PostgreSQL (SQLite: always one). */
+    replicas: { type: "string", default: "1" },
     /** Write a CPU profile of the server process into this directory. */
     "server-prof": { type: "string" },
   },
@@ -45,6 +51,7 @@ const LBS = Number(values.lbs);
 const CONCURRENCY = Number(values.concurrency);
 const DESCRIBES = Number(values.describe);
 const MUTATIONS = Number(values.mutations);
+const REPLICAS = Number(values.replicas);
 const drivers = values.driver === "both" ? ["sqlite", "postgres"] : [values.driver];
 if (LBS < CONCURRENCY)
   throw new Error("--lbs must be at least --concurrency: each worker owns a load balancer");
@@ -204,19 +211,20 @@ interface PhaseResult {
 /** Runs `work[w]` (pre-signed requests) on worker w, in order, all workers at once. */
 async function runPhase(
   phase: string,
-  server: Server,
-  pool: Pool,
+  servers: readonly Server[],
+  pools: readonly Pool[],
   work: readonly Signed[][],
 ): Promise<PhaseResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError = "";
-  const pid = server.child.pid ?? 0;
-  const serverBefore = processCpuMs(pid);
+  const serversCpuMs = (): number => servers.reduce((sum, s) => sum + processCpuMs(s.child.pid ?? 0), 0);
+  const serverBefore = serversCpuMs();
   const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
-    work.map(async (list) => {
+    work.map(async (list, w) => {
+      const pool = pools[w % pools.length] as Pool;
       for (const req of list) {
         const t0 = performance.now();
         const res = await pool.request({ path: "/", method: "POST", headers: req.headers, body: req.body });
@@ -231,7 +239,7 @@ async function runPhase(
   );
   const seconds = (performance.now() - start) / 1000;
   const client = process.cpuUsage(clientBefore);
-  const serverCpu = (processCpuMs(pid) - serverBefore) / 1000;
+  const serverCpu = (serversCpuMs() - serverBefore) / 1000;
   if (firstError) console.error(`  ${phase}: first error: ${firstError}`);
   latencies.sort((a, b) => a - b);
   const q = (p: number): number =>
@@ -273,41 +281,49 @@ async function benchDriver(
   driver: string,
   storeSpec: string,
   open: () => Promise<Store>,
+  replicas = 1,
 ): Promise<PhaseResult[]> {
-  console.log(`\n${driver}: ${LBS} load balancers, ${CONCURRENCY} requests in flight`);
+  console.log(
+    `\n${driver}: ${LBS} load balancers, ${CONCURRENCY} requests in flight, ${replicas} control plane(s)`,
+  );
   await preload(await open());
   const dataDir = mkdtempSync(join(tmpdir(), "ballast-bench-api-"));
-  const server = await startServer(dataDir, storeSpec);
-  const pool = new Pool(`http://${server.host}`, { connections: CONCURRENCY, pipelining: 1 });
+  // One after the other: the first creates the data directory's secret key, the others read it.
+  const servers: Server[] = [];
+  for (let r = 0; r < replicas; r++) servers.push(await startServer(dataDir, storeSpec));
+  const pools = servers.map(
+    (s) => new Pool(`http://${s.host}`, { connections: Math.ceil(CONCURRENCY / replicas), pipelining: 1 }),
+  );
+  const hostOf = (w: number): string => (servers[w % servers.length] as Server).host;
   try {
     const out: PhaseResult[] = [];
-    // Warm-up: JIT on both sides, connections open.
+    // Every phase is signed first: a pause between phases longer than the server's keep-alive
+    // timeout would let it close sockets the client is about to reuse.
     const warm = await signAll("warm-up", CONCURRENCY * 50, (w) =>
-      sign(server.host, { Action: "DescribeLoadBalancers", "LoadBalancerNames.member.1": `lb-${w}` }),
+      sign(hostOf(w), { Action: "DescribeLoadBalancers", "LoadBalancerNames.member.1": `lb-${w}` }),
     );
-    await runPhase("warm-up", server, pool, warm);
-
     const describe = await signAll("DescribeLoadBalancers", DESCRIBES, (w, i) =>
-      sign(server.host, {
+      sign(hostOf(w), {
         Action: "DescribeLoadBalancers",
         "LoadBalancerNames.member.1": `lb-${(w + i * CONCURRENCY) % LBS}`,
       }),
     );
-    out.push(await runPhase("DescribeLoadBalancers (one by name)", server, pool, describe));
-
     const mutations = await signAll("Register/Deregister", MUTATIONS, (w, i) => {
       const ip = `10.250.${w}.${(Math.floor(i / 2) % 250) + 1}`;
-      return sign(server.host, {
+      return sign(hostOf(w), {
         Action: i % 2 === 0 ? "RegisterInstancesWithLoadBalancer" : "DeregisterInstancesFromLoadBalancer",
         LoadBalancerName: `lb-${w}`,
         "Instances.member.1.InstanceId": ip,
       });
     });
-    out.push(await runPhase("Register/DeregisterInstances alternating", server, pool, mutations));
+    // Warm-up: JIT on both sides, connections open.
+    await runPhase("warm-up", servers, pools, warm);
+    out.push(await runPhase("DescribeLoadBalancers (one by name)", servers, pools, describe));
+    out.push(await runPhase("Register/DeregisterInstances alternating", servers, pools, mutations));
     return out;
   } finally {
-    await pool.close();
-    await server.stop();
+    for (const pool of pools) await pool.close();
+    for (const server of servers) await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -330,7 +346,10 @@ try {
     } else if (driver === "postgres") {
       pg ??= await startPostgres();
       const url = pg.url;
-      results.push({ driver, rows: await benchDriver(driver, url, () => PostgresStore.open(url)) });
+      results.push({
+        driver: REPLICAS > 1 ? `postgres ×${REPLICAS}` : driver,
+        rows: await benchDriver(driver, url, () => PostgresStore.open(url), REPLICAS),
+      });
     } else {
       throw new Error(`unknown driver ${driver}: use sqlite, postgres or both`);
     }

@@ -7,7 +7,7 @@ import type { CommandSpec } from "./command.js";
 import { AUDIT, KEYS, POLICIES, PRINCIPALS } from "./specs/access.js";
 import { CERTS, INSTANCES, LIMITS, SUBNETS } from "./specs/inventory.js";
 import { HEALTH, LB } from "./specs/load-balancers.js";
-import { AGENTS, ALARMS, GUARD } from "./specs/safety.js";
+import { AGENTS, ALARMS, CONTROL_PLANES, GUARD } from "./specs/safety.js";
 import { STATE } from "./specs/state.js";
 import { AGENT, CONTROL, DRILL, UP } from "./specs/system.js";
 import { TICKETS } from "./specs/tickets.js";
@@ -39,6 +39,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { spec: HEALTH, group: VIEW, load: async () => (await import("./load-balancers.js")).healthCommand },
   { spec: STATE, group: SAFETY, load: async () => (await import("./state.js")).stateCommand },
   { spec: AGENTS, group: SAFETY, load: async () => (await import("./agents.js")).agentsCommand },
+  {
+    spec: CONTROL_PLANES,
+    group: SAFETY,
+    load: async () => (await import("./control-planes.js")).controlPlanesCommand,
+  },
   { spec: ALARMS, group: SAFETY, load: async () => (await import("./guard.js")).alarmsCommand },
   { spec: GUARD, group: SAFETY, load: async () => (await import("./guard.js")).guardCommand },
   { spec: TICKETS, group: SAFETY, load: async () => (await import("./tickets.js")).ticketsCommand },

@@ -31,7 +31,6 @@ import { DnsResponder } from "../dns/responder.js";
 import { storeResolver } from "../dns/store-resolver.js";
 import type { SafetyControl } from "../model/guard.js";
 import { isRegionName } from "../model/region.js";
-import { openStore } from "../store/open.js";
 import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
@@ -49,6 +48,7 @@ import type { MetricFamilies } from "../util/prometheus.js";
 import { countFlag, intFlag, UsageError } from "./args.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
 import { type AgentTls, type FleetFlagValues, type FleetSettings, fleetFlagOptions } from "./fleet-flags.js";
+import { openReplication } from "./replication.js";
 
 export interface ControlPlaneOptions {
   readonly dataDir: string;
@@ -195,7 +195,9 @@ export interface RunningControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const { logger } = opts;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(opts.store, opts.dataDir);
+  // On PostgreSQL a replica among others: the state in memory, the workflows only while active.
+  const replication = await openReplication(opts.store, opts.dataDir, logger);
+  const { store, controller } = replication;
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.reverse())
@@ -212,7 +214,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       service: "elasticloadbalancing",
     });
     // Detect and repair, and the blast-radius guard that holds removals while the state is unverified.
-    const monitor = new StateMonitor({ store, logger });
+    const monitor = new StateMonitor({ store: replication.database, logger, active: controller });
     monitor.start();
     closers.push(() => monitor.stop());
     const backupDir = join(opts.dataDir, "backups");
@@ -222,17 +224,35 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       intervalMs: (opts.backupIntervalSeconds ?? 3600) * 1000,
       keep: opts.backupKeep ?? 48,
       logger: logger.child({ component: "backup" }),
-      paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode: the journal is damaged"),
+      paused: () =>
+        !controller.isActive()
+          ? "a standby replica: the active controller takes the backups"
+          : monitor.readOnly() === undefined
+            ? undefined
+            : "read-only mode: the journal is damaged",
     });
-    backups.start();
+    // The workflows follow the controller lock: started on taking it, stopped the moment it is lost.
+    const follow = (active: boolean): void => {
+      if (!active) {
+        backups.stop().catch((err: unknown) => logger.error("backup stop failed", { err }));
+        return;
+      }
+      backups.start();
+      monitor.check().catch((err: unknown) => logger.error("state check failed", { err }));
+    };
+    const unfollow = controller.onChange(follow);
     closers.push(() => backups.stop());
+    closers.push(async () => {
+      unfollow();
+    });
+    if (controller.isActive()) backups.start();
 
     const guard = new ChangeGuard({ store, logger, stateVerified: () => monitor.verified });
     // Placement, failover and scaling: journal decisions, made only on the active controller.
     const fleet = new Fleet({
       store,
       logger: logger.child({ component: "fleet" }),
-      isActiveController: opts.isActiveController ?? (() => true),
+      isActiveController: opts.isActiveController ?? (() => controller.isActive()),
       stateVerified: () => monitor.verified,
       paused: () => (monitor.readOnly() === undefined ? undefined : "read-only mode"),
       ...opts.fleet,
@@ -306,6 +326,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       backupDir,
       safety,
       repair,
+      controlPlanes: () => replication.view(),
       ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     });
     // Read at scrape time: the agent channel adds its refusals once it exists.
@@ -314,6 +335,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       ...changeControl.counters(),
       ...apiMetrics.families(),
       { renderInto: (exp) => exp.raw(fleet.metricsText()) },
+      { renderInto: (exp) => exp.raw(replication.render()) },
     ];
     const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
     // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
@@ -364,6 +386,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     families.push(channel.refusalFamilies);
     const agentPort = await channel.listen(opts.agentPort, opts.host);
     closers.push(() => channel.close());
+    // Contend for the controller lock once this replica serves: the first to start takes it.
+    await replication.start(apiPort);
+    closers.push(() => replication.stop());
 
     const dns = new DnsResponder({
       host: opts.host,

@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { AgentStatus } from "../model/agent-protocol.js";
 import type { StateAlarm, StateCheck } from "../model/guard.js";
+import type { ActiveController } from "../model/leadership.js";
 import type { ReadOnlyIncident, WriteGate } from "../model/read-only.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
 import { type Divergence, JOURNAL_DAMAGE, verifyJournal } from "../store/ops/verify.js";
@@ -33,6 +34,12 @@ export interface StateMonitorOptions {
   readonly logger: Logger;
   /** Seconds between checks (default 5). */
   readonly intervalSeconds?: number;
+  /**
+   * Repairs run only while this says the process is the active controller (a standby replica
+   * leaves them to the active one). Checks run on every replica: each must know, to refuse
+   * changes itself, when the journal is damaged (read-only mode). Default: always active.
+   */
+  readonly active?: ActiveController;
 }
 
 export class StateMonitor implements WriteGate {
@@ -152,6 +159,13 @@ export class StateMonitor implements WriteGate {
 
   /** The entities the verification named get the journal's newest version, as one new revision. */
   async #repair(divergences: readonly Divergence[]): Promise<void> {
+    // A standby (or one that lost the controller lock during the check): the active one repairs.
+    if (this.#opts.active?.isActive() === false) {
+      this.#opts.logger.debug("repair left to the active controller", {
+        divergences: divergences.length,
+      });
+      return;
+    }
     const entities: EntityRef[] = [];
     for (const d of divergences)
       if (d.kind !== undefined && d.key !== undefined) entities.push({ kind: d.kind, key: d.key });

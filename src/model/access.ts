@@ -324,6 +324,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route("GET", "/agent-keys", "ListAgentKeys", `arn:aws:ballast::${A}:agent/*`),
   route("POST", "/agent-keys/{name}", "CreateAgentKey", `arn:aws:ballast::${A}:agent/{name}`),
   route("POST", "/agent-keys/{name}/revoke", "RevokeAgentKey", `arn:aws:ballast::${A}:agent/{name}`),
+  route("GET", "/control-planes", "ListControlPlanes", `arn:aws:ballast::${A}:control-plane/*`),
   route("POST", "/guard/holds/{zone}/release", "ReleaseGuardHold", `arn:aws:ballast::${A}:guard-hold/{zone}`),
   route("POST", "/guard/holds/{zone}/discard", "DiscardGuardHold", `arn:aws:ballast::${A}:guard-hold/{zone}`),
   route("GET", "/principals", "ListPrincipals", `arn:aws:iam::${A}:user/*`),

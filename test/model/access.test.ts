@@ -67,6 +67,7 @@ const SERVED_ROUTES: readonly [string, string][] = [
   ["GET", "/agent-keys"],
   ["POST", "/agent-keys/edge-1"],
   ["POST", "/agent-keys/edge-1/revoke"],
+  ["GET", "/control-planes"],
   ["POST", "/guard/holds/us-east-1a/release"],
   ["POST", "/guard/holds/us-east-1a/discard"],
   ["GET", "/principals"],

@@ -21,6 +21,12 @@ export interface StoreFactory<S extends Store = Store> {
   rawSql(store: S, sql: string): Promise<number>;
   /** Drops the journal's guard triggers, leaving the database as a version without them made it. */
   dropGuard(store: S): Promise<void>;
+  /**
+   * For a store whose reads catch up with other handles' commits a moment later (a PostgreSQL
+   * replica): resolves once `store` has applied everything committed so far. Absent: reads are
+   * never behind.
+   */
+  settle?(store: S): Promise<void>;
 }
 
 /** Raw edits of the journal, each with the operation and table the database must name in refusing it. */
@@ -169,12 +175,14 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
         }),
       );
       await Promise.all(writers);
+      await factory.settle?.(store);
       const lb = await store.get("loadBalancer", "race");
       assert.equal(lb?.doc.instances.length, 20);
       if (other !== store) await other.close();
     });
 
     it("notifies commit listeners with the new revision", async () => {
+      await factory.settle?.(store);
       const seen: number[] = [];
       const off = store.onCommit((r) => seen.push(r.number));
       const { revision } = await store.mutate(meta(), async (tx) => {

@@ -73,7 +73,8 @@ async function assertChain(store: Store): Promise<void> {
 /** Opens the store in its own process and appends N instances to one load balancer. */
 const WRITER = `
 const { PostgresStore } = await import(process.env.STORE_MODULE);
-const store = await PostgresStore.open(process.env.PG_URL, { schema: process.env.PG_SCHEMA });
+// Small batches: each process's burst then spans many transactions, which the others' interleave with.
+const store = await PostgresStore.open(process.env.PG_URL, { schema: process.env.PG_SCHEMA, maxBatch: 4 });
 await new Promise((r) => setTimeout(r, Math.max(0, Number(process.env.START_AT) - Date.now())));
 const id = process.env.WRITER_ID;
 await Promise.all(

@@ -14,6 +14,7 @@
  *   /admin/v1/agents         the agents' reports: zone, revision, refusals  agents.ts
  *   /admin/v1/load-balancers…  the operator's view: configuration, back ends with the reason
  *                            of their last failed check, nodes, traffic    load-balancers.ts
+ *   /admin/v1/control-planes the replicas and the active controller     control-planes.ts
  *   /admin/v1/alarms, /admin/v1/guard/holds…
  *                            the guard's holds and the state check safety.ts
  *   /admin/v1/principals…, /admin/v1/keys…, /admin/v1/policies…
@@ -32,6 +33,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { adminRequest } from "../../model/access.js";
 import { BallastError, isBallastError } from "../../model/errors.js";
 import { BREAK_GLASS_ALARM_HOURS, type BreakGlassAlarm, type SafetyControl } from "../../model/guard.js";
+import type { ControlPlanesView } from "../../model/leadership.js";
 import { validateRegion } from "../../model/region.js";
 import type { Store } from "../../store/store.js";
 import type { TrafficHistory } from "../../store/traffic-history.js";
@@ -48,6 +50,7 @@ import { createAgentRoutes, isAgentsPath } from "./agents.js";
 import { createAuditRoutes, isAuditPath } from "./audit.js";
 import { createCertificateRoutes, isCertificatesPath } from "./certificates.js";
 import { ADMIN_PREFIX, type AdminCall, type Json } from "./common.js";
+import { createControlPlaneRoutes, isControlPlanesPath } from "./control-planes.js";
 import { createInstanceRoutes, isInstancesPath } from "./instances.js";
 import { createRepairRoute, type JournalRepairControl, REPAIR_PATH } from "./journal-repair.js";
 import { createLimitRoutes, isLimitsPath } from "./limits.js";
@@ -89,6 +92,8 @@ export interface AdminHandlerOptions {
   readonly traffic?: TrafficHistory;
   /** The zones agents may serve (an agent's key names one). */
   readonly zones?: readonly string[];
+  /** The control-plane replicas and which one is the active controller (control-planes.ts). */
+  readonly controlPlanes?: () => Promise<ControlPlanesView>;
 }
 
 export function createAdminHandler(
@@ -112,6 +117,7 @@ export function createAdminHandler(
     ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
   });
   const agentKeys = createAgentKeyRoutes({ store: opts.store, zones: opts.zones ?? [] });
+  const controlPlanes = createControlPlaneRoutes(opts.controlPlanes);
   const authorizer = opts.authorizer ?? new Authorizer(opts.store);
   const access = createAccessRoutes({ store: opts.store });
   const auditRoutes = createAuditRoutes({ store: opts.store, ...(opts.audit ? { audit: opts.audit } : {}) });
@@ -234,6 +240,7 @@ export function createAdminHandler(
     if (isAgentsPath(path)) return agents(call);
     if (isLoadBalancersPath(path)) return loadBalancers(call, query);
     if (isAgentKeysPath(path)) return agentKeys(call);
+    if (isControlPlanesPath(path)) return controlPlanes(call);
     if (isCertificatesPath(path)) return certificates(call);
     if (isInstancesPath(path)) return instances(call);
     throw new BallastError("NotFound", `No such resource: ${path}`);

@@ -65,3 +65,10 @@ export const GUARD = defineCommand({
     },
   ],
 });
+
+export const CONTROL_PLANES = defineCommand({
+  name: "control-planes",
+  summary:
+    "The control-plane replicas on one PostgreSQL and which one is the active controller (exit code 1 if none is).",
+  flags: { ...CLIENT_FLAGS, ...JSON_FLAG },
+});

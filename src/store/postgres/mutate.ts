@@ -2,6 +2,7 @@
  * Mutations of the PostgreSQL journal. Each attempt is one transaction under the journal lock:
  * the callback reads committed state nobody else can change until it commits, so revision numbers
  * follow commit order with no gap and no update is lost. An attempt the server aborts runs again.
+ * Concurrent mutations of one process share a transaction (group commit, `commitBatch`).
  */
 import type pg from "pg";
 import type { EntityKind } from "../../model/types.js";
@@ -11,47 +12,238 @@ import {
   type CurrentRow,
   type DifferenceRow,
   REVISION_COLUMNS,
+  type RevisionRow,
   revisionValues,
   toDifference,
+  toRevision,
+  toVersion,
+  type VersionRow,
 } from "../rows.js";
 import type { DocCodec } from "../secrets/codec.js";
-import type { MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
+import type { EntityDifference, MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
+import { type Appended, BatchView, type CommittedCache } from "./batch-view.js";
 import { underJournalLock } from "./transaction.js";
 
 const MAX_ATTEMPTS = 20;
 /** serialization_failure, deadlock_detected, lock_not_available: the attempt can simply run again. */
 const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 
-/** Runs `fn` and appends its writes in schema `s`; `notify` hears of the appended revision. */
-export async function mutate<T>(
-  pool: pg.Pool,
-  s: string,
-  meta: RevisionMeta,
-  fn: (tx: MutationTx) => Promise<T>,
-  notify: (revision: Revision) => void,
-  codec: DocCodec,
-): Promise<MutationResult<T>> {
-  for (let attempt = 1; ; attempt++) {
-    let outcome: MutationResult<T>;
-    try {
-      outcome = await underJournalLock(
-        pool,
-        s,
+/** One mutation waiting for its turn: what it runs, and how its caller hears the outcome. */
+export interface MutationJob {
+  readonly meta: RevisionMeta;
+  readonly fn: (tx: MutationTx) => Promise<unknown>;
+  readonly resolve: (outcome: MutationResult<unknown>) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** The channel every writer notifies after commit; the payload is `<schema>:<revision>`. */
+export const JOURNAL_CHANNEL = "ballast_journal";
+
+/** Where the batches go and whom to tell: the store's pool, schema, codec and listeners. */
+export interface BatchTarget {
+  readonly pool: pg.Pool;
+  /** The schema, quoted. */
+  readonly s: string;
+  /** The schema as named (the notification payload's prefix). */
+  readonly schema: string;
+  readonly codec: DocCodec;
+  /** Hears each appended revision after the commit, in order. */
+  readonly notify: (revision: Revision) => void;
+  /** Counts the transactions committed, the revisions they carried, and whether they read memory. */
+  readonly committed: (revisions: number, fromMemory: boolean) => void;
+  /** A replica's state in memory, read instead of the database when it is at the journal's head. */
+  readonly cache?: CommittedCache | undefined;
+}
+
+/**
+ * Group commit: runs every job of `jobs` in ONE transaction under the journal lock, one after the
+ * other, each appending its own revision chained to the one before — so a burst of concurrent
+ * mutations pays for one commit (one WAL flush) instead of one each, and every revision still has
+ * its own number, meta and hash. A job whose callback throws is left out and fails alone; its
+ * neighbours commit. If the database itself fails the batch (an aborted transaction: a bad
+ * statement, a lost connection), nothing of it was committed, and each job runs again on its own,
+ * so the error reaches only the job that causes it.
+ */
+export async function commitBatch(target: BatchTarget, jobs: readonly MutationJob[]): Promise<void> {
+  if (jobs.length === 1) {
+    const [job] = jobs as [MutationJob];
+    await runAlone(target, job);
+    return;
+  }
+  type Settled = { ok: true; value: MutationResult<unknown> } | { ok: false; error: unknown };
+  let settled: Settled[];
+  /** With the memory read: the head it was at, and what the batch appended after it. */
+  let fromMemory: { from: number; appended: Appended[] } | undefined;
+  try {
+    settled = await withRetries(() =>
+      underJournalLock(
+        target.pool,
+        target.s,
+        async (client) => {
+          let last = await lastRevision(client, target.s);
+          // Memory behind the head (another replica wrote): bring it there with two reads, once
+          // for the batch, rather than reading the database for every mutation.
+          const behind = target.cache?.cachedHead();
+          if (
+            target.cache !== undefined &&
+            behind !== undefined &&
+            last !== undefined &&
+            behind < last.number
+          )
+            await catchUpUnderLock(client, target, behind, last.number);
+          // Memory at the journal's head is the committed state: read it, not the database.
+          const view =
+            target.cache !== undefined && target.cache.cachedHead() === (last?.number ?? 0)
+              ? new BatchView(target.cache)
+              : undefined;
+          const appended: Appended[] = [];
+          fromMemory = view === undefined ? undefined : { from: last?.number ?? 0, appended };
+          const out: Settled[] = [];
+          for (const job of jobs) {
+            const writes: PendingChange[] = [];
+            let result: unknown;
+            try {
+              result = await job.fn(
+                view === undefined
+                  ? tx(client, target.s, writes, target.codec)
+                  : view.tx(writes, differences(client, target.s, target.codec)),
+              );
+            } catch (error) {
+              // The database failed it: the transaction is aborted, the batch falls back.
+              if (isDatabaseError(error)) throw error;
+              out.push({ ok: false, error });
+              continue;
+            }
+            let revision: Revision | undefined;
+            if (view === undefined) {
+              revision = await append(client, target.s, job.meta, collapseWrites(writes), target.codec, last);
+            } else {
+              const { changes, texts } = view.effective(collapseWrites(writes), target.codec);
+              if (changes.length > 0) {
+                revision = nextRevision(last, job.meta, changes);
+                await insertRevision(client, target.s, revision, changes, texts);
+                view.record(changes);
+                appended.push({ revision, changes });
+              }
+            }
+            if (revision !== undefined) last = revision;
+            out.push({ ok: true, value: { revision, result } });
+          }
+          if (out.some((o) => o.ok && o.value.revision !== undefined))
+            await notifyCommit(client, target.schema, last?.number ?? 0);
+          return out;
+        },
+        { idleTimeout: true },
+      ),
+    );
+  } catch {
+    for (const job of jobs) await runAlone(target, job);
+    return;
+  }
+  const revisions = settled.filter((o) => o.ok && o.value.revision !== undefined).length;
+  if (revisions > 0) target.committed(revisions, fromMemory !== undefined);
+  if (fromMemory !== undefined && fromMemory.appended.length > 0)
+    target.cache?.applyCommitted(fromMemory.from, fromMemory.appended);
+  for (const o of settled) if (o.ok && o.value.revision) target.notify(o.value.revision);
+  settled.forEach((o, i) => {
+    const job = jobs[i] as MutationJob;
+    if (o.ok) job.resolve(o.value);
+    else job.reject(o.error);
+  });
+}
+
+/** Reads the revisions and versions in (from, to] on the batch's connection into the replica's memory. */
+async function catchUpUnderLock(
+  client: pg.PoolClient,
+  target: BatchTarget,
+  from: number,
+  to: number,
+): Promise<void> {
+  const revisions = await client.query<RevisionRow>(
+    `SELECT * FROM ${target.s}.revisions WHERE number > $1 AND number <= $2 ORDER BY number`,
+    [from, to],
+  );
+  const versions = await client.query<VersionRow>(
+    `SELECT kind, key, revision, doc FROM ${target.s}.versions
+     WHERE revision > $1 AND revision <= $2 ORDER BY revision, kind, key`,
+    [from, to],
+  );
+  target.cache?.applyJournal(
+    from,
+    revisions.rows.map(toRevision),
+    versions.rows.map((r) => toVersion(r, target.codec)),
+  );
+}
+
+/** One job in its own transaction, run again while the server aborts it for a retryable reason. */
+async function runAlone(target: BatchTarget, job: MutationJob): Promise<void> {
+  let outcome: MutationResult<unknown>;
+  try {
+    outcome = await withRetries(() =>
+      underJournalLock(
+        target.pool,
+        target.s,
         async (client) => {
           const writes: PendingChange[] = [];
-          const result = await fn(tx(client, s, writes, codec));
-          const revision = await append(client, s, meta, collapseWrites(writes), codec);
+          const result = await job.fn(tx(client, target.s, writes, target.codec));
+          const last = await lastRevision(client, target.s);
+          const revision = await append(
+            client,
+            target.s,
+            job.meta,
+            collapseWrites(writes),
+            target.codec,
+            last,
+          );
+          if (revision) await notifyCommit(client, target.schema, revision.number);
           return { revision, result };
         },
         { idleTimeout: true },
-      );
+      ),
+    );
+  } catch (e) {
+    job.reject(e);
+    return;
+  }
+  if (outcome.revision) {
+    target.committed(1, false);
+    target.notify(outcome.revision);
+  }
+  job.resolve(outcome);
+}
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
     } catch (e) {
-      if (attempt < MAX_ATTEMPTS && isRetryable(e)) continue;
+      if (n < MAX_ATTEMPTS && isRetryable(e)) continue;
       throw e;
     }
-    if (outcome.revision) notify(outcome.revision);
-    return outcome;
   }
+}
+
+/**
+ * Tells every replica listening that the journal moved (to `head`, or `compacted`/`epoch` for a
+ * change that rewrote history). Sent inside the transaction: PostgreSQL delivers it on commit
+ * only, so a listener never hears of a revision it cannot read yet, nor of one rolled back.
+ */
+export async function notifyCommit(
+  client: pg.PoolClient,
+  schema: string,
+  head: number | string,
+): Promise<void> {
+  await client.query("SELECT pg_notify($1, $2)", [JOURNAL_CHANNEL, `${schema}:${head}`]);
+}
+
+async function lastRevision(
+  client: pg.PoolClient,
+  s: string,
+): Promise<{ number: number; hash: string } | undefined> {
+  const res = await client.query<{ number: number; hash: string }>(
+    `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
+  );
+  return res.rows[0];
 }
 
 /** The current row of one entity; the store reads through this too. */
@@ -86,27 +278,35 @@ function tx(client: pg.PoolClient, s: string, writes: PendingChange[], codec: Do
     {
       doc: async (kind, key) => (await currentRow(client, s, kind, key))?.doc,
       docs: (kind) => currentRows(client, s, kind),
-      // On the mutation's own connection, under the journal lock: nobody commits until it ends.
-      differencesFrom: async (at: number, kinds: readonly EntityKind[]) => {
-        const res = await client.query<DifferenceRow>(
-          `WITH t AS (
-             SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${s}.versions
-             WHERE revision <= $1 AND kind = ANY($2::text[])
-             ORDER BY kind, key, revision DESC
-           ),
-           c AS (SELECT kind, key, doc FROM ${s}.current WHERE kind = ANY($2::text[]))
-           SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
-                  t.doc AS past_doc, c.doc AS now_doc
-           FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
-           WHERE t.doc IS DISTINCT FROM c.doc`,
-          [at, kinds],
-        );
-        return res.rows.map((r) => toDifference(r, codec));
-      },
+      differencesFrom: differences(client, s, codec),
     },
     writes,
     codec,
   );
+}
+
+/** `differencesFrom` on the mutation's own connection, under the journal lock: nobody commits until it ends. */
+function differences(
+  client: pg.PoolClient,
+  s: string,
+  codec: DocCodec,
+): (at: number, kinds: readonly EntityKind[]) => Promise<readonly EntityDifference[]> {
+  return async (at, kinds) => {
+    const res = await client.query<DifferenceRow>(
+      `WITH t AS (
+         SELECT DISTINCT ON (kind, key) kind, key, doc FROM ${s}.versions
+         WHERE revision <= $1 AND kind = ANY($2::text[])
+         ORDER BY kind, key, revision DESC
+       ),
+       c AS (SELECT kind, key, doc FROM ${s}.current WHERE kind = ANY($2::text[]))
+       SELECT coalesce(t.kind, c.kind) AS kind, coalesce(t.key, c.key) AS key,
+              t.doc AS past_doc, c.doc AS now_doc
+       FROM t FULL JOIN c ON c.kind = t.kind AND c.key = t.key
+       WHERE t.doc IS DISTINCT FROM c.doc`,
+      [at, kinds],
+    );
+    return res.rows.map((r) => toDifference(r, codec));
+  };
 }
 
 /** Appends the writes that change something as the next revision; the caller holds the lock. */
@@ -116,6 +316,7 @@ async function append(
   meta: RevisionMeta,
   writes: readonly PendingChange[],
   codec: DocCodec,
+  last: { readonly number: number; readonly hash: string } | undefined,
 ): Promise<Revision | undefined> {
   if (writes.length === 0) return undefined;
   const before = await client.query<{ kind: string; key: string; doc: string }>(
@@ -128,24 +329,39 @@ async function append(
   const { changes, texts } = effectiveWrites(writes, (kind, key) => stored.get(`${kind}\u0000${key}`), codec);
   if (changes.length === 0) return undefined;
 
-  const last = await client.query<{ number: number; hash: string }>(
-    `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
-  );
-  const revision = nextRevision(last.rows[0], meta, changes);
+  const revision = nextRevision(last, meta, changes);
+  await insertRevision(client, s, revision, changes, texts);
+  return revision;
+}
+
+/** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */
+/** Appends `revision` with its changes (texts as stored): one statement, one round trip. */
+async function insertRevision(
+  client: pg.PoolClient,
+  s: string,
+  revision: Revision,
+  changes: readonly PendingChange[],
+  texts: readonly (string | null)[],
+): Promise<void> {
+  // One statement, one round trip: the revision row, its versions, and `current`. The versions'
+  // foreign key is checked at the end of the statement, when the revision row is there.
+  const [number, ...rest] = revisionValues(revision);
   await client.query(
-    `INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    revisionValues(revision),
-  );
-  await client.query(
-    `WITH w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
+    `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS})
+                VALUES ($1, $5, $6, $7, $8, $9, $10, $11, $12)),
+     w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
      v AS (INSERT INTO ${s}.versions (kind, key, revision, doc) SELECT kind, key, $1, doc FROM w),
      u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
            SELECT kind, key, $1, doc FROM w WHERE doc IS NOT NULL
            ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc)
      DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
-    [revision.number, changes.map((w) => w.kind), changes.map((w) => w.key), texts],
+    [number, changes.map((w) => w.kind), changes.map((w) => w.key), texts, ...rest],
   );
-  return revision;
+}
+
+/** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */
+function isDatabaseError(e: unknown): boolean {
+  return e instanceof Error && "severity" in e && "code" in e;
 }
 
 function isRetryable(e: unknown): boolean {

@@ -5,7 +5,9 @@
  * lock row (transaction.ts), so writers in every process take turns: the callback reads committed
  * state nobody else can change until it commits, revision numbers follow commit order with no
  * gap, and no update is lost. Commits are acknowledged only once flushed (`synchronous_commit` is
- * never left `off`).
+ * never left `off`). Mutations that arrive while one transaction runs wait and then share the next
+ * one (group commit, mutate.ts), each with its own revision; every commit notifies the journal's
+ * channel, so replicas (replica-store.ts) hear of it.
  */
 import pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
@@ -30,6 +32,7 @@ import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
   type CompactionRow,
+  type CurrentRow,
   type RevisionRow,
   toCompaction,
   toCurrent,
@@ -54,15 +57,18 @@ import type {
   Store,
   StoredAuditRecord,
 } from "../store.js";
+import type { CommittedCache } from "./batch-view.js";
 import { compactThrough } from "./compaction.js";
 import { startEpoch } from "./epoch.js";
-import { currentRow, currentRows, mutate } from "./mutate.js";
+import { commitBatch, currentRow, currentRows, type MutationJob, notifyCommit } from "./mutate.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 import { underJournalLock } from "./transaction.js";
 
 export interface PostgresStoreOptions {
   /** The PostgreSQL schema holding the journal; created if absent. Default "public". */
   readonly schema?: string;
+  /** Most mutations one transaction carries (group commit). Default 64. */
+  readonly maxBatch?: number;
   /** Upper bound on pooled connections. Default 10. */
   readonly maxConnections?: number;
   readonly logger?: Logger;
@@ -83,19 +89,61 @@ const types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/** How many mutation transactions committed, and how many revisions they carried. */
+export interface CommitStats {
+  readonly transactions: number;
+  readonly revisions: number;
+  /** Transactions whose mutations read the replica's memory instead of the database. */
+  readonly fromMemory: number;
+}
+
 export class PostgresStore implements Store {
   readonly driver = "postgres";
   readonly codec: DocCodec;
+  /** The schema holding the journal, as named. */
+  readonly schema: string;
+  /** The database this store writes (for a replica's own LISTEN and lock connections). */
+  readonly connectionString: string;
   readonly #pool: pg.Pool;
   readonly #s: string;
   readonly #listeners = new Set<(r: Revision) => void>();
   /** Mutations of this process queue here, so a burst holds one connection, not the whole pool. */
   readonly #queue = new SerialQueue();
+  /** Mutations waiting for the next transaction. */
+  readonly #pending: MutationJob[] = [];
+  readonly #maxBatch: number;
+  #drainQueued = false;
+  #cache: CommittedCache | undefined;
+  #transactions = 0;
+  #revisions = 0;
+  #fromMemory = 0;
 
-  private constructor(pool: pg.Pool, schema: string, codec: DocCodec) {
+  private constructor(
+    pool: pg.Pool,
+    connectionString: string,
+    schema: string,
+    codec: DocCodec,
+    maxBatch: number,
+  ) {
     this.#pool = pool;
+    this.connectionString = connectionString;
     this.codec = codec;
+    this.schema = schema;
     this.#s = quoteIdent(schema);
+    this.#maxBatch = maxBatch;
+  }
+
+  /**
+   * Lets group commit read a replica's state in memory instead of the database whenever it is at
+   * the journal's head (batch-view.ts); the replica store sets itself here.
+   */
+  useCache(cache: CommittedCache): void {
+    this.#cache = cache;
+  }
+
+  /** Mutation transactions committed by this store object, and the revisions they carried. */
+  get commitStats(): CommitStats {
+    return { transactions: this.#transactions, revisions: this.#revisions, fromMemory: this.#fromMemory };
   }
 
   static async open(connectionString: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -116,22 +164,49 @@ export class PostgresStore implements Store {
       await pool.end();
       throw e;
     }
-    return new PostgresStore(pool, schema, opts.codec ?? defaultCodec());
+    const maxBatch = opts.maxBatch ?? 64;
+    return new PostgresStore(pool, connectionString, schema, opts.codec ?? defaultCodec(), maxBatch);
   }
 
   mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
-    return this.#queue.run(() =>
-      mutate(
-        this.#pool,
-        this.#s,
+    return new Promise<MutationResult<T>>((resolve, reject) => {
+      this.#pending.push({
         meta,
         fn,
-        (revision) => {
-          for (const l of this.#listeners) l(revision);
+        resolve: resolve as (outcome: MutationResult<unknown>) => void,
+        reject,
+      });
+      this.#queueDrain();
+    });
+  }
+
+  /** One turn of the queue takes every mutation waiting then (up to maxBatch) into one transaction. */
+  #queueDrain(): void {
+    if (this.#drainQueued) return;
+    this.#drainQueued = true;
+    this.#queue.run(async () => {
+      this.#drainQueued = false;
+      const batch = this.#pending.splice(0, this.#maxBatch);
+      if (this.#pending.length > 0) this.#queueDrain();
+      await commitBatch(
+        {
+          pool: this.#pool,
+          s: this.#s,
+          schema: this.schema,
+          codec: this.codec,
+          notify: (revision) => {
+            for (const l of this.#listeners) l(revision);
+          },
+          cache: this.#cache,
+          committed: (revisions, fromMemory) => {
+            this.#transactions++;
+            if (fromMemory) this.#fromMemory++;
+            this.#revisions += revisions;
+          },
         },
-        this.codec,
-      ),
-    );
+        batch,
+      );
+    });
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
@@ -141,6 +216,18 @@ export class PostgresStore implements Store {
 
   async list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]> {
     return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row, kind, this.codec));
+  }
+
+  /** The whole current state, every kind, with each entity's stored key: one query (replica-store.ts). */
+  async currentEntries(): Promise<{ kind: EntityKind; key: string; current: Current<EntityKind> }[]> {
+    const res = await this.#pool.query<CurrentRow & { kind: EntityKind; key: string }>(
+      `SELECT kind, key, revision, doc FROM ${this.#s}.current`,
+    );
+    return res.rows.map((row) => ({
+      kind: row.kind,
+      key: row.key,
+      current: toCurrent(row, row.kind, this.codec),
+    }));
   }
 
   async head(): Promise<number> {
@@ -210,7 +297,11 @@ export class PostgresStore implements Store {
       underJournalLock(
         this.#pool,
         this.#s,
-        (client) => compactThrough(client, this.#s, through, meta, this.codec),
+        async (client) => {
+          const record = await compactThrough(client, this.#s, through, meta, this.codec);
+          if (record !== undefined) await notifyCommit(client, this.schema, "compacted");
+          return record;
+        },
         {
           commit: (record) => record !== undefined,
         },
@@ -318,7 +409,11 @@ export class PostgresStore implements Store {
   /** A new journal epoch (postgres/epoch.ts): one transaction under the journal lock. */
   async startEpoch(start: EpochStart): Promise<EpochResult> {
     const result = await this.#queue.run(() =>
-      underJournalLock(this.#pool, this.#s, (client) => startEpoch(client, this.#s, start, this.codec)),
+      underJournalLock(this.#pool, this.#s, async (client) => {
+        const result = await startEpoch(client, this.#s, start, this.codec);
+        await notifyCommit(client, this.schema, "epoch");
+        return result;
+      }),
     );
     for (const l of this.#listeners) l(result.revision);
     return result;

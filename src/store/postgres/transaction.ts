@@ -37,7 +37,11 @@ export async function underJournalLock<T>(
       ].join("\n"),
     );
     const value = await fn(client);
-    await client.query((opts.commit?.(value) ?? true) ? "COMMIT" : "ROLLBACK");
+    const commit = opts.commit?.(value) ?? true;
+    const ended = await client.query(commit ? "COMMIT" : "ROLLBACK");
+    // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.
+    if (commit && ended.command === "ROLLBACK")
+      throw new Error("the transaction was aborted and rolled back");
     return value;
   } catch (e) {
     // A connection that cannot even roll back is released as broken, so the pool discards it.
