@@ -55,16 +55,17 @@ async function startReplica(dataDir: string, store: string): Promise<Replica> {
     "control plane: API",
     { BALLAST_LOG_LEVEL: "info" },
   );
-  const m = /control plane: API (http:\/\/127\.0\.0\.1:\d+), agent channel (http:\/\/127\.0\.0\.1:\d+)/.exec(
+  const m = /control plane: API (http:\/\/127\.0\.0\.1:\d+), agent channel (https?:\/\/127\.0\.0\.1:\d+)/.exec(
     output(),
   );
+  if (!m?.[1] || !m[2]) proc.kill("SIGKILL"); // a failed start must not keep the test process alive
   assert.ok(m?.[1] && m[2], output());
   return { proc, apiUrl: m[1], agentUrl: m[2], output };
 }
 
 /** `ballast_controller_active` from the replica's own /metrics. */
 async function activeMetric(r: Replica): Promise<number> {
-  const text = await (await fetch(`${r.agentUrl}/metrics`)).text();
+  const text = await (await fetch(`${r.apiUrl}/metrics`)).text();
   const m = /^ballast_controller_active (\d+)$/m.exec(text);
   assert.ok(m, "the metric is served");
   return Number(m[1]);
