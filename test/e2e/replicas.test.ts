@@ -55,9 +55,10 @@ async function startReplica(dataDir: string, store: string): Promise<Replica> {
     "control plane: API",
     { BALLAST_LOG_LEVEL: "info" },
   );
-  const m = /control plane: API (http:\/\/127\.0\.0\.1:\d+), agent channel (https?:\/\/127\.0\.0\.1:\d+)/.exec(
-    output(),
-  );
+  const m =
+    /control plane: API (http:\/\/127\.0\.0\.1:\d+), agent channel (https?:\/\/127\.0\.0\.1:\d+)/.exec(
+      output(),
+    );
   if (!m?.[1] || !m[2]) proc.kill("SIGKILL"); // a failed start must not keep the test process alive
   assert.ok(m?.[1] && m[2], output());
   return { proc, apiUrl: m[1], agentUrl: m[2], output };
