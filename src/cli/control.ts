@@ -1,7 +1,8 @@
 /** `ballast control`: the control plane alone, for hosts whose agents run elsewhere. */
 import { createLogger } from "../util/logger.js";
 import { parseCommand } from "./command.js";
-import { controlPlaneFlagOptions, startControlPlane } from "./control-plane.js";
+import { startControlPlane } from "./control-plane.js";
+import { controlPlaneFlagOptions } from "./control-plane-flags.js";
 import { agentTlsFlags } from "./fleet-flags.js";
 import { checkPortsFree } from "./ports.js";
 import { CONTROL } from "./specs/system.js";
