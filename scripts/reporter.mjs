@@ -93,6 +93,7 @@ export default async function* compactReporter(source) {
     const isWrapper =
       data.file !== undefined &&
       data.nesting === 0 &&
+      typeof data.name === "string" &&
       (data.name === data.file || resolve(data.name) === data.file);
     // The run's own plan and diagnostics (the runner's totals) name no file: not a file's events.
     if (data.file === undefined && event.type !== "test:pass" && event.type !== "test:fail") continue;

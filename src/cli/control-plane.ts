@@ -246,7 +246,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       { renderInto: (exp) => exp.raw(fleet.metricsText()) },
       { renderInto: (exp) => exp.raw(replication.render()) },
     ];
-    const observability = controlPlaneObservability({ store, monitor, guard, families, logger });
+    // The database itself, not a replica's memory: /readyz and ballast_store_up say whether it answers.
+    const observability = controlPlaneObservability({
+      store: replication.database,
+      monitor,
+      guard,
+      families,
+      logger,
+    });
     // /healthz and /readyz always on the API port; /metrics too unless --metrics-listen moves it.
     const onApiPort = {
       ...observability,

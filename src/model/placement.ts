@@ -144,7 +144,9 @@ function leastLoaded(candidates: readonly string[], counts: NodeCounts): string 
 
 /** True when two placements state the same nodes and scale. */
 export function samePlacement(a: Placement | undefined, b: Placement): boolean {
-  return a !== undefined && canonical(a) === canonical(b);
+  // Nothing placed yet and still nothing to place (no live agent): no revision to write.
+  if (a === undefined) return Object.values(b.nodes).every((n) => n.length === 0) && b.scale === undefined;
+  return canonical(a) === canonical(b);
 }
 
 function canonical(p: Placement): string {

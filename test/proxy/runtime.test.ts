@@ -167,6 +167,8 @@ describe("ProxyRuntime", () => {
             { port: free, protocol: "HTTP", bound: true },
             { port: tls, protocol: "HTTPS", bound: false },
           ],
+          connections: 0,
+          requestCount: 0,
         },
       ],
     );
