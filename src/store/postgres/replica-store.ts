@@ -17,15 +17,9 @@
  * entry, and listings are re-sorted only when their kind changed.
  */
 import pg from "pg";
-import type { AgentStatus } from "../../model/agent-protocol.js";
-import type { GuardDecision } from "../../model/guard.js";
-import type { TicketEvent } from "../../model/ticket.js";
 import { ENTITY_KINDS, type EntityKind, type EntityTypes } from "../../model/types.js";
 import type { Logger } from "../../util/logger.js";
 import type {
-  AuditFilter,
-  AuditRecord,
-  CompactionRecord,
   Current,
   EntityVersion,
   EpochResult,
@@ -35,11 +29,11 @@ import type {
   Revision,
   RevisionMeta,
   Store,
-  StoredAuditRecord,
 } from "../store.js";
 import type { Appended, CommittedCache } from "./batch-view.js";
 import { JOURNAL_CHANNEL } from "./mutate.js";
 import type { PostgresStore } from "./postgres-store.js";
+import { DatabasePassThrough } from "./replica-passthrough.js";
 
 type AnyCurrent = Current<EntityKind>;
 
@@ -49,7 +43,7 @@ export interface ReplicaStoreOptions {
   readonly pollMs?: number;
 }
 
-export class ReplicaStore implements Store, CommittedCache {
+export class ReplicaStore extends DatabasePassThrough implements Store, CommittedCache {
   readonly driver = "postgres";
   readonly #db: PostgresStore;
   readonly #log: Logger;
@@ -72,6 +66,7 @@ export class ReplicaStore implements Store, CommittedCache {
   #reloads = 0;
 
   private constructor(db: PostgresStore, opts: ReplicaStoreOptions) {
+    super(db);
     this.#db = db;
     this.#log = opts.logger.child({ component: "replica-store" });
     this.#pollMs = opts.pollMs ?? 5000;
@@ -174,60 +169,11 @@ export class ReplicaStore implements Store, CommittedCache {
     return [...m.entries()].map(([key, c]) => ({ key, doc: c.doc }));
   }
 
-  revision(number: number): Promise<Revision | undefined> {
-    return this.#db.revision(number);
-  }
-  revisions(from: number, to?: number): Promise<readonly Revision[]> {
-    return this.#db.revisions(from, to);
-  }
-  changes(from: number, to?: number): Promise<readonly EntityVersion[]> {
-    return this.#db.changes(from, to);
-  }
-  history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
-    return this.#db.history(kind, key);
-  }
-  getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
-    return this.#db.getAt(kind, key, revision);
-  }
-  compact(through: number, meta: RevisionMeta): Promise<CompactionRecord | undefined> {
-    return this.#db.compact(through, meta);
-  }
-  compactions(): Promise<readonly CompactionRecord[]> {
-    return this.#db.compactions();
-  }
-  compactedThrough(): Promise<number> {
-    return this.#db.compactedThrough();
-  }
   async startEpoch(start: EpochStart): Promise<EpochResult> {
     const result = await this.#db.startEpoch(start);
     this.#reloadWanted = true;
     await this.#kick();
     return result;
-  }
-  putAgentStatus(status: AgentStatus): Promise<void> {
-    return this.#db.putAgentStatus(status);
-  }
-  agentStatuses(): Promise<readonly AgentStatus[]> {
-    return this.#db.agentStatuses();
-  }
-  appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    return this.#db.appendAudit(records);
-  }
-  audit(filter?: AuditFilter): Promise<readonly StoredAuditRecord[]> {
-    return this.#db.audit(filter);
-  }
-  // Tickets and guard decisions: append-only rows every replica reads from the database.
-  appendTicketEvent(event: TicketEvent): Promise<void> {
-    return this.#db.appendTicketEvent(event);
-  }
-  ticketEvents(ticket?: string): Promise<readonly TicketEvent[]> {
-    return this.#db.ticketEvents(ticket);
-  }
-  appendGuardDecision(decision: GuardDecision): Promise<void> {
-    return this.#db.appendGuardDecision(decision);
-  }
-  guardDecisions(): Promise<readonly GuardDecision[]> {
-    return this.#db.guardDecisions();
   }
 
   /** Hears every revision once this replica has applied it, whichever replica wrote it. */
