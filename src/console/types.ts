@@ -1,14 +1,10 @@
-/** The admin API's answers, as the console reads them. */
-
-export interface LoadBalancerSummary {
-  readonly name: string;
-  readonly region: string;
-  readonly dnsName: string;
-  readonly zones: readonly string[];
-  readonly listeners: number;
-  readonly instances: { readonly inService: number; readonly outOfService: number; readonly unknown: number };
-  readonly createdAt: string;
-}
+/**
+ * The admin API's answers, as the console reads them. The shapes the server declares are its
+ * own types, imported as types only (nothing of the server reaches the bundle).
+ */
+export type { GuardHold } from "../model/guard.js";
+export type { LoadBalancerSummary } from "../model/load-balancer-view.js";
+export type { ChangeTicket as Ticket } from "../model/ticket.js";
 
 export interface ListenerView {
   readonly protocol: string;
@@ -98,36 +94,4 @@ export interface RevisionEntry {
   readonly requestId: string;
   readonly action: string;
   readonly ticket?: string;
-}
-
-export interface Ticket {
-  readonly id: string;
-  readonly state: "pending" | "approved" | "rejected" | "expired" | "closed";
-  readonly requester: string;
-  readonly operations: readonly string[];
-  readonly loadBalancers: readonly string[];
-  readonly region: string;
-  readonly reason: string;
-  readonly durationMinutes: number;
-  readonly openedAt: string;
-  readonly decidedBy?: string;
-  readonly decidedAt?: string;
-  readonly comment?: string;
-  readonly expiresAt?: string;
-  readonly uses: number;
-}
-
-export interface GuardHold {
-  readonly zone: string;
-  readonly fromRevision: number;
-  readonly toRevision: number;
-  readonly since: string;
-  readonly verdict: {
-    readonly held: boolean;
-    readonly reasons: readonly string[];
-    readonly removedLoadBalancers: number;
-    readonly removedListeners: number;
-    readonly removedBackends: number;
-    readonly loadBalancersBefore: number;
-  };
 }
