@@ -120,9 +120,7 @@ export function parseCommand<F extends Flags>(spec: CommandSpec<F>, argv: readon
   }
   const values = parsed.values as FlagValues<F>;
   if (!spec.verbs) {
-    const [extra] = parsed.positionals;
-    if (spec.args === undefined && extra !== undefined)
-      throw new UsageError(`unexpected argument '${extra}'`);
+    checkArguments(spec.name, spec.args, parsed.positionals);
     return { values, positionals: parsed.positionals, verb: undefined };
   }
   const [verbName, ...rest] = parsed.positionals;
@@ -136,7 +134,29 @@ export function parseCommand<F extends Flags>(spec: CommandSpec<F>, argv: readon
   for (const t of parsed.tokens ?? [])
     if (t.kind === "option" && !allowed.includes(t.name))
       throw new UsageError(`--${t.name} does not apply to '${spec.name} ${verb.name}'`);
+  checkArguments(`${spec.name} ${verb.name}`, verb.args, rest);
   return { values, positionals: rest, verb: verb.name };
+}
+
+/**
+ * The positionals against what the help promises ("NAME", "A [B]", "FILE..."): none empty (an
+ * empty name would reach the API as a different path), at least the required ones, and no more
+ * than the help lists. The command's own code may still check what it expects of each.
+ */
+function checkArguments(what: string, args: string | undefined, given: readonly string[]): void {
+  if (given.some((g) => g.trim() === "")) throw new UsageError(`'${what}' was given an empty argument`);
+  const words = args === undefined ? [] : args.split(/\s+/).filter((w) => w !== "");
+  if (words.some((w) => w.endsWith("..."))) return;
+  const required = words.filter((w) => !w.startsWith("[")).length;
+  if (given.length > words.length) {
+    const extra = given[words.length];
+    throw new UsageError(
+      words.length === 0
+        ? `unexpected argument '${extra}'`
+        : `'${what}' takes ${words.join(" ")} (unexpected '${extra}')`,
+    );
+  }
+  if (given.length < required) throw new UsageError(`'${what}' needs ${words.join(" ")}`);
 }
 
 /** The flags a verb takes: the common ones and its own. */

@@ -104,6 +104,18 @@ describe("ballast --help", () => {
         /^ballast agents: unknown verb 'now' \(add, revoke, keys\); run 'ballast agents --help'$/,
       ],
       [["help", "nothing"], /^ballast help: unknown command 'nothing'/],
+      // An empty name would reach the API as another route (GET /load-balancers/ is the list).
+      [["health", ""], /^ballast health: 'health' was given an empty argument; run 'ballast health --help'$/],
+      [
+        ["tickets", "approve", " "],
+        /^ballast tickets approve: 'tickets approve' was given an empty argument/,
+      ],
+      [["keys", "list", "x"], /^ballast keys list: unexpected argument 'x'; run 'ballast keys list --help'$/],
+      [["lb", "show"], /^ballast lb show: 'lb show' needs NAME; run 'ballast lb show --help'$/],
+      [
+        ["state", "diff", "1", "2", "3"],
+        /^ballast state diff: 'state diff' takes A \[B\] \(unexpected '3'\)/,
+      ],
     ];
     for (const [args, line] of cases) {
       const r = await ballast(args);
