@@ -33,6 +33,7 @@ import type { SafetyControl } from "../model/guard.js";
 import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
+import { removalLedgerFor } from "../store/removal-ledger.js";
 import type { Store } from "../store/store.js";
 import { TrafficHistory } from "../store/traffic-history.js";
 import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
@@ -213,9 +214,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       },
     };
     // The two-person rule: one for both APIs, so the bulk window sees every removal.
+    // The bulk window: on PostgreSQL a table every replica counts in, so replicas act as one.
+    const removals = removalLedgerFor(replication.database, logger);
+    closers.push(() => removals.close());
     const changeControl = new ChangeControl({
       store,
       logger,
+      removals,
       ...(opts.bulkThreshold === undefined ? {} : { bulkThreshold: opts.bulkThreshold }),
     });
     const common = {
