@@ -35,7 +35,7 @@ import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
 import { removalLedgerFor } from "../store/removal-ledger.js";
 import type { Store } from "../store/store.js";
-import { TrafficHistory } from "../store/traffic-history.js";
+import { trafficHistoryFor } from "../store/traffic-relay.js";
 import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { observabilityRoute, startObservabilityServer, urlHost } from "../util/observability-server.js";
@@ -233,7 +233,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       changeControl,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
-    const traffic = new TrafficHistory();
+    // Traffic figures: on PostgreSQL relayed among replicas, so any replica shows the fleet's.
+    const { traffic, close: closeTraffic } = await trafficHistoryFor(replication.database, logger);
+    closers.push(closeTraffic);
     const adminApi = createAdminHandler({
       ...common,
       traffic,
