@@ -24,6 +24,8 @@ import { admin, ballastEnv, MAIN, Proc, progress, sdk, sleep, until } from "./fa
 export interface ControllerTrial {
   readonly takeoverMs: number;
   readonly firstMutationMs: number;
+  /** Median time a call through the survivor took before the kill: what "first mutation" compares with. */
+  readonly beforeKillCallMs: number;
   readonly survivorCalls: number;
   readonly survivorFailures: number;
   readonly survivorFailureSamples: readonly string[];
@@ -104,7 +106,7 @@ export async function controllerFailover(trials: number): Promise<ControllerTria
       const trial = await oneTrial(victim, survivor, names);
       results.push(trial);
       progress(
-        `controller trial ${t + 1}/${trials}: takeover ${trial.takeoverMs.toFixed(0)} ms, first mutation ${trial.firstMutationMs.toFixed(0)} ms, ${trial.survivorFailures}/${trial.survivorCalls} survivor calls failed`,
+        `controller trial ${t + 1}/${trials}: takeover ${trial.takeoverMs.toFixed(0)} ms, first mutation ${trial.firstMutationMs.toFixed(0)} ms (a call took ${trial.beforeKillCallMs.toFixed(0)} ms before the kill), ${trial.survivorFailures}/${trial.survivorCalls} survivor calls failed`,
       );
       // The killed replica comes back as the standby, on a new port.
       victim.elb.destroy();
@@ -138,6 +140,7 @@ async function oneTrial(
   let killedAt = Number.POSITIVE_INFINITY;
   let firstAfterKill = Number.POSITIVE_INFINITY;
   let survivorCalls = 0;
+  const beforeKill: number[] = [];
   const survivorFailures: string[] = [];
   const writer = async (w: number): Promise<void> => {
     const viaSurvivor = w % 2 === 1;
@@ -158,7 +161,9 @@ async function oneTrial(
             },
           }),
         );
-        if (viaSurvivor && sentAt >= killedAt) firstAfterKill = Math.min(firstAfterKill, performance.now());
+        const doneAt = performance.now();
+        if (viaSurvivor && sentAt >= killedAt) firstAfterKill = Math.min(firstAfterKill, doneAt);
+        if (viaSurvivor && doneAt < killedAt) beforeKill.push(doneAt - sentAt);
       } catch (e) {
         // Through the killed replica a call may die unanswered; through the survivor none should.
         if (viaSurvivor) survivorFailures.push((e as Error).message);
@@ -188,6 +193,7 @@ async function oneTrial(
   return {
     takeoverMs: takeoverAt - killedAt,
     firstMutationMs: firstAfterKill - killedAt,
+    beforeKillCallMs: [...beforeKill].sort((x, y) => x - y)[Math.floor(beforeKill.length / 2)] ?? Number.NaN,
     survivorCalls,
     survivorFailures: survivorFailures.length,
     survivorFailureSamples: survivorFailures.slice(0, 3),
