@@ -234,8 +234,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
     // Traffic figures: on PostgreSQL relayed among replicas, so any replica shows the fleet's.
-    const { traffic, close: closeTraffic } = await trafficHistoryFor(replication.database, logger);
-    closers.push(closeTraffic);
+    const relay = await trafficHistoryFor(replication.database, logger);
+    const { traffic } = relay;
+    closers.push(relay.close);
     const adminApi = createAdminHandler({
       ...common,
       traffic,
@@ -252,6 +253,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       ...apiMetrics.families(),
       { renderInto: (exp) => exp.raw(fleet.metricsText()) },
       { renderInto: (exp) => exp.raw(replication.render()) },
+      ...(relay.metrics === undefined ? [] : [relay.metrics]),
     ];
     // The database itself, not a replica's memory: /readyz and ballast_store_up say whether it answers.
     const observability = controlPlaneObservability({

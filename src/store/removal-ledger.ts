@@ -89,7 +89,7 @@ export class PostgresRemovalLedger implements RemovalLedger {
   #ready: Promise<void> | undefined;
 
   constructor(connectionString: string, schema: string, logger: Logger) {
-    this.#pool = new pg.Pool({ connectionString, max: 4, application_name: "ballast-bulk-window" });
+    this.#pool = new pg.Pool({ connectionString, max: 2, application_name: "ballast-bulk-window" });
     this.#pool.on("error", (err) => logger.warn("bulk-window connection failed", { err }));
     this.#table = `${quoteIdent(schema)}.bulk_removals`;
     this.#logger = logger;

@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { parseTrafficReports, type TrafficReport } from "../model/traffic.js";
 import type { Logger } from "../util/logger.js";
+import type { Exposition, MetricFamilies } from "../util/prometheus.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import type { Store } from "./store.js";
 import { TrafficHistory } from "./traffic-history.js";
@@ -45,7 +46,7 @@ interface Envelope {
   readonly b: string;
 }
 
-export class RelayedTrafficHistory extends TrafficHistory {
+export class RelayedTrafficHistory extends TrafficHistory implements MetricFamilies {
   readonly #connectionString: string;
   readonly #schema: string;
   readonly #logger: Logger;
@@ -59,9 +60,10 @@ export class RelayedTrafficHistory extends TrafficHistory {
   #seq = 0;
   #closed = false;
   #warnedAt = 0;
-  /** Batches relayed out and recorded from peers, for tests and operators' curiosity. */
+  /** Batches relayed to the other replicas, recorded from them, and not relayed (the database failed). */
   relayed = 0;
   received = 0;
+  failed = 0;
 
   constructor(connectionString: string, schema: string, logger: Logger) {
     super();
@@ -87,6 +89,18 @@ export class RelayedTrafficHistory extends TrafficHistory {
     if (this.#closed) return;
     this.#pending.push([agentId, region, nowMs, reports.map(compact)]);
     this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  renderInto(exp: Exposition): void {
+    exp
+      .family(
+        "ballast_traffic_relay_batches_total",
+        "counter",
+        "Batches of agents' traffic figures relayed to the other replicas (sent), recorded from them (received), or not relayed (failed).",
+      )
+      .sample("ballast_traffic_relay_batches_total", { direction: "sent" }, this.relayed)
+      .sample("ballast_traffic_relay_batches_total", { direction: "received" }, this.received)
+      .sample("ballast_traffic_relay_batches_total", { direction: "failed" }, this.failed);
   }
 
   async close(): Promise<void> {
@@ -121,7 +135,10 @@ export class RelayedTrafficHistory extends TrafficHistory {
         () => {
           this.relayed++;
         },
-        (err: unknown) => this.#warn("traffic figures not relayed to the other replicas", err),
+        (err: unknown) => {
+          this.failed++;
+          this.#warn("traffic figures not relayed to the other replicas", err);
+        },
       );
   }
 
@@ -225,7 +242,7 @@ function expand(reports: unknown): unknown[] {
 export async function trafficHistoryFor(
   store: Store,
   logger: Logger,
-): Promise<{ traffic: TrafficHistory; close: () => Promise<void> }> {
+): Promise<{ traffic: TrafficHistory; metrics?: MetricFamilies; close: () => Promise<void> }> {
   if (!(store instanceof PostgresStore))
     return { traffic: new TrafficHistory(), close: async () => undefined };
   const relayed = new RelayedTrafficHistory(store.connectionString, store.schema, logger);
@@ -235,5 +252,5 @@ export async function trafficHistoryFor(
     await relayed.close();
     throw e;
   }
-  return { traffic: relayed, close: () => relayed.close() };
+  return { traffic: relayed, metrics: relayed, close: () => relayed.close() };
 }

@@ -192,5 +192,17 @@ describe("traffic history across PostgreSQL replicas", { timeout: 120_000 }, () 
       { what: "B's history to hold them too", timeoutMs: 30_000, intervalMs: 500 },
     );
     assert.equal(seenByB, await requestsSeenBy(a), "B shows exactly what A shows");
+    const relayed = async (r: Replica, direction: string): Promise<number> => {
+      const text = await (await fetch(`${r.apiUrl}/metrics`)).text();
+      const m = new RegExp(
+        `^ballast_traffic_relay_batches_total\\{direction="${direction}"\\} (\\d+)$`,
+        "m",
+      ).exec(text);
+      assert.ok(m, `${direction} is counted`);
+      return Number(m[1]);
+    };
+    assert.ok((await relayed(a, "sent")) > 0);
+    assert.ok((await relayed(b, "received")) > 0);
+    assert.equal(await relayed(a, "failed"), 0);
   });
 });
