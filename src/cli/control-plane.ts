@@ -213,8 +213,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
         };
       },
     };
-    // The two-person rule: one for both APIs, so the bulk window sees every removal.
-    // The bulk window: on PostgreSQL a table every replica counts in, so replicas act as one.
+    // The two-person rule: one for both APIs, so the bulk window sees every removal; on
+    // PostgreSQL the window is a table every replica counts in, so replicas act as one.
     const removals = removalLedgerFor(replication.database, logger);
     closers.push(() => removals.close());
     const changeControl = new ChangeControl({
