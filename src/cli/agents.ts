@@ -1,6 +1,7 @@
 /**
  * `ballast agents [--json]`: the agents as their reports show them, through the signed admin API;
- * `ballast agents add NAME --zone Z [--out FILE] [--control URL]`, `agents revoke NAME` and
+ * `ballast agents add NAME --zone Z [--out FILE] [--control URL] [--ticket ID]`, `agents revoke NAME
+ * [--ticket ID]` (a change ticket once load balancers exist: api/admin/maintenance.ts) and
  * `agents keys`: the agents' own keys to the agent channel.
  */
 import { open } from "node:fs/promises";

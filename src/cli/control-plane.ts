@@ -33,8 +33,9 @@ import type { SafetyControl } from "../model/guard.js";
 import { gatedStore } from "../store/ops/gated-store.js";
 import { BackupScheduler } from "../store/ops/index.js";
 import { applyJournalRepair, planJournalRepair } from "../store/ops/repair-journal.js";
+import { removalLedgerFor } from "../store/removal-ledger.js";
 import type { Store } from "../store/store.js";
-import { TrafficHistory } from "../store/traffic-history.js";
+import { trafficHistoryFor } from "../store/traffic-relay.js";
 import { operatorTls, ownTls, type ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { observabilityRoute, startObservabilityServer, urlHost } from "../util/observability-server.js";
@@ -212,10 +213,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
         };
       },
     };
-    // The two-person rule: one for both APIs, so the bulk window sees every removal.
+    // The two-person rule: one for both APIs, so the bulk window sees every removal; on
+    // PostgreSQL the window is a table every replica counts in, so replicas act as one.
+    const removals = removalLedgerFor(replication.database, logger);
+    closers.push(() => removals.close());
     const changeControl = new ChangeControl({
       store,
       logger,
+      removals,
       ...(opts.bulkThreshold === undefined ? {} : { bulkThreshold: opts.bulkThreshold }),
     });
     const common = {
@@ -228,7 +233,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       changeControl,
     };
     const query = createAwsQueryHandler({ ...common, dnsDomain: opts.dnsDomain });
-    const traffic = new TrafficHistory();
+    // Traffic figures: on PostgreSQL relayed among replicas, so any replica shows the fleet's.
+    const relay = await trafficHistoryFor(replication.database, logger);
+    const { traffic } = relay;
+    closers.push(relay.close);
     const adminApi = createAdminHandler({
       ...common,
       traffic,
@@ -245,6 +253,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       ...apiMetrics.families(),
       { renderInto: (exp) => exp.raw(fleet.metricsText()) },
       { renderInto: (exp) => exp.raw(replication.render()) },
+      ...(relay.metrics === undefined ? [] : [relay.metrics]),
     ];
     // The database itself, not a replica's memory: /readyz and ballast_store_up say whether it answers.
     const observability = controlPlaneObservability({

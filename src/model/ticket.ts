@@ -62,8 +62,8 @@ export type TicketEvent = TicketOpened | TicketDecided | TicketClosed | TicketUs
 
 /**
  * The operations a ticket may name. Each is an IAM action whose call needs a ticket: the
- * maintenance routes of the admin API, and the ELB actions that count towards a bulk change
- * (the removals).
+ * maintenance routes of the admin API, agents' own keys made or revoked once load balancers
+ * exist, and the ELB actions that count towards a bulk change (the removals).
  */
 export const TICKET_OPERATIONS: readonly string[] = [
   "ballast:RestoreState",
@@ -75,6 +75,8 @@ export const TICKET_OPERATIONS: readonly string[] = [
   "ballast:ManageCredentials",
   "ballast:ManagePolicies",
   "ballast:ManagePrincipals",
+  "ballast:CreateAgentKey",
+  "ballast:RevokeAgentKey",
   "elasticloadbalancing:DeleteLoadBalancer",
   "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
   "elasticloadbalancing:DeleteLoadBalancerListeners",

@@ -22,6 +22,7 @@ import {
   ModifyLoadBalancerAttributesCommand,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { ticketFor } from "../support/tickets.js";
 import { type HostAddress, Network } from "./netns.js";
 import {
   ACCESS_KEY_ID,
@@ -130,6 +131,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
   let backendPort = 0;
   let dnsName = "";
   const elb = sdkClient(apiUrl);
+  const at = ["--endpoint", apiUrl, "--data-dir", dataDir] as const;
 
   const startAgent = async (name: string): Promise<void> => {
     const host = hostOf[name] as HostAddress;
@@ -433,7 +435,16 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
   it("refuses a revoked key; the agent keeps serving its last-known-good configuration", async () => {
     const onB1 = (await dns()).find((x) => inPool(b1Host, x)) as string;
     assert.ok(onB1, "b1 serves a node");
-    await cli(["agents", "revoke", "b1", "--endpoint", apiUrl, "--data-dir", dataDir]);
+    // Load balancers exist: revoking a key is maintenance, under a ticket a second principal approved.
+    await cli(["principals", "create", "approver", "--policy", "BallastApprover", ...at]);
+    const approver = JSON.parse(await cli(["keys", "create", "approver", "--json", ...at])) as {
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
+    const admin = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+    const ticket = await ticketFor(apiUrl, admin, approver, ["ballast:RevokeAgentKey"]);
+    await assert.rejects(cli(["agents", "revoke", "b1", ...at]), /ChangeTicketRequired/);
+    await cli(["agents", "revoke", "b1", "--ticket", ticket, ...at]);
     const creds = JSON.parse(readFileSync(join(dataDir, "b1.json"), "utf8")) as { secret: string };
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpsRequest(

@@ -4,7 +4,8 @@
  * guard holds; and changes to the credentials and policies of administrators — keys of, and
  * policies attached to or detached from, a principal whose policies grant a maintenance action
  * (model/access.ts MAINTENANCE_ACTIONS), a principal created with or deleted while holding
- * such a policy, and a customer policy put or deleted that grants one.
+ * such a policy, and a customer policy put or deleted that grants one; and agents' own keys,
+ * made or revoked (agentKeyMaintenance below).
  */
 
 import { parsePolicy } from "../../model/iam-policy.js";
@@ -35,6 +36,7 @@ const ALL = "all" as const;
 
 /** The maintenance a call does, or undefined for an everyday call. */
 export async function maintenanceOf(q: MaintenanceQuery): Promise<MaintenanceCall | undefined> {
+  if (AGENT_KEY_ACTIONS.includes(q.action)) return agentKeyMaintenance(q);
   if (!MAINTENANCE_ACTIONS.includes(q.action)) return undefined;
   const body = q.action === "ballast:ImportState" ? undefined : parsed(q.body);
   switch (q.action) {
@@ -65,6 +67,25 @@ export async function maintenanceOf(q: MaintenanceQuery): Promise<MaintenanceCal
         : undefined;
   }
   return undefined;
+}
+
+const AGENT_KEY_ACTIONS: readonly string[] = ["ballast:CreateAgentKey", "ballast:RevokeAgentKey"];
+
+/**
+ * An agent key receives the private key of every certificate its zone's load balancers serve and
+ * attracts their traffic once nodes are placed on it; revoking one cuts an agent off. Both are
+ * maintenance — except while the installation has no load balancer at all: then a key carries
+ * nothing and revoking one cuts nothing off, and a fresh multi-host installation adds its first
+ * agents before any second principal exists to approve a ticket.
+ */
+async function agentKeyMaintenance(q: MaintenanceQuery): Promise<MaintenanceCall | undefined> {
+  if ((await q.store.list("loadBalancer")).length === 0) return undefined;
+  return q.action === "ballast:CreateAgentKey"
+    ? {
+        loadBalancers: ALL,
+        why: "makes an agent key, which receives the private keys of its zone's certificates",
+      }
+    : { loadBalancers: ALL, why: "revokes an agent key, cutting that agent off the control plane" };
 }
 
 async function touchesAdministrator(

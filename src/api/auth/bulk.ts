@@ -5,10 +5,11 @@
  * Removals are what count — the ELB actions that take something away from a load balancer
  * (model/guard.ts NAMING_ACTIONS); creating and registering never need a ticket.
  *
- * The window is this process's: with several control-plane replicas, each counts the calls it
- * serves.
+ * The window is shared by every control plane on one store: replicas on PostgreSQL count in one
+ * table, so alternating between them does not double the threshold (store/removal-ledger.ts).
  */
 import { NAMING_ACTIONS } from "../../model/guard.js";
+import { MemoryRemovalLedger, type RemovalCounts, type RemovalLedger } from "../../store/removal-ledger.js";
 
 /** What one call removes. */
 export interface BulkChange {
@@ -20,7 +21,6 @@ export interface BulkChange {
 }
 
 export const DEFAULT_BULK_THRESHOLD = 10;
-const WINDOW_MS = 60_000;
 
 /** What `action` removes, or undefined when it removes nothing. */
 export function bulkChangeOf(
@@ -38,64 +38,50 @@ export function bulkChangeOf(
   return { loadBalancers, loadBalancerCount: 1, instanceCount: 0 };
 }
 
-interface Entry {
-  readonly at: number;
-  readonly loadBalancers: number;
-  readonly instances: number;
+/** A counted change: why it is a bulk change (undefined when it is not), and how to take it back. */
+export interface BulkReservation {
+  readonly why: string | undefined;
+  release(): Promise<void>;
 }
 
-/** Per principal, the removals of the last minute. */
+/** Per principal, the removals of the last minute, counted in a ledger (store/removal-ledger.ts). */
 export class BulkWindow {
   readonly #threshold: number;
-  readonly #now: () => number;
-  readonly #entries = new Map<string, Entry[]>();
+  readonly #ledger: RemovalLedger;
 
-  constructor(threshold = DEFAULT_BULK_THRESHOLD, now: () => number = Date.now) {
+  constructor(threshold = DEFAULT_BULK_THRESHOLD, ledger: RemovalLedger = new MemoryRemovalLedger()) {
     this.#threshold = threshold;
-    this.#now = now;
+    this.#ledger = ledger;
   }
 
   get threshold(): number {
     return this.#threshold;
   }
 
-  /** Why `change` by `principal` now is a bulk change, or undefined when it is not. */
-  exceeds(principal: string, change: BulkChange): string | undefined {
-    const recent = this.#recent(principal);
-    const lbs = recent.reduce((n, e) => n + e.loadBalancers, 0) + change.loadBalancerCount;
-    const instances = recent.reduce((n, e) => n + e.instances, 0) + change.instanceCount;
+  /**
+   * Counts `change` by `principal` before it runs (two calls at once cannot both slip under the
+   * threshold) and says whether it makes a bulk change; a call that then fails or is refused
+   * releases it.
+   */
+  async reserve(principal: string, change: BulkChange): Promise<BulkReservation> {
+    const { totals, release } = await this.#ledger.reserve(principal, {
+      loadBalancers: change.loadBalancerCount,
+      instances: change.instanceCount,
+    });
+    return { why: this.#why(principal, change, totals), release };
+  }
+
+  #why(principal: string, change: BulkChange, totals: RemovalCounts): string | undefined {
+    const lbs = totals.loadBalancers;
     if (change.loadBalancerCount > 0 && lbs > this.#threshold)
       return `would make ${lbs} load balancers changed by ${principal} within a minute (more than ${this.#threshold}: a bulk change)`;
+    const instances = totals.instances;
     if (change.instanceCount > 0 && instances > this.#threshold)
       return `would make ${instances} instances deregistered by ${principal} within a minute (more than ${this.#threshold}: a bulk change)`;
     return undefined;
   }
 
-  /**
-   * Counts `change` before it runs (two calls at once cannot both slip under the threshold);
-   * the returned function takes it back, for a call that then fails and removed nothing.
-   */
-  record(principal: string, change: BulkChange): () => void {
-    const recent = this.#recent(principal);
-    const entry = {
-      at: this.#now(),
-      loadBalancers: change.loadBalancerCount,
-      instances: change.instanceCount,
-    };
-    recent.push(entry);
-    this.#entries.set(principal, recent);
-    return () => {
-      const list = this.#entries.get(principal);
-      const i = list?.indexOf(entry) ?? -1;
-      if (list !== undefined && i >= 0) list.splice(i, 1);
-    };
-  }
-
-  #recent(principal: string): Entry[] {
-    const since = this.#now() - WINDOW_MS;
-    const kept = (this.#entries.get(principal) ?? []).filter((e) => e.at > since);
-    if (kept.length === 0) this.#entries.delete(principal);
-    else this.#entries.set(principal, kept);
-    return kept;
+  close(): Promise<void> {
+    return this.#ledger.close();
   }
 }

@@ -19,6 +19,7 @@ import {
   ticketRefusal,
   ticketRequired,
 } from "../../model/ticket.js";
+import { MemoryRemovalLedger, type RemovalLedger } from "../../store/removal-ledger.js";
 import type { Store } from "../../store/store.js";
 import { LabelledCounter } from "../../util/counters.js";
 import type { Logger } from "../../util/logger.js";
@@ -43,6 +44,8 @@ export interface ChangeControlOptions {
   readonly now?: () => Date;
   /** More removals than this by one principal within a minute on the ELB API need a ticket (default 10). */
   readonly bulkThreshold?: number;
+  /** Where removals are counted: shared by replicas on PostgreSQL (default: this process's memory). */
+  readonly removals?: RemovalLedger;
 }
 
 export class ChangeControl {
@@ -73,7 +76,10 @@ export class ChangeControl {
     this.#logger = opts.logger.child({ component: "change-control" });
     const now = opts.now ?? (() => new Date());
     this.#now = now;
-    this.bulk = new BulkWindow(opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, () => now().getTime());
+    this.bulk = new BulkWindow(
+      opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD,
+      opts.removals ?? new MemoryRemovalLedger(() => now().getTime()),
+    );
   }
 
   /** The counters, for the control plane's /metrics. */

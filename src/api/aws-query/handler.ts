@@ -132,24 +132,29 @@ export function createAwsQueryHandler(
     await authorizer.authorize(credential, requests);
     // A bulk removal is maintenance: past the threshold, a change ticket or break-glass.
     let admission: Admission = {};
-    let uncount: () => void = () => undefined;
+    let uncount: () => Promise<void> = async () => undefined;
     const bulk = bulkChangeOf(action, (name) => params.string(name));
     // Deleting what does not exist succeeds (ELB is idempotent) but removes nothing: not counted.
     const named = bulk?.loadBalancers[0];
     const present = named !== undefined && (await opts.store.get("loadBalancer", regionalKey(region, named)));
     if (bulk !== undefined && present) {
-      const why = changeControl.bulk.exceeds(credential.principal, bulk);
-      if (why !== undefined) {
+      const reserved = await changeControl.bulk.reserve(credential.principal, bulk);
+      uncount = () => reserved.release();
+      if (reserved.why !== undefined) {
         const use = {
           principal: credential.principal,
           operation: `elasticloadbalancing:${action}`,
           region,
           loadBalancers: bulk.loadBalancers,
         };
-        admission = await changeControl.admit(use, why, req.headers, requestId);
+        try {
+          admission = await changeControl.admit(use, reserved.why, req.headers, requestId);
+        } catch (e) {
+          await uncount(); // refused: it removes nothing
+          throw e;
+        }
         if (admission.breakGlass !== undefined) call.breakGlass = admission.breakGlass;
       }
-      uncount = changeControl.bulk.record(credential.principal, bulk);
     }
     const ticket =
       admission.ticket ??
@@ -165,7 +170,7 @@ export function createAwsQueryHandler(
     try {
       result = await definition.run({ store: opts.store, params, meta, credential, region, settings });
     } catch (e) {
-      uncount(); // it removed nothing
+      await uncount(); // it removed nothing
       throw e;
     }
     return resultDocument(action, result, requestId);

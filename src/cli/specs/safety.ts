@@ -22,6 +22,7 @@ export const AGENTS = defineCommand({
       arg: "URL[,URL…]",
       help: "the agent channel URLs written into the credentials file (the agent's default --control)",
     },
+    ...CHANGE_FLAGS,
   },
   common: CLIENT_JSON,
   verbOptional: true,
@@ -29,10 +30,17 @@ export const AGENTS = defineCommand({
     {
       name: "add",
       args: "NAME",
-      summary: "make an agent's own key (the secret is shown once)",
-      flags: ["zone", "out", "control"],
+      summary:
+        "make an agent's own key (the secret is shown once; a ticket for ballast:CreateAgentKey once load balancers exist)",
+      flags: ["zone", "out", "control", ...CHANGE],
     },
-    { name: "revoke", args: "NAME", summary: "refuse that agent's key from its next request on" },
+    {
+      name: "revoke",
+      args: "NAME",
+      summary:
+        "refuse that agent's key from its next request on (a ticket for ballast:RevokeAgentKey once load balancers exist)",
+      flags: [...CHANGE],
+    },
     { name: "keys", summary: "the agents' keys and whether each is active" },
   ],
 });
