@@ -2,11 +2,13 @@
  * The keeper side of `ballast agent` (see src/agent/keeper.ts): takes over the data directory,
  * starts the worker through a wrapper that raises its open-file limit, restarts a crashed worker
  * and replaces it on SIGUSR2; `ballast agent --reload` sends that signal and waits for the swap.
+ * `ballast agent --upgrade` asks for the keeper itself to be replaced (src/agent/keeper-handover.ts).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Keeper } from "../agent/keeper.js";
+import { type HeldSocket, Keeper } from "../agent/keeper.js";
+import { HANDOVER_ENV, handOver, receiveHandover, tellPredecessor } from "../agent/keeper-handover.js";
 import type { Logger } from "../util/logger.js";
 import { UsageError } from "./args.js";
 
@@ -33,6 +35,10 @@ const FLAGS_FILE = "keeper-flags.json";
 export const WORKER_SEMI_SPACE_MB = 4;
 /** How long `--reload` waits for the new worker to take over. */
 const RELOAD_WAIT_MS = 60_000;
+/** Present when SIGUSR2 asks for the keeper itself to be replaced, not only its worker. */
+const UPGRADE_FILE = "keeper-upgrade";
+/** How long a successor keeper may take to receive the sockets and have its worker serve. */
+const SUCCESSOR_READY_MS = 60_000;
 
 /**
  * The worker's open-file limit: with `--nofile N`, soft and hard raised to N (the hard limit
@@ -57,8 +63,15 @@ function workerFlags(): string[] {
 
 export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
   const { dataDir, logger } = run;
-  if (await adopt(argv, run)) return;
-  await takeOver(dataDir);
+  // A successor keeper (an upgrade): the sockets come from the keeper it replaces, which runs on.
+  const successor = process.env[HANDOVER_ENV] === "1" && process.send !== undefined;
+  delete process.env[HANDOVER_ENV];
+  let inherited: Map<string, HeldSocket> | undefined;
+  if (successor) inherited = await receiveHandover(SUCCESSOR_READY_MS);
+  else {
+    if (await adopt(argv, run)) return;
+    await takeOver(dataDir);
+  }
   let workerArgv = argv;
   // The worker runs from the same entry point as typed (a symlink to the installed release is
   // followed anew at each reload, which is how an upgrade is rolled out).
@@ -66,6 +79,7 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   const keeper = new Keeper({
     logger,
     drainTimeoutMs: run.drainMs,
+    ...(inherited === undefined ? {} : { inherited }),
     spawnWorker: (history) =>
       spawn(
         "/bin/sh",
@@ -95,19 +109,88 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
     },
   });
   keeper.start();
-  logger.info("agent keeper started", { pid: process.pid, drainTimeoutMs: run.drainMs });
+  logger.info("agent keeper started", {
+    pid: process.pid,
+    drainTimeoutMs: run.drainMs,
+    ...(inherited === undefined ? {} : { inheritedSockets: inherited.size }),
+  });
+  if (successor) await succeed(keeper, dataDir, logger);
+  let upgrading = false;
   process.on("SIGUSR2", () => {
-    void handedFlags(dataDir).then((flags) => {
+    if (upgrading) return;
+    void (async () => {
+      if (await takeRequest(join(dataDir, UPGRADE_FILE))) {
+        upgrading = true;
+        if (await upgrade(keeper, workerArgv, mainJs, run)) process.exit(0);
+        upgrading = false;
+        return;
+      }
+      const flags = await handedFlags(dataDir);
       if (flags !== undefined) workerArgv = flags;
       logger.info("reload requested", { newFlags: flags !== undefined });
-      return keeper.reload();
-    });
+      await keeper.reload();
+    })();
   });
   onStopSignals(logger, async () => {
     await keeper.stop();
     await rm(join(dataDir, WORKER_PID_FILE), { force: true });
     await rm(join(dataDir, PID_FILE), { force: true });
   });
+}
+
+/**
+ * This keeper replaces another: once its worker serves on the inherited sockets it names itself
+ * in the pid file and tells the old keeper, which then drains and exits. A worker that does not
+ * serve in time: this keeper lets its copies go and exits (the old keeper runs on).
+ */
+async function succeed(keeper: Keeper, dataDir: string, logger: Logger): Promise<void> {
+  if (!(await keeper.serving(SUCCESSOR_READY_MS))) {
+    await tellPredecessor({ kind: "successor-failed", error: "its worker did not serve" });
+    await keeper.stop();
+    process.exit(1);
+  }
+  await writeFile(join(dataDir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+  await tellPredecessor({ kind: "successor-ready", sockets: keeper.sockets });
+  if (process.connected) process.disconnect();
+  logger.info("agent keeper took over", { pid: process.pid, sockets: keeper.sockets });
+}
+
+/**
+ * Replaces this keeper with a new one started from the entry point as typed (the release a
+ * symlink names now), handing it every socket; true once it serves and this keeper's worker has
+ * drained (the caller exits). Started detached, in its own session: it outlives this process.
+ */
+async function upgrade(
+  keeper: Keeper,
+  argv: readonly string[],
+  mainJs: string,
+  run: KeeperRun,
+): Promise<boolean> {
+  const { logger } = run;
+  logger.info("keeper upgrade requested: starting a successor keeper", { sockets: keeper.sockets });
+  let successor: ChildProcess;
+  try {
+    successor = spawn(process.execPath, [...process.execArgv, mainJs, "agent", ...argv], {
+      detached: true,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      env: { ...process.env, [HANDOVER_ENV]: "1" },
+    });
+  } catch (err) {
+    logger.error("could not start a successor keeper", { err });
+    return false;
+  }
+  if (!(await handOver(keeper, successor, logger, SUCCESSOR_READY_MS))) return false;
+  await keeper.retire();
+  logger.info("agent keeper replaced", { old: process.pid, new: successor.pid });
+  return true;
+}
+
+/** True (and the request file removed) when `file` was there. */
+async function takeRequest(file: string): Promise<boolean> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return false;
+  await rm(file, { force: true });
+  return true;
 }
 
 /**
@@ -175,6 +258,38 @@ export async function reloadAgent(dataDir: string): Promise<void> {
   }
   throw new Error(
     `the agent in ${dataDir} did not swap workers within ${RELOAD_WAIT_MS / 1000} s; see its log`,
+  );
+}
+
+/**
+ * `ballast agent --upgrade --data-dir DIR`: the keeper hands its sockets to a new keeper (started
+ * from the entry point as installed now) and exits once its worker has drained.
+ */
+export async function upgradeAgent(dataDir: string): Promise<void> {
+  const old = await agentPid(dataDir, PID_FILE);
+  if (old === undefined) throw new UsageError(`no agent keeper runs for ${dataDir}`);
+  await writeFile(join(dataDir, UPGRADE_FILE), `${old}\n`, { mode: 0o600 });
+  process.kill(old, "SIGUSR2");
+  console.log(`upgrading the agent in ${dataDir}: keeper ${old} hands its sockets to a new keeper…`);
+  const deadline = Date.now() + SUCCESSOR_READY_MS + RELOAD_WAIT_MS;
+  let successor: number | undefined;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await readPid(join(dataDir, PID_FILE));
+    if (successor === undefined && now !== undefined && now !== old && alive(now)) {
+      successor = now;
+      console.log(`keeper ${now} holds the sockets and serves; keeper ${old} drains its worker…`);
+    }
+    if (successor !== undefined && !alive(old)) {
+      console.log(`agent in ${dataDir} upgraded: keeper ${successor} serves, keeper ${old} has exited`);
+      return;
+    }
+    if (successor === undefined && !alive(old))
+      throw new Error(`keeper ${old} exited without a successor; see its log`);
+  }
+  await rm(join(dataDir, UPGRADE_FILE), { force: true });
+  throw new Error(
+    `the agent in ${dataDir} was not upgraded within ${(SUCCESSOR_READY_MS + RELOAD_WAIT_MS) / 1000} s; see its log`,
   );
 }
 

@@ -91,7 +91,7 @@ async function startAgent(
     ...(values.dns === undefined
       ? {}
       : { dns: { ...dnsHostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
-    ...(sockets === undefined ? {} : { sockets, onServing: () => sockets.ready() }),
+    ...(sockets === undefined ? {} : { sockets, dnsSockets: sockets, onServing: () => sockets.ready() }),
     ...(sockets === undefined
       ? {}
       : {

@@ -227,6 +227,11 @@ export const AGENT = defineCommand({
       default: false,
       help: "replace the running agent's worker (--data-dir) without refusing a connection, then exit",
     },
+    upgrade: {
+      type: "boolean",
+      default: false,
+      help: "replace the running agent's keeper too (after installing a new release): it hands its sockets to a new keeper, then exits",
+    },
     "single-process": {
       type: "boolean",
       default: false,
