@@ -21,9 +21,6 @@ import {
   type SuccessorMessage,
 } from "./keeper-protocol.js";
 
-/** Set in a successor keeper's environment: its sockets come over its IPC channel. */
-export const HANDOVER_ENV = "BALLAST_AGENT_HANDOVER";
-
 /**
  * The old keeper's side: sends every socket to `successor` and waits until it serves. True: the
  * caller retires its worker and exits. False (logged): the successor was killed, nothing changed.

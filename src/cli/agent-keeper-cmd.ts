@@ -8,9 +8,19 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type HeldSocket, Keeper } from "../agent/keeper.js";
-import { HANDOVER_ENV, handOver, receiveHandover, tellPredecessor } from "../agent/keeper-handover.js";
+import { handOver, receiveHandover, tellPredecessor } from "../agent/keeper-handover.js";
 import type { Logger } from "../util/logger.js";
+import {
+  adoptEarlyWorker,
+  dropEarlyWorker,
+  enableCompileCache,
+  HANDOVER_ENV,
+  PID_FILE,
+  spawnWorker,
+} from "./agent-spawn.js";
 import { UsageError } from "./args.js";
+
+export { WORKER_CRASHES_ENV, WORKER_SEMI_SPACE_MB, WORKER_STARTS_ENV } from "./agent-spawn.js";
 
 export interface KeeperRun {
   readonly dataDir: string;
@@ -19,47 +29,15 @@ export interface KeeperRun {
   readonly drainMs: number;
 }
 
-const PID_FILE = "agent.pid";
-/** What the keeper tells each worker about the workers before it (shown in its metrics). */
-export const WORKER_STARTS_ENV = "BALLAST_AGENT_WORKER_STARTS";
-export const WORKER_CRASHES_ENV = "BALLAST_AGENT_WORKER_CRASHES";
 const WORKER_PID_FILE = "worker.pid";
 /** Flags handed to a running keeper by a later `ballast agent` for the same directory. */
 const FLAGS_FILE = "keeper-flags.json";
-/**
- * The worker's young generation, in MiB per semi-space (V8's default grows it to 16). An agent
- * building thousands of nodes at start makes V8 grow it to the maximum and keep it: 32 MiB of RSS
- * that is no load balancer's but reads as one per 31 at 1,000. 4 keeps it at 8 MiB; the proxy's
- * per-request garbage dies young either way (docs/BENCHMARKS.md, agent memory).
- */
-export const WORKER_SEMI_SPACE_MB = 4;
 /** How long `--reload` waits for the new worker to take over. */
 const RELOAD_WAIT_MS = 60_000;
 /** Present when SIGUSR2 asks for the keeper itself to be replaced, not only its worker. */
 const UPGRADE_FILE = "keeper-upgrade";
 /** How long a successor keeper may take to receive the sockets and have its worker serve. */
 const SUCCESSOR_READY_MS = 60_000;
-
-/**
- * The worker's open-file limit: with `--nofile N`, soft and hard raised to N (the hard limit
- * only as root; otherwise as far as the hard limit allows); without, the soft limit up to the hard.
- */
-function limitScript(argv: readonly string[]): string {
-  const i = argv.findIndex((a) => a === "--nofile" || a.startsWith("--nofile="));
-  const flag = argv[i] ?? "";
-  // Checked as a whole number by the command before it gets here.
-  const n = Number(flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : argv[i + 1]);
-  const raise =
-    Number.isInteger(n) && n > 0 ? `ulimit -Hn ${n} 2>/dev/null; ulimit -Sn ${n} 2>/dev/null || ` : "";
-  return `${raise}ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
-}
-
-/** The keeper's own node flags, and a smaller young generation unless those set one. */
-function workerFlags(): string[] {
-  const own = process.execArgv;
-  if (own.some((f) => f.startsWith("--max-semi-space-size"))) return own;
-  return [...own, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
-}
 
 export async function runKeeper(argv: readonly string[], run: KeeperRun): Promise<void> {
   const { dataDir, logger } = run;
@@ -76,32 +54,14 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   // The worker runs from the same entry point as typed (a symlink to the installed release is
   // followed anew at each reload, which is how an upgrade is rolled out).
   const mainJs = process.argv[1] ?? "";
+  enableCompileCache(dataDir);
   const keeper = new Keeper({
     logger,
     drainTimeoutMs: run.drainMs,
     ...(inherited === undefined ? {} : { inherited }),
+    // The first worker may have been started before this process loaded anything (agent-spawn.ts).
     spawnWorker: (history) =>
-      spawn(
-        "/bin/sh",
-        [
-          "-c",
-          limitScript(workerArgv),
-          process.execPath,
-          ...workerFlags(),
-          mainJs,
-          "agent",
-          "--worker",
-          ...workerArgv,
-        ],
-        {
-          stdio: ["ignore", "inherit", "inherit", "ipc"],
-          env: {
-            ...process.env,
-            [WORKER_STARTS_ENV]: String(history.starts),
-            [WORKER_CRASHES_ENV]: String(history.crashes),
-          },
-        },
-      ),
+      (history.starts === 1 ? adoptEarlyWorker() : undefined) ?? spawnWorker(workerArgv, history),
     onWorker: (pid) => {
       writeFile(join(dataDir, WORKER_PID_FILE), `${pid}\n`, { mode: 0o600 }).catch((err: unknown) =>
         logger.warn("could not write the worker pid file", { err }),
@@ -111,6 +71,7 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   keeper.start();
   logger.info("agent keeper started", {
     pid: process.pid,
+    sinceStartMs: Math.round(performance.now()),
     drainTimeoutMs: run.drainMs,
     ...(inherited === undefined ? {} : { inheritedSockets: inherited.size }),
   });
@@ -205,6 +166,7 @@ async function takeRequest(file: string): Promise<boolean> {
 async function adopt(argv: readonly string[], run: KeeperRun): Promise<boolean> {
   const keeper = await agentPid(run.dataDir, PID_FILE);
   if (keeper === undefined) return false;
+  dropEarlyWorker();
   const { logger } = run;
   await writeFile(join(run.dataDir, FLAGS_FILE), JSON.stringify(argv), { mode: 0o600 });
   process.kill(keeper, "SIGUSR2");
