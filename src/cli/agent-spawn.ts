@@ -159,6 +159,9 @@ export function startEarlyWorker(args: readonly string[]): void {
   child.on("message", hear);
   // Nothing of this process listens for its exit yet: an error must not kill this process.
   child.on("error", () => {});
+  // Not adopted yet, it must not keep this process alive: flags found wrong end it at once.
+  child.unref();
+  child.channel?.unref();
   const kill = (): void => {
     child.kill("SIGKILL");
   };
@@ -176,6 +179,8 @@ export function adoptEarlyWorker(): ChildProcess | undefined {
   if (e === undefined) return undefined;
   process.off("exit", e.kill);
   e.child.off("message", e.hear);
+  e.child.ref();
+  e.child.channel?.ref();
   if (e.child.exitCode !== null || e.child.signalCode !== null) return undefined;
   process.nextTick(() => {
     for (const [m, handle] of e.said) e.child.emit("message", m, handle);
