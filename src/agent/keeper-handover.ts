@@ -89,6 +89,7 @@ function successorAnswer(successor: ChildProcess, timeoutMs: number): Promise<Su
       clearTimeout(timer);
       successor.off("message", onMessage);
       successor.off("exit", onExit);
+      successor.off("error", onError);
       resolve(m);
     };
     const onMessage = (m: unknown): void => {
@@ -100,8 +101,10 @@ function successorAnswer(successor: ChildProcess, timeoutMs: number): Promise<Su
       () => done({ kind: "successor-failed", error: `not serving after ${timeoutMs / 1000} s` }),
       timeoutMs,
     );
+    const onError = (err: Error): void => done({ kind: "successor-failed", error: err.message });
     successor.on("message", onMessage);
     successor.once("exit", onExit);
+    successor.once("error", onError);
   });
 }
 

@@ -36,6 +36,8 @@ const FLAGS_FILE = "keeper-flags.json";
 const RELOAD_WAIT_MS = 60_000;
 /** Present when SIGUSR2 asks for the keeper itself to be replaced, not only its worker. */
 const UPGRADE_FILE = "keeper-upgrade";
+/** Left by a keeper whose successor failed, for `--upgrade` to report. */
+const UPGRADE_FAILED_FILE = "keeper-upgrade-failed";
 /** How long a successor keeper may take to receive the sockets and have its worker serve. */
 const SUCCESSOR_READY_MS = 60_000;
 
@@ -94,6 +96,8 @@ export async function runKeeper(argv: readonly string[], run: KeeperRun): Promis
   });
   onStopSignals(logger, async () => {
     await keeper.stop();
+    // Stopped mid-upgrade, the files may name the successor by now: they are its to remove.
+    if ((await readPid(join(dataDir, PID_FILE))) !== process.pid) return;
     await rm(join(dataDir, WORKER_PID_FILE), { force: true });
     await rm(join(dataDir, PID_FILE), { force: true });
   });
@@ -138,12 +142,20 @@ async function upgrade(
     });
   } catch (err) {
     logger.error("could not start a successor keeper", { err });
+    await upgradeFailed(run.dataDir);
     return false;
   }
-  if (!(await handOver(keeper, successor, logger, SUCCESSOR_READY_MS))) return false;
+  if (!(await handOver(keeper, successor, logger, SUCCESSOR_READY_MS))) {
+    await upgradeFailed(run.dataDir);
+    return false;
+  }
   await keeper.retire();
   logger.info("agent keeper replaced", { old: process.pid, new: successor.pid });
   return true;
+}
+
+async function upgradeFailed(dataDir: string): Promise<void> {
+  await writeFile(join(dataDir, UPGRADE_FAILED_FILE), `${process.pid}\n`, { mode: 0o600 }).catch(() => {});
 }
 
 /** True (and the request file removed) when `file` was there. */
@@ -230,6 +242,7 @@ export async function reloadAgent(dataDir: string): Promise<void> {
 export async function upgradeAgent(dataDir: string): Promise<void> {
   const old = await agentPid(dataDir, PID_FILE);
   if (old === undefined) throw new UsageError(`no agent keeper runs for ${dataDir}`);
+  await rm(join(dataDir, UPGRADE_FAILED_FILE), { force: true });
   await writeFile(join(dataDir, UPGRADE_FILE), `${old}\n`, { mode: 0o600 });
   process.kill(old, "SIGUSR2");
   console.log(`upgrading the agent in ${dataDir}: keeper ${old} hands its sockets to a new keeper…`);
@@ -248,6 +261,10 @@ export async function upgradeAgent(dataDir: string): Promise<void> {
     }
     if (successor === undefined && !alive(old))
       throw new Error(`keeper ${old} exited without a successor; see its log`);
+    if (successor === undefined && (await takeRequest(join(dataDir, UPGRADE_FAILED_FILE))))
+      throw new Error(
+        `the new keeper failed (see the agent's log: 'the successor keeper failed'); keeper ${old} and its worker serve as before`,
+      );
   }
   await rm(join(dataDir, UPGRADE_FILE), { force: true });
   throw new Error(

@@ -4,11 +4,12 @@
  * serves before the old worker drains. Steady HTTP traffic sees no refused and no reset
  * connection; a loop of DNS queries over UDP (one datagram each, no retry) sees every query
  * answered, during a worker reload and during the keeper's replacement; the pid file names the
- * new keeper, a different process, and the old one is gone.
+ * new keeper, a different process, and the old one is gone. An upgrade to a release that does not
+ * start is refused with one line, and the running keeper serves on.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -18,8 +19,8 @@ import {
   agentDir,
   alive,
   clientLoop,
+  collectLog,
   randomPool,
-  startAgent,
   workerPid,
 } from "./agent-handover.js";
 import { type DnsTally, dnsLoop } from "./dns-loop.js";
@@ -29,6 +30,9 @@ const CONCURRENCY = 8;
 const DNS_NAME = "web-1.us-east-1.elb.ballast.internal";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run = promisify(execFile);
+
+/** The path the agent is started through, a symlink to the release (like an installed one). */
+const release = (dir: string) => join(dir, "ballast-main.js");
 
 function keeperPid(dir: string): number | undefined {
   const n = Number(readFileSync(join(dir, "agent.pid"), "utf8").trim());
@@ -50,6 +54,7 @@ describe("e2e: an agent's keeper replaced under traffic closes no socket", () =>
   let port = 0;
   let agent: AgentDir;
   let proc: ChildProcess;
+  let log: () => string;
 
   before(async () => {
     b = await echoBackend("b0", "127.0.0.1");
@@ -62,7 +67,13 @@ describe("e2e: an agent's keeper replaced under traffic closes no socket", () =>
       [{ name: "web", address: NODE, port, dnsName: DNS_NAME }],
       ["--drain-timeout", "5", "--dns", `${DNS_HOST}:${dnsPort}`],
     );
-    proc = startAgent(agent.args);
+    // Started through a symlink, as an installed release is: an upgrade follows it anew.
+    symlinkSync(MAIN_JS, release(agent.dir));
+    proc = spawn(process.execPath, [release(agent.dir), ...agent.args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, BALLAST_LOG_LEVEL: "info" },
+    });
+    log = collectLog(proc);
     await waitFor(async () => (await fetchRaw(NODE, port, "/")).status === 200, {
       what: "the agent to serve its last-known-good configuration",
     });
@@ -139,5 +150,32 @@ describe("e2e: an agent's keeper replaced under traffic closes no socket", () =>
       },
       { what: "the new keeper to start another worker on its sockets" },
     );
+  });
+
+  it("an upgrade to a release that does not start is refused; the running keeper and worker serve on", async (t) => {
+    const keeper = keeperPid(agent.dir);
+    const worker = workerPid(agent.dir);
+    assert.ok(keeper !== undefined && alive(keeper));
+    const broken = join(agent.dir, "broken-main.js");
+    writeFileSync(broken, "process.exit(7);\n");
+    rmSync(release(agent.dir));
+    symlinkSync(broken, release(agent.dir));
+    const client = clientLoop(NODE, port, CONCURRENCY);
+    await sleep(200);
+    const failed = await run(process.execPath, [MAIN_JS, "agent", "--upgrade", "--data-dir", agent.dir]).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    const tally = await client.stop();
+    t.diagnostic(`upgrade to a broken release: ${failed?.stderr?.trim()}; HTTP ${JSON.stringify(tally)}`);
+    assert.ok(failed !== undefined, "the upgrade fails");
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr ?? "", /the new keeper failed .* serve as before/);
+    assert.equal((failed.stderr ?? "").trim().split("\n").length, 1, "one line");
+    assert.equal(keeperPid(agent.dir), keeper, "the pid file still names the running keeper");
+    assert.ok(alive(keeper));
+    assert.equal(workerPid(agent.dir), worker, "its worker was not replaced");
+    assert.equal(tally.refused + tally.reset + tally.other + tally.badStatus, 0, tally.errors.join(","));
+    assert.match(log(), /the successor keeper failed/);
   });
 });
