@@ -230,7 +230,7 @@ export const AGENT = defineCommand({
     upgrade: {
       type: "boolean",
       default: false,
-      help: "replace the running agent's keeper too (after installing a new release): it hands its sockets to a new keeper, then exits",
+      help: "replace the running agent's keeper and worker (--data-dir), e.g. after installing a new release: the keeper hands its sockets to a new one, none is closed; then exit",
     },
     "single-process": {
       type: "boolean",
