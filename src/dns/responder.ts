@@ -49,6 +49,8 @@ const DEFAULT_TCP_IDLE_MS = 10_000;
 const BIND_ATTEMPTS = 10;
 /** Queries one TCP connection may have waiting for an answer; a flood closes the connection. */
 const MAX_PENDING_TCP = 64;
+/** How long `close` waits for queries already read to be answered. */
+const CLOSE_GRACE_MS = 2000;
 
 export class DnsResponder {
   readonly #opts: DnsResponderOptions;
@@ -60,6 +62,8 @@ export class DnsResponder {
   /** UDP queries read and not yet answered: a shared socket is closed only between queries. */
   #udpInFlight = 0;
   #udpClosed: (() => void) | undefined;
+  /** Closed: an answer that comes later has no socket to go out on. */
+  #udpShut = false;
   /** Queries waiting for an answer on each TCP connection. */
   readonly #tcpPending = new Map<Socket, number>();
   #closing = false;
@@ -124,10 +128,16 @@ export class DnsResponder {
     this.#closing = true;
     this.#tcp = undefined;
     for (const c of this.#connections) if ((this.#tcpPending.get(c) ?? 0) === 0) c.destroy();
+    // A resolver that never answers must not hold the close: past the grace, cut what is left.
+    const cut = setTimeout(() => {
+      for (const c of this.#connections) c.destroy();
+      this.#udpClosed?.();
+    }, CLOSE_GRACE_MS);
     await Promise.all([
       udp ? this.#closeUdp(udp) : undefined,
       tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
     ]);
+    clearTimeout(cut);
     this.#udp = undefined;
   }
 
@@ -135,6 +145,7 @@ export class DnsResponder {
     return new Promise<void>((resolve) => {
       const close = (): void => {
         this.#udpClosed = undefined;
+        this.#udpShut = true;
         udp.close(() => resolve());
       };
       if (this.#udpInFlight === 0) close();
@@ -178,6 +189,7 @@ export class DnsResponder {
           this.#udpAnswered();
           return;
         }
+        if (this.#udpShut) return;
         socket.send(reply, rinfo.port, rinfo.address, (e) => {
           if (e) this.#log.debug("dns udp send failed", { error: e });
           this.#udpAnswered();
