@@ -12,7 +12,7 @@
  * and the median per entry point. Nothing here asserts a number.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { agentDir, randomPool } from "../test/e2e/agent-handover.js";
@@ -76,6 +76,7 @@ async function once(main: string): Promise<number> {
     return ms;
   } finally {
     await closeServer(backend.server);
+    rmSync(agent.dir, { recursive: true, force: true });
   }
 }
 
