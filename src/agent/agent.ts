@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DnsResponder } from "../dns/responder.js";
+import { DnsResponder, type DnsSocketSource } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
@@ -50,6 +50,8 @@ export interface AgentOptions {
   readonly dns?: { readonly host: string; readonly port: number; readonly domain: string };
   /** Listening sockets held by the agent's keeper (src/agent/keeper.ts); else bound here. */
   readonly sockets?: ListenSocketSource;
+  /** The DNS responder's UDP and TCP sockets, held by the keeper too; else bound here. */
+  readonly dnsSockets?: DnsSocketSource;
   /**
    * Called once the last-known-good configuration serves, before DNS and metrics bind: under a
    * keeper, the worker this one replaces still holds those ports until it is told to drain.
@@ -187,6 +189,7 @@ export class Agent {
         // Another agent may serve a name this one does not: let the resolver ask it.
         unknownName: "refused",
         logger: this.#opts.logger,
+        ...(this.#opts.dnsSockets === undefined ? {} : { sockets: this.#opts.dnsSockets }),
       });
       this.#dnsPort = (await whileInUse(() => responder.start(), retry, this.#abort.signal)).udpPort;
       this.#dnsResponder = responder;

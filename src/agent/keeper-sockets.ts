@@ -1,20 +1,35 @@
 /**
- * The worker's side of the keeper: listening sockets asked of the keeper over the IPC channel
- * instead of bound here, so they stay open (with their accept queues) when this process exits.
+ * The worker's side of the keeper: listening sockets (and the DNS responder's UDP socket) asked of
+ * the keeper over the IPC channel instead of bound here, so they stay open (with their accept and
+ * receive queues) when this process exits.
  */
+import type { Socket as UdpSocket } from "node:dgram";
+import type { DnsSocketSource, HeldDnsSockets } from "../dns/responder.js";
 import type { ListenSocketSource } from "../proxy/bind.js";
-import { isKeeperMessage, type KeeperMessage, type WorkerMessage } from "./keeper-protocol.js";
+import {
+  isKeeperMessage,
+  type KeeperMessage,
+  type SocketProtocol,
+  type WorkerMessage,
+} from "./keeper-protocol.js";
+import { setReceiving } from "./udp-handle.js";
 
 /** How long the keeper may take to answer (it binds at once; a longer wait means it is gone). */
 const ANSWER_TIMEOUT_MS = 10_000;
 
-interface Pending {
-  readonly resolve: (handle: object) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
+interface Answer {
+  readonly handle: object;
+  readonly port: number | undefined;
 }
 
-export class KeeperSockets implements ListenSocketSource {
+interface Pending {
+  readonly resolve: (a: Answer) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  readonly protocol: SocketProtocol;
+}
+
+export class KeeperSockets implements ListenSocketSource, DnsSocketSource {
   readonly #pending = new Map<number, Pending>();
   readonly #send: (m: WorkerMessage) => void;
   #next = 1;
@@ -36,17 +51,25 @@ export class KeeperSockets implements ListenSocketSource {
     });
   }
 
-  acquire(address: string, port: number): Promise<object> {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`the agent's keeper did not answer for ${address}:${port}`));
-      }, ANSWER_TIMEOUT_MS);
-      timer.unref();
-      this.#pending.set(id, { resolve, reject, timer });
-      this.#send({ kind: "acquire", id, address, port });
-    });
+  async acquire(address: string, port: number): Promise<object> {
+    return (await this.#ask(address, port, "tcp")).handle;
+  }
+
+  /**
+   * The DNS responder's sockets: UDP first (port 0 is a free port the keeper keeps), then TCP on
+   * the same port. The UDP socket arrives paused: `receive()` once something listens.
+   */
+  async acquireDns(address: string, port: number): Promise<HeldDnsSockets> {
+    const udp = await this.#ask(address, port, "udp");
+    const udpSocket = udp.handle as UdpSocket;
+    const bound = udp.port ?? port;
+    try {
+      const tcp = await this.#ask(address, bound, "tcp");
+      return { udp: udpSocket, tcp: tcp.handle, port: bound, receive: () => setReceiving(udpSocket, true) };
+    } catch (e) {
+      udpSocket.close();
+      throw e;
+    }
   }
 
   release(address: string, port: number): void {
@@ -57,13 +80,34 @@ export class KeeperSockets implements ListenSocketSource {
     this.#send({ kind: "ready" });
   }
 
+  #ask(address: string, port: number, protocol: SocketProtocol): Promise<Answer> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`the agent's keeper did not answer for ${protocol} ${address}:${port}`));
+      }, ANSWER_TIMEOUT_MS);
+      timer.unref();
+      this.#pending.set(id, { resolve, reject, timer, protocol });
+      this.#send({ kind: "acquire", id, address, port, ...(protocol === "tcp" ? {} : { protocol }) });
+    });
+  }
+
   #answer(m: Extract<KeeperMessage, { kind: "socket" }>, handle: unknown): void {
     const p = this.#pending.get(m.id);
-    if (p === undefined) return;
+    if (p === undefined) {
+      // Asked, then given up on: a datagram socket would read (and drop) queries here.
+      if (typeof handle === "object" && handle !== null && "close" in handle)
+        (handle as { close(): void }).close();
+      return;
+    }
     this.#pending.delete(m.id);
     clearTimeout(p.timer);
     if (m.error !== undefined) p.reject(new Error(m.error));
-    else if (typeof handle === "object" && handle !== null) p.resolve(handle);
-    else p.reject(new Error("the agent's keeper sent no socket"));
+    else if (typeof handle === "object" && handle !== null) {
+      // node hands a dgram socket over already reading: nothing listens to it yet (same tick).
+      if (p.protocol === "udp") setReceiving(handle as UdpSocket, false);
+      p.resolve({ handle, port: m.port });
+    } else p.reject(new Error("the agent's keeper sent no socket"));
   }
 }

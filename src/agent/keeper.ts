@@ -11,16 +11,43 @@
  * Reload (SIGUSR2, `ballast agent --reload`): a new worker starts beside the running one, applies
  * the last-known-good configuration on the same sockets and says it is ready; only then is the old
  * one told to stop accepting and drain its open connections (bounded by the drain timeout).
+ *
+ * The DNS responder's UDP socket is held the same way: a datagram socket shared by two processes
+ * delivers each datagram to one of them, and while no worker reads it the kernel queues them, so
+ * no query is lost between workers. The keeper itself never reads it (its receiving is stopped).
+ *
+ * Upgrade (keeper-handover.ts): the keeper hands every socket it holds to a successor keeper.
  */
 import type { ChildProcess } from "node:child_process";
+import dgram from "node:dgram";
 import net from "node:net";
 import { getSystemErrorName } from "node:util";
 import type { Logger } from "../util/logger.js";
-import { isWorkerMessage, type KeeperMessage } from "./keeper-protocol.js";
+import {
+  isWorkerMessage,
+  type KeeperMessage,
+  type SocketProtocol,
+  type WorkerMessage,
+} from "./keeper-protocol.js";
+import { setReceiving } from "./udp-handle.js";
 
 /** A bound, not listening, TCP handle (the kind node's cluster primary hands its workers). */
 interface ServerHandle {
   close(): void;
+  getsockname?(out: { port?: number }): number;
+}
+
+/** A socket the keeper holds: the handle it passes on, and the port it is bound to. */
+export type HeldSocket =
+  | { readonly protocol: "tcp"; readonly handle: ServerHandle; readonly port: number }
+  | { readonly protocol: "udp"; readonly socket: dgram.Socket; readonly port: number };
+
+/** A held socket as sent over an IPC channel (to a worker or a successor keeper). */
+export interface HeldSocketEntry {
+  readonly key: string;
+  readonly protocol: SocketProtocol;
+  readonly port: number;
+  readonly handle: net.Server | dgram.Socket;
 }
 
 type CreateServerHandle = (address: string, port: number, addressType: 4 | 6) => ServerHandle | number;
@@ -48,6 +75,41 @@ export interface KeeperOptions {
   readonly drainTimeoutMs: number;
   /** Told the pid of the worker that serves (on every change). */
   readonly onWorker?: (pid: number) => void;
+  /** Sockets handed over by the keeper this one replaces, by key (see `socketKey`). */
+  readonly inherited?: ReadonlyMap<string, HeldSocket>;
+}
+
+/** How a keeper files a socket: by what the worker asked for (port 0 stays 0: the same free port). */
+export function socketKey(protocol: SocketProtocol, address: string, port: number): string {
+  return protocol === "tcp" ? `${address}:${port}` : `udp:${address}:${port}`;
+}
+
+/**
+ * A UDP socket bound and held, never read in this process: the datagrams are its workers'. A
+ * socket node hands over through IPC arrives receiving; this stops it in the same tick, before
+ * any datagram can be read.
+ */
+export function holdUdp(socket: dgram.Socket): void {
+  setReceiving(socket, false);
+  // A datagram socket held for others keeps no event loop alive by itself.
+  socket.unref();
+}
+
+function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, address, () => {
+      socket.off("error", reject);
+      holdUdp(socket);
+      resolve(socket);
+    });
+  });
+}
+
+function closeHeld(h: HeldSocket): void {
+  if (h.protocol === "tcp") h.handle.close();
+  else h.socket.close();
 }
 
 /** A worker that crashes within this long of its start is restarted after a growing pause. */
@@ -60,7 +122,7 @@ const STOP_GRACE_MS = 10_000;
 export class Keeper {
   readonly #opts: KeeperOptions;
   readonly #log: Logger;
-  readonly #sockets = new Map<string, ServerHandle>();
+  readonly #sockets = new Map<string, HeldSocket>();
   readonly #workers = new Set<ChildProcess>();
   readonly #ready = new Map<ChildProcess, () => void>();
   #current: ChildProcess | undefined;
@@ -74,6 +136,44 @@ export class Keeper {
   constructor(opts: KeeperOptions) {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: "keeper" });
+    for (const [key, held] of opts.inherited ?? []) this.#sockets.set(key, held);
+  }
+
+  /** Every socket held, as handles to send to a successor keeper. */
+  held(): HeldSocketEntry[] {
+    return [...this.#sockets].map(([key, h]) => ({
+      key,
+      protocol: h.protocol,
+      port: h.port,
+      // A raw TCP handle goes as node's "net.Native" (typed as the Server it becomes).
+      handle: h.protocol === "tcp" ? (h.handle as net.Server) : h.socket,
+    }));
+  }
+
+  /** True once the serving worker has said it is ready; false if it died or timed out first. */
+  serving(timeoutMs: number): Promise<boolean> {
+    const current = this.#current;
+    return current === undefined ? Promise.resolve(false) : this.#whenReady(current, timeoutMs);
+  }
+
+  /**
+   * After a successor keeper took over: no more workers; the running one drains (bounded by the
+   * drain timeout) and exits; then this keeper's copies of the sockets are closed (the
+   * successor's keep them open).
+   */
+  async retire(): Promise<void> {
+    this.#stopping = true;
+    const workers = [...this.#workers];
+    for (const w of workers) this.#retire(w);
+    await Promise.all(
+      workers.map((w) =>
+        w.exitCode !== null || w.signalCode !== null
+          ? undefined
+          : new Promise<void>((resolve) => w.once("exit", () => resolve())),
+      ),
+    );
+    for (const h of this.#sockets.values()) closeHeld(h);
+    this.#sockets.clear();
   }
 
   /** Listening sockets held now. */
@@ -136,7 +236,7 @@ export class Keeper {
           }),
       ),
     );
-    for (const h of this.#sockets.values()) h.close();
+    for (const h of this.#sockets.values()) closeHeld(h);
     this.#sockets.clear();
   }
 
@@ -160,31 +260,56 @@ export class Keeper {
       this.#ready.get(child)?.();
       return;
     }
-    const key = `${m.address}:${m.port}`;
     if (m.kind === "release") {
       // Only the worker in charge of the configuration removes listeners.
       if (child !== this.#current) return;
-      this.#sockets.get(key)?.close();
+      const key = socketKey("tcp", m.address, m.port);
+      const held = this.#sockets.get(key);
+      if (held !== undefined) closeHeld(held);
       this.#sockets.delete(key);
       return;
     }
-    let handle = this.#sockets.get(key);
-    if (handle === undefined) {
-      const h = createServerHandle(m.address, m.port, m.address.includes(":") ? 6 : 4);
-      if (typeof h === "number") {
-        this.#send(child, { kind: "socket", id: m.id, error: `bind ${key}: ${getSystemErrorName(h)}` });
-        return;
-      }
-      handle = h;
-      this.#sockets.set(key, handle);
-    }
-    this.#send(child, { kind: "socket", id: m.id }, handle);
+    void this.#acquire(m).then(
+      (held) => {
+        const handle = held.protocol === "tcp" ? (held.handle as net.Server) : held.socket;
+        this.#send(child, { kind: "socket", id: m.id, port: held.port }, handle);
+      },
+      (err: unknown) => this.#send(child, { kind: "socket", id: m.id, error: (err as Error).message }),
+    );
   }
 
-  #send(child: ChildProcess, m: KeeperMessage, handle?: ServerHandle): void {
+  async #acquire(m: Extract<WorkerMessage, { kind: "acquire" }>): Promise<HeldSocket> {
+    const protocol = m.protocol ?? "tcp";
+    const key = socketKey(protocol, m.address, m.port);
+    const have = this.#sockets.get(key);
+    if (have !== undefined) return have;
+    let held: HeldSocket;
+    if (protocol === "udp") {
+      const socket = await bindUdp(m.address, m.port).catch((e: NodeJS.ErrnoException) => {
+        throw new Error(`bind udp ${m.address}:${m.port}: ${e.code ?? e.message}`);
+      });
+      held = { protocol, socket, port: socket.address().port };
+    } else {
+      const h = createServerHandle(m.address, m.port, m.address.includes(":") ? 6 : 4);
+      if (typeof h === "number") throw new Error(`bind ${m.address}:${m.port}: ${getSystemErrorName(h)}`);
+      const name: { port?: number } = {};
+      h.getsockname?.(name);
+      held = { protocol, handle: h, port: name.port ?? m.port };
+    }
+    // Two acquires of the same new socket at once: the first one bound wins.
+    const raced = this.#sockets.get(key);
+    if (raced !== undefined) {
+      closeHeld(held);
+      return raced;
+    }
+    this.#sockets.set(key, held);
+    return held;
+  }
+
+  #send(child: ChildProcess, m: KeeperMessage, handle?: net.Server | dgram.Socket): void {
     if (!child.connected) return;
-    // A raw handle goes as node's "net.Native": the child receives a duplicate descriptor.
-    child.send(m, handle as net.Server | undefined, (err) => {
+    // A raw TCP handle goes as node's "net.Native": the child receives a duplicate descriptor.
+    child.send(m, handle, (err) => {
       if (err) this.#log.warn("could not reach agent worker", { pid: child.pid, err });
     });
   }

@@ -3,7 +3,7 @@
  * (agent-keeper-cmd.ts), which owns the listening sockets and runs the agent as a worker process
  * (`--worker`), so a restart, an upgrade or a crash of the agent refuses no connection.
  * `--single-process` runs the agent in this process alone; `--reload` replaces a running agent's
- * worker. A pid file in the data directory makes a new agent for the same directory take over
+ * worker, `--upgrade` its keeper too (the keeper hands its sockets to a new one). A pid file in the data directory makes a new agent for the same directory take over
  * from one left running (an agent outlives a control plane that crashed, by design).
  */
 import { mkdir, readFile } from "node:fs/promises";
@@ -11,7 +11,7 @@ import { isIP } from "node:net";
 import { type AgentCredentials, agentBearer, parseAgentCredentials } from "../model/agent-keys.js";
 import { createLogger } from "../util/logger.js";
 import { parseListenAddress } from "../util/observability-server.js";
-import { reloadAgent, runKeeper } from "./agent-keeper-cmd.js";
+import { reloadAgent, runKeeper, upgradeAgent } from "./agent-keeper-cmd.js";
 import { countFlag, intFlag, requireFlag, UsageError } from "./args.js";
 import { type FlagValues, parseCommand } from "./command.js";
 import { AGENT } from "./specs/system.js";
@@ -22,7 +22,10 @@ export const DEFAULT_DRAIN_SECONDS = 30;
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand(AGENT, argv);
   const dataDir = requireFlag(values["data-dir"], "data-dir");
+  if (values.reload && values.upgrade)
+    throw new UsageError("--reload and --upgrade are two actions: give one");
   if (values.reload) return reloadAgent(dataDir);
+  if (values.upgrade) return upgradeAgent(dataDir);
   // Read here, in the keeper too: a worker that cannot start would be restarted forever.
   const own = await agentIdentity(values);
   const zone = own.zone;

@@ -16,6 +16,8 @@ import { countFlag, requireFlag } from "./args.js";
 const STOP_GRACE_MS = 5000;
 
 export async function runAgent(values: AgentFlags, logger: Logger, own: AgentIdentity): Promise<void> {
+  // Timestamps of the start, in ms since this process started (docs/BENCHMARKS.md, cold start).
+  logger.debug("agent modules loaded", { sinceStartMs: Math.round(performance.now()) });
   if (values.worker) return runWorker(values, logger, own);
   const dataDir = requireFlag(values["data-dir"], "data-dir");
   await takeOver(dataDir);
@@ -91,7 +93,7 @@ async function startAgent(
     ...(values.dns === undefined
       ? {}
       : { dns: { ...dnsHostPort(values.dns), domain: `elb.${values["dns-domain"]}` } }),
-    ...(sockets === undefined ? {} : { sockets, onServing: () => sockets.ready() }),
+    ...(sockets === undefined ? {} : { sockets, dnsSockets: sockets, onServing: () => sockets.ready() }),
     ...(sockets === undefined
       ? {}
       : {
@@ -104,6 +106,7 @@ async function startAgent(
   await agent.start();
   logger.info("agent started", {
     pid: process.pid,
+    sinceStartMs: Math.round(performance.now()),
     revision: agent.revision,
     fileLimit,
     ...connectionLimits,

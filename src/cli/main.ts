@@ -3,17 +3,14 @@
  * only that command's module, and prints any error as one line (a stack trace with
  * BALLAST_DEBUG=1). Exit codes: 0 ok, 1 failure, 2 usage.
  */
-import {
-  type CommandSpec,
-  commandPath,
-  helpText,
-  parseCommand,
-  type Verb,
-  verbOf,
-  wantsHelp,
-} from "./command.js";
-import { findCommand, usageText } from "./commands.js";
-import { errorLine, exitCodeOf, UsageError } from "./errors.js";
+import { startEarlyWorker } from "./agent-spawn.js";
+import type { CommandSpec, Verb } from "./command.js";
+
+// An agent's first worker starts before anything else here loads (src/cli/agent-spawn.ts).
+startEarlyWorker(process.argv.slice(2));
+const [{ commandPath, helpText, parseCommand, verbOf, wantsHelp }, { findCommand, usageText }, errors] =
+  await Promise.all([import("./command.js"), import("./commands.js"), import("./errors.js")]);
+const { errorLine, exitCodeOf, UsageError } = errors;
 
 async function main(argv: readonly string[]): Promise<void> {
   // TypeScript lines in the stack traces BALLAST_DEBUG=1 shows (and only then: it costs start-up).

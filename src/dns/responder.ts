@@ -24,6 +24,23 @@ export interface DnsResponderOptions {
   readonly tcpIdleTimeoutMs?: number;
   /** See ZoneOptions.unknownName (default NXDOMAIN). */
   readonly unknownName?: "nxdomain" | "refused";
+  /**
+   * Sockets held by another process (an agent's keeper), used instead of binding here: they stay
+   * open, and keep queueing queries, while one responder process hands over to the next.
+   */
+  readonly sockets?: DnsSocketSource;
+}
+
+/** Bound sockets for a responder: UDP (paused until `receive()`) and a TCP handle to listen on. */
+export interface HeldDnsSockets {
+  readonly udp: UdpSocket;
+  readonly tcp: object;
+  readonly port: number;
+  receive(): void;
+}
+
+export interface DnsSocketSource {
+  acquireDns(address: string, port: number): Promise<HeldDnsSockets>;
 }
 
 const DEFAULT_TTL = 60;
@@ -32,6 +49,8 @@ const DEFAULT_TCP_IDLE_MS = 10_000;
 const BIND_ATTEMPTS = 10;
 /** Queries one TCP connection may have waiting for an answer; a flood closes the connection. */
 const MAX_PENDING_TCP = 64;
+/** How long `close` waits for queries already read to be answered. */
+const CLOSE_GRACE_MS = 2000;
 
 export class DnsResponder {
   readonly #opts: DnsResponderOptions;
@@ -40,6 +59,14 @@ export class DnsResponder {
   readonly #connections = new Set<Socket>();
   #udp: UdpSocket | undefined;
   #tcp: Server | undefined;
+  /** UDP queries read and not yet answered: a shared socket is closed only between queries. */
+  #udpInFlight = 0;
+  #udpClosed: (() => void) | undefined;
+  /** Closed: an answer that comes later has no socket to go out on. */
+  #udpShut = false;
+  /** Queries waiting for an answer on each TCP connection. */
+  readonly #tcpPending = new Map<Socket, number>();
+  #closing = false;
 
   constructor(opts: DnsResponderOptions) {
     this.#opts = opts;
@@ -54,6 +81,24 @@ export class DnsResponder {
 
   async start(): Promise<{ udpPort: number; tcpPort: number }> {
     if (this.#udp || this.#tcp) throw new Error("DnsResponder already started");
+    const source = this.#opts.sockets;
+    if (source !== undefined) {
+      const held = await source.acquireDns(this.#opts.host, this.#opts.port);
+      this.#listenUdp(held.udp);
+      held.receive();
+      this.#udp = held.udp;
+      try {
+        this.#tcp = await this.#listenTcp(held.tcp);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+      this.#log.info("dns responder listening on sockets held by the keeper", {
+        host: this.#opts.host,
+        port: held.port,
+      });
+      return { udpPort: held.port, tcpPort: held.port };
+    }
     for (let attempt = 1; ; attempt++) {
       const udp = await this.#bindUdp(this.#opts.port);
       const port = udp.address().port;
@@ -71,17 +116,46 @@ export class DnsResponder {
     }
   }
 
+  /**
+   * Stops answering. Queries already read are answered first: on sockets shared with a successor
+   * (held by a keeper), every query not yet read is left in the kernel's queue for it, and every
+   * query read here gets its answer — the UDP socket is closed at a moment none is in flight, a
+   * TCP connection once its pending queries are answered.
+   */
   async close(): Promise<void> {
     const udp = this.#udp;
     const tcp = this.#tcp;
-    this.#udp = undefined;
+    this.#closing = true;
     this.#tcp = undefined;
-    for (const c of this.#connections) c.destroy();
-    this.#connections.clear();
+    for (const c of this.#connections) if ((this.#tcpPending.get(c) ?? 0) === 0) c.destroy();
+    // A resolver that never answers must not hold the close: past the grace, cut what is left.
+    const cut = setTimeout(() => {
+      for (const c of this.#connections) c.destroy();
+      this.#udpClosed?.();
+    }, CLOSE_GRACE_MS);
     await Promise.all([
-      udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : undefined,
+      udp ? this.#closeUdp(udp) : undefined,
       tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
     ]);
+    clearTimeout(cut);
+    this.#udp = undefined;
+  }
+
+  #closeUdp(udp: UdpSocket): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const close = (): void => {
+        this.#udpClosed = undefined;
+        this.#udpShut = true;
+        udp.close(() => resolve());
+      };
+      if (this.#udpInFlight === 0) close();
+      else this.#udpClosed = close;
+    });
+  }
+
+  #udpAnswered(): void {
+    this.#udpInFlight--;
+    if (this.#udpInFlight === 0) this.#udpClosed?.();
   }
 
   #onResolveError = (e: unknown): void => {
@@ -95,34 +169,49 @@ export class DnsResponder {
       socket.once("error", reject);
       socket.bind(port, this.#opts.host, () => {
         socket.off("error", reject);
-        socket.on("error", (e) => this.#log.warn("dns udp socket error", { error: e }));
-        socket.on("message", (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
+        this.#listenUdp(socket);
         resolve(socket);
       });
     });
   }
 
+  #listenUdp(socket: UdpSocket): void {
+    socket.on("error", (e) => this.#log.warn("dns udp socket error", { error: e }));
+    socket.on("message", (msg, rinfo) => this.#onDatagram(socket, msg, rinfo));
+  }
+
   #onDatagram(socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+    this.#udpInFlight++;
     answerQuery(this.#zone, msg, "udp", this.#onResolveError).then(
       (reply) => {
         if (!reply) {
           this.#log.debug("dns udp message dropped", { from: rinfo.address, bytes: msg.length });
+          this.#udpAnswered();
           return;
         }
-        if (this.#udp !== socket) return;
+        if (this.#udpShut) return;
         socket.send(reply, rinfo.port, rinfo.address, (e) => {
           if (e) this.#log.debug("dns udp send failed", { error: e });
+          this.#udpAnswered();
         });
       },
-      (e: unknown) => this.#log.error("dns udp answer failed", { error: e }),
+      (e: unknown) => {
+        this.#log.error("dns udp answer failed", { error: e });
+        this.#udpAnswered();
+      },
     );
   }
 
   #bindTcp(port: number): Promise<Server> {
+    return this.#listenTcp({ port, host: this.#opts.host, exclusive: true });
+  }
+
+  /** Listens on an address, or on a bound handle held by another process. */
+  #listenTcp(where: object): Promise<Server> {
     const server = createServer((socket) => this.#onConnection(socket));
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ port, host: this.#opts.host, exclusive: true }, () => {
+      server.listen(where, () => {
         server.off("error", reject);
         server.on("error", (e) => this.#log.warn("dns tcp server error", { error: e }));
         resolve(server);
@@ -134,7 +223,10 @@ export class DnsResponder {
   #onConnection(socket: Socket): void {
     this.#connections.add(socket);
     socket.setTimeout(this.#opts.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_MS, () => socket.destroy());
-    socket.on("close", () => this.#connections.delete(socket));
+    socket.on("close", () => {
+      this.#connections.delete(socket);
+      this.#tcpPending.delete(socket);
+    });
     socket.on("error", (e) => this.#log.debug("dns tcp connection error", { error: e }));
 
     let buffered: Buffer = Buffer.alloc(0);
@@ -152,7 +244,15 @@ export class DnsResponder {
           socket.destroy();
           return;
         }
-        queue = queue.then(() => this.#answerTcp(socket, message)).finally(() => pending--);
+        this.#tcpPending.set(socket, pending);
+        queue = queue
+          .then(() => this.#answerTcp(socket, message))
+          .finally(() => {
+            pending--;
+            this.#tcpPending.set(socket, pending);
+            // Closing: a connection leaves once the queries it sent before are answered.
+            if (this.#closing && pending === 0) socket.end();
+          });
       }
     });
   }

@@ -2,13 +2,16 @@
  * The keeper with real worker processes (small scripts speaking its IPC protocol): a reload whose
  * new worker never becomes ready is abandoned and the old worker keeps serving; a socket released
  * by the worker in charge is closed (its address refuses again) while a release from a retiring
- * worker is ignored.
+ * worker is ignored; a handover to a successor keeper (a script speaking its side of the protocol)
+ * leaves the socket listening after the old keeper closed its copy, and one to a successor that
+ * fails changes nothing.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { Keeper, type WorkerHistory } from "../../src/agent/keeper.js";
+import { handOver } from "../../src/agent/keeper-handover.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { freePort, waitFor } from "../proxy/helpers.js";
 
@@ -29,6 +32,39 @@ process.on("message", (m, handle) => {
 process.on("SIGUSR1", () => process.send({ kind: "release", address: ADDRESS, port: Number(PORT) }));
 process.send({ kind: "acquire", id: 1, address: ADDRESS, port: Number(PORT) });
 `;
+
+/**
+ * A successor keeper's side of the handover: says it listens, serves every TCP socket it is
+ * handed with NAME, then says it is ready — or, with FAIL, exits once it has them all.
+ */
+const SUCCESSOR = `
+const net = require("node:net");
+const { NAME, FAIL } = process.env;
+process.on("message", (m, handle) => {
+  if (m.kind === "handover-socket" && handle) net.createServer((c) => c.end(NAME)).listen(handle);
+  else if (m.kind === "handover-end") {
+    if (FAIL) process.exit(3);
+    process.send({ kind: "successor-ready", sockets: m.count });
+  }
+});
+process.send({ kind: "successor-listening" });
+`;
+
+function successor(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["-e", SUCCESSOR], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    env: { ...process.env, ...env },
+  });
+}
+
+async function firstReply(host: string, port: number): Promise<string> {
+  let got = "";
+  for (let i = 0; i < 100 && got === ""; i++) {
+    got = await reply(host, port).catch(() => "");
+    if (got === "") await new Promise((r) => setTimeout(r, 50));
+  }
+  return got;
+}
 
 function reply(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -116,5 +152,37 @@ describe("the agent keeper", () => {
     workers[1]?.kill("SIGUSR1");
     for (let i = 0; i < 100 && k.sockets > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(k.sockets, 0, "the worker in charge released it");
+  });
+
+  it("hands its socket to a successor keeper: the address answers from it after the old keeper closed its copy", async () => {
+    const port = await freePort(HOST);
+    const workers: ChildProcess[] = [];
+    const k = keeper(port, (h) => ({ NAME: `w${h.starts}` }), workers);
+    k.start();
+    assert.equal(await firstReply(HOST, port), "w1");
+    const next = successor({ NAME: "successor" });
+    try {
+      assert.equal(await handOver(k, next, silentLogger, 10_000), true, "the successor took over");
+      await k.retire();
+      assert.equal(k.sockets, 0, "the old keeper closed its copy");
+      assert.ok(workers[0]?.exitCode !== null || workers[0]?.signalCode !== null, "its worker drained");
+      for (let i = 0; i < 5; i++) assert.equal(await reply(HOST, port), "successor");
+    } finally {
+      next.kill("SIGKILL");
+    }
+  });
+
+  it("a successor keeper that fails before serving: the old keeper keeps its socket and its worker", async () => {
+    const port = await freePort(HOST);
+    const workers: ChildProcess[] = [];
+    const k = keeper(port, (h) => ({ NAME: `w${h.starts}` }), workers);
+    k.start();
+    assert.equal(await firstReply(HOST, port), "w1");
+    const next = successor({ NAME: "successor", FAIL: "1" });
+    assert.equal(await handOver(k, next, silentLogger, 10_000), false, "the handover is abandoned");
+    assert.ok(next.exitCode !== null || next.signalCode !== null, "the successor is gone");
+    assert.equal(k.sockets, 1);
+    for (let i = 0; i < 5; i++) assert.equal(await reply(HOST, port), "w1");
+    assert.equal(workers.length, 1, "no worker was replaced");
   });
 });

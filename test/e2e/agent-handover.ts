@@ -25,12 +25,15 @@ export interface AgentDir {
   readonly args: string[];
 }
 
-/** A data directory whose last-known-good file serves HTTP load balancers `lbs` (name → address:port). */
+/**
+ * A data directory whose last-known-good file serves HTTP load balancers `lbs` (name →
+ * address:port; `dnsName` for one its DNS responder answers, under elb.ballast.internal).
+ */
 export async function agentDir(
   prefix: string,
   pool: string,
   backendPort: number,
-  lbs: readonly { name: string; address: string; port: number }[],
+  lbs: readonly { name: string; address: string; port: number; dnsName?: string }[],
   extra: readonly string[] = [],
   control?: string,
 ): Promise<AgentDir> {
@@ -62,6 +65,7 @@ export async function agentDir(
           hc,
         ),
         backends: [{ instanceId: "i-1", address: "127.0.0.1", zone: ZONE }],
+        ...(lb.dnsName === undefined ? {} : { dnsName: lb.dnsName }),
       }),
     ),
     addresses: Object.fromEntries(lbs.map((lb) => [lb.name, lb.address])),

@@ -25,6 +25,7 @@ import {
 import { MAIN_JS, waitFor } from "./support.js";
 
 const CONCURRENCY = 8;
+const COLD_STARTS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("e2e: an agent restarted under traffic refuses no connection", () => {
@@ -134,27 +135,34 @@ describe("e2e: an agent restarted under traffic refuses no connection", () => {
     assert.equal(await metric("ballast_agent_worker_crashes_total"), 1);
   });
 
-  it("a whole agent killed and started again with the control plane down serves its last-known-good file", async (t) => {
-    const worker = workerPid(agent.dir);
-    proc.kill("SIGKILL");
-    if (worker !== undefined) process.kill(worker, "SIGKILL");
-    await waitFor(
-      async () => {
-        try {
-          await fetchRaw(NODE, port, "/");
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      { what: "the killed agent to stop serving" },
-    );
-    const spawnedAt = performance.now();
-    proc = startAgent(agent.args);
-    log = collectLog(proc);
-    await waitFor(serving, { what: "the restarted agent to serve", intervalMs: 10, timeoutMs: 10_000 });
-    // The time is a figure for docs/BENCHMARKS.md (target: 2 s), not an assertion: this machine
-    // is shared, and a test never depends on it being idle.
-    t.diagnostic(`spawn to first successful request: ${Math.round(performance.now() - spawnedAt)} ms`);
+  it("a whole agent killed and started again with the control plane down serves its last-known-good file (5 times)", async (t) => {
+    const figures: number[] = [];
+    for (let run = 0; run < COLD_STARTS; run++) {
+      const worker = workerPid(agent.dir);
+      proc.kill("SIGKILL");
+      if (worker !== undefined) process.kill(worker, "SIGKILL");
+      await waitFor(
+        async () => {
+          try {
+            await fetchRaw(NODE, port, "/");
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { what: "the killed agent to stop serving" },
+      );
+      const spawnedAt = performance.now();
+      proc = startAgent(agent.args);
+      log = collectLog(proc);
+      // A generous bound: the figure itself is for docs/BENCHMARKS.md (target 2 s), not an
+      // assertion, since this machine is shared and a test never depends on it being idle.
+      await waitFor(serving, { what: "the restarted agent to serve", intervalMs: 10, timeoutMs: 30_000 });
+      figures.push(Math.round(performance.now() - spawnedAt));
+      const reply = await fetchRaw(NODE, port, "/");
+      assert.equal(reply.body.toString(), "b0", "the back end of the last-known-good configuration answers");
+    }
+    assert.match(log(), /serving last-known-good configuration/);
+    t.diagnostic(`spawn to first successful request, ${COLD_STARTS} cold starts: ${figures.join(", ")} ms`);
   });
 });

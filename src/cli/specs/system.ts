@@ -227,6 +227,11 @@ export const AGENT = defineCommand({
       default: false,
       help: "replace the running agent's worker (--data-dir) without refusing a connection, then exit",
     },
+    upgrade: {
+      type: "boolean",
+      default: false,
+      help: "replace the running agent's keeper and worker (--data-dir), e.g. after installing a new release: the keeper hands its sockets to a new one, none is closed; then exit",
+    },
     "single-process": {
       type: "boolean",
       default: false,
