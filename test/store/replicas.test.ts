@@ -257,6 +257,64 @@ describe("postgres replicas", () => {
     }
   });
 
+  it("appends a batch read from memory in one statement: a delete then a re-create of one key, and a differencesFrom that sees the batch's earlier revisions", async () => {
+    const db = await PostgresStore.open(server.url, { schema: "memory_append" });
+    const replica = await ReplicaStore.open(db, { logger });
+    try {
+      await replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "gone", aLoadBalancer({ name: "gone" }));
+        tx.put("loadBalancer", "kept", aLoadBalancer({ name: "kept" }));
+      });
+      const before = db.commitStats;
+      let seen: readonly string[] = [];
+      const jobs = [
+        replica.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "gone")),
+        replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "fresh", aLoadBalancer({ name: "fresh" }));
+        }),
+        replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "gone", aLoadBalancer({ name: "gone", instances: ["i-back"] }));
+        }),
+        // Asks the database what differs from revision 1: it must see the three revisions above.
+        replica.mutate(meta("Diff"), async (tx) => {
+          seen = (await tx.differencesFrom?.(1, ["loadBalancer"]))?.map((d) => d.key).sort() ?? [];
+        }),
+        replica.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "kept")),
+      ];
+      const outcomes = await Promise.all(jobs);
+      assert.deepEqual(
+        outcomes.map((o) => o.revision?.number),
+        [2, 3, 4, undefined, 5],
+        "each change its own revision, in order",
+      );
+      assert.deepEqual(seen, ["fresh", "gone"]);
+      assert.ok(db.commitStats.fromMemory > before.fromMemory, "the batch read memory");
+      // The stored rows: `current` holds each key's last write, the versions every one.
+      assert.deepEqual(
+        (await db.list("loadBalancer")).map((c) => [c.doc.name, c.revision, c.doc.instances]),
+        [
+          ["fresh", 3, []],
+          ["gone", 4, ["i-back"]],
+        ],
+      );
+      assert.deepEqual(
+        (await db.history("loadBalancer", "gone")).map((v) => [v.revision, v.doc === null]),
+        [
+          [1, false],
+          [2, true],
+          [4, false],
+        ],
+      );
+      assert.deepEqual(
+        (await replica.list("loadBalancer")).map((c) => c.doc),
+        (await db.list("loadBalancer")).map((c) => c.doc),
+      );
+      assert.equal((await verifyJournal(db, { maxDivergences: 10 })).ok, true);
+    } finally {
+      await replica.close();
+    }
+  });
+
   it("falls back to one mutation per transaction when the database fails the batch", async () => {
     const db = await PostgresStore.open(server.url, { schema: "fallback" });
     try {
