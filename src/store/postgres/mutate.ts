@@ -63,7 +63,9 @@ export interface BatchTarget {
  * so the error reaches only the job that causes it.
  */
 export async function commitBatch(target: BatchTarget, jobs: readonly MutationJob[]): Promise<void> {
-  if (jobs.length === 1) {
+  // One job alone reads the database in its own transaction — unless the replica's memory can
+  // answer, which saves its reads' round trips under the lock.
+  if (jobs.length === 1 && target.cache === undefined) {
     const [job] = jobs as [MutationJob];
     await runAlone(target, job);
     return;

@@ -340,14 +340,19 @@ export class PostgresStore implements Store {
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // One multi-row INSERT: one statement, one commit, the order kept (ids follow VALUES order).
-    const width = AUDIT_COLUMNS.length;
-    const rows = records.map(
-      (_, i) => `(${AUDIT_COLUMNS.map((__, j) => `$${i * width + j + 1}`).join(", ")})`,
-    );
+    // One statement, one commit, eleven array parameters however many records: the ids follow
+    // the arrays' order (WITH ORDINALITY ... ORDER BY).
+    const columns: (string | number | null)[][] = AUDIT_COLUMNS.map(() => []);
+    for (const r of records)
+      auditValues(r).forEach((v, i) => {
+        columns[i]?.push(v);
+      });
+    const arrays = AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === "count" ? "bigint" : "text"}[]`);
     await this.#pool.query(
-      `INSERT INTO ${this.#s}.audit (${AUDIT_COLUMNS.join(", ")}) VALUES ${rows.join(", ")}`,
-      records.flatMap(auditValues),
+      `INSERT INTO ${this.#s}.audit (${AUDIT_COLUMNS.join(", ")})
+       SELECT ${AUDIT_COLUMNS.map((c) => `a.${c}`).join(", ")}
+       FROM unnest(${arrays.join(", ")}) WITH ORDINALITY AS a(${AUDIT_COLUMNS.join(", ")}, n) ORDER BY n`,
+      columns,
     );
   }
 
