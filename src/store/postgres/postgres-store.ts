@@ -47,6 +47,7 @@ import type {
   AuditRecord,
   CompactionRecord,
   Current,
+  CurrentSnapshot,
   EntityVersion,
   EpochResult,
   EpochStart,
@@ -228,6 +229,34 @@ export class PostgresStore implements Store {
       key: row.key,
       current: toCurrent(row, row.kind, this.codec),
     }));
+  }
+
+  /** The current rows and the head in one REPEATABLE READ snapshot: one round trip, no retry. */
+  async currentSnapshot(): Promise<CurrentSnapshot> {
+    const client = await this.#pool.connect();
+    try {
+      const results = (await client.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+         SELECT coalesce(max(number), 0) AS n FROM ${this.#s}.revisions;
+         SELECT kind, key, revision, doc FROM ${this.#s}.current;
+         COMMIT`,
+      )) as unknown as pg.QueryResult[];
+      const head = Number((results[1] as pg.QueryResult<{ n: number }>).rows[0]?.n ?? 0);
+      const rows = (results[2] as pg.QueryResult<CurrentRow & { kind: EntityKind; key: string }>).rows;
+      return {
+        head,
+        entries: rows.map((row) => ({
+          kind: row.kind,
+          key: row.key,
+          current: toCurrent(row, row.kind, this.codec),
+        })),
+      };
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   async head(): Promise<number> {
