@@ -357,6 +357,49 @@ describe("postgres replicas", () => {
     }
   });
 
+  it("answers an entity's history from memory until a version of it is applied, whichever replica wrote it", async () => {
+    const [a, b] = await replicaPair("history_cache");
+    try {
+      await a.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer({ name: "web" }));
+      });
+      const reads = a.historyReads;
+      assert.deepEqual(await a.history("placement", "web"), []);
+      assert.equal((await a.history("loadBalancer", "web")).length, 1);
+      assert.equal(a.historyReads, reads + 2);
+      // Again: from memory, no query.
+      assert.deepEqual(await a.history("placement", "web"), []);
+      assert.equal((await a.history("loadBalancer", "web")).length, 1);
+      assert.equal(a.historyReads, reads + 2, "the second reads came from memory");
+      // Written through the other replica: once applied here, the history is read again and has it.
+      await b.mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer({ name: "web", instances: ["i-1"] }));
+      });
+      await until(async () => (await a.head()) === 2);
+      assert.deepEqual(
+        (await a.history("loadBalancer", "web")).map((v) => v.revision),
+        [1, 2],
+      );
+      assert.deepEqual(await a.history("placement", "web"), [], "another entity's history is still kept");
+      assert.equal(a.historyReads, reads + 3);
+      // Written here: the replica's own commit drops it as well.
+      await a.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "web"));
+      const history = await a.history("loadBalancer", "web");
+      assert.deepEqual(
+        history.map((v) => [v.revision, v.doc === null]),
+        [
+          [1, false],
+          [2, false],
+          [3, true],
+        ],
+      );
+      assert.deepEqual(history, await a.database.history("loadBalancer", "web"));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("falls back to one mutation per transaction when the database fails the batch", async () => {
     const db = await PostgresStore.open(server.url, { schema: "fallback" });
     try {
