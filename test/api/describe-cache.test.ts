@@ -35,6 +35,16 @@ describe("DescribeLoadBalancers: rendered descriptions", () => {
     assert.match(second.xml, /<InstanceId>i-2<\/InstanceId>/);
   });
 
+  it("keeps nothing for a document that is not frozen (a fresh parse, or one that may still change)", async () => {
+    const vpc = await RegionVpc.load(registry([]), "us-east-1");
+    const lb = aLoadBalancer({ name: "loose" });
+    const first = renderedDescription(lb, vpc);
+    const second = renderedDescription(lb, vpc);
+    assert.notEqual(second, first, "rendered again");
+    assert.equal(second.xml, first.xml);
+    assert.equal(first.xml, fresh(lb, vpc));
+  });
+
   it("renders again when the region's default VPC changes, for a load balancer described in it", async () => {
     const legacy = Object.freeze({ ...aLoadBalancer({ name: "old" }), vpcId: undefined, subnets: [] });
     const before = await RegionVpc.load(registry([]), "us-east-1");

@@ -63,9 +63,10 @@ export function loadBalancerDescription(lb: LoadBalancer): XmlValue {
 
 /**
  * Rendered descriptions by the stored document they describe. A store that keeps its state in
- * memory (a replica) hands out the same frozen object until the load balancer changes, so an
- * unchanged load balancer is not rendered again on every call; a changed one is a new object
- * (and the old entry goes with the old object). The bytes depend on nothing else but the VPC
+ * memory (a replica, SQLite's listing) hands out the same frozen object until the load balancer
+ * changes, so an unchanged load balancer is not rendered again on every call; a changed one is a
+ * new object (and the old entry goes with the old object). A document that is not frozen is a
+ * fresh parse or may still change: rendered, never kept. The bytes depend on nothing else but the VPC
  * view, whose fingerprint is kept beside them; not on the caller (authorization refuses or
  * allows a whole load balancer), and the region is the document's own.
  */
@@ -74,6 +75,7 @@ const RENDERED = new WeakMap<LoadBalancer, { readonly vpc: string; readonly xml:
 /** `loadBalancerDescription(vpc.view(lb))`, rendered, from the cache when it can be. */
 export function renderedDescription(lb: LoadBalancer, vpc: RegionVpc): RawXml {
   // A load balancer with its own VPC is described as it is; only one without depends on the region's.
+  if (!Object.isFrozen(lb)) return new RawXml(toXml(loadBalancerDescription(vpc.view(lb))));
   const fingerprint = lb.vpcId === undefined ? vpc.fingerprint : "";
   const hit = RENDERED.get(lb);
   if (hit !== undefined && hit.vpc === fingerprint) return hit.xml;

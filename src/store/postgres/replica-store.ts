@@ -323,7 +323,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
         m = new Map();
         state.set(e.kind, m);
       }
-      m.set(e.key, e.current);
+      m.set(e.key, { revision: e.current.revision, doc: Object.freeze(e.current.doc) });
     }
     for (const v of versions) this.#apply(state, v);
     const moved = h2 !== this.#head;
@@ -357,7 +357,9 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     const cur = m.get(v.key);
     if (cur !== undefined && cur.revision >= v.revision) return;
     if (v.doc === null) m.delete(v.key);
-    else m.set(v.key, { revision: v.revision, doc: v.doc as EntityTypes[EntityKind] });
+    // Frozen: the same object is handed to every reader until the entity changes, so readers may
+    // keep what they derive from it by identity (aws-query/describe.ts).
+    else m.set(v.key, { revision: v.revision, doc: Object.freeze(v.doc) as EntityTypes[EntityKind] });
     if (state === this.#state) this.#sorted.delete(v.kind);
   }
 
