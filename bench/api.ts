@@ -28,6 +28,8 @@ import { parseArgs } from "node:util";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Pool } from "undici";
 import type { LoadBalancer } from "../src/model/types.js";
+import { openStore } from "../src/store/open.js";
+import { verifyJournal } from "../src/store/ops/verify.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
@@ -338,7 +340,28 @@ async function benchDriver(
   } finally {
     for (const pool of pools) await pool.close();
     for (const server of servers) await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    // With the control plane's own data directory: its key sealed the credentials it stored.
+    try {
+      await verifyAfter(await openStore(storeSpec, dataDir));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `ballast state verify` of what the run wrote: every revision in the chain, the state its replay. */
+async function verifyAfter(store: Store): Promise<void> {
+  try {
+    const report = await verifyJournal(store, { maxDivergences: 5 });
+    console.log(
+      `  state verify after the run: ${report.ok ? "ok" : "FAILED"} (${report.revisionsChecked} revisions, ${report.entitiesChecked} entities, head ${report.head})`,
+    );
+    if (!report.ok) {
+      console.error(JSON.stringify(report.divergences));
+      process.exitCode = 1;
+    }
+  } finally {
+    await store.close();
   }
 }
 
