@@ -33,6 +33,13 @@ export async function readCurrentSnapshot(
   codec: DocCodec,
 ): Promise<CurrentSnapshot> {
   const client = await pool.connect();
+  // A connection that breaks while checked out emits 'error' with nobody listening: held here,
+  // and the connection released as broken (the pool discards it) instead of crashing the process.
+  let broken: Error | undefined;
+  const onError = (e: Error): void => {
+    broken = e;
+  };
+  client.on("error", onError);
   try {
     const results = (await client.query(
       `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
@@ -44,9 +51,11 @@ export async function readCurrentSnapshot(
     const rows = (results[2] as pg.QueryResult<Row>).rows;
     return { head, entries: rows.map((row) => toEntry(row, codec)) };
   } catch (e) {
+    broken ??= e instanceof Error ? e : new Error(String(e));
     await client.query("ROLLBACK").catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    client.off("error", onError);
+    client.release(broken);
   }
 }
