@@ -3,6 +3,10 @@
  *
  *   node dist/bench/api.js [--driver sqlite|postgres|both] [--lbs 100] [--concurrency 32]
  *                          [--describe 20000] [--mutations 5000] [--replicas 1] [--server-prof DIR]
+ *                          [--server-main OTHER_BUILD/dist/src/cli/main.js]
+ *
+ * `--server-main` drives another build's control plane with this same load generator (a reference
+ * run). Every run ends with `state verify` of the journal it wrote.
  *
  * With `--replicas N` the PostgreSQL run starts N `ballast control` replicas on the one database and
  * spreads the in-flight workers over them (worker w talks to replica w mod N); SQLite always runs
