@@ -3,6 +3,10 @@
  *
  *   node dist/bench/api.js [--driver sqlite|postgres|both] [--lbs 100] [--concurrency 32]
  *                          [--describe 20000] [--mutations 5000] [--replicas 1] [--server-prof DIR]
+ *                          [--server-main OTHER_BUILD/dist/src/cli/main.js]
+ *
+ * `--server-main` drives another build's control plane with this same load generator (a reference
+ * run). Every run ends with `state verify` of the journal it wrote.
  *
  * With `--replicas N` the PostgreSQL run starts N `ballast control` replicas on the one database and
  * spreads the in-flight workers over them (worker w talks to replica w mod N); SQLite always runs
@@ -22,12 +26,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Pool } from "undici";
 import type { LoadBalancer } from "../src/model/types.js";
+import { openStore } from "../src/store/open.js";
+import { verifyJournal } from "../src/store/ops/verify.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
@@ -45,6 +51,11 @@ const { values } = parseArgs({
     replicas: { type: "string", default: "1" },
     /** Write a CPU profile of the server process into this directory. */
     "server-prof": { type: "string" },
+    /**
+     * The control plane to drive: another build's `dist/src/cli/main.js` (a reference run with
+     * this same load generator). Default: this build's.
+     */
+    "server-main": { type: "string" },
   },
 });
 const LBS = Number(values.lbs);
@@ -140,7 +151,7 @@ interface Server {
 }
 
 async function startServer(dataDir: string, storeSpec: string): Promise<Server> {
-  const main = new URL("../src/cli/main.js", import.meta.url).pathname;
+  const main = values["server-main"] ?? new URL("../src/cli/main.js", import.meta.url).pathname;
   const child = spawn(
     process.execPath,
     [
@@ -157,6 +168,10 @@ async function startServer(dataDir: string, storeSpec: string): Promise<Server> 
       "0",
       "--dns-port",
       "0",
+      // Every worker deregisters an instance every other call: far past the two-person rule's
+      // bulk threshold (10 a minute), which is not what this measures.
+      "--bulk-threshold",
+      "1000000000",
     ],
     {
       env: {
@@ -188,6 +203,11 @@ async function startServer(dataDir: string, storeSpec: string): Promise<Server> 
       await exited;
     },
   };
+}
+
+/** CPU seconds over `calls`, as milliseconds per call. */
+function perCallMs(cpuSeconds: number, calls: number): string {
+  return calls === 0 ? "-" : ((cpuSeconds * 1000) / calls).toFixed(3);
 }
 
 /** utime + stime of a process in ms, from /proc (Linux). */
@@ -257,7 +277,7 @@ async function runPhase(
     clientCpu: (client.user + client.system) / 1e6,
   };
   console.log(
-    `  ${phase}: ${r.perSecond.toFixed(0)}/s (${requests} in ${seconds.toFixed(2)} s, ${errors} errors, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${serverCpu.toFixed(2)} s, client CPU ${r.clientCpu.toFixed(2)} s)`,
+    `  ${phase}: ${r.perSecond.toFixed(0)}/s (${requests} in ${seconds.toFixed(2)} s, ${errors} errors, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${serverCpu.toFixed(2)} s = ${perCallMs(serverCpu, requests)} ms/call, client CPU ${r.clientCpu.toFixed(2)} s = ${perCallMs(r.clientCpu, requests)} ms/call, load average ${loadavg()[0]?.toFixed(2)})`,
   );
   return r;
 }
@@ -324,7 +344,28 @@ async function benchDriver(
   } finally {
     for (const pool of pools) await pool.close();
     for (const server of servers) await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    // With the control plane's own data directory: its key sealed the credentials it stored.
+    try {
+      await verifyAfter(await openStore(storeSpec, dataDir));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `ballast state verify` of what the run wrote: every revision in the chain, the state its replay. */
+async function verifyAfter(store: Store): Promise<void> {
+  try {
+    const report = await verifyJournal(store, { maxDivergences: 5 });
+    console.log(
+      `  state verify after the run: ${report.ok ? "ok" : "FAILED"} (${report.revisionsChecked} revisions, ${report.entitiesChecked} entities, head ${report.head})`,
+    );
+    if (!report.ok) {
+      console.error(JSON.stringify(report.divergences));
+      process.exitCode = 1;
+    }
+  } finally {
+    await store.close();
   }
 }
 
@@ -359,16 +400,18 @@ try {
 }
 
 console.log(
-  `\nAPI benchmark: ${LBS} load balancers, ${CONCURRENCY} in flight, pre-signed SigV4, server in its own process\n`,
+  `\nAPI benchmark: ${LBS} load balancers, ${CONCURRENCY} in flight, pre-signed SigV4, server in its own process, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}\n`,
 );
 console.log(
-  "| driver | call | calls/s | requests | errors | p50 ms | p99 ms | server CPU s | client CPU s |",
+  "| driver | call | calls/s | requests | errors | p50 ms | p99 ms | server CPU s | server CPU ms/call | client CPU ms/call |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const { driver, rows } of results) {
   for (const r of rows) {
     console.log(
-      `| ${driver} | ${r.phase} | ${r.perSecond.toFixed(0)} | ${r.requests} | ${r.errors} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.serverCpu.toFixed(2)} of ${r.seconds.toFixed(2)} | ${r.clientCpu.toFixed(2)} |`,
+      `| ${driver} | ${r.phase} | ${r.perSecond.toFixed(0)} | ${r.requests} | ${r.errors} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.serverCpu.toFixed(2)} of ${r.seconds.toFixed(2)} | ${perCallMs(r.serverCpu, r.requests)} | ${perCallMs(r.clientCpu, r.requests)} |`,
     );
   }
 }

@@ -168,6 +168,16 @@ export interface MutationResult<T> {
   readonly result: T;
 }
 
+/** Every current entity with its stored key, and the revision the state is at. */
+export interface CurrentSnapshot {
+  readonly head: number;
+  readonly entries: readonly {
+    readonly kind: EntityKind;
+    readonly key: string;
+    readonly current: Current<EntityKind>;
+  }[];
+}
+
 export interface Store {
   /** A driver name for logs and metrics: "sqlite" or "postgres". */
   readonly driver: string;
@@ -248,6 +258,13 @@ export interface Store {
   appendGuardDecision(decision: GuardDecision): Promise<void>;
   /** Every decision on a guard hold, oldest first. */
   guardDecisions(): Promise<readonly GuardDecision[]>;
+
+  /**
+   * Optional: the whole current state and the revision it is at, read in one consistent snapshot.
+   * Verification (ops/verify.ts) uses it where it can; without it, it lists each kind and checks the
+   * head held still meanwhile — which, on a journal taking a write every millisecond, it rarely does.
+   */
+  currentSnapshot?(): Promise<CurrentSnapshot>;
 
   /** Called after every commit made through this store object. Returns an unsubscribe. */
   onCommit(listener: (revision: Revision) => void): () => void;

@@ -11,8 +11,14 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { HttpRequest } from "@smithy/types";
 import type { SignedRequest } from "../../src/api/auth/authenticator.js";
 import { SigV4Authenticator } from "../../src/api/auth/sigv4.js";
-import { canonicalQuery, canonicalUri } from "../../src/api/auth/sigv4-canonical.js";
+import {
+  canonicalQuery,
+  canonicalUri,
+  SigningKeyCache,
+  signingKey,
+} from "../../src/api/auth/sigv4-canonical.js";
 import { BallastError } from "../../src/model/errors.js";
+import type { Credential } from "../../src/model/types.js";
 import { ACCESS_KEY_ID, ADMIN, authenticator, lookup, SECRET } from "./support.js";
 
 const SIGNED_AT = new Date("2012-12-12T00:00:00Z");
@@ -507,3 +513,43 @@ describe("SigV4: the head before the body", () => {
 function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
+
+describe("SigV4: derived signing keys are cached per secret and scope", () => {
+  test("the cache gives the key the derivation gives, per day, region and service, and stays bounded", () => {
+    const cache = new SigningKeyCache(3);
+    const scopes: [string, string, string][] = [
+      ["20121212", "us-east-1", "elasticloadbalancing"],
+      ["20121213", "us-east-1", "elasticloadbalancing"],
+      ["20121212", "eu-west-1", "elasticloadbalancing"],
+      ["20121212", "us-east-1", "iam"],
+    ];
+    for (const [d, r, v] of scopes) {
+      assert.deepEqual(cache.key(SECRET, d, r, v), signingKey(SECRET, d, r, v));
+      assert.deepEqual(
+        cache.key(SECRET, d, r, v),
+        signingKey(SECRET, d, r, v),
+        "a second time, from the cache",
+      );
+    }
+    assert.ok(cache.size <= 3, `bounded: ${cache.size} keys held`);
+    assert.notDeepEqual(
+      cache.key("another secret", "20121212", "us-east-1", "iam"),
+      cache.key(SECRET, "20121212", "us-east-1", "iam"),
+    );
+  });
+
+  test("a secret replaced behind the same access key id is refused at once: no key derived from the old one is reused", async () => {
+    let current: Credential = ADMIN;
+    const auth = new SigV4Authenticator({
+      lookup: async (id) => (id === ACCESS_KEY_ID ? current : undefined),
+      service: "elasticloadbalancing",
+      now: at("2012-12-12T00:01:00Z"),
+    });
+    const old = await signed(post());
+    await auth.authenticate(old);
+    await auth.authenticate(old);
+    current = { ...ADMIN, secretAccessKey: "a/new/secret/for/the/same/key/id/0000000" };
+    await rejects(auth, old, "SignatureDoesNotMatch", SIGNATURE_MISMATCH);
+    await auth.authenticate(await signed(post(), { secret: current.secretAccessKey }));
+  });
+});

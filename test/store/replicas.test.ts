@@ -257,6 +257,149 @@ describe("postgres replicas", () => {
     }
   });
 
+  it("appends a batch read from memory in one statement: a delete then a re-create of one key, and a differencesFrom that sees the batch's earlier revisions", async () => {
+    const db = await PostgresStore.open(server.url, { schema: "memory_append" });
+    const replica = await ReplicaStore.open(db, { logger });
+    try {
+      await replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "gone", aLoadBalancer({ name: "gone" }));
+        tx.put("loadBalancer", "kept", aLoadBalancer({ name: "kept" }));
+      });
+      const before = db.commitStats;
+      let seen: readonly string[] = [];
+      const jobs = [
+        replica.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "gone")),
+        replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "fresh", aLoadBalancer({ name: "fresh" }));
+        }),
+        replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+          tx.put("loadBalancer", "gone", aLoadBalancer({ name: "gone", instances: ["i-back"] }));
+        }),
+        // Asks the database what differs from revision 1: it must see the three revisions above.
+        replica.mutate(meta("Diff"), async (tx) => {
+          seen = (await tx.differencesFrom?.(1, ["loadBalancer"]))?.map((d) => d.key).sort() ?? [];
+        }),
+        replica.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "kept")),
+      ];
+      const outcomes = await Promise.all(jobs);
+      assert.deepEqual(
+        outcomes.map((o) => o.revision?.number),
+        [2, 3, 4, undefined, 5],
+        "each change its own revision, in order",
+      );
+      assert.deepEqual(seen, ["fresh", "gone"]);
+      assert.ok(db.commitStats.fromMemory > before.fromMemory, "the batch read memory");
+      // The stored rows: `current` holds each key's last write, the versions every one.
+      assert.deepEqual(
+        (await db.list("loadBalancer")).map((c) => [c.doc.name, c.revision, c.doc.instances]),
+        [
+          ["fresh", 3, []],
+          ["gone", 4, ["i-back"]],
+        ],
+      );
+      assert.deepEqual(
+        (await db.history("loadBalancer", "gone")).map((v) => [v.revision, v.doc === null]),
+        [
+          [1, false],
+          [2, true],
+          [4, false],
+        ],
+      );
+      assert.deepEqual(
+        (await replica.list("loadBalancer")).map((c) => c.doc),
+        (await db.list("loadBalancer")).map((c) => c.doc),
+      );
+      assert.equal((await verifyJournal(db, { maxDivergences: 10 })).ok, true);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it("verifies the journal while writers keep committing, from one snapshot of the current state, and still finds state deleted behind its back", async () => {
+    const db = await PostgresStore.open(server.url, { schema: "verify_busy" });
+    const replica = await ReplicaStore.open(db, { logger });
+    try {
+      await replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        for (let i = 0; i < 50; i++) tx.put("loadBalancer", `lb-${i}`, aLoadBalancer({ name: `lb-${i}` }));
+      });
+      let writing = true;
+      let written = 0;
+      const writers = Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; writing; i++) {
+          await replica.mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+            tx.put("loadBalancer", `lb-${w}`, aLoadBalancer({ name: `lb-${w}`, instances: [`i-${i}`] }));
+          });
+          written++;
+        }
+      });
+      const during: number[] = [];
+      try {
+        while (written < 200) await new Promise((r) => setTimeout(r, 5));
+        for (let round = 0; round < 3; round++) {
+          const from = await db.head();
+          const report = await verifyJournal(db, { maxDivergences: 10 });
+          assert.equal(report.ok, true, JSON.stringify(report.divergences));
+          assert.ok(report.head >= from, `verified at ${report.head}, the head was ${from} before`);
+          during.push(report.head);
+        }
+      } finally {
+        writing = false;
+        await Promise.all(writers);
+      }
+      assert.ok((await db.head()) > (during[0] ?? 0), "writes went on during the checks");
+      // Deleted behind the journal's back, as in December 2012: the snapshot shows it missing.
+      await sql(`DELETE FROM verify_busy.current WHERE kind = 'loadBalancer' AND key = 'lb-40'`);
+      const damaged = await verifyJournal(db, { maxDivergences: 10 });
+      assert.equal(damaged.ok, false);
+      assert.match(JSON.stringify(damaged.divergences), /lb-40/);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it("answers an entity's history from memory until a version of it is applied, whichever replica wrote it", async () => {
+    const [a, b] = await replicaPair("history_cache");
+    try {
+      await a.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer({ name: "web" }));
+      });
+      const reads = a.historyReads;
+      assert.deepEqual(await a.history("placement", "web"), []);
+      assert.equal((await a.history("loadBalancer", "web")).length, 1);
+      assert.equal(a.historyReads, reads + 2);
+      // Again: from memory, no query.
+      assert.deepEqual(await a.history("placement", "web"), []);
+      assert.equal((await a.history("loadBalancer", "web")).length, 1);
+      assert.equal(a.historyReads, reads + 2, "the second reads came from memory");
+      // Written through the other replica: once applied here, the history is read again and has it.
+      await b.mutate(meta("RegisterInstancesWithLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "web", aLoadBalancer({ name: "web", instances: ["i-1"] }));
+      });
+      await until(async () => (await a.head()) === 2);
+      assert.deepEqual(
+        (await a.history("loadBalancer", "web")).map((v) => v.revision),
+        [1, 2],
+      );
+      assert.deepEqual(await a.history("placement", "web"), [], "another entity's history is still kept");
+      assert.equal(a.historyReads, reads + 3);
+      // Written here: the replica's own commit drops it as well.
+      await a.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "web"));
+      const history = await a.history("loadBalancer", "web");
+      assert.deepEqual(
+        history.map((v) => [v.revision, v.doc === null]),
+        [
+          [1, false],
+          [2, false],
+          [3, true],
+        ],
+      );
+      assert.deepEqual(history, await a.database.history("loadBalancer", "web"));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("falls back to one mutation per transaction when the database fails the batch", async () => {
     const db = await PostgresStore.open(server.url, { schema: "fallback" });
     try {

@@ -162,6 +162,35 @@ export function signingKey(secret: string, date: string, region: string, service
   return createHmac("sha256", kService).update(TERMINATOR).digest();
 }
 
+/**
+ * Derived signing keys, so a caller's requests of one day pay one HMAC instead of five. Keyed by
+ * the secret itself as well as its scope: a rotated or replaced secret derives a new key, never
+ * a stale one. Memory only, like the credential it comes from; bounded (cleared when full).
+ */
+export class SigningKeyCache {
+  readonly #keys = new Map<string, Buffer>();
+  readonly #max: number;
+
+  constructor(max = 1000) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  key(secret: string, date: string, region: string, service: string): Buffer {
+    const id = `${date}\n${region}\n${service}\n${secret}`;
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = signingKey(secret, date, region, service);
+      if (this.#keys.size >= this.#max) this.#keys.clear();
+      this.#keys.set(id, key);
+    }
+    return key;
+  }
+}
+
 export function signatureHex(key: Buffer, toSign: string): string {
   return createHmac("sha256", key).update(toSign).digest("hex");
 }

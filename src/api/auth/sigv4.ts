@@ -27,9 +27,9 @@ import {
   headerValue,
   parseAmzDate,
   parseQuery,
+  SigningKeyCache,
   sha256Hex,
   signatureHex,
-  signingKey,
   splitUrl,
   stringToSign,
   TERMINATOR,
@@ -96,6 +96,7 @@ export class SigV4Authenticator implements Authenticator {
   readonly #service: string;
   readonly #skewMs: number;
   readonly #now: () => Date;
+  readonly #keys = new SigningKeyCache();
 
   constructor(opts: SigV4Options) {
     this.#lookup = opts.lookup;
@@ -176,7 +177,12 @@ export class SigV4Authenticator implements Authenticator {
         payloadHash,
       });
       const scope = `${sig.scopeDate}/${sig.scopeRegion}/${sig.scopeService}/${sig.terminator}`;
-      const key = signingKey(credential.secretAccessKey, sig.scopeDate, sig.scopeRegion, sig.scopeService);
+      const key = this.#keys.key(
+        credential.secretAccessKey,
+        sig.scopeDate,
+        sig.scopeRegion,
+        sig.scopeService,
+      );
       const expected = Buffer.from(signatureHex(key, stringToSign(sig.amzDate, scope, canonical)), "utf8");
       const provided = Buffer.from(sig.signature.toLowerCase(), "utf8");
       if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) throw mismatch();

@@ -3,8 +3,8 @@
 import { regionOf } from "../../model/region.js";
 import type { HealthCheck, Listener, LoadBalancer } from "../../model/types.js";
 import { backendServerDescriptionsXml, policiesXml } from "./policies-xml.js";
-import { sourceSecurityGroup } from "./region-vpc.js";
-import type { XmlValue } from "./xml.js";
+import { type RegionVpc, sourceSecurityGroup } from "./region-vpc.js";
+import { RawXml, toXml, type XmlValue } from "./xml.js";
 
 export function listenerXml(l: Listener): XmlValue {
   return {
@@ -59,4 +59,27 @@ export function loadBalancerDescription(lb: LoadBalancer): XmlValue {
     CreatedTime: lb.createdTime,
     Scheme: lb.scheme,
   };
+}
+
+/**
+ * Rendered descriptions by the stored document they describe. A store that keeps its state in
+ * memory (a replica, SQLite's listing) hands out the same frozen object until the load balancer
+ * changes, so an unchanged load balancer is not rendered again on every call; a changed one is a
+ * new object (and the old entry goes with the old object). A document that is not frozen is a
+ * fresh parse or may still change: rendered, never kept. The bytes depend on nothing else but the VPC
+ * view, whose fingerprint is kept beside them; not on the caller (authorization refuses or
+ * allows a whole load balancer), and the region is the document's own.
+ */
+const RENDERED = new WeakMap<LoadBalancer, { readonly vpc: string; readonly xml: RawXml }>();
+
+/** `loadBalancerDescription(vpc.view(lb))`, rendered, from the cache when it can be. */
+export function renderedDescription(lb: LoadBalancer, vpc: RegionVpc): RawXml {
+  // A load balancer with its own VPC is described as it is; only one without depends on the region's.
+  if (!Object.isFrozen(lb)) return new RawXml(toXml(loadBalancerDescription(vpc.view(lb))));
+  const fingerprint = lb.vpcId === undefined ? vpc.fingerprint : "";
+  const hit = RENDERED.get(lb);
+  if (hit !== undefined && hit.vpc === fingerprint) return hit.xml;
+  const xml = new RawXml(toXml(loadBalancerDescription(vpc.view(lb))));
+  RENDERED.set(lb, { vpc: fingerprint, xml });
+  return xml;
 }

@@ -182,13 +182,13 @@ function send(res: ServerResponse, status: number, xml: string, requestId: strin
     res.destroy();
     return;
   }
-  const payload = Buffer.from(xml, "utf8");
   res.writeHead(status, {
     "Content-Type": "text/xml",
-    "Content-Length": payload.length,
+    // The string goes to the socket as it is (converted natively, no Buffer of it in between).
+    "Content-Length": Buffer.byteLength(xml, "utf8"),
     "x-amzn-RequestId": requestId,
     // A request refused before its body was read: the rest of it is not read, the connection closes.
     ...(res.req.complete ? {} : { Connection: "close" }),
   });
-  res.end(payload);
+  res.end(xml, "utf8");
 }

@@ -20,20 +20,38 @@ export interface SubnetReader {
 
 const ZONE_LETTERS = "abcdefghijklmnopqrstuvwxyz";
 
+/** Default VPCs by fingerprint: each is a few SHA-256s to derive, and rarely changes. */
+const DEFAULT_VPCS = new Map<string, DefaultVpc>();
+
 export class RegionVpc {
   readonly region: string;
+  /**
+   * Everything the default VPC is derived from (the region and its registered default subnets):
+   * equal fingerprints, equal `view`s of a load balancer.
+   */
+  readonly fingerprint: string;
   readonly #default: DefaultVpc;
   readonly #reader: SubnetReader;
 
-  private constructor(region: string, dv: DefaultVpc, reader: SubnetReader) {
+  private constructor(region: string, fingerprint: string, dv: DefaultVpc, reader: SubnetReader) {
     this.region = region;
+    this.fingerprint = fingerprint;
     this.#default = dv;
     this.#reader = reader;
   }
 
   static async load(reader: SubnetReader, region: string): Promise<RegionVpc> {
     const defaults = (await reader.list()).filter((s) => s.defaultForAz === true && isZoneOf(s.zone, region));
-    return new RegionVpc(region, defaultVpc(region, defaults), reader);
+    const fingerprint = [region, ...defaults.map((s) => `${s.subnetId} ${s.zone} ${s.vpcId}`).sort()].join(
+      "\n",
+    );
+    let dv = DEFAULT_VPCS.get(fingerprint);
+    if (dv === undefined) {
+      dv = defaultVpc(region, defaults);
+      if (DEFAULT_VPCS.size >= 100) DEFAULT_VPCS.clear();
+      DEFAULT_VPCS.set(fingerprint, dv);
+    }
+    return new RegionVpc(region, fingerprint, dv, reader);
   }
 
   get defaultVpcId(): string {

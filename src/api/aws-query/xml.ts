@@ -3,6 +3,7 @@
  * arrays become `<member>` lists, undefined members are left out, Dates are ISO 8601.
  */
 export type XmlValue =
+  | RawXml
   | string
   | number
   | boolean
@@ -10,6 +11,15 @@ export type XmlValue =
   | undefined
   | readonly XmlValue[]
   | { readonly [element: string]: XmlValue };
+
+/** Content already rendered by `toXml` (a cached part of an answer): written as it is. */
+export class RawXml {
+  readonly xml: string;
+
+  constructor(xml: string) {
+    this.xml = xml;
+  }
+}
 
 export const ELB_NAMESPACE = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/";
 
@@ -43,6 +53,7 @@ function isList(value: XmlValue): value is readonly XmlValue[] {
 export function toXml(value: XmlValue): string {
   if (value === undefined) return "";
   if (typeof value === "string") return escapeXml(value);
+  if (value instanceof RawXml) return value.xml;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value instanceof Date) return value.toISOString();
   if (isList(value)) return value.map((v) => element("member", v)).join("");

@@ -176,11 +176,9 @@ export async function verifyJournal(
   await walk(start, start);
   // The current state is read after the walk; if commits landed meanwhile, walk them too so both
   // sides describe the same revision.
-  let current = await readCurrent(store);
-  while (current.revision > walked) {
-    await walk(current.revision, current.revision);
-    current = await readCurrent(store);
-  }
+  // The walk then reaches exactly the revision the current state was read at.
+  const current = await readCurrent(store);
+  if (current.revision > walked) await walk(current.revision, current.revision);
   const head = walked;
 
   journal.sort((a, b) => a.revision - b.revision);
@@ -268,6 +266,17 @@ interface CurrentRead {
 }
 
 async function readCurrent(store: Store): Promise<CurrentRead> {
+  if (store.currentSnapshot !== undefined) {
+    const { head, entries } = await store.currentSnapshot();
+    const entities = new Map<EntityKind, Map<string, { doc: AnyDoc; revision: number }>>(
+      ENTITY_KINDS.map((k) => [k, new Map()]),
+    );
+    for (const { kind, current } of entries)
+      entities.get(kind)?.set(entityKey(kind, current.doc), { doc: current.doc, revision: current.revision });
+    let count = 0;
+    for (const m of entities.values()) count += m.size;
+    return { revision: head, count, entities };
+  }
   for (;;) {
     const before = await store.head();
     const entities = new Map<EntityKind, Map<string, { doc: AnyDoc; revision: number }>>();

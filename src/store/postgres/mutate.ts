@@ -11,9 +11,7 @@ import { effectiveWrites, mutationTx, nextRevision } from "../journal-tx.js";
 import {
   type CurrentRow,
   type DifferenceRow,
-  REVISION_COLUMNS,
   type RevisionRow,
-  revisionValues,
   toDifference,
   toRevision,
   toVersion,
@@ -21,8 +19,9 @@ import {
 } from "../rows.js";
 import type { DocCodec } from "../secrets/codec.js";
 import type { EntityDifference, MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
+import { insertRevisions, notifyCommit, type RevisionRows } from "./append.js";
 import { type Appended, BatchView, type CommittedCache } from "./batch-view.js";
-import { underJournalLock } from "./transaction.js";
+import { type JournalHead, underJournalLock } from "./transaction.js";
 
 const MAX_ATTEMPTS = 20;
 /** serialization_failure, deadlock_detected, lock_not_available: the attempt can simply run again. */
@@ -36,8 +35,7 @@ export interface MutationJob {
   readonly reject: (e: unknown) => void;
 }
 
-/** The channel every writer notifies after commit; the payload is `<schema>:<revision>`. */
-export const JOURNAL_CHANNEL = "ballast_journal";
+export { JOURNAL_CHANNEL, notifyCommit } from "./append.js";
 
 /** Where the batches go and whom to tell: the store's pool, schema, codec and listeners. */
 export interface BatchTarget {
@@ -65,7 +63,9 @@ export interface BatchTarget {
  * so the error reaches only the job that causes it.
  */
 export async function commitBatch(target: BatchTarget, jobs: readonly MutationJob[]): Promise<void> {
-  if (jobs.length === 1) {
+  // One job alone reads the database in its own transaction — unless the replica's memory can
+  // answer, which saves its reads' round trips under the lock.
+  if (jobs.length === 1 && target.cache === undefined) {
     const [job] = jobs as [MutationJob];
     await runAlone(target, job);
     return;
@@ -79,8 +79,8 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
       underJournalLock(
         target.pool,
         target.s,
-        async (client) => {
-          let last = await lastRevision(client, target.s);
+        async (client, head) => {
+          let last: JournalHead | undefined = head;
           // Memory behind the head (another replica wrote): bring it there with two reads, once
           // for the batch, rather than reading the database for every mutation.
           const behind = target.cache?.cachedHead();
@@ -98,6 +98,18 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
               : undefined;
           const appended: Appended[] = [];
           fromMemory = view === undefined ? undefined : { from: last?.number ?? 0, appended };
+          // Reading memory, the batch's revisions are computed first and appended together in one
+          // statement at the end — unless a mutation asks the database (`differencesFrom`), which
+          // must see what the batch wrote before it: then what is waiting is appended first.
+          const waiting: RevisionRows[] = [];
+          const flush = async (): Promise<void> => {
+            await insertRevisions(client, target.s, waiting.splice(0));
+          };
+          const fromDatabase = differences(client, target.s, target.codec);
+          const flushedDifferences: typeof fromDatabase = async (at, kinds) => {
+            await flush();
+            return fromDatabase(at, kinds);
+          };
           const out: Settled[] = [];
           for (const job of jobs) {
             const writes: PendingChange[] = [];
@@ -106,7 +118,7 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
               result = await job.fn(
                 view === undefined
                   ? tx(client, target.s, writes, target.codec)
-                  : view.tx(writes, differences(client, target.s, target.codec)),
+                  : view.tx(writes, flushedDifferences),
               );
             } catch (error) {
               // The database failed it: the transaction is aborted, the batch falls back.
@@ -121,7 +133,7 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
               const { changes, texts } = view.effective(collapseWrites(writes), target.codec);
               if (changes.length > 0) {
                 revision = nextRevision(last, job.meta, changes);
-                await insertRevision(client, target.s, revision, changes, texts);
+                waiting.push({ revision, changes, texts });
                 view.record(changes);
                 appended.push({ revision, changes });
               }
@@ -129,8 +141,13 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
             if (revision !== undefined) last = revision;
             out.push({ ok: true, value: { revision, result } });
           }
-          if (out.some((o) => o.ok && o.value.revision !== undefined))
-            await notifyCommit(client, target.schema, last?.number ?? 0);
+          const wrote = out.some((o) => o.ok && o.value.revision !== undefined);
+          if (waiting.length > 0)
+            await insertRevisions(client, target.s, waiting, {
+              schema: target.schema,
+              head: last?.number ?? 0,
+            });
+          else if (wrote) await notifyCommit(client, target.schema, last?.number ?? 0);
           return out;
         },
         { idleTimeout: true },
@@ -159,15 +176,14 @@ async function catchUpUnderLock(
   from: number,
   to: number,
 ): Promise<void> {
-  const revisions = await client.query<RevisionRow>(
-    `SELECT * FROM ${target.s}.revisions WHERE number > $1 AND number <= $2 ORDER BY number`,
-    [from, to],
-  );
-  const versions = await client.query<VersionRow>(
-    `SELECT kind, key, revision, doc FROM ${target.s}.versions
-     WHERE revision > $1 AND revision <= $2 ORDER BY revision, kind, key`,
-    [from, to],
-  );
+  // One round trip for both reads: the bounds are whole numbers, written into the text.
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to))
+    throw new Error(`bad revision range ${from}..${to}`);
+  const [revisions, versions] = (await client.query(
+    `SELECT * FROM ${target.s}.revisions WHERE number > ${from} AND number <= ${to} ORDER BY number;
+     SELECT kind, key, revision, doc FROM ${target.s}.versions
+     WHERE revision > ${from} AND revision <= ${to} ORDER BY revision, kind, key`,
+  )) as unknown as [pg.QueryResult<RevisionRow>, pg.QueryResult<VersionRow>];
   target.cache?.applyJournal(
     from,
     revisions.rows.map(toRevision),
@@ -183,10 +199,9 @@ async function runAlone(target: BatchTarget, job: MutationJob): Promise<void> {
       underJournalLock(
         target.pool,
         target.s,
-        async (client) => {
+        async (client, last) => {
           const writes: PendingChange[] = [];
           const result = await job.fn(tx(client, target.s, writes, target.codec));
-          const last = await lastRevision(client, target.s);
           const revision = await append(
             client,
             target.s,
@@ -221,29 +236,6 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
       throw e;
     }
   }
-}
-
-/**
- * Tells every replica listening that the journal moved (to `head`, or `compacted`/`epoch` for a
- * change that rewrote history). Sent inside the transaction: PostgreSQL delivers it on commit
- * only, so a listener never hears of a revision it cannot read yet, nor of one rolled back.
- */
-export async function notifyCommit(
-  client: pg.PoolClient,
-  schema: string,
-  head: number | string,
-): Promise<void> {
-  await client.query("SELECT pg_notify($1, $2)", [JOURNAL_CHANNEL, `${schema}:${head}`]);
-}
-
-async function lastRevision(
-  client: pg.PoolClient,
-  s: string,
-): Promise<{ number: number; hash: string } | undefined> {
-  const res = await client.query<{ number: number; hash: string }>(
-    `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
-  );
-  return res.rows[0];
 }
 
 /** The current row of one entity; the store reads through this too. */
@@ -330,33 +322,8 @@ async function append(
   if (changes.length === 0) return undefined;
 
   const revision = nextRevision(last, meta, changes);
-  await insertRevision(client, s, revision, changes, texts);
+  await insertRevisions(client, s, [{ revision, changes, texts }]);
   return revision;
-}
-
-/** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */
-/** Appends `revision` with its changes (texts as stored): one statement, one round trip. */
-async function insertRevision(
-  client: pg.PoolClient,
-  s: string,
-  revision: Revision,
-  changes: readonly PendingChange[],
-  texts: readonly (string | null)[],
-): Promise<void> {
-  // One statement, one round trip: the revision row, its versions, and `current`. The versions'
-  // foreign key is checked at the end of the statement, when the revision row is there.
-  const [number, ...rest] = revisionValues(revision);
-  await client.query(
-    `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS})
-                VALUES ($1, $5, $6, $7, $8, $9, $10, $11, $12)),
-     w AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, key, doc)),
-     v AS (INSERT INTO ${s}.versions (kind, key, revision, doc) SELECT kind, key, $1, doc FROM w),
-     u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
-           SELECT kind, key, $1, doc FROM w WHERE doc IS NOT NULL
-           ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc)
-     DELETE FROM ${s}.current c USING w WHERE w.doc IS NULL AND c.kind = w.kind AND c.key = w.key`,
-    [number, changes.map((w) => w.kind), changes.map((w) => w.key), texts, ...rest],
-  );
 }
 
 /** An error the server sent (it carries a SQLSTATE and a severity): the transaction is aborted. */

@@ -15,24 +15,10 @@ import type { GuardDecision } from "../../model/guard.js";
 import type { TicketEvent } from "../../model/ticket.js";
 import type { EntityKind } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import { AUDIT_COLUMNS, type AuditRow, auditQuery, auditValues, toAuditRecord } from "../audit.js";
-import {
-  GUARD_DECISION_COLUMNS,
-  type GuardDecisionRow,
-  guardDecisionsQuery,
-  guardDecisionValues,
-  TICKET_EVENT_COLUMNS,
-  type TicketEventRow,
-  ticketEventsQuery,
-  ticketEventValues,
-  toGuardDecision,
-  toTicketEvent,
-} from "../decisions.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
 import {
   type CompactionRow,
-  type CurrentRow,
   type RevisionRow,
   toCompaction,
   toCurrent,
@@ -47,6 +33,7 @@ import type {
   AuditRecord,
   CompactionRecord,
   Current,
+  CurrentSnapshot,
   EntityVersion,
   EpochResult,
   EpochStart,
@@ -59,8 +46,10 @@ import type {
 } from "../store.js";
 import type { CommittedCache } from "./batch-view.js";
 import { compactThrough } from "./compaction.js";
+import { type CurrentEntry, readCurrentEntries, readCurrentSnapshot } from "./current-state.js";
 import { startEpoch } from "./epoch.js";
 import { commitBatch, currentRow, currentRows, type MutationJob, notifyCommit } from "./mutate.js";
+import { PostgresRecords } from "./records.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 import { underJournalLock } from "./transaction.js";
 
@@ -106,6 +95,7 @@ export class PostgresStore implements Store {
   readonly connectionString: string;
   readonly #pool: pg.Pool;
   readonly #s: string;
+  readonly #records: PostgresRecords;
   readonly #listeners = new Set<(r: Revision) => void>();
   /** Mutations of this process queue here, so a burst holds one connection, not the whole pool. */
   readonly #queue = new SerialQueue();
@@ -130,6 +120,7 @@ export class PostgresStore implements Store {
     this.codec = codec;
     this.schema = schema;
     this.#s = quoteIdent(schema);
+    this.#records = new PostgresRecords(pool, this.#s);
     this.#maxBatch = maxBatch;
   }
 
@@ -219,15 +210,13 @@ export class PostgresStore implements Store {
   }
 
   /** The whole current state, every kind, with each entity's stored key: one query (replica-store.ts). */
-  async currentEntries(): Promise<{ kind: EntityKind; key: string; current: Current<EntityKind> }[]> {
-    const res = await this.#pool.query<CurrentRow & { kind: EntityKind; key: string }>(
-      `SELECT kind, key, revision, doc FROM ${this.#s}.current`,
-    );
-    return res.rows.map((row) => ({
-      kind: row.kind,
-      key: row.key,
-      current: toCurrent(row, row.kind, this.codec),
-    }));
+  currentEntries(): Promise<CurrentEntry[]> {
+    return readCurrentEntries(this.#pool, this.#s, this.codec);
+  }
+
+  /** The current rows and the head in one REPEATABLE READ snapshot (verification). */
+  currentSnapshot(): Promise<CurrentSnapshot> {
+    return readCurrentSnapshot(this.#pool, this.#s, this.codec);
   }
 
   async head(): Promise<number> {
@@ -323,65 +312,36 @@ export class PostgresStore implements Store {
     return res.rows[0]?.c ?? 0;
   }
 
-  async putAgentStatus(status: AgentStatus): Promise<void> {
-    await this.#pool.query(
-      `INSERT INTO ${this.#s}.agent_status (agent_id, status) VALUES ($1, $2)
-       ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status`,
-      [status.agentId, JSON.stringify(status)],
-    );
+  putAgentStatus(status: AgentStatus): Promise<void> {
+    return this.#records.putAgentStatus(status);
   }
 
-  async agentStatuses(): Promise<readonly AgentStatus[]> {
-    const res = await this.#pool.query<{ status: string }>(
-      `SELECT status FROM ${this.#s}.agent_status ORDER BY agent_id`,
-    );
-    return res.rows.map((r) => JSON.parse(r.status) as AgentStatus);
+  agentStatuses(): Promise<readonly AgentStatus[]> {
+    return this.#records.agentStatuses();
   }
 
-  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    // One multi-row INSERT: one statement, one commit, the order kept (ids follow VALUES order).
-    const width = AUDIT_COLUMNS.length;
-    const rows = records.map(
-      (_, i) => `(${AUDIT_COLUMNS.map((__, j) => `$${i * width + j + 1}`).join(", ")})`,
-    );
-    await this.#pool.query(
-      `INSERT INTO ${this.#s}.audit (${AUDIT_COLUMNS.join(", ")}) VALUES ${rows.join(", ")}`,
-      records.flatMap(auditValues),
-    );
+  appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    return this.#records.appendAudit(records);
   }
 
-  async audit(filter: AuditFilter = {}): Promise<readonly StoredAuditRecord[]> {
-    const { sql, params } = auditQuery(`${this.#s}.audit`, filter, (i) => `$${i}`);
-    const res = await this.#pool.query<AuditRow>(sql, params);
-    return res.rows.map(toAuditRecord);
+  audit(filter: AuditFilter = {}): Promise<readonly StoredAuditRecord[]> {
+    return this.#records.audit(filter);
   }
 
-  async appendTicketEvent(event: TicketEvent): Promise<void> {
-    await this.#pool.query(
-      `INSERT INTO ${this.#s}.ticket_events (${TICKET_EVENT_COLUMNS.join(", ")}) VALUES ($1, $2, $3, $4, $5)`,
-      ticketEventValues(event),
-    );
+  appendTicketEvent(event: TicketEvent): Promise<void> {
+    return this.#records.appendTicketEvent(event);
   }
 
-  async ticketEvents(ticket?: string): Promise<readonly TicketEvent[]> {
-    const res = await this.#pool.query<TicketEventRow>(
-      ticketEventsQuery(`${this.#s}.ticket_events`, ticket, "$1"),
-      ticket === undefined ? [] : [ticket],
-    );
-    return res.rows.map(toTicketEvent);
+  ticketEvents(ticket?: string): Promise<readonly TicketEvent[]> {
+    return this.#records.ticketEvents(ticket);
   }
 
-  async appendGuardDecision(decision: GuardDecision): Promise<void> {
-    await this.#pool.query(
-      `INSERT INTO ${this.#s}.guard_decisions (${GUARD_DECISION_COLUMNS.join(", ")}) VALUES (${GUARD_DECISION_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})`,
-      guardDecisionValues(decision),
-    );
+  appendGuardDecision(decision: GuardDecision): Promise<void> {
+    return this.#records.appendGuardDecision(decision);
   }
 
-  async guardDecisions(): Promise<readonly GuardDecision[]> {
-    const res = await this.#pool.query<GuardDecisionRow>(guardDecisionsQuery(`${this.#s}.guard_decisions`));
-    return res.rows.map(toGuardDecision);
+  guardDecisions(): Promise<readonly GuardDecision[]> {
+    return this.#records.guardDecisions();
   }
 
   /**

@@ -64,6 +64,13 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
   #poll: NodeJS.Timeout | undefined;
   #applied = 0;
   #reloads = 0;
+  /**
+   * Entity histories read from the database, by `kind\0key`, each complete up to this replica's
+   * head: dropped when a version of the entity is applied here, all dropped on a reload.
+   */
+  readonly #histories = new Map<string, readonly EntityVersion[]>();
+  #historyGeneration = 0;
+  #historyReads = 0;
 
   private constructor(db: PostgresStore, opts: ReplicaStoreOptions) {
     super(db);
@@ -109,6 +116,37 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     const out = await this.#db.mutate(meta, fn);
     if (out.revision !== undefined) await this.#reach(out.revision.number);
     return out;
+  }
+
+  /**
+   * An entity's history: from the database, then from memory until the entity changes. The
+   * controller asks for the history of every load balancer no agent holds on every pass; under a
+   * steady stream of writes those were most of the queries a replica sent. Kept only when it is
+   * exactly the history as of this replica's head (nothing applied here while it was read, and
+   * no version above the head in it), so it agrees with the state in memory.
+   */
+  override async history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
+    const id = `${kind}\u0000${key}`;
+    const kept = this.#histories.get(id);
+    if (kept !== undefined) return kept;
+    const head = this.#head;
+    const generation = this.#historyGeneration;
+    this.#historyReads++;
+    const versions = Object.freeze(await this.db.history(kind, key));
+    if (
+      head === this.#head &&
+      generation === this.#historyGeneration &&
+      versions.every((v) => v.revision <= head)
+    ) {
+      if (this.#histories.size >= 100_000) this.#histories.clear();
+      this.#histories.set(id, versions);
+    }
+    return versions;
+  }
+
+  /** Histories read from the database since open (the rest came from memory). */
+  get historyReads(): number {
+    return this.#historyReads;
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
@@ -271,6 +309,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
 
   /** Loads the whole state aside, then swaps it in. */
   async #reload(): Promise<void> {
+    this.#forgetHistories();
     const h1 = await this.#db.head();
     const entries = await this.#db.currentEntries();
     // Anything the listing saw is at or below h2; replaying (h1, h2] over it converges (see #apply).
@@ -284,7 +323,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
         m = new Map();
         state.set(e.kind, m);
       }
-      m.set(e.key, e.current);
+      m.set(e.key, { revision: e.current.revision, doc: Object.freeze(e.current.doc) });
     }
     for (const v of versions) this.#apply(state, v);
     const moved = h2 !== this.#head;
@@ -295,6 +334,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     this.#head = h2;
     if (h2 > this.#target) this.#target = h2;
     this.#reloads++;
+    this.#forgetHistories();
     this.#log.info("replica state loaded", { head: h2 });
     if (moved) {
       const r = await this.#db.revision(h2);
@@ -308,6 +348,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
    * at the state of h2.
    */
   #apply(state: Map<EntityKind, Map<string, AnyCurrent>>, v: EntityVersion): void {
+    this.#histories.delete(`${v.kind}\u0000${v.key}`);
     let m = state.get(v.kind);
     if (m === undefined) {
       m = new Map();
@@ -316,8 +357,16 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     const cur = m.get(v.key);
     if (cur !== undefined && cur.revision >= v.revision) return;
     if (v.doc === null) m.delete(v.key);
-    else m.set(v.key, { revision: v.revision, doc: v.doc as EntityTypes[EntityKind] });
+    // Frozen: the same object is handed to every reader until the entity changes, so readers may
+    // keep what they derive from it by identity (aws-query/describe.ts).
+    else m.set(v.key, { revision: v.revision, doc: Object.freeze(v.doc) as EntityTypes[EntityKind] });
     if (state === this.#state) this.#sorted.delete(v.kind);
+  }
+
+  /** History may have been rewritten (a compaction, a new epoch) or missed: read it again. */
+  #forgetHistories(): void {
+    this.#histories.clear();
+    this.#historyGeneration++;
   }
 
   #emit(r: Revision): void {

@@ -15,28 +15,36 @@ export interface LockedOptions<T> {
   readonly commit?: (value: T) => boolean;
 }
 
+/** The journal's newest revision, as read once the lock is held. */
+export interface JournalHead {
+  readonly number: number;
+  readonly hash: string;
+}
+
 /** Runs `fn` on one pooled connection inside a transaction that holds the journal lock of schema `s`. */
 export async function underJournalLock<T>(
   pool: pg.Pool,
   s: string,
-  fn: (client: pg.PoolClient) => Promise<T>,
+  fn: (client: pg.PoolClient, head: JournalHead | undefined) => Promise<T>,
   opts: LockedOptions<T> = {},
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    // One round trip: begin, never acknowledge before the commit is flushed, take the lock.
-    await client.query(
+    // One round trip: begin, never acknowledge before the commit is flushed, take the lock, and
+    // read the journal's head (nobody can move it now).
+    const results = (await client.query(
       [
         "BEGIN ISOLATION LEVEL READ COMMITTED;",
         "SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off';",
         ...(opts.idleTimeout
           ? ["SELECT set_config('idle_in_transaction_session_timeout', '60s', true);"]
           : []),
-        `SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE`,
+        `SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE;`,
+        `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
       ].join("\n"),
-    );
-    const value = await fn(client);
+    )) as unknown as pg.QueryResult<JournalHead>[];
+    const value = await fn(client, results.at(-1)?.rows[0]);
     const commit = opts.commit?.(value) ?? true;
     const ended = await client.query(commit ? "COMMIT" : "ROLLBACK");
     // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.

@@ -18,7 +18,7 @@ import {
 } from "../../../model/validate.js";
 import { validateSecurityGroups } from "../../../model/vpc.js";
 import type { ActionContext, ActionDefinition } from "../context.js";
-import { loadBalancerDescription } from "../describe.js";
+import { renderedDescription } from "../describe.js";
 import { inRegion, loadBalancerKey, putLoadBalancer, requireLoadBalancer } from "../load-balancer-kit.js";
 import type { QueryParams } from "../params.js";
 import { RegionVpc, storeSubnets, txSubnets } from "../region-vpc.js";
@@ -135,7 +135,7 @@ async function describeLoadBalancers(ctx: ActionContext): Promise<XmlValue> {
   const more = start.length > page.length && last !== undefined;
   const vpc = await RegionVpc.load(storeSubnets(ctx.store), ctx.region);
   return {
-    LoadBalancerDescriptions: page.map((lb) => loadBalancerDescription(vpc.view(lb))),
+    LoadBalancerDescriptions: page.map((lb) => renderedDescription(lb, vpc)),
     NextMarker: more ? Buffer.from(last.name, "utf8").toString("base64url") : undefined,
   };
 }
