@@ -21,33 +21,9 @@ import { SignedClient } from "../../src/cli/signed-client.js";
 import { sdkError } from "../api/support.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
 import { ticketFor } from "../support/tickets.js";
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, sdkClient, startBallast, tempDir } from "./support.js";
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, sdkClient, startReplica, tempDir } from "./support.js";
 
 const ADMIN = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
-
-async function startReplica(dataDir: string, store: string): Promise<{ proc: ChildProcess; apiUrl: string }> {
-  const { proc, output } = await startBallast(
-    [
-      "control",
-      "--data-dir",
-      dataDir,
-      "--store",
-      store,
-      "--api-port",
-      "0",
-      "--agent-port",
-      "0",
-      "--dns-port",
-      "0",
-    ],
-    "control plane: API",
-    { BALLAST_LOG_LEVEL: "info" },
-  );
-  const m = /control plane: API (http:\/\/127\.0\.0\.1:\d+)/.exec(output());
-  if (!m?.[1]) proc.kill("SIGKILL");
-  assert.ok(m?.[1], output());
-  return { proc, apiUrl: m[1] };
-}
 
 /** The SDK client sending `x-ballast-ticket` with every request. */
 function withTicket(client: ElasticLoadBalancingClient, ticket: string): ElasticLoadBalancingClient {
@@ -73,10 +49,10 @@ describe("the bulk-change window across PostgreSQL replicas", () => {
     pg = await startPostgres();
     const dirA = tempDir("bulk-a");
     const dirB = tempDir("bulk-b");
-    a = await startReplica(dirA, pg.url);
+    a = await startReplica(dirA, pg.url, { BALLAST_LOG_LEVEL: "info" });
     procs.push(a.proc);
     for (const f of ["secret.key", "agent-token"]) copyFileSync(join(dirA, f), join(dirB, f));
-    b = await startReplica(dirB, pg.url);
+    b = await startReplica(dirB, pg.url, { BALLAST_LOG_LEVEL: "info" });
     procs.push(b.proc);
   });
   after(async () => {

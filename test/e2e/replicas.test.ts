@@ -22,47 +22,16 @@ import { verifyJournal } from "../../src/store/ops/verify.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
 import {
   ACCESS_KEY_ID,
+  type ControlReplica,
   MAIN_JS,
   SECRET_ACCESS_KEY,
   sdkClient,
-  startBallast,
+  startReplica,
   tempDir,
   waitFor,
 } from "./support.js";
 
-interface Replica {
-  readonly proc: ChildProcess;
-  readonly apiUrl: string;
-  readonly agentUrl: string;
-  readonly output: () => string;
-}
-
-async function startReplica(dataDir: string, store: string): Promise<Replica> {
-  const { proc, output } = await startBallast(
-    [
-      "control",
-      "--data-dir",
-      dataDir,
-      "--store",
-      store,
-      "--api-port",
-      "0",
-      "--agent-port",
-      "0",
-      "--dns-port",
-      "0",
-    ],
-    "control plane: API",
-    { BALLAST_LOG_LEVEL: "info" },
-  );
-  const m =
-    /control plane: API (http:\/\/127\.0\.0\.1:\d+), agent channel (https?:\/\/127\.0\.0\.1:\d+)/.exec(
-      output(),
-    );
-  if (!m?.[1] || !m[2]) proc.kill("SIGKILL"); // a failed start must not keep the test process alive
-  assert.ok(m?.[1] && m[2], output());
-  return { proc, apiUrl: m[1], agentUrl: m[2], output };
-}
+type Replica = ControlReplica;
 
 /** `ballast_controller_active` from the replica's own /metrics. */
 async function activeMetric(r: Replica): Promise<number> {
@@ -101,11 +70,11 @@ describe("control-plane replicas on PostgreSQL", () => {
   it("hands the controller over within 5 s of a SIGKILL while changes keep flowing", async () => {
     const dirA = tempDir("replica-a");
     const dirB = tempDir("replica-b");
-    const a = await startReplica(dirA, pg.url);
+    const a = await startReplica(dirA, pg.url, { BALLAST_LOG_LEVEL: "info" });
     procs.push(a.proc);
     // Replicas share the secret key and the agent token (docs/OPERATIONS.md): copied, not regenerated.
     for (const f of ["secret.key", "agent-token"]) copyFileSync(join(dirA, f), join(dirB, f));
-    const b = await startReplica(dirB, pg.url);
+    const b = await startReplica(dirB, pg.url, { BALLAST_LOG_LEVEL: "info" });
     procs.push(b.proc);
 
     // Exactly one active: the first to start.

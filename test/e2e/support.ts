@@ -2,6 +2,7 @@
  * Whole-system harness: runs the real `ballast up` as a child process on free loopback ports,
  * real back ends, and a resolver pointed at Ballast's DNS responder.
  */
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
@@ -98,6 +99,48 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
  * Spawns `ballast <args>` with the test administrator's bootstrap key and resolves once its
  * output contains `ready`.
  */
+/** A `ballast control` replica started by a test, with the addresses its start line names. */
+export interface ControlReplica {
+  readonly proc: ChildProcess;
+  readonly apiUrl: string;
+  readonly agentUrl: string;
+  readonly dnsPort: number;
+  readonly output: () => string;
+}
+
+/**
+ * `ballast control` on `store` (a PostgreSQL URL for replicas) with every port chosen by the
+ * system, ready when it prints its addresses. A replica that fails to start is killed before the
+ * assertion, so it cannot keep the test process alive.
+ */
+export async function startReplica(
+  dataDir: string,
+  store: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ControlReplica> {
+  const { proc, output } = await startBallast(
+    [
+      "control",
+      "--data-dir",
+      dataDir,
+      "--store",
+      store,
+      "--api-port",
+      "0",
+      "--agent-port",
+      "0",
+      "--dns-port",
+      "0",
+    ],
+    "control plane: API",
+    env,
+  );
+  const m = /control plane: API (http:\/\/\S+), agent channel (https?:\/\/\S+), DNS \S+:(\d+)/.exec(output());
+  if (!m?.[1] || !m[2] || !m[3]) proc.kill("SIGKILL");
+  assert.ok(m?.[1] && m[2] && m[3], output());
+  return { proc, apiUrl: m[1], agentUrl: m[2], dnsPort: Number(m[3]), output };
+}
+
 export async function startBallast(
   args: readonly string[],
   ready: string,

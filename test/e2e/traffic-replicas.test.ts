@@ -23,44 +23,17 @@ import type { LoadBalancerStats } from "../../src/model/load-balancer-view.js";
 import { type PostgresServer, startPostgres } from "../support/postgres.js";
 import {
   ACCESS_KEY_ID,
+  type ControlReplica,
   MAIN_JS,
   resolveA,
   SECRET_ACCESS_KEY,
   sdkClient,
-  startBallast,
+  startReplica,
   tempDir,
   waitFor,
 } from "./support.js";
 
-interface Replica {
-  readonly proc: ChildProcess;
-  readonly apiUrl: string;
-  readonly agentUrl: string;
-  readonly dnsPort: number;
-}
-
-async function startReplica(dataDir: string, store: string): Promise<Replica> {
-  const { proc, output } = await startBallast(
-    [
-      "control",
-      "--data-dir",
-      dataDir,
-      "--store",
-      store,
-      "--api-port",
-      "0",
-      "--agent-port",
-      "0",
-      "--dns-port",
-      "0",
-    ],
-    "control plane: API",
-  );
-  const m = /control plane: API (\S+), agent channel (\S+), DNS 127\.0\.0\.1:(\d+)/.exec(output());
-  if (!m) proc.kill("SIGKILL");
-  assert.ok(m?.[1] && m[2] && m[3], output());
-  return { proc, apiUrl: m[1], agentUrl: m[2], dnsPort: Number(m[3]) };
-}
+type Replica = ControlReplica;
 
 /** Requests the replica's history holds for `web` over the last 5 minutes. */
 async function requestsSeenBy(r: Replica): Promise<number> {
