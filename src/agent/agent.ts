@@ -2,9 +2,13 @@
  * A load-balancer node agent. It starts from its last-known-good configuration, then follows
  * the control plane: each accepted document is merged (explicit removals only), written to disk,
  * and only then applied to the proxy. Request handling never waits on the control plane.
+ *
+ * It asks for delta documents: a delta is merged onto the running set, appended to the
+ * last-known-good log, and only the load balancers it changed are levelled in the proxy (the
+ * others are passed as the very objects the proxy runs, which it skips).
  */
 import { randomUUID } from "node:crypto";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
@@ -16,11 +20,18 @@ import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
+import type { SecretKey } from "../util/secret-key.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
-import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
-import { mergeConfig } from "./merge.js";
+import {
+  agentSecretKey,
+  appendLastKnownGood,
+  LKG_FILE,
+  readLastKnownGood,
+  writeSnapshot,
+} from "./last-known-good.js";
+import { mergeConfig, mergeDelta } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
@@ -60,6 +71,8 @@ export interface AgentOptions {
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** The last-known-good log is folded into a new snapshot once it is larger than this and the snapshot. */
+const MIN_LOG_BYTES_BEFORE_SNAPSHOT = 1 << 20;
 /** How long a new worker waits for the one it replaces to let go of the DNS and metrics ports. */
 const PORT_HANDOVER_MS = 15_000;
 
@@ -70,7 +83,14 @@ export class Agent {
   readonly #abort = new AbortController();
   #pool: AddressPool;
   #revision = 0;
-  #running: readonly NodeSpec[] = [];
+  #running: ReadonlyMap<string, NodeSpec> = new Map();
+  /** Ask for a full document next (after a refused one): a delta needs a base both sides agree on. */
+  #wantFull = false;
+  #secretKey: SecretKey | undefined;
+  /** The last-known-good snapshot on disk: its generation (undefined: none of this format) and size. */
+  #generation: string | undefined;
+  #snapshotBytes = 0;
+  #logBytes = 0;
   #unexplained: readonly string[] = [];
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
@@ -102,7 +122,7 @@ export class Agent {
     });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
     this.#dns = new AgentDns(opts.dataDir, {
-      dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),
+      dnsNames: () => new Map([...this.#running.values()].map((lb) => [normalizeName(lb.dnsName), lb.name])),
       nodes: () => this.#runtime.nodes(),
     });
   }
@@ -134,7 +154,7 @@ export class Agent {
       zone: this.#opts.zone,
       configRevision: this.#revision,
       configApplied: this.#applied,
-      loadBalancers: this.#running.length,
+      loadBalancers: this.#running.size,
       ...(unbound.length === 0 ? {} : { unboundListeners: unbound.slice(0, 20) }),
     };
     return { ready: this.#applied && unbound.length === 0, detail };
@@ -164,7 +184,10 @@ export class Agent {
       }
       this.#pool = new AddressPool(this.#opts.pool, lkg.addresses, this.#reserved());
       this.#revision = lkg.revision;
-      this.#running = lkg.loadBalancers;
+      this.#running = new Map(lkg.loadBalancers.map((lb) => [lb.name, lb]));
+      this.#generation = lkg.generation;
+      this.#snapshotBytes = (await stat(join(this.#opts.dataDir, LKG_FILE))).size;
+      this.#logBytes = 0;
       await this.#runtime.apply(this.#assignments());
       this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {
@@ -203,7 +226,12 @@ export class Agent {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        const r = await this.#client.poll(this.#revision, this.#opts.pollWaitSeconds ?? 25, signal);
+        const r = await this.#client.poll(
+          this.#revision,
+          this.#opts.pollWaitSeconds ?? 25,
+          signal,
+          !this.#wantFull,
+        );
         if (r.kind === "config" && !(await this.accept(r.config))) {
           // Refused: the same document comes back at once; ask again only after a pause.
           await sleep(backoff, signal);
@@ -213,8 +241,11 @@ export class Agent {
         backoff = 250;
       } catch (e) {
         if (signal.aborted) return;
-        if (e instanceof ConfigRejected) this.#refuse(e.revision, `malformed document: ${e.message}`);
-        else this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
+        if (e instanceof ConfigRejected) {
+          this.#refuse(e.revision, `malformed document: ${e.message}`);
+          this.#wantFull = true;
+        } else
+          this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -226,27 +257,39 @@ export class Agent {
    * keeps serving what it has, and reports the refusal). Exposed for tests of the agent's rules.
    */
   async accept(doc: AgentConfig): Promise<boolean> {
-    const refusal = agentRefusal(this.#running.length, doc);
+    const refusal = agentRefusal(this.#running.size, doc);
     if (refusal !== null) {
       this.#refuse(doc.revision, refusal);
       return false;
     }
+    if (doc.delta !== undefined && doc.delta.from !== this.#revision) {
+      this.#refuse(
+        doc.revision,
+        `a delta from revision ${doc.delta.from}, but this agent runs revision ${this.#revision}`,
+      );
+      this.#wantFull = true;
+      return false;
+    }
     this.#refused = undefined;
-    const merged = mergeConfig(this.#running, doc);
-    for (const r of merged.removed) if (r.kind === "loadBalancer") this.#pool.release(r.loadBalancer);
-    const running = merged.running;
-    for (const lb of running) this.#pool.addressOf(lb.name);
-    await writeLastKnownGood(this.#opts.dataDir, {
-      format: NODE_SPEC_FORMAT,
-      revision: doc.revision,
-      zone: this.#opts.zone,
-      loadBalancers: running,
-      addresses: this.#pool.assigned(),
-      savedAt: new Date().toISOString(),
-    });
+    const full = doc.delta === undefined;
+    const merged = full ? this.#mergeFull(doc) : mergeDelta(this.#running, this.#unexplained, doc);
+    for (const name of merged.left) this.#pool.release(name);
+    for (const lb of merged.changed) this.#pool.addressOf(lb.name);
+    if (full || this.#generation === undefined) await this.#snapshot(doc.revision, merged.running);
+    else {
+      const addresses: Record<string, string> = {};
+      for (const lb of merged.changed) addresses[lb.name] = this.#pool.addressOf(lb.name);
+      this.#logBytes = await appendLastKnownGood(
+        this.#opts.dataDir,
+        this.#generation,
+        { revision: doc.revision, loadBalancers: merged.changed, left: merged.left, addresses },
+        this.#key(),
+      );
+    }
     this.#revision = doc.revision;
-    this.#running = running;
+    this.#running = merged.running;
     this.#unexplained = merged.unexplained;
+    if (full) this.#wantFull = false;
     if (merged.unexplained.length > 0) {
       this.#opts.logger.warn("kept what the control plane neither stated nor removed", {
         revision: doc.revision,
@@ -257,11 +300,52 @@ export class Agent {
     this.#applied = true;
     this.#opts.logger.info("applied configuration", {
       revision: doc.revision,
-      loadBalancers: running.length,
+      loadBalancers: merged.running.size,
+      changed: merged.changed.length,
       removals: doc.removals.length,
+      delta: !full,
     });
     this.#queueReport();
+    // Once the change serves: fold a log grown larger than the snapshot into a new one.
+    if (this.#logBytes > Math.max(this.#snapshotBytes, MIN_LOG_BYTES_BEFORE_SNAPSHOT))
+      await this.#snapshot(this.#revision, this.#running);
     return true;
+  }
+
+  /** A full document merged: every spec it states counts as changed. */
+  #mergeFull(doc: AgentConfig): {
+    running: ReadonlyMap<string, NodeSpec>;
+    changed: readonly NodeSpec[];
+    left: readonly string[];
+    unexplained: readonly string[];
+  } {
+    const m = mergeConfig([...this.#running.values()], doc);
+    const running = new Map(m.running.map((lb) => [lb.name, lb]));
+    const left = [...this.#running.keys()].filter((name) => !running.has(name));
+    return { running, changed: m.running, left, unexplained: m.unexplained };
+  }
+
+  async #snapshot(revision: number, running: ReadonlyMap<string, NodeSpec>): Promise<void> {
+    const files = await writeSnapshot(
+      this.#opts.dataDir,
+      {
+        format: NODE_SPEC_FORMAT,
+        revision,
+        zone: this.#opts.zone,
+        loadBalancers: [...running.values()],
+        addresses: this.#pool.assigned(),
+        savedAt: new Date().toISOString(),
+      },
+      this.#key(),
+    );
+    this.#generation = files.generation;
+    this.#snapshotBytes = files.snapshotBytes;
+    this.#logBytes = files.logBytes;
+  }
+
+  #key(): SecretKey {
+    this.#secretKey ??= agentSecretKey(this.#opts.dataDir);
+    return this.#secretKey;
   }
 
   /** A NACK: the document is refused whole, the one before keeps serving, the status says why. */
@@ -306,7 +390,7 @@ export class Agent {
   }
 
   #assignments(): NodeAssignment[] {
-    return this.#running.map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
+    return [...this.#running.values()].map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
   }
 
   status(): AgentStatus {

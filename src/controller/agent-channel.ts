@@ -4,9 +4,11 @@
  * (`agent.<name>.<secret>`, `ballast agents add`), which also fixes its name and zone, or with
  * the shared agent token of a one-host `ballast up` (its name then comes from `agent=`).
  *
- *   GET  /agent/v1/config?zone=Z&have=N&wait=S[&agent=ID]
+ *   GET  /agent/v1/config?zone=Z&have=N&wait=S[&agent=ID][&delta=1]
  *                                              → 200 AgentConfig, or 204 after S seconds if
- *                                                 the journal has not moved past N
+ *                                                 the journal has not moved past N; with
+ *                                                 delta=1, a delta document from N when the
+ *                                                 journal still holds every version since N
  *   POST /agent/v1/status                        → 204; body: AgentStatus
  *   GET  /metrics                                → Prometheus text (no token: numbers only)
  *
@@ -18,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseAgentBearer } from "../model/agent-keys.js";
-import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
+import { type AgentStatus, DELTA_QUERY, type StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { followPlacement } from "../model/placement.js";
 import { regionOf, regionServedBy } from "../model/region.js";
@@ -29,9 +31,10 @@ import { agentSecretMatches } from "../util/agent-secret.js";
 import type { ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
-import { compileAgentConfig } from "./compile.js";
+import { compileFor, statedLoadBalancers } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
+import { ReferenceIndex } from "./references.js";
 import type { StateMonitor } from "./state-monitor.js";
 
 export interface AgentChannelOptions {
@@ -54,6 +57,17 @@ export interface AgentChannelOptions {
    * placed on it. Without it, every agent of a zone gets all of the zone's.
    */
   readonly placement?: boolean;
+  /**
+   * Answer agents that ask for delta documents with one (default true). False: every answer is a
+   * full document, as from a control plane of the version before deltas.
+   */
+  readonly deltas?: boolean;
+  /**
+   * How often the journal head is read for commits made by another process on the same store
+   * (default 1000 ms). This process's own commits, and a replica's notifications, wake waiting
+   * agents at once without it.
+   */
+  readonly headPollMs?: number;
 }
 
 /** Who is calling: an agent with its own key (name and zone fixed), or a holder of the shared token. */
@@ -70,6 +84,7 @@ export class AgentChannel {
   readonly #server: Server;
   readonly #waiters = new Set<() => void>();
   readonly #unsubscribe: () => void;
+  readonly #references: ReferenceIndex;
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
   readonly #refusals = new Map<"unauthorized" | "revoked", number>();
@@ -91,6 +106,7 @@ export class AgentChannel {
         : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" }, handler);
     this.#server.keepAliveTimeout = (MAX_WAIT_SECONDS + 5) * 1000;
     this.guard = opts.guard ?? new ChangeGuard({ store: opts.store, logger: opts.logger });
+    this.#references = new ReferenceIndex(opts.store);
     const commits = opts.store.onCommit(() => this.#wake());
     const decisions = this.guard.onDecision(() => this.#wake());
     this.#unsubscribe = () => {
@@ -116,7 +132,7 @@ export class AgentChannel {
         },
         (e: unknown) => this.#opts.logger.warn("head poll failed", { err: e }),
       );
-    }, 1000);
+    }, this.#opts.headPollMs ?? 1000);
     this.#headPoll.unref();
     return (this.#server.address() as AddressInfo).port;
   }
@@ -235,6 +251,7 @@ export class AgentChannel {
     const named = caller.kind === "agent" ? caller.name : (url.searchParams.get("agent") ?? undefined);
     const agent = this.#opts.placement === true ? named : undefined;
     const have = Number(url.searchParams.get("have") ?? "0");
+    const delta = this.#opts.deltas !== false && url.searchParams.get(DELTA_QUERY) === "1";
     const wait = Math.min(Number(url.searchParams.get("wait") ?? "0") || 0, MAX_WAIT_SECONDS);
     if (!Number.isInteger(have) || have < 0) {
       res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad have"}');
@@ -251,8 +268,14 @@ export class AgentChannel {
       }
     }
     for (;;) {
-      const doc = await compileAgentConfig(this.#opts.store, zone, have, agent);
-      const sendable = await this.guard.check(doc, have);
+      const doc = await compileFor(this.#opts.store, zone, have, {
+        ...(agent === undefined ? {} : { agent }),
+        delta,
+        references: this.#references,
+      });
+      const sendable = await this.guard.check(doc, have, () =>
+        statedLoadBalancers(this.#opts.store, zone, agent),
+      );
       if (sendable !== null) {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
         return;
