@@ -13,10 +13,18 @@
  *     one load balancer through the SDK; from the moment the call returns, the benchmark tries to
  *     connect to the node's new port every millisecond, and records when it first accepts.
  * Everything runs on this machine (loopback); nothing here asserts a time.
+ *
+ *   node dist/bench/propagation.js --netns [--main PATH/TO/src/cli/main.js] …
+ *
+ * With --netns, across namespaced hosts: the control plane runs in one network namespace and the
+ * agent in another, joined by a veth pair (169.254.R.1 and .2/30, names carrying this process's
+ * pid, both namespaces removed at the end); the agent channel is TLS, as between real hosts. The
+ * benchmark itself runs in the control plane's namespace (it re-executes itself there), and
+ * probes the new port from a small process in the agent's namespace, where the node address is.
+ * --main runs another build's `ballast` (the reference, side by side).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,20 +39,115 @@ const { values } = parseArgs({
   options: {
     lbs: { type: "string", default: "1000,10000" },
     trials: { type: "string", default: "20" },
+    netns: { type: "boolean", default: false },
+    main: { type: "string" },
+    /** Set by the benchmark when it re-executes itself in the control plane's namespace. */
+    "netns-inner": { type: "string" },
   },
 });
 const SIZES = values.lbs.split(",").map(Number);
 const TRIALS = Number(values.trials);
+/** Inside the control plane's namespace: the agent's namespace and the two ends of the veth pair. */
+const NETNS = parseInner(values["netns-inner"]);
 const ACCESS_KEY_ID = "AKIABENCHPROPAGATE01";
 const SECRET = "bench-propagation-secret-0123456789abcdefgh";
-const MAIN = new URL("../src/cli/main.js", import.meta.url).pathname;
+const MAIN = values.main ?? new URL("../src/cli/main.js", import.meta.url).pathname;
 const ZONE = "us-east-1a";
+
+interface Inner {
+  readonly agentNs: string;
+  readonly controlAddress: string;
+}
+
+function parseInner(v: string | undefined): Inner | undefined {
+  if (v === undefined) return undefined;
+  const [agentNs, controlAddress] = v.split(",");
+  if (!agentNs || !controlAddress) throw new Error("--netns-inner is AGENT_NS,CONTROL_ADDRESS");
+  return { agentNs, controlAddress };
+}
+
+/** `ip` as root; throws with its message. */
+function ip(...args: string[]): void {
+  execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/**
+ * Two namespaces joined by a veth pair, then this benchmark again inside the control plane's;
+ * everything is removed at the end, whatever happens.
+ */
+async function runInNamespaces(): Promise<void> {
+  const pid = process.pid;
+  const controlNs = `bpc-${pid}`;
+  const agentNs = `bpa-${pid}`;
+  const r = 1 + (pid % 250);
+  const controlAddress = `169.254.${r}.1`;
+  const agentAddress = `169.254.${r}.2`;
+  const made: string[] = [];
+  const cleanup = (): void => {
+    for (const ns of made.reverse()) {
+      try {
+        ip("netns", "del", ns);
+      } catch {
+        // Already gone.
+      }
+    }
+    made.length = 0;
+  };
+  process.once("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    for (const ns of [controlNs, agentNs]) {
+      ip("netns", "add", ns);
+      made.push(ns);
+      ip("-n", ns, "link", "set", "lo", "up");
+    }
+    // Created in the control plane's namespace, one end moved: deleting the namespaces removes both.
+    ip("-n", controlNs, "link", "add", `bvc${pid}`, "type", "veth", "peer", "name", `bva${pid}`);
+    ip("-n", controlNs, "link", "set", `bva${pid}`, "netns", agentNs);
+    ip("-n", controlNs, "addr", "add", `${controlAddress}/30`, "dev", `bvc${pid}`);
+    ip("-n", agentNs, "addr", "add", `${agentAddress}/30`, "dev", `bva${pid}`);
+    ip("-n", controlNs, "link", "set", `bvc${pid}`, "up");
+    ip("-n", agentNs, "link", "set", `bva${pid}`, "up");
+    process.stderr.write(`namespaces ${controlNs} (${controlAddress}) and ${agentNs} (${agentAddress})\n`);
+    const args = process.argv.slice(2).filter((a) => a !== "--netns");
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        controlNs,
+        process.execPath,
+        process.argv[1] ?? "",
+        ...args,
+        "--netns-inner",
+        `${agentNs},${controlAddress}`,
+      ],
+      { stdio: "inherit" },
+    );
+    const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+    if (code !== 0) throw new Error(`the benchmark in ${controlNs} exited ${code}`);
+  } finally {
+    cleanup();
+  }
+}
+
+/** The command line of a process on the agent's host: in its namespace with --netns. */
+function onAgentHost(argv: string[]): [string, string[]] {
+  if (NETNS === undefined) return [argv[0] ?? "", argv.slice(1)];
+  return ["ip", ["netns", "exec", NETNS.agentNs, ...argv]];
+}
 
 function spawnBallast(
   args: string[],
   ready: RegExp,
+  onAgent = false,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const [cmd, argv] = onAgent
+    ? onAgentHost([process.execPath, MAIN, ...args])
+    : [process.execPath, [MAIN, ...args]];
+  const child = spawn(cmd, argv, {
     env: {
       ...process.env,
       BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
@@ -82,15 +185,58 @@ function rssKiB(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? 0);
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
+/**
+ * Tries `host:port` every millisecond until it accepts, on the agent's host: a small process
+ * there reads `HOST PORT` lines and answers `ok` (or `timeout` after 30 s) for each.
+ */
+const PROBE = `
+import { connect } from "node:net";
+import { createInterface } from "node:readline";
+const accepts = (host, port) => new Promise((resolve) => {
+  const s = connect({ host, port });
+  s.once("connect", () => { s.destroy(); resolve(true); });
+  s.once("error", () => resolve(false));
+});
+for await (const line of createInterface({ input: process.stdin })) {
+  const [host, port] = line.split(" ");
+  const deadline = Date.now() + 30000;
+  let ok = false;
+  while (!(ok = await accepts(host, Number(port))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  process.stdout.write(ok ? "ok\\n" : "timeout\\n");
+}
+`;
+
+class Probe {
+  readonly #child: ChildProcess;
+  readonly #answers: ((line: string) => void)[] = [];
+
+  constructor() {
+    const [cmd, argv] = onAgentHost([process.execPath, "--input-type=module", "-e", PROBE]);
+    this.#child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
+    let buf = "";
+    this.#child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        this.#answers.shift()?.(line);
+      }
     });
-    s.once("error", () => resolve(false));
-  });
+  }
+
+  /** Resolves once `host:port` accepts a connection; rejects after 30 s. */
+  accepted(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#answers.push((line) =>
+        line === "ok" ? resolve() : reject(new Error(`${host}:${port} never accepted`)),
+      );
+      this.#child.stdin?.write(`${host} ${port}\n`);
+    });
+  }
+
+  close(): void {
+    this.#child.stdin?.end();
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,11 +274,12 @@ function startControl(dir: string): Promise<{ child: ChildProcess; match: RegExp
       "0",
       "--zones",
       ZONE,
-      // One host: the agent channel stays plain HTTP on loopback.
-      "--agent-tls",
-      "off",
+      // One host: the agent channel stays plain HTTP on loopback. Across hosts: TLS, its own CA.
+      ...(NETNS === undefined ? ["--agent-tls", "off"] : ["--host", NETNS.controlAddress]),
     ],
-    /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
+    NETNS === undefined
+      ? /API (https?:\/\/[^,\s]+), agent channel (https?:\/\/[^,\s]+)/
+      : /API (https?:\/\/[^,\s]+), agent channel (https?:\/\/[^,\s]+)[\s\S]*verify the agent channel with --ca (\S+)/,
   );
 }
 
@@ -141,7 +288,7 @@ interface AgentRun {
   readonly dataDir: string;
 }
 
-async function startAgent(agentUrl: string, dir: string): Promise<AgentRun> {
+async function startAgent(agentUrl: string, dir: string, ca: string | undefined): Promise<AgentRun> {
   const tokenFile = join(dir, "agent-token");
   const dataDir = mkdtempSync(join(tmpdir(), "ballast-bench-agent-"));
   const { child } = await spawnBallast(
@@ -157,8 +304,10 @@ async function startAgent(agentUrl: string, dir: string): Promise<AgentRun> {
       tokenFile,
       "--data-dir",
       dataDir,
+      ...(ca === undefined ? [] : ["--ca", ca]),
     ],
     /agent started/,
+    true,
   );
   return { child, dataDir };
 }
@@ -183,7 +332,7 @@ async function runSize(n: number): Promise<void> {
     // A control plane on an empty store first: the agent's RSS with no load balancer.
     const empty = await startControl(dir);
     const agentUrl = empty.match[2] ?? "";
-    const idle = await startAgent(agentUrl, dir);
+    const idle = await startAgent(agentUrl, dir, empty.match[3]);
     await sleep(3000);
     const baseKiB = rssKiB(idle.child.pid ?? 0);
     await stop(idle.child);
@@ -205,7 +354,7 @@ async function runSize(n: number): Promise<void> {
     process.stderr.write(`  ${n} load balancers stored in ${Date.now() - t0} ms\n`);
     const cp = await startControl(dir);
     const apiUrl = cp.match[1] ?? "";
-    const agent = await startAgent(cp.match[2] ?? "", dir);
+    const agent = await startAgent(cp.match[2] ?? "", dir, cp.match[3]);
     const t1 = Date.now();
     await until(
       "the agent to serve every load balancer",
@@ -224,6 +373,7 @@ async function runSize(n: number): Promise<void> {
       maxAttempts: 1,
     });
     const addresses = nodeAddresses(agent);
+    const probe = new Probe();
     const samples: number[] = [];
     for (let t = 0; t < TRIALS; t++) {
       const name = `lb-${Math.floor((t * n) / TRIALS)}`;
@@ -238,13 +388,10 @@ async function runSize(n: number): Promise<void> {
         }),
       );
       const returned = performance.now();
-      const deadline = returned + 30_000;
-      while (!(await accepts(address, port))) {
-        if (performance.now() > deadline) throw new Error(`${name}:${port} never accepted`);
-        await sleep(1);
-      }
+      await probe.accepted(address, port);
       samples.push(performance.now() - returned);
     }
+    probe.close();
     elb.destroy();
     await stop(agent.child);
     await stop(cp.child);
@@ -260,8 +407,12 @@ async function runSize(n: number): Promise<void> {
   }
 }
 
+if (values.netns && NETNS === undefined) {
+  await runInNamespaces();
+  process.exit(0);
+}
 console.log(
-  `propagation: ${TRIALS} CreateLoadBalancerListeners calls per size, from the call's return to the first accepted connection on the node's new port; agent memory: RSS with N idle load balancers (each with a node on the agent) against RSS with none\n`,
+  `propagation (${NETNS === undefined ? "one host, loopback" : "control plane and agent in network namespaces joined by a veth pair"}; ballast ${MAIN}): ${TRIALS} CreateLoadBalancerListeners calls per size, from the call's return to the first accepted connection on the node's new port; agent memory: RSS with N idle load balancers (each with a node on the agent) against RSS with none\n`,
 );
 console.log(
   "| load balancers | p50 ms | p99 ms | worst ms | agent RSS, none (KiB) | agent RSS, N (KiB) | KiB per load balancer |",
