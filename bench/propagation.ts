@@ -93,10 +93,11 @@ async function runInNamespaces(): Promise<void> {
     }
     made.length = 0;
   };
-  process.once("SIGINT", () => {
-    cleanup();
-    process.exit(130);
-  });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    process.once(signal, () => {
+      cleanup();
+      process.exit(128 + (signal === "SIGHUP" ? 1 : signal === "SIGINT" ? 2 : 15));
+    });
   try {
     for (const ns of [controlNs, agentNs]) {
       ip("netns", "add", ns);
