@@ -20,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseAgentBearer } from "../model/agent-keys.js";
-import { type AgentStatus, DELTA_QUERY, type StatusAck } from "../model/agent-protocol.js";
+import { type AgentConfig, type AgentStatus, DELTA_QUERY, type StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { followPlacement } from "../model/placement.js";
 import { regionOf, regionServedBy } from "../model/region.js";
@@ -268,14 +268,7 @@ export class AgentChannel {
       }
     }
     for (;;) {
-      const doc = await compileFor(this.#opts.store, zone, have, {
-        ...(agent === undefined ? {} : { agent }),
-        delta,
-        references: this.#references,
-      });
-      const sendable = await this.guard.check(doc, have, () =>
-        statedLoadBalancers(this.#opts.store, zone, agent),
-      );
+      const sendable = await this.#compileChecked(zone, have, agent, delta);
       if (sendable !== null) {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
         return;
@@ -287,6 +280,29 @@ export class AgentChannel {
         return;
       }
     }
+  }
+
+  /** The document for this agent, through the guard; null when the guard holds it. */
+  async #compileChecked(
+    zone: string,
+    have: number,
+    agent: string | undefined,
+    delta: boolean,
+  ): Promise<AgentConfig | null> {
+    const compile = (asDelta: boolean) =>
+      compileFor(this.#opts.store, zone, have, {
+        ...(agent === undefined ? {} : { agent }),
+        delta: asDelta,
+        references: this.#references,
+      });
+    const stated = () => statedLoadBalancers(this.#opts.store, zone, agent);
+    const doc = await compile(delta);
+    const sendable = await this.guard.check(doc, have, stated);
+    // Removals an operator discarded leave load balancers the journal no longer has: a full
+    // document lets the agent see them as unexplained, where a delta would say nothing of them.
+    if (sendable?.delta !== undefined && sendable.removals.length < doc.removals.length)
+      return this.guard.check(await compile(false), have, stated);
+    return sendable;
   }
 
   #waitForCommit(req: IncomingMessage, ms: number): Promise<boolean> {
