@@ -8,30 +8,24 @@
  * others are passed as the very objects the proxy runs, which it skips).
  */
 import { randomUUID } from "node:crypto";
-import { rename, stat, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
-import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import type { NodeSpec } from "../model/node-spec.js";
 import type { ListenSocketSource } from "../proxy/bind.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
 import type { Logger } from "../util/logger.js";
 import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
-import type { SecretKey } from "../util/secret-key.js";
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
-import {
-  agentSecretKey,
-  appendLastKnownGood,
-  LKG_FILE,
-  readLastKnownGood,
-  writeSnapshot,
-} from "./last-known-good.js";
-import { mergeConfig, mergeDelta } from "./merge.js";
+import { readLastKnownGood } from "./last-known-good.js";
+import { LastKnownGoodWriter, type RunningSet } from "./lkg-writer.js";
+import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
@@ -71,8 +65,6 @@ export interface AgentOptions {
 }
 
 const MAX_BACKOFF_MS = 5000;
-/** The last-known-good log is folded into a new snapshot once it is larger than this and the snapshot. */
-const MIN_LOG_BYTES_BEFORE_SNAPSHOT = 1 << 20;
 /** How long a new worker waits for the one it replaces to let go of the DNS and metrics ports. */
 const PORT_HANDOVER_MS = 15_000;
 
@@ -86,11 +78,7 @@ export class Agent {
   #running: ReadonlyMap<string, NodeSpec> = new Map();
   /** Ask for a full document next (after a refused one): a delta needs a base both sides agree on. */
   #wantFull = false;
-  #secretKey: SecretKey | undefined;
-  /** The last-known-good snapshot on disk: its generation (undefined: none of this format) and size. */
-  #generation: string | undefined;
-  #snapshotBytes = 0;
-  #logBytes = 0;
+  readonly #lkg: LastKnownGoodWriter;
   #unexplained: readonly string[] = [];
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
@@ -121,6 +109,7 @@ export class Agent {
       ...(opts.ca === undefined ? {} : { ca: opts.ca }),
     });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
+    this.#lkg = new LastKnownGoodWriter(opts.dataDir, opts.zone);
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map([...this.#running.values()].map((lb) => [normalizeName(lb.dnsName), lb.name])),
       nodes: () => this.#runtime.nodes(),
@@ -185,9 +174,7 @@ export class Agent {
       this.#pool = new AddressPool(this.#opts.pool, lkg.addresses, this.#reserved());
       this.#revision = lkg.revision;
       this.#running = new Map(lkg.loadBalancers.map((lb) => [lb.name, lb]));
-      this.#generation = lkg.generation;
-      this.#snapshotBytes = (await stat(join(this.#opts.dataDir, LKG_FILE))).size;
-      this.#logBytes = 0;
+      await this.#lkg.resume(lkg.generation);
       await this.#runtime.apply(this.#assignments());
       this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {
@@ -272,19 +259,20 @@ export class Agent {
     }
     this.#refused = undefined;
     const full = doc.delta === undefined;
-    const merged = full ? this.#mergeFull(doc) : mergeDelta(this.#running, this.#unexplained, doc);
+    const merged = full ? mergeFull(this.#running, doc) : mergeDelta(this.#running, this.#unexplained, doc);
     for (const name of merged.left) this.#pool.release(name);
     for (const lb of merged.changed) this.#pool.addressOf(lb.name);
-    if (full || this.#generation === undefined) await this.#snapshot(doc.revision, merged.running);
+    const after = (): RunningSet => ({
+      revision: doc.revision,
+      loadBalancers: merged.running,
+      addresses: this.#pool.assigned(),
+    });
+    if (full) await this.#lkg.snapshot(after());
     else {
       const addresses: Record<string, string> = {};
       for (const lb of merged.changed) addresses[lb.name] = this.#pool.addressOf(lb.name);
-      this.#logBytes = await appendLastKnownGood(
-        this.#opts.dataDir,
-        this.#generation,
-        { revision: doc.revision, loadBalancers: merged.changed, left: merged.left, addresses },
-        this.#key(),
-      );
+      const change = { revision: doc.revision, loadBalancers: merged.changed, left: merged.left, addresses };
+      await this.#lkg.change(change, after);
     }
     this.#revision = doc.revision;
     this.#running = merged.running;
@@ -307,45 +295,8 @@ export class Agent {
     });
     this.#queueReport();
     // Once the change serves: fold a log grown larger than the snapshot into a new one.
-    if (this.#logBytes > Math.max(this.#snapshotBytes, MIN_LOG_BYTES_BEFORE_SNAPSHOT))
-      await this.#snapshot(this.#revision, this.#running);
+    await this.#lkg.compactIfLarge(after);
     return true;
-  }
-
-  /** A full document merged: every spec it states counts as changed. */
-  #mergeFull(doc: AgentConfig): {
-    running: ReadonlyMap<string, NodeSpec>;
-    changed: readonly NodeSpec[];
-    left: readonly string[];
-    unexplained: readonly string[];
-  } {
-    const m = mergeConfig([...this.#running.values()], doc);
-    const running = new Map(m.running.map((lb) => [lb.name, lb]));
-    const left = [...this.#running.keys()].filter((name) => !running.has(name));
-    return { running, changed: m.running, left, unexplained: m.unexplained };
-  }
-
-  async #snapshot(revision: number, running: ReadonlyMap<string, NodeSpec>): Promise<void> {
-    const files = await writeSnapshot(
-      this.#opts.dataDir,
-      {
-        format: NODE_SPEC_FORMAT,
-        revision,
-        zone: this.#opts.zone,
-        loadBalancers: [...running.values()],
-        addresses: this.#pool.assigned(),
-        savedAt: new Date().toISOString(),
-      },
-      this.#key(),
-    );
-    this.#generation = files.generation;
-    this.#snapshotBytes = files.snapshotBytes;
-    this.#logBytes = files.logBytes;
-  }
-
-  #key(): SecretKey {
-    this.#secretKey ??= agentSecretKey(this.#opts.dataDir);
-    return this.#secretKey;
   }
 
   /** A NACK: the document is refused whole, the one before keeps serving, the status says why. */

@@ -68,7 +68,15 @@ function keepUnremoved(
   };
 }
 
-/** A delta folded in: the new running set, and only what it changed. */
+/** A full document folded into the running set by name; every spec it states counts as changed. */
+export function mergeFull(running: ReadonlyMap<string, NodeSpec>, doc: AgentConfig): DeltaMergeResult {
+  const m = mergeConfig([...running.values()], doc);
+  const out = new Map(m.running.map((lb) => [lb.name, lb]));
+  const left = [...running.keys()].filter((name) => !out.has(name));
+  return { running: out, changed: m.running, left, unexplained: m.unexplained, removed: m.removed };
+}
+
+/** A document folded in: the new running set, and only what it changed. */
 export interface DeltaMergeResult {
   readonly running: ReadonlyMap<string, NodeSpec>;
   /** The specs the delta changed or added (after keeping what it neither states nor removes). */
