@@ -140,6 +140,9 @@ function onAgentHost(argv: string[]): [string, string[]] {
   return ["ip", ["netns", "exec", NETNS.agentNs, ...argv]];
 }
 
+/** Per agent process: the "applied configuration" lines it logged after it started. */
+const appliedLines = new Map<ChildProcess, string[]>();
+
 function spawnBallast(
   args: string[],
   ready: RegExp,
@@ -159,10 +162,23 @@ function spawnBallast(
   });
   return new Promise((resolve, reject) => {
     let out = "";
+    let found = false;
     const onData = (d: Buffer): void => {
       out += d.toString();
+      // Once ready, only what later lines say about applied documents is kept (for the report).
+      if (found) {
+        const lines = out.split("\n");
+        out = lines.pop() ?? "";
+        const applied = lines.filter((l) => l.includes("applied configuration"));
+        if (applied.length > 0) appliedLines.set(child, [...(appliedLines.get(child) ?? []), ...applied]);
+        return;
+      }
       const m = ready.exec(out);
-      if (m) resolve({ child, match: m });
+      if (m) {
+        found = true;
+        out = "";
+        resolve({ child, match: m });
+      }
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
@@ -188,7 +204,7 @@ function rssKiB(pid: number): number {
 
 /**
  * Tries `host:port` every millisecond until it accepts, on the agent's host: a small process
- * there reads `HOST PORT` lines and answers `ok` (or `timeout` after 30 s) for each.
+ * there reads `HOST PORT` lines and answers `ok` (or `timeout` after 120 s) for each.
  */
 const PROBE = `
 import { connect } from "node:net";
@@ -200,7 +216,7 @@ const accepts = (host, port) => new Promise((resolve) => {
 });
 for await (const line of createInterface({ input: process.stdin })) {
   const [host, port] = line.split(" ");
-  const deadline = Date.now() + 30000;
+  const deadline = Date.now() + 120000;
   let ok = false;
   while (!(ok = await accepts(host, Number(port))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   process.stdout.write(ok ? "ok\\n" : "timeout\\n");
@@ -225,7 +241,7 @@ class Probe {
     });
   }
 
-  /** Resolves once `host:port` accepts a connection; rejects after 30 s. */
+  /** Resolves once `host:port` accepts a connection; rejects after 120 s. */
   accepted(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#answers.push((line) =>
@@ -376,6 +392,7 @@ async function runSize(n: number): Promise<void> {
     const addresses = nodeAddresses(agent);
     const probe = new Probe();
     const samples: number[] = [];
+    appliedLines.set(agent.child, []);
     for (let t = 0; t < TRIALS; t++) {
       const name = `lb-${Math.floor((t * n) / TRIALS)}`;
       const port = 20_000 + t;
@@ -391,7 +408,12 @@ async function runSize(n: number): Promise<void> {
       const returned = performance.now();
       await probe.accepted(address, port);
       samples.push(performance.now() - returned);
+      process.stderr.write(`  trial ${t}: ${name}:${port} ${(samples.at(-1) ?? 0).toFixed(1)} ms\n`);
     }
+    const docs = appliedLines.get(agent.child) ?? [];
+    process.stderr.write(
+      `  the agent applied ${docs.length} documents during the trials; the last: ${docs.at(-1) ?? "-"}\n`,
+    );
     probe.close();
     elb.destroy();
     await stop(agent.child);
