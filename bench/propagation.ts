@@ -380,6 +380,12 @@ async function runSize(n: number): Promise<void> {
       500,
     );
     process.stderr.write(`  the agent took them all in ${Date.now() - t1} ms\n`);
+    const addresses = nodeAddresses(agent);
+    const probe = new Probe();
+    // On disk is not yet serving: the first document's listeners bind after it is written.
+    const t2 = Date.now();
+    for (const i of [0, Math.floor(n / 2), n - 1]) await probe.accepted(addresses[`lb-${i}`] ?? "", 80);
+    process.stderr.write(`  and served them (port 80 accepts) ${Date.now() - t2} ms later\n`);
     await sleep(3000);
     const loadedKiB = rssKiB(agent.child.pid ?? 0);
 
@@ -389,8 +395,6 @@ async function runSize(n: number): Promise<void> {
       credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
       maxAttempts: 1,
     });
-    const addresses = nodeAddresses(agent);
-    const probe = new Probe();
     const samples: number[] = [];
     appliedLines.set(agent.child, []);
     for (let t = 0; t < TRIALS; t++) {
