@@ -343,6 +343,7 @@ function nodeAddresses(agent: AgentRun): Record<string, string> {
 }
 
 async function runSize(n: number): Promise<void> {
+  const started: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "ballast-bench-propagation-"));
   const store = new SqliteStore(join(dir, "ballast.db"));
   try {
@@ -370,8 +371,10 @@ async function runSize(n: number): Promise<void> {
     }
     process.stderr.write(`  ${n} load balancers stored in ${Date.now() - t0} ms\n`);
     const cp = await startControl(dir);
+    started.push(cp.child);
     const apiUrl = cp.match[1] ?? "";
     const agent = await startAgent(cp.match[2] ?? "", dir, cp.match[3]);
+    started.push(agent.child);
     const t1 = Date.now();
     await until(
       "the agent to serve every load balancer",
@@ -384,7 +387,17 @@ async function runSize(n: number): Promise<void> {
     const probe = new Probe();
     // On disk is not yet serving: the first document's listeners bind after it is written.
     const t2 = Date.now();
-    for (const i of [0, Math.floor(n / 2), n - 1]) await probe.accepted(addresses[`lb-${i}`] ?? "", 80);
+    for (const i of [0, Math.floor(n / 2), n - 1]) {
+      const deadline = Date.now() + 900_000;
+      for (;;) {
+        try {
+          await probe.accepted(addresses[`lb-${i}`] ?? "", 80);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+        }
+      }
+    }
     process.stderr.write(`  and served them (port 80 accepts) ${Date.now() - t2} ms later\n`);
     await sleep(3000);
     const loadedKiB = rssKiB(agent.child.pid ?? 0);
@@ -429,6 +442,8 @@ async function runSize(n: number): Promise<void> {
       `| ${n} | ${percentile(samples, 50).toFixed(1)} | ${percentile(samples, 99).toFixed(1)} | ${(samples.at(-1) ?? 0).toFixed(1)} | ${baseKiB} | ${loadedKiB} | ${perLb.toFixed(1)} |`,
     );
   } finally {
+    // Whatever failed, nothing of this size outlives it (an agent's keeper stops its worker).
+    for (const child of started.reverse()) await stop(child);
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
