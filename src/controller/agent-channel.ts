@@ -348,16 +348,22 @@ export class AgentChannel {
       );
       return;
     }
+    // A status of thousands of nodes takes tens of milliseconds per step: between steps, a
+    // configuration poll or an API call waiting on this process goes first (propagation).
+    await yieldToOthers();
     // Traffic figures are observations kept in memory, not state: they stay out of the store.
     const { traffic, ...stored } = status;
     if (traffic !== undefined)
       this.#opts.traffic?.record(status.agentId, regionServedBy(status.zone), parseTrafficReports(traffic));
+    await yieldToOthers();
     await this.#opts.store.putAgentStatus(stored);
+    await yieldToOthers();
     if (!(req.headers.accept ?? "").includes("application/json")) {
       res.writeHead(204).end();
       return;
     }
     const ack: StatusAck = { dns: await this.#dnsRecords(status) };
+    await yieldToOthers();
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
   }
 
@@ -390,6 +396,10 @@ export class AgentChannel {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function parseStatus(v: unknown): AgentStatus {
