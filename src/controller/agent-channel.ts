@@ -31,6 +31,7 @@ import { agentSecretMatches } from "../util/agent-secret.js";
 import type { ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
+import { parseStatus, yieldToOthers } from "./agent-status.js";
 import { compileFor, statedLoadBalancers } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
@@ -396,22 +397,4 @@ export class AgentChannel {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
-}
-
-function yieldToOthers(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function parseStatus(v: unknown): AgentStatus {
-  if (typeof v !== "object" || v === null) throw new Error("status must be an object");
-  const s = v as Record<string, unknown>;
-  if (typeof s.agentId !== "string" || s.agentId === "") throw new Error("agentId required");
-  if (typeof s.zone !== "string") throw new Error("zone required");
-  // An agent one version behind reports `configVersion`.
-  const configRevision = s.configRevision ?? s.configVersion;
-  if (typeof configRevision !== "number") throw new Error("configRevision required");
-  if (!Array.isArray(s.nodes) || !Array.isArray(s.health) || !Array.isArray(s.unexplained)) {
-    throw new Error("nodes, health and unexplained must be arrays");
-  }
-  return { ...(s as unknown as AgentStatus), configRevision, time: new Date().toISOString() };
 }
