@@ -45,6 +45,13 @@ const { values } = parseArgs({
     keeper: { type: "boolean", default: false },
     /** Milliseconds between trials, so a change does not land on the status report of the one before. */
     pause: { type: "string", default: "1000" },
+    /**
+     * Seconds between the agent serving everything and the first trial: after a start with N load
+     * balancers both processes do work of their own for a while (state verification, the first
+     * status reports and DNS, garbage collection of the first document); the trials measure a
+     * change on a settled system.
+     */
+    settle: { type: "string", default: "30" },
     /** Set by the benchmark when it re-executes itself in the control plane's namespace. */
     "netns-inner": { type: "string" },
   },
@@ -406,7 +413,7 @@ async function runSize(n: number): Promise<void> {
       }
     }
     process.stderr.write(`  and served them (port 80 accepts) ${Date.now() - t2} ms later\n`);
-    await sleep(3000);
+    await sleep(Math.max(3, Number(values.settle)) * 1000);
     const loadedKiB = rssKiB(agent.child.pid ?? 0);
 
     const elb = new ElasticLoadBalancingClient({
