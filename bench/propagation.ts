@@ -23,7 +23,7 @@
  * probes the new port from a small process in the agent's namespace, where the node address is.
  * --main runs another build's `ballast` (the reference, side by side).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { benchLoadBalancer } from "./fixtures.js";
+import { onAgentHost, Probe, parseInner, runInNamespaces } from "./propagation-hosts.js";
 
 const { values } = parseArgs({
   options: {
@@ -65,92 +66,6 @@ const SECRET = "bench-propagation-secret-0123456789abcdefgh";
 const MAIN = values.main ?? new URL("../src/cli/main.js", import.meta.url).pathname;
 const ZONE = "us-east-1a";
 
-interface Inner {
-  readonly agentNs: string;
-  readonly controlAddress: string;
-}
-
-function parseInner(v: string | undefined): Inner | undefined {
-  if (v === undefined) return undefined;
-  const [agentNs, controlAddress] = v.split(",");
-  if (!agentNs || !controlAddress) throw new Error("--netns-inner is AGENT_NS,CONTROL_ADDRESS");
-  return { agentNs, controlAddress };
-}
-
-/** `ip` as root; throws with its message. */
-function ip(...args: string[]): void {
-  execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
-}
-
-/**
- * Two namespaces joined by a veth pair, then this benchmark again inside the control plane's;
- * everything is removed at the end, whatever happens.
- */
-async function runInNamespaces(): Promise<void> {
-  const pid = process.pid;
-  const controlNs = `bpc-${pid}`;
-  const agentNs = `bpa-${pid}`;
-  const r = 1 + (pid % 250);
-  const controlAddress = `169.254.${r}.1`;
-  const agentAddress = `169.254.${r}.2`;
-  const made: string[] = [];
-  const cleanup = (): void => {
-    for (const ns of made.reverse()) {
-      try {
-        ip("netns", "del", ns);
-      } catch {
-        // Already gone.
-      }
-    }
-    made.length = 0;
-  };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
-    process.once(signal, () => {
-      cleanup();
-      process.exit(128 + (signal === "SIGHUP" ? 1 : signal === "SIGINT" ? 2 : 15));
-    });
-  try {
-    for (const ns of [controlNs, agentNs]) {
-      ip("netns", "add", ns);
-      made.push(ns);
-      ip("-n", ns, "link", "set", "lo", "up");
-    }
-    // Created in the control plane's namespace, one end moved: deleting the namespaces removes both.
-    ip("-n", controlNs, "link", "add", `bvc${pid}`, "type", "veth", "peer", "name", `bva${pid}`);
-    ip("-n", controlNs, "link", "set", `bva${pid}`, "netns", agentNs);
-    ip("-n", controlNs, "addr", "add", `${controlAddress}/30`, "dev", `bvc${pid}`);
-    ip("-n", agentNs, "addr", "add", `${agentAddress}/30`, "dev", `bva${pid}`);
-    ip("-n", controlNs, "link", "set", `bvc${pid}`, "up");
-    ip("-n", agentNs, "link", "set", `bva${pid}`, "up");
-    process.stderr.write(`namespaces ${controlNs} (${controlAddress}) and ${agentNs} (${agentAddress})\n`);
-    const args = process.argv.slice(2).filter((a) => a !== "--netns");
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        controlNs,
-        process.execPath,
-        process.argv[1] ?? "",
-        ...args,
-        "--netns-inner",
-        `${agentNs},${controlAddress}`,
-      ],
-      { stdio: "inherit" },
-    );
-    const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
-    if (code !== 0) throw new Error(`the benchmark in ${controlNs} exited ${code}`);
-  } finally {
-    cleanup();
-  }
-}
-
-/** The command line of a process on the agent's host: in its namespace with --netns. */
-function onAgentHost(argv: string[]): [string, string[]] {
-  if (NETNS === undefined) return [argv[0] ?? "", argv.slice(1)];
-  return ["ip", ["netns", "exec", NETNS.agentNs, ...argv]];
-}
-
 /** Per agent process: the "applied configuration" lines it logged after it started. */
 const appliedLines = new Map<ChildProcess, string[]>();
 
@@ -160,7 +75,7 @@ function spawnBallast(
   onAgent = false,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const [cmd, argv] = onAgent
-    ? onAgentHost([process.execPath, MAIN, ...args])
+    ? onAgentHost([process.execPath, MAIN, ...args], NETNS)
     : [process.execPath, [MAIN, ...args]];
   const child = spawn(cmd, argv, {
     env: {
@@ -211,60 +126,6 @@ function rssKiB(pid: number): number {
     .split("\n")
     .find((l) => l.startsWith("VmRSS:"));
   return Number(line?.split(/\s+/)[1] ?? 0);
-}
-
-/**
- * Tries `host:port` every millisecond until it accepts, on the agent's host: a small process
- * there reads `HOST PORT` lines and answers `ok` (or `timeout` after 120 s) for each.
- */
-const PROBE = `
-import { connect } from "node:net";
-import { createInterface } from "node:readline";
-const accepts = (host, port) => new Promise((resolve) => {
-  const s = connect({ host, port });
-  s.once("connect", () => { s.destroy(); resolve(true); });
-  s.once("error", () => resolve(false));
-});
-for await (const line of createInterface({ input: process.stdin })) {
-  const [host, port] = line.split(" ");
-  const deadline = Date.now() + 120000;
-  let ok = false;
-  while (!(ok = await accepts(host, Number(port))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-  process.stdout.write(ok ? "ok\\n" : "timeout\\n");
-}
-`;
-
-class Probe {
-  readonly #child: ChildProcess;
-  readonly #answers: ((line: string) => void)[] = [];
-
-  constructor() {
-    const [cmd, argv] = onAgentHost([process.execPath, "--input-type=module", "-e", PROBE]);
-    this.#child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
-    let buf = "";
-    this.#child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        this.#answers.shift()?.(line);
-      }
-    });
-  }
-
-  /** Resolves once `host:port` accepts a connection; rejects after 120 s. */
-  accepted(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#answers.push((line) =>
-        line === "ok" ? resolve() : reject(new Error(`${host}:${port} never accepted`)),
-      );
-      this.#child.stdin?.write(`${host} ${port}\n`);
-    });
-  }
-
-  close(): void {
-    this.#child.stdin?.end();
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -398,7 +259,7 @@ async function runSize(n: number): Promise<void> {
     );
     process.stderr.write(`  the agent took them all in ${Date.now() - t1} ms\n`);
     const addresses = nodeAddresses(agent);
-    const probe = new Probe();
+    const probe = new Probe(NETNS);
     // On disk is not yet serving: the first document's listeners bind after it is written.
     const t2 = Date.now();
     for (const i of [0, Math.floor(n / 2), n - 1]) {
