@@ -89,6 +89,8 @@ export class AgentChannel {
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
   readonly #refusals = new Map<"unauthorized" | "revoked", number>();
+  /** Documents sent to agents, by kind: whether agents get deltas is one number away. */
+  readonly #sent = { delta: 0, full: 0 };
   #refusalsSinceLog = 0;
   #lastRefusalLog = 0;
 
@@ -218,6 +220,12 @@ export class AgentChannel {
       lines.push(
         `ballast_agent_channel_refusals_total{reason="${reason}"} ${this.#refusals.get(reason) ?? 0}`,
       );
+    lines.push(
+      "# HELP ballast_agent_channel_documents_total Configuration documents sent to agents: delta (only what changed since the agent's revision) or full.",
+      "# TYPE ballast_agent_channel_documents_total counter",
+      `ballast_agent_channel_documents_total{kind="delta"} ${this.#sent.delta}`,
+      `ballast_agent_channel_documents_total{kind="full"} ${this.#sent.full}`,
+    );
     return `${lines.join("\n")}\n`;
   }
 
@@ -271,6 +279,7 @@ export class AgentChannel {
     for (;;) {
       const sendable = await this.#compileChecked(zone, have, agent, delta);
       if (sendable !== null) {
+        this.#sent[sendable.delta === undefined ? "full" : "delta"]++;
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
         return;
       }

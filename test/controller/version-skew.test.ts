@@ -69,6 +69,9 @@ describe("version skew: an agent of the version before deltas", () => {
     const delta = await old.poll(have, 0, abort.signal, true);
     assert.ok(delta.kind === "config" && delta.config.delta?.from === have);
     assert.deepEqual(delta.kind === "config" ? delta.config.loadBalancers.map((l) => l.name) : [], ["b"]);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^ballast_agent_channel_documents_total\{kind="delta"\} 1$/m);
+    assert.match(metrics, /^ballast_agent_channel_documents_total\{kind="full"\} 1$/m);
   });
 });
 
