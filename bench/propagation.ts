@@ -13,10 +13,18 @@
  *     one load balancer through the SDK; from the moment the call returns, the benchmark tries to
  *     connect to the node's new port every millisecond, and records when it first accepts.
  * Everything runs on this machine (loopback); nothing here asserts a time.
+ *
+ *   node dist/bench/propagation.js --netns [--main PATH/TO/src/cli/main.js] …
+ *
+ * With --netns, across namespaced hosts: the control plane runs in one network namespace and the
+ * agent in another, joined by a veth pair (169.254.R.1 and .2/30, names carrying this process's
+ * pid, both namespaces removed at the end); the agent channel is TLS, as between real hosts. The
+ * benchmark itself runs in the control plane's namespace (it re-executes itself there), and
+ * probes the new port from a small process in the agent's namespace, where the node address is.
+ * --main runs another build's `ballast` (the reference, side by side).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,25 +34,50 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { benchLoadBalancer } from "./fixtures.js";
+import { onAgentHost, Probe, parseInner, runInNamespaces } from "./propagation-hosts.js";
 
 const { values } = parseArgs({
   options: {
     lbs: { type: "string", default: "1000,10000" },
     trials: { type: "string", default: "20" },
+    netns: { type: "boolean", default: false },
+    main: { type: "string" },
+    /** Run the agent under its keeper (the default for operators); the default here is one process. */
+    keeper: { type: "boolean", default: false },
+    /** Milliseconds between trials, so a change does not land on the status report of the one before. */
+    pause: { type: "string", default: "1000" },
+    /**
+     * Seconds between the agent serving everything and the first trial: after a start with N load
+     * balancers both processes do work of their own for a while (state verification, the first
+     * status reports and DNS, garbage collection of the first document); the trials measure a
+     * change on a settled system.
+     */
+    settle: { type: "string", default: "30" },
+    /** Set by the benchmark when it re-executes itself in the control plane's namespace. */
+    "netns-inner": { type: "string" },
   },
 });
 const SIZES = values.lbs.split(",").map(Number);
 const TRIALS = Number(values.trials);
+/** Inside the control plane's namespace: the agent's namespace and the two ends of the veth pair. */
+const NETNS = parseInner(values["netns-inner"]);
 const ACCESS_KEY_ID = "AKIABENCHPROPAGATE01";
 const SECRET = "bench-propagation-secret-0123456789abcdefgh";
-const MAIN = new URL("../src/cli/main.js", import.meta.url).pathname;
+const MAIN = values.main ?? new URL("../src/cli/main.js", import.meta.url).pathname;
 const ZONE = "us-east-1a";
+
+/** Per agent process: the "applied configuration" lines it logged after it started. */
+const appliedLines = new Map<ChildProcess, string[]>();
 
 function spawnBallast(
   args: string[],
   ready: RegExp,
+  onAgent = false,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const [cmd, argv] = onAgent
+    ? onAgentHost([process.execPath, MAIN, ...args], NETNS)
+    : [process.execPath, [MAIN, ...args]];
+  const child = spawn(cmd, argv, {
     env: {
       ...process.env,
       BALLAST_BOOTSTRAP_ACCESS_KEY_ID: ACCESS_KEY_ID,
@@ -55,10 +88,23 @@ function spawnBallast(
   });
   return new Promise((resolve, reject) => {
     let out = "";
+    let found = false;
     const onData = (d: Buffer): void => {
       out += d.toString();
+      // Once ready, only what later lines say about applied documents is kept (for the report).
+      if (found) {
+        const lines = out.split("\n");
+        out = lines.pop() ?? "";
+        const applied = lines.filter((l) => l.includes("applied configuration"));
+        if (applied.length > 0) appliedLines.set(child, [...(appliedLines.get(child) ?? []), ...applied]);
+        return;
+      }
       const m = ready.exec(out);
-      if (m) resolve({ child, match: m });
+      if (m) {
+        found = true;
+        out = "";
+        resolve({ child, match: m });
+      }
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
@@ -69,7 +115,7 @@ function spawnBallast(
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
   await exited;
@@ -80,17 +126,6 @@ function rssKiB(pid: number): number {
     .split("\n")
     .find((l) => l.startsWith("VmRSS:"));
   return Number(line?.split(/\s+/)[1] ?? 0);
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,11 +163,12 @@ function startControl(dir: string): Promise<{ child: ChildProcess; match: RegExp
       "0",
       "--zones",
       ZONE,
-      // One host: the agent channel stays plain HTTP on loopback.
-      "--agent-tls",
-      "off",
+      // One host: the agent channel stays plain HTTP on loopback. Across hosts: TLS, its own CA.
+      ...(NETNS === undefined ? ["--agent-tls", "off"] : ["--host", NETNS.controlAddress]),
     ],
-    /API (http:\/\/[^,\s]+), agent channel (http:\/\/[^,\s]+)/,
+    NETNS === undefined
+      ? /API (https?:\/\/[^,\s]+), agent channel (https?:\/\/[^,\s]+)/
+      : /API (https?:\/\/[^,\s]+), agent channel (https?:\/\/[^,\s]+)[\s\S]*verify the agent channel with --ca (\S+)/,
   );
 }
 
@@ -141,7 +177,7 @@ interface AgentRun {
   readonly dataDir: string;
 }
 
-async function startAgent(agentUrl: string, dir: string): Promise<AgentRun> {
+async function startAgent(agentUrl: string, dir: string, ca: string | undefined): Promise<AgentRun> {
   const tokenFile = join(dir, "agent-token");
   const dataDir = mkdtempSync(join(tmpdir(), "ballast-bench-agent-"));
   const { child } = await spawnBallast(
@@ -157,8 +193,13 @@ async function startAgent(agentUrl: string, dir: string): Promise<AgentRun> {
       tokenFile,
       "--data-dir",
       dataDir,
+      ...(ca === undefined ? [] : ["--ca", ca]),
+      // Under a keeper each of the N listening sockets is asked of it over IPC at start, which at
+      // 10,000 takes minutes on a loaded machine; the trials measure a change, not the start.
+      ...(values.keeper ? [] : ["--single-process"]),
     ],
     /agent started/,
+    true,
   );
   return { child, dataDir };
 }
@@ -177,13 +218,14 @@ function nodeAddresses(agent: AgentRun): Record<string, string> {
 }
 
 async function runSize(n: number): Promise<void> {
+  const started: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "ballast-bench-propagation-"));
   const store = new SqliteStore(join(dir, "ballast.db"));
   try {
     // A control plane on an empty store first: the agent's RSS with no load balancer.
     const empty = await startControl(dir);
     const agentUrl = empty.match[2] ?? "";
-    const idle = await startAgent(agentUrl, dir);
+    const idle = await startAgent(agentUrl, dir, empty.match[3]);
     await sleep(3000);
     const baseKiB = rssKiB(idle.child.pid ?? 0);
     await stop(idle.child);
@@ -204,8 +246,10 @@ async function runSize(n: number): Promise<void> {
     }
     process.stderr.write(`  ${n} load balancers stored in ${Date.now() - t0} ms\n`);
     const cp = await startControl(dir);
+    started.push(cp.child);
     const apiUrl = cp.match[1] ?? "";
-    const agent = await startAgent(cp.match[2] ?? "", dir);
+    const agent = await startAgent(cp.match[2] ?? "", dir, cp.match[3]);
+    started.push(agent.child);
     const t1 = Date.now();
     await until(
       "the agent to serve every load balancer",
@@ -214,7 +258,23 @@ async function runSize(n: number): Promise<void> {
       500,
     );
     process.stderr.write(`  the agent took them all in ${Date.now() - t1} ms\n`);
-    await sleep(3000);
+    const addresses = nodeAddresses(agent);
+    const probe = new Probe(NETNS);
+    // On disk is not yet serving: the first document's listeners bind after it is written.
+    const t2 = Date.now();
+    for (const i of [0, Math.floor(n / 2), n - 1]) {
+      const deadline = Date.now() + 900_000;
+      for (;;) {
+        try {
+          await probe.accepted(addresses[`lb-${i}`] ?? "", 80);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+        }
+      }
+    }
+    process.stderr.write(`  and served them (port 80 accepts) ${Date.now() - t2} ms later\n`);
+    await sleep(Math.max(3, Number(values.settle)) * 1000);
     const loadedKiB = rssKiB(agent.child.pid ?? 0);
 
     const elb = new ElasticLoadBalancingClient({
@@ -223,9 +283,10 @@ async function runSize(n: number): Promise<void> {
       credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
       maxAttempts: 1,
     });
-    const addresses = nodeAddresses(agent);
     const samples: number[] = [];
+    appliedLines.set(agent.child, []);
     for (let t = 0; t < TRIALS; t++) {
+      await sleep(Number(values.pause));
       const name = `lb-${Math.floor((t * n) / TRIALS)}`;
       const port = 20_000 + t;
       const address = addresses[name] ?? "";
@@ -238,13 +299,15 @@ async function runSize(n: number): Promise<void> {
         }),
       );
       const returned = performance.now();
-      const deadline = returned + 30_000;
-      while (!(await accepts(address, port))) {
-        if (performance.now() > deadline) throw new Error(`${name}:${port} never accepted`);
-        await sleep(1);
-      }
+      await probe.accepted(address, port);
       samples.push(performance.now() - returned);
+      process.stderr.write(`  trial ${t}: ${name}:${port} ${(samples.at(-1) ?? 0).toFixed(1)} ms\n`);
     }
+    const docs = appliedLines.get(agent.child) ?? [];
+    process.stderr.write(
+      `  the agent applied ${docs.length} documents during the trials; the last: ${docs.at(-1) ?? "-"}\n`,
+    );
+    probe.close();
     elb.destroy();
     await stop(agent.child);
     await stop(cp.child);
@@ -255,13 +318,19 @@ async function runSize(n: number): Promise<void> {
       `| ${n} | ${percentile(samples, 50).toFixed(1)} | ${percentile(samples, 99).toFixed(1)} | ${(samples.at(-1) ?? 0).toFixed(1)} | ${baseKiB} | ${loadedKiB} | ${perLb.toFixed(1)} |`,
     );
   } finally {
+    // Whatever failed, nothing of this size outlives it (an agent's keeper stops its worker).
+    for (const child of started.reverse()) await stop(child);
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+if (values.netns && NETNS === undefined) {
+  await runInNamespaces();
+  process.exit(0);
+}
 console.log(
-  `propagation: ${TRIALS} CreateLoadBalancerListeners calls per size, from the call's return to the first accepted connection on the node's new port; agent memory: RSS with N idle load balancers (each with a node on the agent) against RSS with none\n`,
+  `propagation (${NETNS === undefined ? "one host, loopback" : "control plane and agent in network namespaces joined by a veth pair"}; ballast ${MAIN}): ${TRIALS} CreateLoadBalancerListeners calls per size, from the call's return to the first accepted connection on the node's new port; agent memory: RSS with N idle load balancers (each with a node on the agent) against RSS with none\n`,
 );
 console.log(
   "| load balancers | p50 ms | p99 ms | worst ms | agent RSS, none (KiB) | agent RSS, N (KiB) | KiB per load balancer |",

@@ -2,6 +2,10 @@
  * A load-balancer node agent. It starts from its last-known-good configuration, then follows
  * the control plane: each accepted document is merged (explicit removals only), written to disk,
  * and only then applied to the proxy. Request handling never waits on the control plane.
+ *
+ * It asks for delta documents: a delta is merged onto the running set, appended to the
+ * last-known-good log, and only the load balancers it changed are levelled in the proxy (the
+ * others are passed as the very objects the proxy runs, which it skips).
  */
 import { randomUUID } from "node:crypto";
 import { rename, writeFile } from "node:fs/promises";
@@ -10,7 +14,7 @@ import { DnsResponder, type DnsSocketSource } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
-import { NODE_SPEC_FORMAT, type NodeSpec } from "../model/node-spec.js";
+import type { NodeSpec } from "../model/node-spec.js";
 import type { ListenSocketSource } from "../proxy/bind.js";
 import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
@@ -19,8 +23,9 @@ import { type ObservabilityServer, type Readiness, urlHost } from "../util/obser
 import { AddressPool } from "./address-pool.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
-import { readLastKnownGood, writeLastKnownGood } from "./last-known-good.js";
-import { mergeConfig } from "./merge.js";
+import { readLastKnownGood } from "./last-known-good.js";
+import { LastKnownGoodWriter, type RunningSet } from "./lkg-writer.js";
+import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
 
 export interface AgentOptions {
@@ -72,7 +77,10 @@ export class Agent {
   readonly #abort = new AbortController();
   #pool: AddressPool;
   #revision = 0;
-  #running: readonly NodeSpec[] = [];
+  #running: ReadonlyMap<string, NodeSpec> = new Map();
+  /** Ask for a full document next (after a refused one): a delta needs a base both sides agree on. */
+  #wantFull = false;
+  readonly #lkg: LastKnownGoodWriter;
   #unexplained: readonly string[] = [];
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
@@ -103,8 +111,9 @@ export class Agent {
       ...(opts.ca === undefined ? {} : { ca: opts.ca }),
     });
     this.#pool = new AddressPool(opts.pool, {}, this.#reserved());
+    this.#lkg = new LastKnownGoodWriter(opts.dataDir, opts.zone);
     this.#dns = new AgentDns(opts.dataDir, {
-      dnsNames: () => new Map(this.#running.map((lb) => [normalizeName(lb.dnsName), lb.name])),
+      dnsNames: () => new Map([...this.#running.values()].map((lb) => [normalizeName(lb.dnsName), lb.name])),
       nodes: () => this.#runtime.nodes(),
     });
   }
@@ -136,7 +145,7 @@ export class Agent {
       zone: this.#opts.zone,
       configRevision: this.#revision,
       configApplied: this.#applied,
-      loadBalancers: this.#running.length,
+      loadBalancers: this.#running.size,
       ...(unbound.length === 0 ? {} : { unboundListeners: unbound.slice(0, 20) }),
     };
     return { ready: this.#applied && unbound.length === 0, detail };
@@ -166,7 +175,8 @@ export class Agent {
       }
       this.#pool = new AddressPool(this.#opts.pool, lkg.addresses, this.#reserved());
       this.#revision = lkg.revision;
-      this.#running = lkg.loadBalancers;
+      this.#running = new Map(lkg.loadBalancers.map((lb) => [lb.name, lb]));
+      await this.#lkg.resume(lkg.generation);
       await this.#runtime.apply(this.#assignments());
       this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {
@@ -206,7 +216,12 @@ export class Agent {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        const r = await this.#client.poll(this.#revision, this.#opts.pollWaitSeconds ?? 25, signal);
+        const r = await this.#client.poll(
+          this.#revision,
+          this.#opts.pollWaitSeconds ?? 25,
+          signal,
+          !this.#wantFull,
+        );
         if (r.kind === "config" && !(await this.accept(r.config))) {
           // Refused: the same document comes back at once; ask again only after a pause.
           await sleep(backoff, signal);
@@ -216,8 +231,11 @@ export class Agent {
         backoff = 250;
       } catch (e) {
         if (signal.aborted) return;
-        if (e instanceof ConfigRejected) this.#refuse(e.revision, `malformed document: ${e.message}`);
-        else this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
+        if (e instanceof ConfigRejected) {
+          this.#refuse(e.revision, `malformed document: ${e.message}`);
+          this.#wantFull = true;
+        } else
+          this.#opts.logger.warn("control plane unreachable; serving last-known-good", { err: String(e) });
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -229,27 +247,40 @@ export class Agent {
    * keeps serving what it has, and reports the refusal). Exposed for tests of the agent's rules.
    */
   async accept(doc: AgentConfig): Promise<boolean> {
-    const refusal = agentRefusal(this.#running.length, doc);
+    const refusal = agentRefusal(this.#running.size, doc);
     if (refusal !== null) {
       this.#refuse(doc.revision, refusal);
       return false;
     }
+    if (doc.delta !== undefined && doc.delta.from !== this.#revision) {
+      this.#refuse(
+        doc.revision,
+        `a delta from revision ${doc.delta.from}, but this agent runs revision ${this.#revision}`,
+      );
+      this.#wantFull = true;
+      return false;
+    }
     this.#refused = undefined;
-    const merged = mergeConfig(this.#running, doc);
-    for (const r of merged.removed) if (r.kind === "loadBalancer") this.#pool.release(r.loadBalancer);
-    const running = merged.running;
-    for (const lb of running) this.#pool.addressOf(lb.name);
-    await writeLastKnownGood(this.#opts.dataDir, {
-      format: NODE_SPEC_FORMAT,
+    const full = doc.delta === undefined;
+    const merged = full ? mergeFull(this.#running, doc) : mergeDelta(this.#running, this.#unexplained, doc);
+    for (const name of merged.left) this.#pool.release(name);
+    for (const lb of merged.changed) this.#pool.addressOf(lb.name);
+    const after = (): RunningSet => ({
       revision: doc.revision,
-      zone: this.#opts.zone,
-      loadBalancers: running,
+      loadBalancers: merged.running,
       addresses: this.#pool.assigned(),
-      savedAt: new Date().toISOString(),
     });
+    if (full) await this.#lkg.snapshot(after());
+    else {
+      const addresses: Record<string, string> = {};
+      for (const lb of merged.changed) addresses[lb.name] = this.#pool.addressOf(lb.name);
+      const change = { revision: doc.revision, loadBalancers: merged.changed, left: merged.left, addresses };
+      await this.#lkg.change(change, after);
+    }
     this.#revision = doc.revision;
-    this.#running = running;
+    this.#running = merged.running;
     this.#unexplained = merged.unexplained;
+    if (full) this.#wantFull = false;
     if (merged.unexplained.length > 0) {
       this.#opts.logger.warn("kept what the control plane neither stated nor removed", {
         revision: doc.revision,
@@ -260,10 +291,14 @@ export class Agent {
     this.#applied = true;
     this.#opts.logger.info("applied configuration", {
       revision: doc.revision,
-      loadBalancers: running.length,
+      loadBalancers: merged.running.size,
+      changed: merged.changed.length,
       removals: doc.removals.length,
+      delta: !full,
     });
     this.#queueReport();
+    // Once the change serves: fold a log grown larger than the snapshot into a new one.
+    await this.#lkg.compactIfLarge(after);
     return true;
   }
 
@@ -309,7 +344,7 @@ export class Agent {
   }
 
   #assignments(): NodeAssignment[] {
-    return this.#running.map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
+    return [...this.#running.values()].map((spec) => ({ address: this.#pool.addressOf(spec.name), spec }));
   }
 
   status(): AgentStatus {

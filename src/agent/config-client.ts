@@ -6,7 +6,13 @@
  * one until a call to it fails, then moves to the next, round the list.
  */
 import { isIPv4 } from "node:net";
-import type { AgentConfig, AgentConfigV1, AgentStatus, StatusAck } from "../model/agent-protocol.js";
+import {
+  type AgentConfig,
+  type AgentConfigV1,
+  type AgentStatus,
+  DELTA_QUERY,
+  type StatusAck,
+} from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName } from "../model/dns-records.js";
 import { NODE_SPEC_FORMAT, nodeSpecProblem } from "../model/node-spec.js";
 import { resolveNode } from "../model/resolve-node.js";
@@ -64,16 +70,28 @@ export class ConfigClient {
     }
   }
 
-  poll(have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
-    return this.#on((base) => this.#poll(base, have, waitSeconds, signal));
+  /**
+   * Waits up to `waitSeconds` for a document newer than `have`. With `delta`, says this agent
+   * understands delta documents (a control plane of an earlier version ignores it and answers a
+   * full document, which is applied as ever).
+   */
+  poll(have: number, waitSeconds: number, signal: AbortSignal, delta = false): Promise<PollResult> {
+    return this.#on((base) => this.#poll(base, have, waitSeconds, signal, delta));
   }
 
-  async #poll(base: string, have: number, waitSeconds: number, signal: AbortSignal): Promise<PollResult> {
+  async #poll(
+    base: string,
+    have: number,
+    waitSeconds: number,
+    signal: AbortSignal,
+    delta: boolean,
+  ): Promise<PollResult> {
     const url = new URL("/agent/v1/config", base);
     url.searchParams.set("zone", this.#opts.zone);
     url.searchParams.set("have", String(have));
     url.searchParams.set("wait", String(waitSeconds));
     if (this.#opts.agentId !== undefined) url.searchParams.set("agent", this.#opts.agentId);
+    if (delta) url.searchParams.set(DELTA_QUERY, "1");
     const res = await channelRequest(url, { method: "GET", headers: this.#headers(), signal, ...this.#ca() });
     if (res.status === 204) return { kind: "unchanged" };
     if (res.status !== 200) throw new Error(`config poll answered ${res.status}: ${res.body}`);
@@ -162,6 +180,11 @@ export function parseConfig(v: unknown, zone: string): AgentConfig {
     throw new Error("config document lacks loadBalancers or removals");
   }
   if (!(c.removals as unknown[]).every(isRemoval)) throw new Error("config document has a malformed removal");
+  if (c.delta !== undefined) {
+    const d = (typeof c.delta === "object" && c.delta !== null ? c.delta : {}) as Record<string, unknown>;
+    if (format !== NODE_SPEC_FORMAT || !isRevisionNumber(d.from) || d.from > revision)
+      throw new Error("config document has a malformed delta (from must be a revision at or before its own)");
+  }
   if (format === NODE_SPEC_FORMAT) {
     for (const lb of c.loadBalancers as unknown[]) {
       const problem = nodeSpecProblem(lb);
@@ -189,6 +212,10 @@ export function parseConfig(v: unknown, zone: string): AgentConfig {
     loadBalancers: old.loadBalancers.map(resolveNode),
     removals: old.removals,
   };
+}
+
+function isRevisionNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
 function isRemoval(v: unknown): boolean {

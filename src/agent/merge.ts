@@ -67,3 +67,67 @@ function keepUnremoved(
     backends: [...next.backends, ...keptBackends],
   };
 }
+
+/** A full document folded into the running set by name; every spec it states counts as changed. */
+export function mergeFull(running: ReadonlyMap<string, NodeSpec>, doc: AgentConfig): DeltaMergeResult {
+  const m = mergeConfig([...running.values()], doc);
+  const out = new Map(m.running.map((lb) => [lb.name, lb]));
+  const left = [...running.keys()].filter((name) => !out.has(name));
+  return { running: out, changed: m.running, left, unexplained: m.unexplained, removed: m.removed };
+}
+
+/** A document folded in: the new running set, and only what it changed. */
+export interface DeltaMergeResult {
+  readonly running: ReadonlyMap<string, NodeSpec>;
+  /** The specs the delta changed or added (after keeping what it neither states nor removes). */
+  readonly changed: readonly NodeSpec[];
+  /** Names of the load balancers that left (explicit removals of ones this agent ran). */
+  readonly left: readonly string[];
+  readonly unexplained: readonly string[];
+  readonly removed: readonly Removal[];
+}
+
+/**
+ * Folds a delta document into the running set. A load balancer the delta does not state is
+ * unchanged — the same object, so the proxy sees at once that it has nothing to do — and keeps
+ * whatever was unexplained about it before; one it states is merged as in a full document.
+ */
+export function mergeDelta(
+  running: ReadonlyMap<string, NodeSpec>,
+  unexplainedBefore: readonly string[],
+  doc: AgentConfig,
+): DeltaMergeResult {
+  const removedListeners = new Set<string>();
+  const removedBackends = new Set<string>();
+  const removedLbs = new Set<string>();
+  for (const r of doc.removals) {
+    if (r.kind === "loadBalancer") removedLbs.add(r.loadBalancer);
+    else if (r.kind === "listener") removedListeners.add(`${r.loadBalancer}/${r.key}`);
+    else removedBackends.add(`${r.loadBalancer}/${r.key}`);
+  }
+  const out = new Map(running);
+  const unexplained: string[] = [];
+  const changed: NodeSpec[] = [];
+  const stated = new Set<string>();
+  for (const next of doc.loadBalancers) {
+    stated.add(next.name);
+    const old = out.get(next.name);
+    const spec =
+      old === undefined ? next : keepUnremoved(old, next, removedListeners, removedBackends, unexplained);
+    out.set(next.name, spec);
+    changed.push(spec);
+  }
+  const left: string[] = [];
+  for (const name of removedLbs) {
+    if (stated.has(name) || !out.has(name)) continue;
+    out.delete(name);
+    left.push(name);
+  }
+  // What was unexplained stays so, unless the delta restated or removed its load balancer.
+  const settled = (entry: string): boolean => {
+    const name = entry.split("/", 1)[0] as string;
+    return stated.has(name) || !out.has(name);
+  };
+  const kept = unexplainedBefore.filter((e) => !settled(e));
+  return { running: out, changed, left, unexplained: [...kept, ...unexplained], removed: doc.removals };
+}

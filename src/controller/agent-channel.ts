@@ -4,9 +4,11 @@
  * (`agent.<name>.<secret>`, `ballast agents add`), which also fixes its name and zone, or with
  * the shared agent token of a one-host `ballast up` (its name then comes from `agent=`).
  *
- *   GET  /agent/v1/config?zone=Z&have=N&wait=S[&agent=ID]
+ *   GET  /agent/v1/config?zone=Z&have=N&wait=S[&agent=ID][&delta=1]
  *                                              → 200 AgentConfig, or 204 after S seconds if
- *                                                 the journal has not moved past N
+ *                                                 the journal has not moved past N; with
+ *                                                 delta=1, a delta document from N when the
+ *                                                 journal still holds every version since N
  *   POST /agent/v1/status                        → 204; body: AgentStatus
  *   GET  /metrics                                → Prometheus text (no token: numbers only)
  *
@@ -18,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseAgentBearer } from "../model/agent-keys.js";
-import type { AgentStatus, StatusAck } from "../model/agent-protocol.js";
+import { type AgentConfig, type AgentStatus, DELTA_QUERY, type StatusAck } from "../model/agent-protocol.js";
 import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
 import { followPlacement } from "../model/placement.js";
 import { regionOf, regionServedBy } from "../model/region.js";
@@ -29,9 +31,11 @@ import { agentSecretMatches } from "../util/agent-secret.js";
 import type { ServerTls } from "../util/control-tls.js";
 import type { Logger } from "../util/logger.js";
 import { EXPOSITION_CONTENT_TYPE, type MetricFamilies } from "../util/prometheus.js";
-import { compileAgentConfig } from "./compile.js";
+import { parseStatus, yieldToOthers } from "./agent-status.js";
+import { compileFor, statedLoadBalancers } from "./compile.js";
 import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
+import { ReferenceIndex } from "./references.js";
 import type { StateMonitor } from "./state-monitor.js";
 
 export interface AgentChannelOptions {
@@ -54,6 +58,17 @@ export interface AgentChannelOptions {
    * placed on it. Without it, every agent of a zone gets all of the zone's.
    */
   readonly placement?: boolean;
+  /**
+   * Answer agents that ask for delta documents with one (default true). False: every answer is a
+   * full document, as from a control plane of the version before deltas.
+   */
+  readonly deltas?: boolean;
+  /**
+   * How often the journal head is read for commits made by another process on the same store
+   * (default 1000 ms). This process's own commits, and a replica's notifications, wake waiting
+   * agents at once without it.
+   */
+  readonly headPollMs?: number;
 }
 
 /** Who is calling: an agent with its own key (name and zone fixed), or a holder of the shared token. */
@@ -70,9 +85,12 @@ export class AgentChannel {
   readonly #server: Server;
   readonly #waiters = new Set<() => void>();
   readonly #unsubscribe: () => void;
+  readonly #references: ReferenceIndex;
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
   readonly #refusals = new Map<"unauthorized" | "revoked", number>();
+  /** Documents sent to agents, by kind: whether agents get deltas is one number away. */
+  readonly #sent = { delta: 0, full: 0 };
   #refusalsSinceLog = 0;
   #lastRefusalLog = 0;
 
@@ -91,6 +109,7 @@ export class AgentChannel {
         : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" }, handler);
     this.#server.keepAliveTimeout = (MAX_WAIT_SECONDS + 5) * 1000;
     this.guard = opts.guard ?? new ChangeGuard({ store: opts.store, logger: opts.logger });
+    this.#references = new ReferenceIndex(opts.store);
     const commits = opts.store.onCommit(() => this.#wake());
     const decisions = this.guard.onDecision(() => this.#wake());
     this.#unsubscribe = () => {
@@ -116,7 +135,7 @@ export class AgentChannel {
         },
         (e: unknown) => this.#opts.logger.warn("head poll failed", { err: e }),
       );
-    }, 1000);
+    }, this.#opts.headPollMs ?? 1000);
     this.#headPoll.unref();
     return (this.#server.address() as AddressInfo).port;
   }
@@ -201,6 +220,12 @@ export class AgentChannel {
       lines.push(
         `ballast_agent_channel_refusals_total{reason="${reason}"} ${this.#refusals.get(reason) ?? 0}`,
       );
+    lines.push(
+      "# HELP ballast_agent_channel_documents_total Configuration documents sent to agents: delta (only what changed since the agent's revision) or full.",
+      "# TYPE ballast_agent_channel_documents_total counter",
+      `ballast_agent_channel_documents_total{kind="delta"} ${this.#sent.delta}`,
+      `ballast_agent_channel_documents_total{kind="full"} ${this.#sent.full}`,
+    );
     return `${lines.join("\n")}\n`;
   }
 
@@ -235,6 +260,7 @@ export class AgentChannel {
     const named = caller.kind === "agent" ? caller.name : (url.searchParams.get("agent") ?? undefined);
     const agent = this.#opts.placement === true ? named : undefined;
     const have = Number(url.searchParams.get("have") ?? "0");
+    const delta = this.#opts.deltas !== false && url.searchParams.get(DELTA_QUERY) === "1";
     const wait = Math.min(Number(url.searchParams.get("wait") ?? "0") || 0, MAX_WAIT_SECONDS);
     if (!Number.isInteger(have) || have < 0) {
       res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad have"}');
@@ -251,9 +277,9 @@ export class AgentChannel {
       }
     }
     for (;;) {
-      const doc = await compileAgentConfig(this.#opts.store, zone, have, agent);
-      const sendable = await this.guard.check(doc, have);
+      const sendable = await this.#compileChecked(zone, have, agent, delta);
       if (sendable !== null) {
+        this.#sent[sendable.delta === undefined ? "full" : "delta"]++;
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sendable));
         return;
       }
@@ -264,6 +290,29 @@ export class AgentChannel {
         return;
       }
     }
+  }
+
+  /** The document for this agent, through the guard; null when the guard holds it. */
+  async #compileChecked(
+    zone: string,
+    have: number,
+    agent: string | undefined,
+    delta: boolean,
+  ): Promise<AgentConfig | null> {
+    const compile = (asDelta: boolean) =>
+      compileFor(this.#opts.store, zone, have, {
+        ...(agent === undefined ? {} : { agent }),
+        delta: asDelta,
+        references: this.#references,
+      });
+    const stated = () => statedLoadBalancers(this.#opts.store, zone, agent);
+    const doc = await compile(delta);
+    const sendable = await this.guard.check(doc, have, stated);
+    // Removals an operator discarded leave load balancers the journal no longer has: a full
+    // document lets the agent see them as unexplained, where a delta would say nothing of them.
+    if (sendable?.delta !== undefined && sendable.removals.length < doc.removals.length)
+      return this.guard.check(await compile(false), have, stated);
+    return sendable;
   }
 
   #waitForCommit(req: IncomingMessage, ms: number): Promise<boolean> {
@@ -309,16 +358,22 @@ export class AgentChannel {
       );
       return;
     }
+    // A status of thousands of nodes takes tens of milliseconds per step: between steps, a
+    // configuration poll or an API call waiting on this process goes first (propagation).
+    await yieldToOthers();
     // Traffic figures are observations kept in memory, not state: they stay out of the store.
     const { traffic, ...stored } = status;
     if (traffic !== undefined)
       this.#opts.traffic?.record(status.agentId, regionServedBy(status.zone), parseTrafficReports(traffic));
+    await yieldToOthers();
     await this.#opts.store.putAgentStatus(stored);
+    await yieldToOthers();
     if (!(req.headers.accept ?? "").includes("application/json")) {
       res.writeHead(204).end();
       return;
     }
     const ack: StatusAck = { dns: await this.#dnsRecords(status) };
+    await yieldToOthers();
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
   }
 
@@ -351,18 +406,4 @@ export class AgentChannel {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
-}
-
-function parseStatus(v: unknown): AgentStatus {
-  if (typeof v !== "object" || v === null) throw new Error("status must be an object");
-  const s = v as Record<string, unknown>;
-  if (typeof s.agentId !== "string" || s.agentId === "") throw new Error("agentId required");
-  if (typeof s.zone !== "string") throw new Error("zone required");
-  // An agent one version behind reports `configVersion`.
-  const configRevision = s.configRevision ?? s.configVersion;
-  if (typeof configRevision !== "number") throw new Error("configRevision required");
-  if (!Array.isArray(s.nodes) || !Array.isArray(s.health) || !Array.isArray(s.unexplained)) {
-    throw new Error("nodes, health and unexplained must be arrays");
-  }
-  return { ...(s as unknown as AgentStatus), configRevision, time: new Date().toISOString() };
 }

@@ -64,9 +64,11 @@ export class ChangeGuard {
   /**
    * The document to send an agent of `doc.zone` that runs revision `have`: `doc` itself when it
    * passes, with removals an operator discarded left out and a release mark when one covers it;
-   * null when it is held.
+   * null when it is held. A delta document states only what changed: `stated` counts what a full
+   * document would state, asked only when the delta removes enough load balancers for the share
+   * threshold to matter, so a delta is held exactly when the full document would be.
    */
-  async check(doc: AgentConfig, have: number): Promise<AgentConfig | null> {
+  async check(doc: AgentConfig, have: number, stated?: () => Promise<number>): Promise<AgentConfig | null> {
     const zone = doc.zone;
     await this.#readDecisions();
     const discarded = this.#discarded.get(zone) ?? 0;
@@ -74,12 +76,21 @@ export class ChangeGuard {
     const removals = doc.removals.filter((r) => r.revision > discarded);
     const pending = removals.filter((r) => r.revision > released);
     await this.#loadActions(pending.map((r) => r.revision));
+    const thresholds = this.#opts.thresholds ?? DEFAULT_GUARD_THRESHOLDS;
+    const removedLbs = new Set(
+      pending.filter((r) => r.kind === "loadBalancer" && r.moved !== true).map((r) => r.loadBalancer),
+    ).size;
+    const statedLoadBalancers =
+      doc.delta !== undefined && removedLbs >= thresholds.minLoadBalancersForShare
+        ? await (stated ?? (async () => doc.loadBalancers.length))()
+        : undefined;
     const verdict = measureChange({
       doc: { ...doc, removals: pending },
       actionOf: (n) => this.#actions.get(n),
       inService: pending.length === 0 ? new Map() : await this.#inService(zone),
       stateUnverified: !(this.#opts.stateVerified?.() ?? true),
-      thresholds: this.#opts.thresholds ?? DEFAULT_GUARD_THRESHOLDS,
+      thresholds,
+      ...(statedLoadBalancers === undefined ? {} : { statedLoadBalancers }),
     });
     const existing = this.#holds.get(zone);
     if (verdict.held) {

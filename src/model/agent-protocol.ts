@@ -39,7 +39,21 @@ export interface AgentConfig {
   readonly removals: readonly Removal[];
   /** Present when an operator released a held change up to this revision (see model/guard.ts). */
   readonly release?: { readonly revision: number };
+  /**
+   * Present on a delta document: it states only the load balancers whose node spec may have
+   * changed since revision `from` (the agent's `have`); every other one the agent runs is simply
+   * unchanged. Removals stay explicit, as in a full document. Absent: a full document.
+   */
+  readonly delta?: AgentConfigDelta;
 }
+
+export interface AgentConfigDelta {
+  /** The revision the delta applies to: the agent must run exactly this one. */
+  readonly from: number;
+}
+
+/** The query parameter an agent that understands delta documents adds to its config poll. */
+export const DELTA_QUERY = "delta";
 
 /** A document from a control plane of format 1: raw policies and attributes, `version` for the revision. */
 export interface AgentConfigV1 {

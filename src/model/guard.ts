@@ -49,6 +49,11 @@ export interface GuardInput {
   /** The stored state fails verification: nothing that removes anything goes out. */
   readonly stateUnverified: boolean;
   readonly thresholds: GuardThresholds;
+  /**
+   * How many load balancers the zone states after the document, when the document does not list
+   * them all (a delta states only what changed). Absent: the document's own count.
+   */
+  readonly statedLoadBalancers?: number;
 }
 
 /** What a document takes away, and whether it is held. */
@@ -69,7 +74,7 @@ export function measureChange(input: GuardInput): GuardVerdict {
   const lbRemovals = byKind("loadBalancer").filter((r) => r.moved !== true);
   const backendRemovals = byKind("backend");
   const removedLoadBalancers = new Set(lbRemovals.map((r) => r.loadBalancer)).size;
-  const loadBalancersBefore = doc.loadBalancers.length + removedLoadBalancers;
+  const loadBalancersBefore = (input.statedLoadBalancers ?? doc.loadBalancers.length) + removedLoadBalancers;
   const reasons: string[] = [];
 
   if (removedLoadBalancers > t.maxLoadBalancers) {

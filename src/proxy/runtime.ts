@@ -271,6 +271,12 @@ export class ProxyRuntime implements HealthChangeSink {
     const binds: ProxyListener[] = [];
     for (const a of wanted.values()) {
       let node = this.#nodes.get(a.spec.name);
+      if (node !== undefined && node.spec === a.spec && node.address === a.address) {
+        // The very spec it runs (an agent applying a delta passes unchanged ones as they were):
+        // nothing to level, only a listener that failed to bind gets another try.
+        for (const { listener } of node.listeners.values()) if (!listener.bound) binds.push(listener);
+        continue;
+      }
       if (node === undefined) {
         node = {
           address: a.address,

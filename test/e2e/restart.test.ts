@@ -13,6 +13,7 @@ import {
   ModifyLoadBalancerAttributesCommand,
   RegisterInstancesWithLoadBalancerCommand,
 } from "@aws-sdk/client-elastic-load-balancing";
+import { readLastKnownGood } from "../../src/agent/last-known-good.js";
 import {
   Backend,
   type RunningUp,
@@ -78,15 +79,10 @@ describe("e2e: restarts and a dead control plane", () => {
     );
   }
   async function statusNodes(): Promise<string[]> {
-    const lkg = ZONES.map((z) => {
-      try {
-        return JSON.parse(readFileSync(join(dataDir, "agents", z, "last-known-good.json"), "utf8")) as {
-          addresses: Record<string, string>;
-        };
-      } catch {
-        return undefined;
-      }
-    });
+    // The snapshot and the log of deltas on top of it, read as the agent reads them at start.
+    const lkg = await Promise.all(
+      ZONES.map((z) => readLastKnownGood(join(dataDir, "agents", z)).catch(() => undefined)),
+    );
     return lkg.flatMap((l) => (l?.addresses.app ? [l.addresses.app] : [])).sort();
   }
 
