@@ -178,6 +178,11 @@ export interface CurrentSnapshot {
   }[];
 }
 
+export interface MutateOptions {
+  /** Read and compare against the stored rows, not a replica's memory (see Store.mutate). */
+  readonly readStored?: boolean;
+}
+
 export interface Store {
   /** A driver name for logs and metrics: "sqlite" or "postgres". */
   readonly driver: string;
@@ -192,8 +197,15 @@ export interface Store {
    * Runs `fn` and appends its writes as one revision, atomically. If another writer changed an
    * entity `fn` read before the commit, `fn` runs again on fresh state: no update is lost.
    * Writes that leave an entity as it was are dropped; if none remain, no revision is appended.
+   * With `readStored`, "as it was" is what the database holds, never a cache of it: a repair of
+   * rows removed behind the store's back (ops/repair-current.ts) writes back what a replica's
+   * memory still has.
    */
-  mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>>;
+  mutate<T>(
+    meta: RevisionMeta,
+    fn: (tx: MutationTx) => Promise<T>,
+    opts?: MutateOptions,
+  ): Promise<MutationResult<T>>;
 
   get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined>;
   list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]>;

@@ -11,6 +11,7 @@ import { AgentChannel } from "../../src/controller/agent-channel.js";
 import type { AgentConfig } from "../../src/model/agent-protocol.js";
 import { BallastError } from "../../src/model/errors.js";
 import { APPEND_ONLY_TABLES } from "../../src/store/journal.js";
+import { repairCurrentState } from "../../src/store/ops/repair-current.js";
 import { verifyJournal } from "../../src/store/ops/verify.js";
 import { ControllerLock } from "../../src/store/postgres/controller-lock.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
@@ -352,6 +353,34 @@ describe("postgres replicas", () => {
       const damaged = await verifyJournal(db, { maxDivergences: 10 });
       assert.equal(damaged.ok, false);
       assert.match(JSON.stringify(damaged.divergences), /lb-40/);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it("repairs a current row deleted behind its back although its memory still holds the row", async () => {
+    const db = await PostgresStore.open(server.url, { schema: "repair_behind" });
+    const replica = await ReplicaStore.open(db, { logger });
+    try {
+      await replica.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        for (let i = 0; i < 3; i++) tx.put("loadBalancer", `lb-${i}`, aLoadBalancer({ name: `lb-${i}` }));
+      });
+      await sql(`DELETE FROM repair_behind.current WHERE kind = 'loadBalancer' AND key = 'lb-1'`);
+      assert.ok(await replica.get("loadBalancer", "lb-1"), "the replica's memory still has it");
+      const damaged = await verifyJournal(db, { maxDivergences: 10 });
+      assert.equal(damaged.ok, false);
+      // Compared against memory the put would be "no change" and write nothing.
+      const repaired = await repairCurrentState(
+        replica,
+        [{ kind: "loadBalancer", key: "lb-1" }],
+        meta("RepairCurrentState"),
+      );
+      assert.ok(repaired, "the repair wrote a revision");
+      const rows = await sql(
+        `SELECT revision FROM repair_behind.current WHERE kind = 'loadBalancer' AND key = 'lb-1'`,
+      );
+      assert.equal(rows.rows.length, 1, "the row is back in the database");
+      assert.equal((await verifyJournal(db, { maxDivergences: 10 })).ok, true);
     } finally {
       await replica.close();
     }

@@ -15,9 +15,9 @@ export function gatedStore(store: Store, gate: WriteGate): Store {
       ? undefined
       : new BallastError("ServiceUnavailable", readOnlyMessage(incident));
   };
-  const mutate: Store["mutate"] = (meta, fn) => {
+  const mutate: Store["mutate"] = (meta, fn, opts) => {
     const e = refuse();
-    return e === undefined ? store.mutate(meta, fn) : Promise.reject(e);
+    return e === undefined ? store.mutate(meta, fn, opts) : Promise.reject(e);
   };
   const compact: Store["compact"] = (through, meta) => {
     const e = refuse();

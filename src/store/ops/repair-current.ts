@@ -25,13 +25,19 @@ export async function repairCurrentState(
     seen.add(id);
     return true;
   });
-  const { revision } = await store.mutate(meta, async (tx) => {
-    for (const { kind, key } of unique) {
-      const have = await tx.get(kind, key);
-      const want = (await store.history(kind, key)).at(-1)?.doc ?? null;
-      if (want !== null) tx.put(kind, key, want);
-      else if (have !== undefined) tx.delete(kind, key);
-    }
-  });
+  // readStored: the damage is in the stored rows; a replica's memory of them is still whole, and
+  // compared against it the repair would be "no change".
+  const { revision } = await store.mutate(
+    meta,
+    async (tx) => {
+      for (const { kind, key } of unique) {
+        const have = await tx.get(kind, key);
+        const want = (await store.history(kind, key)).at(-1)?.doc ?? null;
+        if (want !== null) tx.put(kind, key, want);
+        else if (have !== undefined) tx.delete(kind, key);
+      }
+    },
+    { readStored: true },
+  );
   return revision;
 }

@@ -30,6 +30,8 @@ const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 /** One mutation waiting for its turn: what it runs, and how its caller hears the outcome. */
 export interface MutationJob {
   readonly meta: RevisionMeta;
+  /** Compare against the database's rows, not the replica's memory (Store.mutate's `readStored`). */
+  readonly readStored?: boolean;
   readonly fn: (tx: MutationTx) => Promise<unknown>;
   readonly resolve: (outcome: MutationResult<unknown>) => void;
   readonly reject: (e: unknown) => void;
@@ -91,9 +93,12 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
             behind < last.number
           )
             await catchUpUnderLock(client, target, behind, last.number);
-          // Memory at the journal's head is the committed state: read it, not the database.
+          // Memory at the journal's head is the committed state: read it, not the database —
+          // unless a job must see the stored rows (a repair of rows removed behind our back).
           const view =
-            target.cache !== undefined && target.cache.cachedHead() === (last?.number ?? 0)
+            target.cache !== undefined &&
+            target.cache.cachedHead() === (last?.number ?? 0) &&
+            !jobs.some((j) => j.readStored === true)
               ? new BatchView(target.cache)
               : undefined;
           const appended: Appended[] = [];

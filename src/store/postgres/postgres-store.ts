@@ -37,6 +37,7 @@ import type {
   EntityVersion,
   EpochResult,
   EpochStart,
+  MutateOptions,
   MutationResult,
   MutationTx,
   Revision,
@@ -159,11 +160,16 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool, connectionString, schema, opts.codec ?? defaultCodec(), maxBatch);
   }
 
-  mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
+  mutate<T>(
+    meta: RevisionMeta,
+    fn: (tx: MutationTx) => Promise<T>,
+    opts?: MutateOptions,
+  ): Promise<MutationResult<T>> {
     return new Promise<MutationResult<T>>((resolve, reject) => {
       this.#pending.push({
         meta,
         fn,
+        readStored: opts?.readStored === true,
         resolve: resolve as (outcome: MutationResult<unknown>) => void,
         reject,
       });

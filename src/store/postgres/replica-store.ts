@@ -24,6 +24,7 @@ import type {
   EntityVersion,
   EpochResult,
   EpochStart,
+  MutateOptions,
   MutationResult,
   MutationTx,
   Revision,
@@ -112,8 +113,12 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     return { applied: this.#applied, reloads: this.#reloads, head: this.#head };
   }
 
-  async mutate<T>(meta: RevisionMeta, fn: (tx: MutationTx) => Promise<T>): Promise<MutationResult<T>> {
-    const out = await this.#db.mutate(meta, fn);
+  async mutate<T>(
+    meta: RevisionMeta,
+    fn: (tx: MutationTx) => Promise<T>,
+    opts?: MutateOptions,
+  ): Promise<MutationResult<T>> {
+    const out = await this.#db.mutate(meta, fn, opts);
     if (out.revision !== undefined) await this.#reach(out.revision.number);
     return out;
   }
