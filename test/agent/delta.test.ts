@@ -257,6 +257,8 @@ describe("an agent following deltas", () => {
 
   it("refuses a malformed delta whole, keeps serving, then asks for and takes a full document", async () => {
     const queries: URLSearchParams[] = [];
+    /** The query each document was sent in answer to, by the document's revision. */
+    const answered = new Map<number, URLSearchParams>();
     let answer: unknown = doc({ revision: 5, loadBalancers: [aNodeSpec({ name: "a", listeners: [] })] });
     const server: Server = createServer((req, res) => {
       if (req.url?.startsWith("/agent/v1/config")) {
@@ -267,6 +269,7 @@ describe("an agent following deltas", () => {
           setTimeout(() => res.writeHead(204).end(), 100);
           return;
         }
+        answered.set(r, q);
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
         return;
       }
@@ -305,7 +308,7 @@ describe("an agent following deltas", () => {
 
     answer = doc({ revision: 7, loadBalancers: [aNodeSpec({ name: "b", listeners: [] })] });
     await waitFor("the full document after the refusal", () => agent.revision === 7, 10_000);
-    assert.equal(queries.at(-2)?.get("delta"), null, "after a refusal the agent asks for a full document");
+    assert.equal(answered.get(7)?.get("delta"), null, "after a refusal the agent asks for a full document");
     assert.deepEqual(
       agent.status().nodes.map((n) => n.loadBalancer),
       ["a", "b"],
