@@ -176,7 +176,19 @@ export class Agent {
       this.#pool = new AddressPool(this.#opts.pool, lkg.addresses, this.#reserved());
       this.#revision = lkg.revision;
       this.#running = new Map(lkg.loadBalancers.map((lb) => [lb.name, lb]));
-      await this.#lkg.resume(lkg.generation);
+      if (lkg.damagedLog === undefined) await this.#lkg.resume(lkg.generation);
+      else {
+        this.#opts.logger.error("last-known-good log damaged: serving the records before it", {
+          damaged: lkg.damagedLog,
+          revision: lkg.revision,
+        });
+        // A new snapshot retires the damaged log; the next delta starts from this revision.
+        await this.#lkg.snapshot({
+          revision: lkg.revision,
+          loadBalancers: this.#running,
+          addresses: this.#pool.assigned(),
+        });
+      }
       await this.#runtime.apply(this.#assignments());
       this.#applied = true;
       this.#opts.logger.info("serving last-known-good configuration", {

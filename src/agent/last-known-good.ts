@@ -40,6 +40,13 @@ export interface LastKnownGood {
   readonly savedAt: string;
   /** The snapshot's generation: log records of this one apply on top of it (absent in older files). */
   readonly generation?: string;
+  /**
+   * Read only: the log had a damaged record (not a torn last line) here, and what is above is the
+   * snapshot with the records before it. The agent serves that, writes a new snapshot (which
+   * retires the damaged log), and the control plane's next delta, from this older revision,
+   * brings back whatever the lost records carried.
+   */
+  readonly damagedLog?: string;
 }
 
 /** One accepted delta, as appended to the log. */
@@ -125,13 +132,14 @@ async function replayLog(dir: string, snapshot: LastKnownGood): Promise<LastKnow
   for (const [i, line] of lines.slice(0, -1).entries()) {
     if (line === "") continue;
     const at = `${path} line ${i + 1}`;
-    let record: unknown;
+    let r: ReturnType<typeof parseLogRecord>;
     try {
-      record = JSON.parse(line);
-    } catch {
-      throw new Error(`${at} is not JSON`);
+      r = parseLogRecord(JSON.parse(line) as unknown, at);
+    } catch (e) {
+      // Everything after a damaged record is unordered guesswork: stop at it (see damagedLog).
+      const damagedLog = e instanceof SyntaxError ? `${at} is not JSON` : (e as Error).message;
+      return { ...withRecords(), damagedLog };
     }
-    const r = parseLogRecord(record, at);
     if (r.generation !== snapshot.generation) continue;
     for (const lb of r.change.loadBalancers) running.set(lb.name, lb);
     for (const name of r.change.left) {
@@ -142,10 +150,14 @@ async function replayLog(dir: string, snapshot: LastKnownGood): Promise<LastKnow
     revision = r.change.revision;
     savedAt = r.savedAt;
   }
-  const loadBalancers = [...running.values()].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
-  return { ...snapshot, revision, loadBalancers, addresses, savedAt };
+  return withRecords();
+
+  function withRecords(): LastKnownGood {
+    const loadBalancers = [...running.values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    return { ...snapshot, revision, loadBalancers, addresses, savedAt };
+  }
 }
 
 function parseLogRecord(

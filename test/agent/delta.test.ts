@@ -159,21 +159,72 @@ describe("last-known-good log of deltas", () => {
     assert.equal(existsSync(join(d, LKG_LOG_FILE)), false);
   });
 
-  it("refuses a damaged record before the last one, naming the file and line", async () => {
+  it("stops at a damaged record before the last one, naming the file and line, and keeps what came before it", async () => {
     const d = dir();
     const { generation } = await writeSnapshot(d, base);
-    writeFileSync(join(d, LKG_LOG_FILE), "not json\n", { mode: 0o600 });
-    await assert.rejects(readLastKnownGood(d), /last-known-good\.log line 1 is not JSON/);
+    const good = { generation, revision: 6, loadBalancers: [], left: ["a"], addresses: {} };
+    const later = { generation, revision: 8, loadBalancers: [], left: ["b"], addresses: {} };
+    const cases: [string, RegExp][] = [
+      ["not json", /last-known-good\.log line 2 is not JSON/],
+      [
+        JSON.stringify({ generation, revision: 7, loadBalancers: [{ name: "x" }], left: [], addresses: {} }),
+        /line 2: load balancer x/,
+      ],
+      [
+        JSON.stringify({ generation, revision: 7, loadBalancers: [], left: [""], addresses: {} }),
+        /line 2 is not a last-known-good record/,
+      ],
+    ];
+    for (const [damage, named] of cases) {
+      writeFileSync(join(d, LKG_LOG_FILE), `${JSON.stringify(good)}\n${damage}\n${JSON.stringify(later)}\n`, {
+        mode: 0o600,
+      });
+      const lkg = await readLastKnownGood(d);
+      assert.match(lkg?.damagedLog ?? "", named);
+      assert.equal(lkg?.revision, 6, "the records before the damage, none after it");
+      assert.deepEqual(
+        lkg?.loadBalancers.map((l) => l.name),
+        ["b"],
+      );
+    }
+  });
+
+  it("an agent whose log is damaged serves the records before it, and a new snapshot retires the log", async () => {
+    const d = dir();
+    const { generation } = await writeSnapshot(d, { ...base, loadBalancers: [] });
+    const web = aNodeSpec({ name: "web", revision: 6, listeners: [] });
     writeFileSync(
       join(d, LKG_LOG_FILE),
-      `${JSON.stringify({ generation, revision: 6, loadBalancers: [{ name: "x" }], left: [], addresses: {} })}\n`,
+      `${JSON.stringify({ generation, revision: 6, loadBalancers: [web], left: [], addresses: {} })}\nnot json\n`,
+      { mode: 0o600 },
     );
-    await assert.rejects(readLastKnownGood(d), /line 1: load balancer x/);
-    writeFileSync(
-      join(d, LKG_LOG_FILE),
-      `${JSON.stringify({ generation, revision: 6, loadBalancers: [], left: [""], addresses: {} })}\n`,
-    );
-    await assert.rejects(readLastKnownGood(d), /line 1 is not a last-known-good record/);
+    const agent = new Agent({
+      agentId: "damaged-log",
+      zone: ZONE,
+      pool: "127.0.18.0/30",
+      dataDir: d,
+      controlUrls: [`http://127.0.0.1:${await freePort("127.0.0.1")}`],
+      token: "t",
+      logger: silentLogger,
+      pollWaitSeconds: 1,
+    });
+    await agent.start();
+    try {
+      assert.equal(agent.revision, 6);
+      assert.deepEqual(
+        agent.status().nodes.map((n) => n.loadBalancer),
+        ["web"],
+      );
+      const reread = await readLastKnownGood(d);
+      assert.equal(reread?.damagedLog, undefined, "the damaged log is retired");
+      assert.equal(reread?.revision, 6);
+      assert.deepEqual(
+        reread?.loadBalancers.map((l) => l.name),
+        ["web"],
+      );
+    } finally {
+      await agent.stop(0);
+    }
   });
 });
 
