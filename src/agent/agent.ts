@@ -27,6 +27,7 @@ import { readLastKnownGood } from "./last-known-good.js";
 import { LastKnownGoodWriter, type RunningSet } from "./lkg-writer.js";
 import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
+import { StatusReports } from "./status-reports.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -42,6 +43,8 @@ export interface AgentOptions {
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
   readonly statusIntervalMs?: number;
+  /** How often a full status report goes even when partial ones are accepted (default 30 s). */
+  readonly fullStatusEveryMs?: number;
   /**
    * Serve /metrics (Prometheus), /healthz and /readyz here (port 0: a free one); absent: off.
    * The address bound is written to `<dataDir>/metrics-address` for whoever scrapes it.
@@ -85,6 +88,9 @@ export class Agent {
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #reportQueued = false;
+  #reportInFlight = false;
+  #reportAgain = false;
+  readonly #reports: StatusReports;
   #loop: Promise<void> | undefined;
   #metricsServer: ObservabilityServer | undefined;
   /** True once a configuration (last-known-good or the control plane's) has been applied. */
@@ -95,6 +101,7 @@ export class Agent {
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
+    this.#reports = new StatusReports(opts.fullStatusEveryMs);
     this.#runtime = new ProxyRuntime({
       logger: opts.logger,
       zone: opts.zone,
@@ -362,18 +369,43 @@ export class Agent {
   }
 
   #queueReport(): void {
-    if (this.#reportQueued || this.#abort.signal.aborted) return;
+    if (this.#abort.signal.aborted) return;
+    // One report at a time: a partial report applies onto the one acknowledged before it.
+    if (this.#reportInFlight) {
+      this.#reportAgain = true;
+      return;
+    }
+    if (this.#reportQueued) return;
     this.#reportQueued = true;
     setTimeout(() => {
       this.#reportQueued = false;
+      this.#reportInFlight = true;
+      const report = this.#reports.next(this.status(), this.#client.endpoint);
       this.#client
-        .report(this.status(), this.#abort.signal)
-        .then((ack) => (ack === undefined ? undefined : this.#dns.accept(ack)))
+        .report(report, this.#abort.signal)
+        .then(async (ack) => {
+          this.#reports.acknowledged(ack);
+          if (ack?.resend === "full") this.#reportAgain = true;
+          if (ack?.dns !== undefined) await this.#dns.accept(ack);
+        })
         .catch((e: unknown) => {
+          this.#reports.failed();
           if (!this.#abort.signal.aborted)
             this.#opts.logger.debug("status report failed", { err: String(e) });
+        })
+        .finally(() => {
+          this.#reportInFlight = false;
+          if (this.#reportAgain) {
+            this.#reportAgain = false;
+            this.#queueReport();
+          }
         });
     }, 50).unref();
+  }
+
+  /** Status reports sent since start, full or partial (only what changed since the acknowledged one). */
+  get statusReports(): { readonly full: number; readonly partial: number } {
+    return { ...this.#reports.counts };
   }
 
   /** Stops following the control plane, lets DNS and metrics go, then drains for up to `graceMs`. */
