@@ -63,6 +63,11 @@ export interface AgentChannelOptions {
    */
   readonly deltas?: boolean;
   /**
+   * Accept partial status reports (default true). False: every report is taken whole and no
+   * acknowledgement names a base, as from a control plane of the version before partial reports.
+   */
+  readonly partialStatus?: boolean;
+  /**
    * How often the journal head is read for commits made by another process on the same store
    * (default 1000 ms). This process's own commits, and a replica's notifications, wake waiting
    * agents at once without it.
@@ -113,6 +118,7 @@ export class AgentChannel {
     this.#intake = new StatusIntake({
       store: opts.store,
       ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+      ...(opts.partialStatus === undefined ? {} : { partial: opts.partialStatus }),
     });
     const commits = opts.store.onCommit(() => this.#wake());
     const decisions = this.guard.onDecision(() => this.#wake());
@@ -366,7 +372,8 @@ export class AgentChannel {
     // A status of thousands of nodes takes tens of milliseconds per step: between steps, a
     // configuration poll or an API call waiting on this process goes first (propagation).
     await yieldToOthers();
-    const ack = await this.#intake.receive(status, (req.headers.accept ?? "").includes("application/json"));
+    const wantsAck = (req.headers.accept ?? "").includes("application/json");
+    const ack = await this.#intake.receive(status, wantsAck, Date.now(), size);
     if (ack === undefined) {
       res.writeHead(204).end();
       return;

@@ -44,6 +44,11 @@ interface DnsAnswer {
 export interface StatusIntakeOptions {
   readonly store: Store;
   readonly traffic?: TrafficHistory;
+  /**
+   * Accept partial reports (default true). False: behave as the version before them — a report
+   * is taken whole, written every time, and answered with every DNS record and no `accepted`.
+   */
+  readonly partial?: boolean;
 }
 
 export class StatusIntake {
@@ -53,6 +58,8 @@ export class StatusIntake {
   readonly #dns = new Map<string, DnsAnswer>();
   /** Moves whenever this process stores a status that changed: DNS answers are computed again. */
   #generation = 0;
+  /** Bytes of report bodies received, by kind. */
+  readonly #bytes = { full: 0, partial: 0 };
   readonly #counts = { full: 0, partial: 0, resend: 0, written: 0, skipped: 0, dnsSent: 0, dnsKept: 0 };
 
   constructor(opts: StatusIntakeOptions) {
@@ -63,7 +70,15 @@ export class StatusIntake {
    * Takes one parsed report. With `ack`, returns the StatusAck to answer; a partial report with no
    * matching base is answered `resend: "full"` and changes nothing.
    */
-  async receive(status: AgentStatus, ack: boolean, nowMs = Date.now()): Promise<StatusAck | undefined> {
+  async receive(
+    report: AgentStatus,
+    ack: boolean,
+    nowMs = Date.now(),
+    bytes = 0,
+  ): Promise<StatusAck | undefined> {
+    this.#bytes[report.report?.base === undefined ? "full" : "partial"] += bytes;
+    if (this.#opts.partial === false) return this.#receiveWhole(report, ack, nowMs);
+    const status = report;
     const header = status.report;
     const prev = this.#bases.get(status.agentId);
     let whole: AgentStatus;
@@ -116,6 +131,25 @@ export class StatusIntake {
     return { dns: answer.records, dnsTag: answer.tag, ...accepted };
   }
 
+  /** As the version before partial reports: whatever the report says of itself, it is taken whole. */
+  async #receiveWhole(report: AgentStatus, ack: boolean, nowMs: number): Promise<StatusAck | undefined> {
+    const { report: _header, traffic, ...stored } = report;
+    this.#counts.full++;
+    if (traffic !== undefined)
+      this.#opts.traffic?.record(
+        stored.agentId,
+        regionServedBy(stored.zone),
+        parseTrafficReports(traffic),
+        nowMs,
+      );
+    await yieldToOthers();
+    await this.#opts.store.putAgentStatus(stored);
+    this.#counts.written++;
+    if (!ack) return undefined;
+    await yieldToOthers();
+    return { dns: await this.#dnsRecords(stored, new Set(stored.nodes.map((n) => n.loadBalancer)), nowMs) };
+  }
+
   #forgetSilent(nowMs: number): void {
     for (const [agent, base] of this.#bases) {
       if (nowMs - base.atMs < FORGET_MS) continue;
@@ -166,6 +200,10 @@ export class StatusIntake {
       "# TYPE ballast_agent_status_reports_total counter",
       `ballast_agent_status_reports_total{kind="full"} ${c.full}`,
       `ballast_agent_status_reports_total{kind="partial"} ${c.partial}`,
+      "# HELP ballast_agent_status_report_bytes_total Bytes of agent status report bodies received, by kind.",
+      "# TYPE ballast_agent_status_report_bytes_total counter",
+      `ballast_agent_status_report_bytes_total{kind="full"} ${this.#bytes.full}`,
+      `ballast_agent_status_report_bytes_total{kind="partial"} ${this.#bytes.partial}`,
       "# HELP ballast_agent_status_resends_total Partial status reports refused for want of their base (answered: send a full one).",
       "# TYPE ballast_agent_status_resends_total counter",
       `ballast_agent_status_resends_total ${c.resend}`,
