@@ -56,6 +56,10 @@ export class StatusIntake {
   readonly #bases = new Map<string, Base>();
   readonly #storedAtMs = new Map<string, number>();
   readonly #dns = new Map<string, DnsAnswer>();
+  readonly #names = new WeakMap<
+    AgentStatus["nodes"],
+    { readonly key: string; readonly set: ReadonlySet<string> }
+  >();
   /** Moves whenever this process stores a status that changed: DNS answers are computed again. */
   #generation = 0;
   /** Bytes of report bodies received, by kind. */
@@ -160,15 +164,31 @@ export class StatusIntake {
   }
 
   async #dnsAnswer(status: AgentStatus, nowMs: number): Promise<DnsAnswer> {
-    const names = [...new Set(status.nodes.map((n) => n.loadBalancer))].sort();
-    const key = `${await this.#opts.store.head()}/${this.#generation}/${names.join(",")}`;
+    const names = this.#servedNames(status.nodes);
+    const key = `${await this.#opts.store.head()}/${this.#generation}/${names.key}`;
     const cached = this.#dns.get(status.agentId);
     if (cached !== undefined && cached.key === key && nowMs - cached.atMs < DNS_REFRESH_MS) return cached;
-    const records = await this.#dnsRecords(status, new Set(names), nowMs);
+    const records = await this.#dnsRecords(status, names.set, nowMs);
     const tag = createHash("sha256").update(JSON.stringify(records)).digest("base64url").slice(0, 22);
     const answer = { key, atMs: nowMs, records, tag };
     this.#dns.set(status.agentId, answer);
     return answer;
+  }
+
+  /** The load balancers a node list serves, worked out once per list (a merge that changed nothing keeps the list). */
+  #servedNames(nodes: AgentStatus["nodes"]): { readonly key: string; readonly set: ReadonlySet<string> } {
+    let names = this.#names.get(nodes);
+    if (names === undefined) {
+      const set = new Set(nodes.map((n) => n.loadBalancer));
+      names = {
+        key: createHash("sha256")
+          .update([...set].sort().join(","))
+          .digest("base64url"),
+        set,
+      };
+      this.#names.set(nodes, names);
+    }
+    return names;
   }
 
   /** What the reporting agent publishes in DNS: each load balancer it serves, with every node that can serve it. */
