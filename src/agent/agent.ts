@@ -27,7 +27,7 @@ import { readLastKnownGood } from "./last-known-good.js";
 import { LastKnownGoodWriter, type RunningSet } from "./lkg-writer.js";
 import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
-import { StatusReports } from "./status-reports.js";
+import { StatusReporter } from "./status-reporter.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -87,10 +87,7 @@ export class Agent {
   #unexplained: readonly string[] = [];
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
-  #reportQueued = false;
-  #reportInFlight = false;
-  #reportAgain = false;
-  readonly #reports: StatusReports;
+  readonly #reporter: StatusReporter;
   #loop: Promise<void> | undefined;
   #metricsServer: ObservabilityServer | undefined;
   /** True once a configuration (last-known-good or the control plane's) has been applied. */
@@ -101,7 +98,6 @@ export class Agent {
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
-    this.#reports = new StatusReports(opts.fullStatusEveryMs);
     this.#runtime = new ProxyRuntime({
       logger: opts.logger,
       zone: opts.zone,
@@ -122,6 +118,14 @@ export class Agent {
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map([...this.#running.values()].map((lb) => [normalizeName(lb.dnsName), lb.name])),
       nodes: () => this.#runtime.nodes(),
+    });
+    this.#reporter = new StatusReporter({
+      client: this.#client,
+      status: () => this.status(),
+      onAck: (ack) => this.#dns.accept(ack),
+      signal: this.#abort.signal,
+      logger: opts.logger,
+      ...(opts.fullStatusEveryMs === undefined ? {} : { fullEveryMs: opts.fullStatusEveryMs }),
     });
   }
 
@@ -369,43 +373,12 @@ export class Agent {
   }
 
   #queueReport(): void {
-    if (this.#abort.signal.aborted) return;
-    // One report at a time: a partial report applies onto the one acknowledged before it.
-    if (this.#reportInFlight) {
-      this.#reportAgain = true;
-      return;
-    }
-    if (this.#reportQueued) return;
-    this.#reportQueued = true;
-    setTimeout(() => {
-      this.#reportQueued = false;
-      this.#reportInFlight = true;
-      const report = this.#reports.next(this.status(), this.#client.endpoint);
-      this.#client
-        .report(report, this.#abort.signal)
-        .then(async (ack) => {
-          this.#reports.acknowledged(ack);
-          if (ack?.resend === "full") this.#reportAgain = true;
-          if (ack?.dns !== undefined) await this.#dns.accept(ack);
-        })
-        .catch((e: unknown) => {
-          this.#reports.failed();
-          if (!this.#abort.signal.aborted)
-            this.#opts.logger.debug("status report failed", { err: String(e) });
-        })
-        .finally(() => {
-          this.#reportInFlight = false;
-          if (this.#reportAgain) {
-            this.#reportAgain = false;
-            this.#queueReport();
-          }
-        });
-    }, 50).unref();
+    this.#reporter.queue();
   }
 
   /** Status reports sent since start, full or partial (only what changed since the acknowledged one). */
   get statusReports(): { readonly full: number; readonly partial: number } {
-    return { ...this.#reports.counts };
+    return this.#reporter.counts;
   }
 
   /** Stops following the control plane, lets DNS and metrics go, then drains for up to `graceMs`. */
