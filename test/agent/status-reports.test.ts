@@ -123,6 +123,24 @@ describe("status reports: change tracking on the agent", () => {
     assert.equal(merged.status.report, undefined, "the merged status is a whole one, no header");
   });
 
+  it("compares every field: a field only one of two reports has (a last failure) is a change", () => {
+    const reports = new StatusReports(30_000, 0);
+    const first = reports.next(whole(), A, 0);
+    reports.acknowledged({ dns: [], accepted: first.report?.seq ?? -1 });
+    const now = whole();
+    const failed = {
+      ...health("lb-9", "InService"),
+      lastFailure: { kind: "timeout" as const, detail: "L4TOUT", at: "2026-12-05T00:00:01.000Z" },
+    };
+    const next = reports.next(
+      { ...now, health: now.health.map((h) => (h.loadBalancer === "lb-9" ? failed : h)) },
+      A,
+      1000,
+    );
+    assert.deepEqual(next.health, [failed]);
+    assert.deepEqual(next.nodes, []);
+  });
+
   it("an unchanged status gives an empty partial report, which changes nothing stored", () => {
     const reports = new StatusReports(30_000, 0);
     const first = reports.next(whole(), A, 0);
