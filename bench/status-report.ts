@@ -1,122 +1,211 @@
 /**
- * What the traffic figures add to an agent's status report (sent every second) and what the
- * control plane's traffic history costs.
+ * What one agent's status report costs the control plane at N load balancers: an agent channel
+ * on a SQLite store of N load balancers, in this process, receives status reports of an agent
+ * with a node and traffic figures of each and 100 back ends (the propagation benchmark's agent,
+ * plus a few back ends), and answers each with its DNS records (as agents ask).
+ * For each kind of report (full: an agent of the earlier version, or any agent against a control
+ * plane of the earlier version; partial: ten back ends changed since the acknowledged report) it
+ * prints the milliseconds from sending to the whole answer and the process's CPU per report.
  *
- *   node dist/bench/status-report.js [--lbs 100,1000] [--rounds 200]
+ *   node dist/bench/status-report.js [--lbs 10000] [--reports 30] [--lib OTHER/dist/src]
  *
- * For each size: a status report of an agent serving N load balancers (one listener and two back
- * ends each, one with a last failure), as the agent sends it, with the traffic figures and
- * without (the reference: the report before them). Measured: its JSON bytes, the time to encode
- * and parse it (what agent and control plane do each second), the time `TrafficHistory.record`
- * takes per report, and the heap the history holds once full (15 minutes of 5-second intervals
- * for N load balancers). Nothing here asserts a time.
+ * `--lib` loads the agent channel and store of another build (the reference); a build that never
+ * acknowledges a base gets full reports only.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { AgentChannel, AgentChannelOptions } from "../src/controller/agent-channel.js";
 import type { AgentStatus, InstanceHealthReport, NodeReport } from "../src/model/agent-protocol.js";
-import { LATENCY_BOUNDS_MS, parseTrafficReports, type TrafficReport } from "../src/model/traffic.js";
-import { TrafficHistory } from "../src/store/traffic-history.js";
+import type { KeyedStatus } from "../src/model/status-delta.js";
+import { LATENCY_BOUNDS_MS, type TrafficReport } from "../src/model/traffic.js";
+import type { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import type { TrafficHistory } from "../src/store/traffic-history.js";
+import { silentLogger } from "../src/util/logger.js";
+import { benchLoadBalancer } from "./fixtures.js";
 
 const { values } = parseArgs({
-  options: { lbs: { type: "string", default: "100,1000" }, rounds: { type: "string", default: "200" } },
+  options: {
+    lbs: { type: "string", default: "10000" },
+    reports: { type: "string", default: "30" },
+    lib: { type: "string" },
+  },
 });
-const SIZES = values.lbs.split(",").map(Number);
-const ROUNDS = Number(values.rounds);
+const N = Number(values.lbs);
+const REPORTS = Number(values.reports);
+const LIB = resolve(values.lib ?? new URL("../src", import.meta.url).pathname);
+const ZONE = "us-east-1a";
+const TOKEN = "bench-status-token-0123456789";
 
-function report(n: number, withTraffic: boolean, tick: number): AgentStatus {
+const { AgentChannel: Channel } = (await import(join(LIB, "controller/agent-channel.js"))) as {
+  AgentChannel: new (o: AgentChannelOptions) => AgentChannel;
+};
+const { SqliteStore: Store } = (await import(join(LIB, "store/sqlite/sqlite-store.js"))) as {
+  SqliteStore: new (path: string) => SqliteStore;
+};
+const { TrafficHistory: History } = (await import(join(LIB, "store/traffic-history.js"))) as {
+  TrafficHistory: new () => TrafficHistory;
+};
+
+function statusAt(round: number): AgentStatus {
   const nodes: NodeReport[] = [];
   const health: InstanceHealthReport[] = [];
   const traffic: TrafficReport[] = [];
-  for (let i = 0; i < n; i++) {
-    const lb = `load-balancer-${i}`;
+  for (let i = 0; i < N; i++) {
+    const loadBalancer = `lb-${i}`;
+    // Ten back ends change state each round; everything else stays as it was.
+    const down = i < 10 && round % 2 === 1;
     nodes.push({
-      loadBalancer: lb,
+      loadBalancer,
       address: `127.1.${i >> 8}.${i & 255}`,
-      routableInService: 1,
+      routableInService: down ? 0 : 1,
+      connections: 0,
+      requestCount: 0,
       listeners: [{ port: 80, protocol: "HTTP", bound: true }],
     });
-    health.push({
-      loadBalancer: lb,
-      instanceId: `i-${i}a`,
-      state: "InService",
-      reasonCode: "N/A",
-      description: "N/A",
-    });
-    health.push({
-      loadBalancer: lb,
-      instanceId: `i-${i}b`,
-      state: "OutOfService",
-      reasonCode: "Instance",
-      description:
-        "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
-      lastFailure: { kind: "status", detail: "L7STS/404", status: 404, at: "2026-12-05T10:00:00.000Z" },
-    });
-    const latency = LATENCY_BOUNDS_MS.map((_, b) => (b < 6 ? tick * (b + 1) * 3 : 0));
-    latency.push(0);
+    if (i < 100)
+      health.push({
+        loadBalancer,
+        instanceId: "10.0.0.1",
+        state: down ? "OutOfService" : "InService",
+        reasonCode: down ? "Instance" : "N/A",
+        description: down
+          ? "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."
+          : "N/A",
+      });
     traffic.push({
-      loadBalancer: lb,
-      requests: tick * 100 + i,
-      http4xx: tick,
+      loadBalancer,
+      requests: 0,
+      http4xx: 0,
       http5xx: 0,
-      latency,
+      latency: new Array(LATENCY_BOUNDS_MS.length + 1).fill(0),
       surgeQueueLength: 0,
-      activeConnections: 12,
+      activeConnections: 0,
     });
   }
   return {
-    agentId: "us-east-1a-bench",
-    zone: "us-east-1a",
-    configRevision: 1234,
+    agentId: "bench-agent",
+    zone: ZONE,
+    configRevision: 1,
     nodes,
     health,
     unexplained: [],
-    ...(withTraffic ? { traffic } : {}),
+    traffic,
     time: new Date().toISOString(),
   };
 }
 
-function timeUs(f: () => void, rounds: number): number {
-  for (let i = 0; i < Math.min(100, rounds); i++) f();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) f();
-  return Number(process.hrtime.bigint() - t0) / 1000 / rounds;
+async function post(
+  url: string,
+  body: string,
+): Promise<{ ms: number; cpuMs: number; ack: Record<string, unknown> }> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      "content-type": "application/json",
+      accept: "application/json",
+    },
+    body,
+  });
+  const text = await res.text();
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  if (res.status !== 200) throw new Error(`status report answered ${res.status}: ${text}`);
+  return { ms, cpuMs: (used.user + used.system) / 1000, ack: JSON.parse(text) as Record<string, unknown> };
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
-const rows: string[] = [];
-for (const n of SIZES) {
-  const before = JSON.stringify(report(n, false, 1));
-  const after = JSON.stringify(report(n, true, 1));
-  const encodeBefore = timeUs(() => JSON.parse(JSON.stringify(report(n, false, 1))), ROUNDS);
-  const encodeAfter = timeUs(() => JSON.parse(JSON.stringify(report(n, true, 1))), ROUNDS);
-  // One agent's reports, one second apart, through the control plane's parse and record.
-  const history = new TrafficHistory();
-  const start = Date.UTC(2026, 11, 5, 10, 0, 0);
-  const reports = Array.from({ length: 60 }, (_, t) => report(n, true, t).traffic ?? []);
-  let t = 0;
-  const recordUs = timeUs(() => {
-    history.record("a", "us-east-1", parseTrafficReports(reports[t % 60]), start + t * 1000);
-    t++;
-  }, ROUNDS);
-  // The history's own size: what the heap and typed-array memory grow by as it fills.
-  const used = (): number => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  gc?.();
-  const before0 = used();
-  const full = new TrafficHistory();
-  for (let s = 0; s < 15 * 60; s++) full.record("a", "us-east-1", reports[s % 60] ?? [], start + s * 1000);
-  gc?.();
-  const heapKiB = (used() - before0) / 1024;
-  if (full.size !== n) throw new Error(`history holds ${full.size} load balancers, expected ${n}`);
-  rows.push(
-    `| ${n} | ${before.length} | ${after.length} | ${(after.length / before.length).toFixed(2)} | ` +
-      `${encodeBefore.toFixed(0)} | ${encodeAfter.toFixed(0)} | ${(encodeAfter / encodeBefore).toFixed(2)} | ` +
-      `${recordUs.toFixed(0)} | ${gc ? (heapKiB / n).toFixed(1) : "(run with --expose-gc)"} |`,
+const q = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? 0;
+};
+
+const dir = mkdtempSync(join(tmpdir(), "ballast-bench-status-"));
+const store = new Store(join(dir, "ballast.db"));
+for (let from = 0; from < N; from += 1000)
+  await store.mutate(
+    { principal: "bench", sourceIp: "127.0.0.1", requestId: `seed-${from}`, action: "Seed" },
+    async (tx) => {
+      for (let i = from; i < Math.min(N, from + 1000); i++) {
+        const lb = benchLoadBalancer(i, ["10.0.0.1"]);
+        tx.put("loadBalancer", lb.name, { ...lb, availabilityZones: [ZONE] });
+      }
+    },
+  );
+const channel = new Channel({
+  store,
+  token: TOKEN,
+  zones: [ZONE],
+  logger: silentLogger,
+  traffic: new History(),
+});
+const url = `http://127.0.0.1:${await channel.listen(0)}/agent/v1/status`;
+const statuses = [statusAt(0), statusAt(1)];
+const fullBody = statuses.map((s) => JSON.stringify(s));
+
+process.stdout.write(
+  `status reports at ${N} load balancers (${LIB}): ${REPORTS} of each kind after 3 to warm up\n\n`,
+);
+process.stdout.write("| kind | body KiB | p50 ms | p99 ms | CPU ms per report |\n|---|---|---|---|---|\n");
+const row = (kind: string, kib: number, r: { ms: number; cpuMs: number }[]): void => {
+  const ms = r.map((x) => x.ms);
+  const cpu = r.reduce((s, x) => s + x.cpuMs, 0) / r.length;
+  process.stdout.write(
+    `| ${kind} | ${kib.toFixed(1)} | ${q(ms, 0.5).toFixed(1)} | ${q(ms, 0.99).toFixed(1)} | ${cpu.toFixed(1)} |\n`,
+  );
+};
+
+// Full reports, as an agent of the earlier version sends them every second.
+const full: { ms: number; cpuMs: number }[] = [];
+for (let i = 0; i < REPORTS + 3; i++) {
+  const r = await post(url, fullBody[i % 2] as string);
+  if (i >= 3) full.push(r);
+}
+row("full", (fullBody[0]?.length ?? 0) / 1024, full);
+
+// Partial reports, when the control plane acknowledges a base: a settled agent's (nothing
+// changed), and one whose ten back ends change state at every report.
+const { keyStatus, partialStatus } = await import("../src/model/status-delta.js");
+const keys = statuses.map((s) => keyStatus(s as AgentStatus));
+let seq = 1;
+let tag: string | undefined;
+let acked = await post(url, JSON.stringify({ ...statuses[0], report: { seq } }));
+for (const changing of [false, true]) {
+  if (typeof acked.ack.accepted !== "number") {
+    process.stdout.write("| partial | - | - | - | (this build acknowledges no base) |\n");
+    break;
+  }
+  const runs: { ms: number; cpuMs: number }[] = [];
+  let bytes = 0;
+  for (let i = 1; i <= REPORTS + 3; i++) {
+    const at = changing ? i % 2 : 0;
+    const before = changing ? (i + 1) % 2 : 0;
+    const body = JSON.stringify(
+      partialStatus(statuses[at] as AgentStatus, keys[at] as KeyedStatus, keys[before] as KeyedStatus, {
+        seq: seq + 1,
+        base: seq,
+        ...(tag === undefined ? {} : { dnsTag: tag }),
+      }),
+    );
+    acked = await post(url, body);
+    if (acked.ack.accepted !== seq + 1)
+      throw new Error(`partial report refused: ${JSON.stringify(acked.ack)}`);
+    seq++;
+    if (typeof acked.ack.dnsTag === "string") tag = acked.ack.dnsTag;
+    if (i > 3) {
+      runs.push(acked);
+      bytes += body.length;
+    }
+  }
+  row(
+    changing ? "partial, 10 back ends changed" : "partial, nothing changed",
+    bytes / runs.length / 1024,
+    runs,
   );
 }
-process.stdout.write(
-  [
-    "| load balancers | report bytes, before | with traffic | ratio | encode+parse µs, before | with traffic | ratio | record µs per report | history KiB per load balancer (15 min) |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...rows,
-    "",
-  ].join("\n"),
-);
+await channel.close();
+await store.close();
+rmSync(dir, { recursive: true, force: true });

@@ -27,6 +27,7 @@ import { readLastKnownGood } from "./last-known-good.js";
 import { LastKnownGoodWriter, type RunningSet } from "./lkg-writer.js";
 import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
+import { StatusReporter } from "./status-reporter.js";
 
 export interface AgentOptions {
   readonly agentId: string;
@@ -42,6 +43,8 @@ export interface AgentOptions {
   /** Seconds a config poll may wait on the control plane. */
   readonly pollWaitSeconds?: number;
   readonly statusIntervalMs?: number;
+  /** How often a full status report goes even when partial ones are accepted (default 30 s). */
+  readonly fullStatusEveryMs?: number;
   /**
    * Serve /metrics (Prometheus), /healthz and /readyz here (port 0: a free one); absent: off.
    * The address bound is written to `<dataDir>/metrics-address` for whoever scrapes it.
@@ -84,7 +87,7 @@ export class Agent {
   #unexplained: readonly string[] = [];
   #refused: { readonly revision: number; readonly reason: string } | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
-  #reportQueued = false;
+  readonly #reporter: StatusReporter;
   #loop: Promise<void> | undefined;
   #metricsServer: ObservabilityServer | undefined;
   /** True once a configuration (last-known-good or the control plane's) has been applied. */
@@ -115,6 +118,14 @@ export class Agent {
     this.#dns = new AgentDns(opts.dataDir, {
       dnsNames: () => new Map([...this.#running.values()].map((lb) => [normalizeName(lb.dnsName), lb.name])),
       nodes: () => this.#runtime.nodes(),
+    });
+    this.#reporter = new StatusReporter({
+      client: this.#client,
+      status: () => this.status(),
+      onAck: (ack) => this.#dns.accept(ack),
+      signal: this.#abort.signal,
+      logger: opts.logger,
+      ...(opts.fullStatusEveryMs === undefined ? {} : { fullEveryMs: opts.fullStatusEveryMs }),
     });
   }
 
@@ -374,18 +385,12 @@ export class Agent {
   }
 
   #queueReport(): void {
-    if (this.#reportQueued || this.#abort.signal.aborted) return;
-    this.#reportQueued = true;
-    setTimeout(() => {
-      this.#reportQueued = false;
-      this.#client
-        .report(this.status(), this.#abort.signal)
-        .then((ack) => (ack === undefined ? undefined : this.#dns.accept(ack)))
-        .catch((e: unknown) => {
-          if (!this.#abort.signal.aborted)
-            this.#opts.logger.debug("status report failed", { err: String(e) });
-        });
-    }, 50).unref();
+    this.#reporter.queue();
+  }
+
+  /** Status reports sent since start, full or partial (only what changed since the acknowledged one). */
+  get statusReports(): { readonly full: number; readonly partial: number } {
+    return this.#reporter.counts;
   }
 
   /** Stops following the control plane, lets DNS and metrics go, then drains for up to `graceMs`. */

@@ -106,7 +106,10 @@ export class ConfigClient {
     }
   }
 
-  /** Posts a status; returns what the control plane publishes back (undefined from one that answers 204). */
+  /**
+   * Posts a status, full or partial (agent/status-reports.ts); returns what the control plane
+   * publishes back (undefined from one that answers 204).
+   */
   report(status: AgentStatus, signal: AbortSignal): Promise<StatusAck | undefined> {
     return this.#on((base) => this.#report(base, status, signal));
   }
@@ -141,10 +144,19 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A status acknowledgement, its records checked field by field (nothing else is kept). */
+/**
+ * A status acknowledgement, its records checked field by field (nothing else is kept). No `dns`
+ * list: the agent keeps the records it has (the control plane saw its `dnsTag`).
+ */
 export function parseAck(v: unknown): StatusAck {
-  const records =
-    (typeof v === "object" && v !== null ? (v as Record<string, unknown>).dns : undefined) ?? [];
+  const a = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+  const extra = {
+    ...(typeof a.dnsTag === "string" ? { dnsTag: a.dnsTag } : {}),
+    ...(typeof a.accepted === "number" && Number.isSafeInteger(a.accepted) ? { accepted: a.accepted } : {}),
+    ...(a.resend === "full" ? { resend: "full" as const } : {}),
+  };
+  const records = a.dns;
+  if (records === undefined) return extra;
   if (!Array.isArray(records)) throw new Error("status acknowledgement has no dns list");
   const dns: DnsRecord[] = [];
   for (const r of records as unknown[]) {
@@ -158,7 +170,7 @@ export function parseAck(v: unknown): StatusAck {
       throw new Error("status acknowledgement has a malformed dns record");
     dns.push({ name: normalizeName(rec.name), addresses });
   }
-  return { dns };
+  return { dns, ...extra };
 }
 
 /**

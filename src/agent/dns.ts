@@ -57,7 +57,8 @@ export class AgentDns {
     const served = this.#served.dnsNames();
     const next = new Map<string, readonly string[]>();
     for (const [name, addresses] of this.#records) if (served.has(name)) next.set(name, addresses);
-    for (const r of ack.dns) if (served.has(r.name) && r.addresses.length > 0) next.set(r.name, r.addresses);
+    for (const r of ack.dns ?? [])
+      if (served.has(r.name) && r.addresses.length > 0) next.set(r.name, r.addresses);
     this.#records = next;
     await this.#save();
   }

@@ -9,7 +9,9 @@
  *                                                 the journal has not moved past N; with
  *                                                 delta=1, a delta document from N when the
  *                                                 journal still holds every version since N
- *   POST /agent/v1/status                        → 204; body: AgentStatus
+ *   POST /agent/v1/status                        → 204, or 200 StatusAck (Accept: application/json);
+ *                                                 body: AgentStatus, full or partial
+ *                                                 (status-intake.ts)
  *   GET  /metrics                                → Prometheus text (no token: numbers only)
  *
  * Long-polling keeps agents a commit away from every change without a push connection to keep
@@ -20,11 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseAgentBearer } from "../model/agent-keys.js";
-import { type AgentConfig, type AgentStatus, DELTA_QUERY, type StatusAck } from "../model/agent-protocol.js";
-import { type DnsRecord, normalizeName, servingAddressesByName } from "../model/dns-records.js";
-import { followPlacement } from "../model/placement.js";
-import { regionOf, regionServedBy } from "../model/region.js";
-import { parseTrafficReports } from "../model/traffic.js";
+import { type AgentConfig, type AgentStatus, DELTA_QUERY } from "../model/agent-protocol.js";
 import type { Store } from "../store/store.js";
 import type { TrafficHistory } from "../store/traffic-history.js";
 import { agentSecretMatches } from "../util/agent-secret.js";
@@ -37,6 +35,7 @@ import { ChangeGuard } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
 import { ReferenceIndex } from "./references.js";
 import type { StateMonitor } from "./state-monitor.js";
+import { StatusIntake } from "./status-intake.js";
 
 export interface AgentChannelOptions {
   readonly store: Store;
@@ -64,6 +63,11 @@ export interface AgentChannelOptions {
    */
   readonly deltas?: boolean;
   /**
+   * Accept partial status reports (default true). False: every report is taken whole and no
+   * acknowledgement names a base, as from a control plane of the version before partial reports.
+   */
+  readonly partialStatus?: boolean;
+  /**
    * How often the journal head is read for commits made by another process on the same store
    * (default 1000 ms). This process's own commits, and a replica's notifications, wake waiting
    * agents at once without it.
@@ -86,6 +90,7 @@ export class AgentChannel {
   readonly #waiters = new Set<() => void>();
   readonly #unsubscribe: () => void;
   readonly #references: ReferenceIndex;
+  readonly #intake: StatusIntake;
   #headPoll: NodeJS.Timeout | undefined;
   #lastHead = 0;
   readonly #refusals = new Map<"unauthorized" | "revoked", number>();
@@ -110,6 +115,11 @@ export class AgentChannel {
     this.#server.keepAliveTimeout = (MAX_WAIT_SECONDS + 5) * 1000;
     this.guard = opts.guard ?? new ChangeGuard({ store: opts.store, logger: opts.logger });
     this.#references = new ReferenceIndex(opts.store);
+    this.#intake = new StatusIntake({
+      store: opts.store,
+      ...(opts.traffic === undefined ? {} : { traffic: opts.traffic }),
+      ...(opts.partialStatus === undefined ? {} : { partial: opts.partialStatus }),
+    });
     const commits = opts.store.onCommit(() => this.#wake());
     const decisions = this.guard.onDecision(() => this.#wake());
     this.#unsubscribe = () => {
@@ -225,6 +235,7 @@ export class AgentChannel {
       "# TYPE ballast_agent_channel_documents_total counter",
       `ballast_agent_channel_documents_total{kind="delta"} ${this.#sent.delta}`,
       `ballast_agent_channel_documents_total{kind="full"} ${this.#sent.full}`,
+      ...this.#intake.metricLines(),
     );
     return `${lines.join("\n")}\n`;
   }
@@ -361,42 +372,13 @@ export class AgentChannel {
     // A status of thousands of nodes takes tens of milliseconds per step: between steps, a
     // configuration poll or an API call waiting on this process goes first (propagation).
     await yieldToOthers();
-    // Traffic figures are observations kept in memory, not state: they stay out of the store.
-    const { traffic, ...stored } = status;
-    if (traffic !== undefined)
-      this.#opts.traffic?.record(status.agentId, regionServedBy(status.zone), parseTrafficReports(traffic));
-    await yieldToOthers();
-    await this.#opts.store.putAgentStatus(stored);
-    await yieldToOthers();
-    if (!(req.headers.accept ?? "").includes("application/json")) {
+    const wantsAck = (req.headers.accept ?? "").includes("application/json");
+    const ack = await this.#intake.receive(status, wantsAck, Date.now(), size);
+    if (ack === undefined) {
       res.writeHead(204).end();
       return;
     }
-    const ack: StatusAck = { dns: await this.#dnsRecords(status) };
-    await yieldToOthers();
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
-  }
-
-  /** What the reporting agent publishes in DNS: each load balancer it serves, with every node that can serve it. */
-  async #dnsRecords(status: AgentStatus): Promise<DnsRecord[]> {
-    const names = new Set(status.nodes.map((n) => n.loadBalancer));
-    if (names.size === 0) return [];
-    const region = regionServedBy(status.zone);
-    const [all, placements] = await Promise.all([
-      this.#opts.store.agentStatuses(),
-      this.#opts.store.list("placement"),
-    ]);
-    const statuses = followPlacement(
-      all,
-      placements.map((p) => p.doc),
-    );
-    const addresses = servingAddressesByName(region, statuses, Date.now(), undefined, names);
-    const out: DnsRecord[] = [];
-    for (const { doc } of await this.#opts.store.list("loadBalancer")) {
-      if (!names.has(doc.name) || regionOf(doc) !== region) continue;
-      out.push({ name: normalizeName(doc.dnsName), addresses: addresses.get(doc.name) ?? [] });
-    }
-    return out;
   }
 
   async close(): Promise<void> {

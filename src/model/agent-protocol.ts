@@ -70,7 +70,39 @@ export interface AgentConfigV1 {
  * that can serve them, so the agent answers DNS queries without the control plane.
  */
 export interface StatusAck {
-  readonly dns: readonly DnsRecord[];
+  /**
+   * Absent when the agent's `report.dnsTag` names the records it already has: it keeps them.
+   * A control plane of the version before partial reports always sends them.
+   */
+  readonly dns?: readonly DnsRecord[];
+  /** Names these records (any string): the agent echoes it in its next report's `dnsTag`. */
+  readonly dnsTag?: string;
+  /**
+   * The report's `seq`, now the base the control plane holds for this agent: the agent may send
+   * partial reports against it. Absent (a control plane of an earlier version): full reports only.
+   */
+  readonly accepted?: number;
+  /** The control plane has no base for a partial report (it restarted, or is another replica): send a full one. */
+  readonly resend?: "full";
+}
+
+/** How a report relates to the ones before it (model/status-delta.ts); absent from agents of an earlier version. */
+export interface StatusReportHeader {
+  /** The report's number, rising with each report of the agent's run. */
+  readonly seq: number;
+  /**
+   * Present on a partial report: the `seq` of the acknowledged report it applies onto. Its
+   * `nodes`, `health` and `traffic` then hold only entries that differ from that report.
+   */
+  readonly base?: number;
+  /** Keys (model/status-delta.ts) of entries the base report had and this one has not (partial reports). */
+  readonly gone?: {
+    readonly nodes: readonly string[];
+    readonly health: readonly string[];
+    readonly traffic: readonly string[];
+  };
+  /** The `dnsTag` of the DNS records the agent holds from the control plane. */
+  readonly dnsTag?: string;
 }
 
 export type InstanceState = "InService" | "OutOfService" | "Unknown";
@@ -139,4 +171,6 @@ export interface AgentStatus {
   /** Per-load-balancer traffic figures (model/traffic.ts); absent from agents of an earlier version. */
   readonly traffic?: readonly TrafficReport[];
   readonly time: string;
+  /** Sequence and base of the report (never stored: the stored status is always whole). */
+  readonly report?: StatusReportHeader;
 }
