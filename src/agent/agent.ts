@@ -7,20 +7,17 @@
  * last-known-good log, and only the load balancers it changed are levelled in the proxy (the
  * others are passed as the very objects the proxy runs, which it skips).
  */
-import { randomUUID } from "node:crypto";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DnsResponder, type DnsSocketSource } from "../dns/responder.js";
+import { DnsResponder } from "../dns/responder.js";
 import type { AgentConfig, AgentStatus } from "../model/agent-protocol.js";
 import { normalizeName } from "../model/dns-records.js";
 import { agentRefusal } from "../model/guard.js";
 import type { NodeSpec } from "../model/node-spec.js";
-import type { ListenSocketSource } from "../proxy/bind.js";
-import type { ConnectionLimits } from "../proxy/connection-budget.js";
 import { type NodeAssignment, ProxyRuntime } from "../proxy/runtime.js";
-import type { Logger } from "../util/logger.js";
 import { type ObservabilityServer, type Readiness, urlHost } from "../util/observability-server.js";
 import { AddressPool } from "./address-pool.js";
+import type { AgentOptions } from "./agent-options.js";
 import { ConfigClient, ConfigRejected } from "./config-client.js";
 import { AgentDns } from "./dns.js";
 import { readLastKnownGood } from "./last-known-good.js";
@@ -29,45 +26,7 @@ import { mergeDelta, mergeFull } from "./merge.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { StatusReporter } from "./status-reporter.js";
 
-export interface AgentOptions {
-  readonly agentId: string;
-  readonly zone: string;
-  readonly pool: string;
-  readonly dataDir: string;
-  /** The control plane's agent-channel endpoints (replicas), in the order to try them. */
-  readonly controlUrls: readonly string[];
-  readonly token: string;
-  /** PEM of the CA the control plane's certificate must chain to (https endpoints). */
-  readonly ca?: string;
-  readonly logger: Logger;
-  /** Seconds a config poll may wait on the control plane. */
-  readonly pollWaitSeconds?: number;
-  readonly statusIntervalMs?: number;
-  /** How often a full status report goes even when partial ones are accepted (default 30 s). */
-  readonly fullStatusEveryMs?: number;
-  /**
-   * Serve /metrics (Prometheus), /healthz and /readyz here (port 0: a free one); absent: off.
-   * The address bound is written to `<dataDir>/metrics-address` for whoever scrapes it.
-   */
-  readonly metricsListen?: { readonly host: string; readonly port: number };
-  /** The region in access-log file names (default us-east-1). */
-  readonly region?: string;
-  /** Connection caps (default: from the open-file limit). */
-  readonly connectionLimits?: ConnectionLimits;
-  /** Answer DNS for the load balancers this agent serves (UDP and TCP), under `domain`. */
-  readonly dns?: { readonly host: string; readonly port: number; readonly domain: string };
-  /** Listening sockets held by the agent's keeper (src/agent/keeper.ts); else bound here. */
-  readonly sockets?: ListenSocketSource;
-  /** The DNS responder's UDP and TCP sockets, held by the keeper too; else bound here. */
-  readonly dnsSockets?: DnsSocketSource;
-  /**
-   * Called once the last-known-good configuration serves, before DNS and metrics bind: under a
-   * keeper, the worker this one replaces still holds those ports until it is told to drain.
-   */
-  readonly onServing?: () => void;
-  /** Under a keeper: the worker processes it started (this one included) and those that crashed. */
-  readonly workers?: { readonly starts: number; readonly crashes: number };
-}
+export type { AgentOptions } from "./agent-options.js";
 
 const MAX_BACKOFF_MS = 5000;
 /** How long a new worker waits for the one it replaces to let go of the DNS and metrics ports. */
@@ -430,8 +389,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
-}
-
-export function newAgentId(zone: string): string {
-  return `${zone}-${randomUUID().slice(0, 8)}`;
 }
