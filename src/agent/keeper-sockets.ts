@@ -14,7 +14,12 @@ import {
 } from "./keeper-protocol.js";
 import { setReceiving } from "./udp-handle.js";
 
-/** How long the keeper may take to answer (it binds at once; a longer wait means it is gone). */
+/**
+ * How long the keeper may go without answering any of the sockets asked of it (it binds at once;
+ * a longer silence means it is gone). Measured from the last answer, not from each question: a
+ * worker of 10,000 load balancers asks for 10,000 sockets at once, node passes handles over IPC
+ * one at a time (each acknowledged), and the last is answered seconds after it was asked.
+ */
 const ANSWER_TIMEOUT_MS = 10_000;
 
 interface Answer {
@@ -25,14 +30,17 @@ interface Answer {
 interface Pending {
   readonly resolve: (a: Answer) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
   readonly protocol: SocketProtocol;
+  readonly what: string;
 }
 
 export class KeeperSockets implements ListenSocketSource, DnsSocketSource {
   readonly #pending = new Map<number, Pending>();
   readonly #send: (m: WorkerMessage) => void;
   #next = 1;
+  /** Runs while questions are open; pushed back by every answer (see ANSWER_TIMEOUT_MS). */
+  #watchdog: NodeJS.Timeout | undefined;
+  readonly #silenceMs: number;
 
   /**
    * `send` writes to the keeper; `onMessage` subscribes to what it answers (process.send and
@@ -42,8 +50,10 @@ export class KeeperSockets implements ListenSocketSource, DnsSocketSource {
     send: (m: WorkerMessage) => void,
     onMessage: (cb: (m: unknown, handle: unknown) => void) => void,
     onDrain: (graceMs: number) => void,
+    silenceMs: number = ANSWER_TIMEOUT_MS,
   ) {
     this.#send = send;
+    this.#silenceMs = silenceMs;
     onMessage((m, handle) => {
       if (!isKeeperMessage(m)) return;
       if (m.kind === "drain") onDrain(m.graceMs);
@@ -83,14 +93,25 @@ export class KeeperSockets implements ListenSocketSource, DnsSocketSource {
   #ask(address: string, port: number, protocol: SocketProtocol): Promise<Answer> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`the agent's keeper did not answer for ${protocol} ${address}:${port}`));
-      }, ANSWER_TIMEOUT_MS);
-      timer.unref();
-      this.#pending.set(id, { resolve, reject, timer, protocol });
+      this.#pending.set(id, { resolve, reject, protocol, what: `${protocol} ${address}:${port}` });
+      if (this.#watchdog === undefined) this.#arm();
       this.#send({ kind: "acquire", id, address, port, ...(protocol === "tcp" ? {} : { protocol }) });
     });
+  }
+
+  /** (Re)starts the silence timer; when it fires, every open question fails. */
+  #arm(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      const open = [...this.#pending.values()];
+      this.#pending.clear();
+      for (const p of open)
+        p.reject(
+          new Error(`the agent's keeper did not answer for ${p.what} (silent for ${this.#silenceMs} ms)`),
+        );
+    }, this.#silenceMs);
+    this.#watchdog.unref();
   }
 
   #answer(m: Extract<KeeperMessage, { kind: "socket" }>, handle: unknown): void {
@@ -102,7 +123,10 @@ export class KeeperSockets implements ListenSocketSource, DnsSocketSource {
       return;
     }
     this.#pending.delete(m.id);
-    clearTimeout(p.timer);
+    if (this.#pending.size === 0) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
+    } else this.#arm();
     if (m.error !== undefined) p.reject(new Error(m.error));
     else if (typeof handle === "object" && handle !== null) {
       // node hands a dgram socket over already reading: nothing listens to it yet (same tick).
