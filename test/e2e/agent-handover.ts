@@ -36,11 +36,12 @@ export async function agentDir(
   lbs: readonly { name: string; address: string; port: number; dnsName?: string }[],
   extra: readonly string[] = [],
   control?: string,
+  healthCheckInterval = 1,
 ): Promise<AgentDir> {
   const dir = tempDir(prefix);
   const hc = {
     target: `HTTP:${backendPort}/health`,
-    interval: 1,
+    interval: healthCheckInterval,
     timeout: 0.5,
     unhealthyThreshold: 2,
     healthyThreshold: 2,
