@@ -32,6 +32,7 @@ import type {
   Store,
 } from "../store.js";
 import type { Appended, CommittedCache } from "./batch-view.js";
+import { HistoryCache } from "./history-cache.js";
 import { JOURNAL_CHANNEL } from "./mutate.js";
 import type { PostgresStore } from "./postgres-store.js";
 import { DatabasePassThrough } from "./replica-passthrough.js";
@@ -65,13 +66,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
   #poll: NodeJS.Timeout | undefined;
   #applied = 0;
   #reloads = 0;
-  /**
-   * Entity histories read from the database, by `kind\0key`, each complete up to this replica's
-   * head: dropped when a version of the entity is applied here, all dropped on a reload.
-   */
-  readonly #histories = new Map<string, readonly EntityVersion[]>();
-  #historyGeneration = 0;
-  #historyReads = 0;
+  readonly #histories = new HistoryCache();
 
   private constructor(db: PostgresStore, opts: ReplicaStoreOptions) {
     super(db);
@@ -123,35 +118,19 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     return out;
   }
 
-  /**
-   * An entity's history: from the database, then from memory until the entity changes. The
-   * controller asks for the history of every load balancer no agent holds on every pass; under a
-   * steady stream of writes those were most of the queries a replica sent. Kept only when it is
-   * exactly the history as of this replica's head (nothing applied here while it was read, and
-   * no version above the head in it), so it agrees with the state in memory.
-   */
-  override async history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
-    const id = `${kind}\u0000${key}`;
-    const kept = this.#histories.get(id);
-    if (kept !== undefined) return kept;
-    const head = this.#head;
-    const generation = this.#historyGeneration;
-    this.#historyReads++;
-    const versions = Object.freeze(await this.db.history(kind, key));
-    if (
-      head === this.#head &&
-      generation === this.#historyGeneration &&
-      versions.every((v) => v.revision <= head)
-    ) {
-      if (this.#histories.size >= 100_000) this.#histories.clear();
-      this.#histories.set(id, versions);
-    }
-    return versions;
+  /** An entity's history: from the database, then from memory until the entity changes (history-cache.ts). */
+  override history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
+    return this.#histories.read(
+      kind,
+      key,
+      () => this.#head,
+      () => this.db.history(kind, key),
+    );
   }
 
   /** Histories read from the database since open (the rest came from memory). */
   get historyReads(): number {
-    return this.#historyReads;
+    return this.#histories.reads;
   }
 
   async get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined> {
@@ -314,7 +293,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
 
   /** Loads the whole state aside, then swaps it in. */
   async #reload(): Promise<void> {
-    this.#forgetHistories();
+    this.#histories.forgetAll();
     const h1 = await this.#db.head();
     const entries = await this.#db.currentEntries();
     // Anything the listing saw is at or below h2; replaying (h1, h2] over it converges (see #apply).
@@ -339,7 +318,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     this.#head = h2;
     if (h2 > this.#target) this.#target = h2;
     this.#reloads++;
-    this.#forgetHistories();
+    this.#histories.forgetAll();
     this.#log.info("replica state loaded", { head: h2 });
     if (moved) {
       const r = await this.#db.revision(h2);
@@ -353,7 +332,7 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
    * at the state of h2.
    */
   #apply(state: Map<EntityKind, Map<string, AnyCurrent>>, v: EntityVersion): void {
-    this.#histories.delete(`${v.kind}\u0000${v.key}`);
+    this.#histories.forget(v.kind, v.key);
     let m = state.get(v.kind);
     if (m === undefined) {
       m = new Map();
@@ -366,12 +345,6 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     // keep what they derive from it by identity (aws-query/describe.ts).
     else m.set(v.key, { revision: v.revision, doc: Object.freeze(v.doc) as EntityTypes[EntityKind] });
     if (state === this.#state) this.#sorted.delete(v.kind);
-  }
-
-  /** History may have been rewritten (a compaction, a new epoch) or missed: read it again. */
-  #forgetHistories(): void {
-    this.#histories.clear();
-    this.#historyGeneration++;
   }
 
   #emit(r: Revision): void {
