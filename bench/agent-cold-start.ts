@@ -72,8 +72,12 @@ async function firstServed(host: string, port: number, since: number, timeoutMs 
 }
 
 function pidIn(dir: string, file: string): number | undefined {
-  const n = Number(readFileSync(join(dir, file), "utf8").trim());
-  return n > 0 ? n : undefined;
+  try {
+    const n = Number(readFileSync(join(dir, file), "utf8").trim());
+    return n > 0 ? n : undefined;
+  } catch {
+    return undefined; // Not written yet: the process it would name is killed through `proc`.
+  }
 }
 
 function killAll(dir: string, proc: ChildProcess): void {
@@ -111,18 +115,20 @@ async function once(main: string): Promise<{ first: number; last: number }> {
   const interval = lbCount === 1 ? 1 : 30;
   const agent = await agentDir("cold-start", pool, backend.port, lbs, [], undefined, interval);
   const timeoutMs = Math.max(30_000, lbCount * 20);
+  let running: ChildProcess | undefined;
   try {
-    const first = start(main, agent.args);
+    running = start(main, agent.args);
     await firstServed(lastLb.address, lastLb.port, performance.now(), timeoutMs);
-    killAll(agent.dir, first);
+    killAll(agent.dir, running);
     await sleep(300);
     const t0 = performance.now();
-    const again = start(main, agent.args);
+    running = start(main, agent.args);
     const served = await firstServed(firstLb.address, firstLb.port, t0, timeoutMs);
     const all = await firstServed(lastLb.address, lastLb.port, t0, timeoutMs);
-    killAll(agent.dir, again);
     return { first: served, last: all };
   } finally {
+    // Also when a start fails to serve in time: no agent of this run outlives it.
+    if (running !== undefined) killAll(agent.dir, running);
     await closeServer(backend.server);
     rmSync(agent.dir, { recursive: true, force: true });
   }
