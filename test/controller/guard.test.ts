@@ -144,12 +144,13 @@ for (const delta of [false, true])
   });
 
 describe("the agent's guard", () => {
-  it("refuses a document removing most of what it serves, keeps serving, and reports the refusal", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ballast-agent-guard-"));
+  /** An agent with no control plane, serving load balancers a–d at revision 5. */
+  async function servingFour(agentId: string, pool: string) {
+    const dataDir = mkdtempSync(join(tmpdir(), `ballast-${agentId}-`));
     const agent = new Agent({
-      agentId: "guard-test",
+      agentId,
       zone: ZONE,
-      pool: "127.0.14.0/24",
+      pool,
       dataDir,
       controlUrls: [`http://127.0.0.1:${await freePort("127.0.0.1")}`],
       token: "t",
@@ -164,6 +165,11 @@ describe("the agent's guard", () => {
       await agent.accept({ format: 2, revision: 5, zone: ZONE, loadBalancers: serving, removals: [] }),
       true,
     );
+    return { agent, names, serving };
+  }
+
+  it("refuses a document removing most of what it serves, keeps serving, and reports the refusal", async () => {
+    const { agent, names, serving } = await servingFour("guard-test", "127.0.14.0/24");
     const wipe: AgentConfig = {
       format: 2,
       revision: 6,
@@ -194,25 +200,7 @@ describe("the agent's guard", () => {
   });
 
   it("refuses a delta removing most of what it serves just as a full document, and one from another revision", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ballast-agent-guard-delta-"));
-    const agent = new Agent({
-      agentId: "guard-delta-test",
-      zone: ZONE,
-      pool: "127.0.15.0/24",
-      dataDir,
-      controlUrls: [`http://127.0.0.1:${await freePort("127.0.0.1")}`],
-      token: "t",
-      logger: silentLogger,
-      pollWaitSeconds: 1,
-    });
-    await agent.start();
-    after(() => agent.stop());
-    const names = ["a", "b", "c", "d"];
-    const serving = names.map((name) => aNodeSpec({ name, listeners: [] }));
-    assert.equal(
-      await agent.accept({ format: 2, revision: 5, zone: ZONE, loadBalancers: serving, removals: [] }),
-      true,
-    );
+    const { agent, names } = await servingFour("guard-delta-test", "127.0.15.0/24");
     const wipe: AgentConfig = {
       format: 2,
       revision: 6,
