@@ -25,7 +25,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -216,6 +216,21 @@ function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** CPU of every PostgreSQL process on the host (the benchmark's server; its backends live for the phase). */
+function postgresCpuMs(): number {
+  let sum = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.includes("(postgres)")) sum += processCpuMs(Number(entry));
+    } catch {
+      // gone in between
+    }
+  }
+  return sum;
+}
+
 interface PhaseResult {
   readonly phase: string;
   readonly requests: number;
@@ -240,6 +255,8 @@ async function runPhase(
   let firstError = "";
   const serversCpuMs = (): number => servers.reduce((sum, s) => sum + processCpuMs(s.child.pid ?? 0), 0);
   const serverBefore = serversCpuMs();
+  const commitsBefore = await commitCounts(servers);
+  const databaseBefore = postgresCpuMs();
   const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -261,6 +278,14 @@ async function runPhase(
   const client = process.cpuUsage(clientBefore);
   const serverCpu = (serversCpuMs() - serverBefore) / 1000;
   if (firstError) console.error(`  ${phase}: first error: ${firstError}`);
+  const databaseMs = postgresCpuMs() - databaseBefore;
+  const commitsAfter = await commitCounts(servers);
+  const transactions = commitsAfter.transactions - commitsBefore.transactions;
+  const revisions = commitsAfter.revisions - commitsBefore.revisions;
+  if (transactions > 0)
+    console.log(
+      `  ${phase}: ${revisions} revisions in ${transactions} transactions (${(revisions / transactions).toFixed(1)} a transaction), PostgreSQL CPU ${(databaseMs / 1000).toFixed(2)} s = ${(databaseMs / latencies.length).toFixed(3)} ms/call`,
+    );
   latencies.sort((a, b) => a - b);
   const q = (p: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
@@ -280,6 +305,21 @@ async function runPhase(
     `  ${phase}: ${r.perSecond.toFixed(0)}/s (${requests} in ${seconds.toFixed(2)} s, ${errors} errors, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${serverCpu.toFixed(2)} s = ${perCallMs(serverCpu, requests)} ms/call, client CPU ${r.clientCpu.toFixed(2)} s = ${perCallMs(r.clientCpu, requests)} ms/call, load average ${loadavg()[0]?.toFixed(2)})`,
   );
   return r;
+}
+
+/** The replicas' group-commit counters (PostgreSQL; zero on SQLite), summed. */
+async function commitCounts(
+  servers: readonly Server[],
+): Promise<{ transactions: number; revisions: number }> {
+  let transactions = 0;
+  let revisions = 0;
+  for (const s of servers) {
+    const text = await (await fetch(`http://${s.host}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+    transactions += value("ballast_store_commit_transactions_total");
+    revisions += value("ballast_store_committed_revisions_total");
+  }
+  return { transactions, revisions };
 }
 
 async function signAll(

@@ -104,6 +104,17 @@ const accepts = (host, port) => new Promise((resolve) => {
   s.once("error", () => resolve(false));
 });
 for await (const line of createInterface({ input: process.stdin })) {
+  if (line.startsWith("GET ")) {
+    // One metric of a process on this host: "GET URL NAME" answers its value, or "-".
+    const [, url, name] = line.split(" ");
+    let value = "-";
+    try {
+      const text = await (await fetch(url)).text();
+      value = new RegExp("^" + name + " (\\\\S+)$", "m").exec(text)?.[1] ?? "-";
+    } catch {}
+    process.stdout.write(value + "\\n");
+    continue;
+  }
   const [host, port] = line.split(" ");
   const deadline = Date.now() + 120000;
   let ok = false;
@@ -137,6 +148,14 @@ export class Probe {
         line === "ok" ? resolve() : reject(new Error(`${host}:${port} never accepted`)),
       );
       this.#child.stdin?.write(`${host} ${port}\n`);
+    });
+  }
+
+  /** The value of metric `name` at `url` (fetched on the agent's host), or undefined. */
+  metric(url: string, name: string): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      this.#answers.push((line) => resolve(line === "-" ? undefined : Number(line)));
+      this.#child.stdin?.write(`GET ${url} ${name}\n`);
     });
   }
 

@@ -285,7 +285,22 @@ async function runSize(n: number): Promise<void> {
     });
     const samples: number[] = [];
     appliedLines.set(agent.child, []);
+    // Each process's largest event-loop delay during a trial (the gauge covers the time since the
+    // previous scrape): read at the start of the pause before it, and once it is served.
+    const agentMetrics = `http://${readFileSync(join(agent.dataDir, "metrics-address"), "utf8").trim()}/metrics`;
+    const loopMax = async (): Promise<string> => {
+      const name = "nodejs_eventloop_lag_max_seconds";
+      const control = await fetch(`${apiUrl}/metrics`)
+        .then(async (r) => new RegExp(`^${name} (\\S+)$`, "m").exec(await r.text())?.[1])
+        .catch(() => undefined);
+      const own = await probe.metric(agentMetrics, name);
+      const ms = (v: number | string | undefined): string =>
+        v === undefined ? "?" : (Number(v) * 1000).toFixed(1);
+      return `event loop at most ${ms(control)} ms on the control plane, ${ms(own)} ms on the agent`;
+    };
+    const slow: string[] = [];
     for (let t = 0; t < TRIALS; t++) {
+      await loopMax();
       await sleep(Number(values.pause));
       const name = `lb-${Math.floor((t * n) / TRIALS)}`;
       const port = 20_000 + t;
@@ -301,8 +316,14 @@ async function runSize(n: number): Promise<void> {
       const returned = performance.now();
       await probe.accepted(address, port);
       samples.push(performance.now() - returned);
-      process.stderr.write(`  trial ${t}: ${name}:${port} ${(samples.at(-1) ?? 0).toFixed(1)} ms\n`);
+      const loops = await loopMax();
+      const line = `trial ${t}: ${name}:${port} ${(samples.at(-1) ?? 0).toFixed(1)} ms (${loops})`;
+      if ((samples.at(-1) ?? 0) > 100) slow.push(line);
+      process.stderr.write(`  ${line}\n`);
     }
+    process.stderr.write(
+      `  ${slow.length} of ${TRIALS} over 100 ms${slow.map((l) => `\n    ${l}`).join("")}\n`,
+    );
     const docs = appliedLines.get(agent.child) ?? [];
     process.stderr.write(
       `  the agent applied ${docs.length} documents during the trials; the last: ${docs.at(-1) ?? "-"}\n`,

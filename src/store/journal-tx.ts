@@ -111,11 +111,22 @@ export function nextRevision(
  */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
+  #waiting = 0;
 
   run<T>(job: () => T | Promise<T>): Promise<T> {
-    const run = this.#tail.then(() => job());
+    this.#waiting++;
+    const run = this.#tail
+      .then(() => job())
+      .finally(() => {
+        this.#waiting--;
+      });
     this.#tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whether a job is running or waiting. */
+  get busy(): boolean {
+    return this.#waiting > 0;
   }
 
   /** Settles once every job queued so far has. */

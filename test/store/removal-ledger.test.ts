@@ -56,4 +56,39 @@ describe("removal ledger on PostgreSQL", () => {
     assert.equal((await b.reserve("alice", ONE)).totals.loadBalancers, 6);
     assert.equal((await a.reserve("carol", { loadBalancers: 0, instances: 4 })).totals.instances, 4);
   });
+
+  it("one batch of several principals keeps their windows apart, whatever their names hold", async () => {
+    const hostile = "o'brien\\'); DROP TABLE public.revisions; --";
+    const mixed = await Promise.all([
+      a.reserve("dave", { loadBalancers: 0, instances: 2 }),
+      a.reserve(hostile, { loadBalancers: 1, instances: 0 }),
+      a.reserve("dave", { loadBalancers: 0, instances: 3 }),
+      a.reserve(hostile, { loadBalancers: 2, instances: 0 }),
+    ]);
+    assert.deepEqual(
+      mixed.map((r) => r.totals),
+      [
+        { loadBalancers: 0, instances: 2 },
+        { loadBalancers: 1, instances: 0 },
+        { loadBalancers: 0, instances: 5 },
+        { loadBalancers: 3, instances: 0 },
+      ],
+    );
+    // Released, each takes back exactly its own share of its second.
+    await mixed[2]?.release();
+    await mixed[1]?.release();
+    assert.deepEqual((await b.reserve("dave", { loadBalancers: 0, instances: 1 })).totals, {
+      loadBalancers: 0,
+      instances: 3,
+    });
+    assert.deepEqual((await b.reserve(hostile, { loadBalancers: 1, instances: 0 })).totals, {
+      loadBalancers: 3,
+      instances: 0,
+    });
+  });
+
+  it("refuses a count that is not a whole number", async () => {
+    await assert.rejects(a.reserve("erin", { loadBalancers: -1, instances: 0 }), /bad removal count/);
+    await assert.rejects(a.reserve("erin", { loadBalancers: 0, instances: 1.5 }), /bad removal count/);
+  });
 });

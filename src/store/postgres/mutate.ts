@@ -77,22 +77,15 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
   /** With the memory read: the head it was at, and what the batch appended after it. */
   let fromMemory: { from: number; appended: Appended[] } | undefined;
   try {
+    // What other replicas committed after the memory's head is read in the lock's own round trip.
+    const memoryHead = target.cache?.cachedHead();
     settled = await withRetries(() =>
       underJournalLock(
         target.pool,
         target.s,
-        async (client, head) => {
+        async (client, head, read) => {
           let last: JournalHead | undefined = head;
-          // Memory behind the head (another replica wrote): bring it there with two reads, once
-          // for the batch, rather than reading the database for every mutation.
-          const behind = target.cache?.cachedHead();
-          if (
-            target.cache !== undefined &&
-            behind !== undefined &&
-            last !== undefined &&
-            behind < last.number
-          )
-            await catchUpUnderLock(client, target, behind, last.number);
+          if (target.cache !== undefined && memoryHead !== undefined) applyCatchUp(target, memoryHead, read);
           // Memory at the journal's head is the committed state: read it, not the database —
           // unless a job must see the stored rows (a repair of rows removed behind our back).
           const view =
@@ -155,7 +148,10 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
           else if (wrote) await notifyCommit(client, target.schema, last?.number ?? 0);
           return out;
         },
-        { idleTimeout: true },
+        {
+          idleTimeout: true,
+          ...(memoryHead === undefined ? {} : { thenRead: catchUpReads(target, memoryHead) }),
+        },
       ),
     );
   } catch {
@@ -174,25 +170,33 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
   });
 }
 
-/** Reads the revisions and versions in (from, to] on the batch's connection into the replica's memory. */
-async function catchUpUnderLock(
-  client: pg.PoolClient,
-  target: BatchTarget,
-  from: number,
-  to: number,
-): Promise<void> {
-  // One round trip for both reads: the bounds are whole numbers, written into the text.
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to))
-    throw new Error(`bad revision range ${from}..${to}`);
-  const [revisions, versions] = (await client.query(
-    `SELECT * FROM ${target.s}.revisions WHERE number > ${from} AND number <= ${to} ORDER BY number;
-     SELECT kind, key, revision, doc FROM ${target.s}.versions
-     WHERE revision > ${from} AND revision <= ${to} ORDER BY revision, kind, key`,
-  )) as unknown as [pg.QueryResult<RevisionRow>, pg.QueryResult<VersionRow>];
+/**
+ * The revisions and versions after the memory's head `from`, read once the journal lock is held:
+ * what other replicas committed. Whole numbers only, written into the text (no parameters here).
+ */
+function catchUpReads(target: BatchTarget, from: number): string[] {
+  if (!Number.isSafeInteger(from)) throw new Error(`bad revision ${from}`);
+  return [
+    `SELECT * FROM ${target.s}.revisions WHERE number > ${from} ORDER BY number;`,
+    `SELECT kind, key, revision, doc FROM ${target.s}.versions WHERE revision > ${from} ORDER BY revision, kind, key`,
+  ];
+}
+
+/**
+ * Brings the replica's memory to the journal's head with what `catchUpReads(from)` returned, so
+ * the batch reads memory rather than the database for every mutation. The memory may have moved
+ * past `from` meanwhile (the replica followed the journal): only what is still after it is applied.
+ */
+function applyCatchUp(target: BatchTarget, from: number, read: readonly pg.QueryResult[]): void {
+  const [revisionRows, versionRows] = read as [pg.QueryResult<RevisionRow>, pg.QueryResult<VersionRow>];
+  if (revisionRows.rows.length === 0) return;
+  const at = target.cache?.cachedHead() ?? from;
+  const revisions = revisionRows.rows.map(toRevision).filter((r) => r.number > at);
+  if (revisions.length === 0) return;
   target.cache?.applyJournal(
-    from,
-    revisions.rows.map(toRevision),
-    versions.rows.map((r) => toVersion(r, target.codec)),
+    at,
+    revisions,
+    versionRows.rows.filter((r) => Number(r.revision) > at).map((r) => toVersion(r, target.codec)),
   );
 }
 

@@ -390,6 +390,15 @@ export class PostgresStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * While mutations of this process are queued or committing: settles once those queued so far
+   * have (never rejects). A replica's batch reads what other replicas committed before it under
+   * the journal lock, so a replica following the journal waits for it rather than read it twice.
+   */
+  writing(): Promise<unknown> | undefined {
+    return this.#queue.busy ? this.#queue.idle() : undefined;
+  }
+
   async close(): Promise<void> {
     await this.#queue.idle();
     await this.#pool.end();

@@ -259,13 +259,19 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
   }
 
   async #sync(): Promise<void> {
+    let waited = false;
     for (;;) {
       if (this.#closed) return;
       if (this.#reloadWanted) {
         this.#reloadWanted = false;
         await this.#reload();
       } else if (this.#target > this.#head) {
-        await this.#catchUp(this.#target);
+        // This replica's own batch in flight reads the same revisions under the lock: wait for
+        // it once, then read whatever it did not bring.
+        const writing: Promise<unknown> | undefined = waited ? undefined : this.#db.writing();
+        waited = writing !== undefined;
+        if (writing !== undefined) await writing;
+        else await this.#catchUp(this.#target);
       } else return;
     }
   }

@@ -13,6 +13,11 @@ export interface LockedOptions<T> {
   readonly idleTimeout?: boolean;
   /** Whether to commit what `fn` returned; otherwise it is rolled back. Default: always commit. */
   readonly commit?: (value: T) => boolean;
+  /**
+   * More statements (no parameters) sent in the same round trip, run once the lock is held; their
+   * results reach `fn` in order.
+   */
+  readonly thenRead?: readonly string[];
 }
 
 /** The journal's newest revision, as read once the lock is held. */
@@ -25,7 +30,7 @@ export interface JournalHead {
 export async function underJournalLock<T>(
   pool: pg.Pool,
   s: string,
-  fn: (client: pg.PoolClient, head: JournalHead | undefined) => Promise<T>,
+  fn: (client: pg.PoolClient, head: JournalHead | undefined, read: readonly pg.QueryResult[]) => Promise<T>,
   opts: LockedOptions<T> = {},
 ): Promise<T> {
   const client = await pool.connect();
@@ -41,10 +46,13 @@ export async function underJournalLock<T>(
           ? ["SELECT set_config('idle_in_transaction_session_timeout', '60s', true);"]
           : []),
         `SELECT 1 FROM ${s}.journal_lock WHERE id = 1 FOR UPDATE;`,
-        `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1`,
+        `SELECT number, hash FROM ${s}.revisions ORDER BY number DESC LIMIT 1;`,
+        ...(opts.thenRead ?? []),
       ].join("\n"),
-    )) as unknown as pg.QueryResult<JournalHead>[];
-    const value = await fn(client, results.at(-1)?.rows[0]);
+    )) as unknown as pg.QueryResult[];
+    const extra = opts.thenRead?.length ?? 0;
+    const head = results.at(-1 - extra)?.rows[0] as JournalHead | undefined;
+    const value = await fn(client, head, results.slice(results.length - extra));
     const commit = opts.commit?.(value) ?? true;
     const ended = await client.query(commit ? "COMMIT" : "ROLLBACK");
     // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.
