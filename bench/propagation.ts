@@ -290,13 +290,16 @@ async function runSize(n: number): Promise<void> {
     const agentMetrics = `http://${readFileSync(join(agent.dataDir, "metrics-address"), "utf8").trim()}/metrics`;
     const loopMax = async (): Promise<string> => {
       const name = "nodejs_eventloop_lag_max_seconds";
+      const t0 = performance.now();
       const control = await fetch(`${apiUrl}/metrics`)
         .then(async (r) => new RegExp(`^${name} (\\S+)$`, "m").exec(await r.text())?.[1])
         .catch(() => undefined);
+      const t1 = performance.now();
       const own = await probe.metric(agentMetrics, name);
+      const t2 = performance.now();
       const ms = (v: number | string | undefined): string =>
         v === undefined ? "?" : (Number(v) * 1000).toFixed(1);
-      return `event loop at most ${ms(control)} ms on the control plane, ${ms(own)} ms on the agent`;
+      return `event loop at most ${ms(control)} ms on the control plane, ${ms(own)} ms on the agent; scrapes ${(t1 - t0).toFixed(0)} and ${(t2 - t1).toFixed(0)} ms`;
     };
     const slow: string[] = [];
     for (let t = 0; t < TRIALS; t++) {

@@ -61,8 +61,26 @@ export interface AgentState {
 
 const LATENCY_BOUNDS_S = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
 
-/** Renders the data plane's families (without process metrics). */
-export function renderDataPlane(source: MetricsSource, zone: string, exp = new Exposition()): Exposition {
+/**
+ * Listeners (or load balancers) rendered between two turns of the event loop: an agent of 10,000
+ * load balancers renders hundreds of thousands of lines per scrape, and its proxies, health checks
+ * and configuration channel must not wait for all of them at once.
+ */
+const ROWS_PER_TURN = 500;
+
+/** Called once per row rendered: every `ROWS_PER_TURN` rows, resolves on the event loop's next turn. */
+function turns(): () => Promise<void> | undefined {
+  let n = 0;
+  return () => (++n % ROWS_PER_TURN === 0 ? new Promise<void>((r) => setImmediate(r)) : undefined);
+}
+
+/** Renders the data plane's families (without process metrics), yielding to the event loop as it goes. */
+export async function renderDataPlane(
+  source: MetricsSource,
+  zone: string,
+  exp = new Exposition(),
+): Promise<Exposition> {
+  const turn = turns();
   const listeners = [...source.metrics.listeners()].sort((a, b) =>
     a.loadBalancer === b.loadBalancer ? a.port - b.port : a.loadBalancer < b.loadBalancer ? -1 : 1,
   );
@@ -71,11 +89,13 @@ export function renderDataPlane(source: MetricsSource, zone: string, exp = new E
 
   for (const family of LISTENER_METRICS) {
     exp.family(family.name, family.type, family.help);
-    for (const [i, l] of listeners.entries())
+    for (const [i, l] of listeners.entries()) {
       for (const s of family.series) {
         const extra = s.labels === undefined ? "" : `,${labelText(s.labels)}`;
         exp.sample(family.name, `${listenerLabels[i]}${extra}`, l.metrics[s.cloudWatch]);
       }
+      await turn();
+    }
   }
   exp.family(LATENCY_METRIC.name, "histogram", LATENCY_METRIC.help);
   for (const [i, l] of listeners.entries()) {
@@ -87,19 +107,24 @@ export function renderDataPlane(source: MetricsSource, zone: string, exp = new E
       lat.buckets,
       lat.sumMs / 1000,
     );
+    await turn();
   }
 
   // Host counts per load balancer (and zone): every load balancer with a listener or a back end.
-  const health = source.health();
-  const lbs = new Set(listeners.map((l) => l.loadBalancer));
-  for (const h of health) lbs.add(h.loadBalancer);
-  const sorted = [...lbs].sort();
+  // Counted in one pass over the back ends (not one per load balancer).
+  const counts = new Map<string, Map<string, number>>();
+  for (const l of listeners) counts.set(l.loadBalancer, counts.get(l.loadBalancer) ?? new Map());
+  for (const h of source.health()) {
+    const byState = counts.get(h.loadBalancer) ?? new Map<string, number>();
+    byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
+    counts.set(h.loadBalancer, byState);
+  }
+  const sorted = [...counts.keys()].sort();
   for (const g of HOST_GAUGES) {
     exp.family(g.name, "gauge", g.help);
     for (const lb of sorted) {
-      let n = 0;
-      for (const h of health) if (h.loadBalancer === lb && h.state === g.state) n++;
-      exp.sample(g.name, lbLabels(lb), n);
+      exp.sample(g.name, lbLabels(lb), counts.get(lb)?.get(g.state) ?? 0);
+      await turn();
     }
   }
   renderBackends(source, zone, exp);
@@ -219,7 +244,7 @@ export async function renderAgentMetrics(
         "Agent worker processes that exited without being asked to.",
       )
       .sample("ballast_agent_worker_crashes_total", z, agent.workers.crashes);
-  renderDataPlane(source, zone, exp);
+  await renderDataPlane(source, zone, exp);
   await renderProcessMetrics(exp);
   return exp.text();
 }

@@ -57,9 +57,9 @@ export async function renderMetrics(
     const [head, statuses, lbs] = await Promise.all([
       store.head(),
       store.agentStatuses(),
-      store.list("loadBalancer"),
+      store.count("loadBalancer"),
     ]);
-    read = { head, statuses, lbs: lbs.length, waitingSince: await waitingSince(store, head, statuses) };
+    read = { head, statuses, lbs, waitingSince: await waitingSince(store, head, statuses) };
   } catch {
     // An unreadable store is itself the number to report; the rest of the scrape still answers.
     read = undefined;

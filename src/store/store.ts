@@ -209,6 +209,8 @@ export interface Store {
 
   get<K extends EntityKind>(kind: K, key: string): Promise<Current<K> | undefined>;
   list<K extends EntityKind>(kind: K): Promise<readonly Current<K>[]>;
+  /** How many entities of `kind` the current state holds (without reading them). */
+  count(kind: EntityKind): Promise<number>;
 
   /** The number of the newest revision; 0 for an empty journal. */
   head(): Promise<number>;

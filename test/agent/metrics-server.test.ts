@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Agent } from "../../src/agent/agent.js";
-import { renderAgentMetrics, startMetricsServer } from "../../src/agent/metrics-server.js";
+import { renderAgentMetrics, renderDataPlane, startMetricsServer } from "../../src/agent/metrics-server.js";
 import { NODE_SPEC_FORMAT } from "../../src/model/node-spec.js";
-import { HOST_GAUGES, LATENCY_METRIC, LISTENER_METRICS } from "../../src/proxy/metrics.js";
+import { HOST_GAUGES, LATENCY_METRIC, LISTENER_METRICS, ProxyMetrics } from "../../src/proxy/metrics.js";
 import { ProxyRuntime } from "../../src/proxy/runtime.js";
 import { silentLogger } from "../../src/util/logger.js";
 import {
@@ -188,6 +188,41 @@ describe("agent metrics endpoint", () => {
           `${m.name} help names ${s.cloudWatch}`,
         );
     }
+    assert.equal((await promtoolCheckMetrics(text)).output, "");
+  });
+});
+
+describe("agent metrics of many load balancers", () => {
+  it("counts hosts per load balancer and lets the event loop turn while it renders", async () => {
+    const metrics = new ProxyMetrics();
+    const n = 3000;
+    for (let i = 0; i < n; i++) metrics.forListener(`lb-${i}`, 80);
+    const health = Array.from({ length: 2 * n }, (_, k) => ({
+      loadBalancer: `lb-${k % n}`,
+      instanceId: `i-${k}`,
+      state: k % 3 === 0 ? ("OutOfService" as const) : ("InService" as const),
+      reasonCode: "N/A" as const,
+      description: "",
+    }));
+    const source = { metrics, health: () => health, backends: () => [] };
+    // Work queued for the event loop's next turn runs while the data plane is still being
+    // rendered, not after it.
+    let rendered = false;
+    let turnedMidway = false;
+    setImmediate(() => {
+      turnedMidway = !rendered;
+    });
+    await renderDataPlane(source, "z");
+    rendered = true;
+    assert.ok(turnedMidway, "the event loop turned during the render");
+    const text = await renderAgentMetrics(source, "z", { revision: 1, readiness: READY });
+    // lb-0's back ends are k = 0 and 3000: both multiples of 3, both OutOfService.
+    assert.equal(value(text, 'ballast_elb_unhealthy_hosts{load_balancer="lb-0",zone="z"}'), 2);
+    assert.equal(value(text, 'ballast_elb_healthy_hosts{load_balancer="lb-0",zone="z"}'), 0);
+    // lb-1: k = 1 and 3001, neither a multiple of 3.
+    assert.equal(value(text, 'ballast_elb_healthy_hosts{load_balancer="lb-1",zone="z"}'), 2);
+    const listeners = text.split("\n").filter((l) => l.startsWith("ballast_elb_requests_total{"));
+    assert.equal(listeners.length, n, "one request series per listener");
     assert.equal((await promtoolCheckMetrics(text)).output, "");
   });
 });

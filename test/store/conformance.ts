@@ -145,6 +145,22 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
       assert.equal(await store.getAt("loadBalancer", "web", 0), undefined);
     });
 
+    it("counts the current entities of a kind, as listing them would", async () => {
+      const before = await store.count("loadBalancer");
+      assert.equal(before, (await store.list("loadBalancer")).length);
+      await store.mutate(meta("CreateLoadBalancer"), async (tx) => {
+        tx.put("loadBalancer", "count-a", aLoadBalancer({ name: "count-a" }));
+        tx.put("loadBalancer", "count-b", aLoadBalancer({ name: "count-b" }));
+      });
+      assert.equal(await store.count("loadBalancer"), before + 2);
+      await store.mutate(meta("DeleteLoadBalancer"), async (tx) => {
+        tx.delete("loadBalancer", "count-a");
+        tx.delete("loadBalancer", "count-b");
+      });
+      assert.equal(await store.count("loadBalancer"), before);
+      assert.equal(await store.count("certificate"), (await store.list("certificate")).length);
+    });
+
     it("chains every revision to the one before by hash", async () => {
       const all = await store.revisions(0);
       assert.ok(all.length >= 3);
@@ -271,6 +287,11 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
         time: new Date().toISOString(),
       };
       await store.putAgentStatus(status);
+      assert.deepEqual(
+        (await store.agentStatuses()).map((s) => s.configRevision),
+        [3],
+      );
+      // Read once (and kept, where the store keeps it), then written again: the new one is read.
       await store.putAgentStatus({ ...status, configRevision: 4 });
       assert.deepEqual(
         (await store.agentStatuses()).map((s) => s.configRevision),

@@ -215,6 +215,14 @@ export class PostgresStore implements Store {
     return (await currentRows(this.#pool, this.#s, kind)).map((row) => toCurrent<K>(row, kind, this.codec));
   }
 
+  async count(kind: EntityKind): Promise<number> {
+    const res = await this.#pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.#s}.current WHERE kind = $1`,
+      [kind],
+    );
+    return res.rows[0]?.n ?? 0;
+  }
+
   /** The whole current state, every kind, with each entity's stored key: one query (replica-store.ts). */
   currentEntries(): Promise<CurrentEntry[]> {
     return readCurrentEntries(this.#pool, this.#s, this.codec);

@@ -16,7 +16,7 @@
  * The new state is built aside and swapped in whole on a reload; each applied version replaces one
  * entry, and listings are re-sorted only when their kind changed.
  */
-import pg from "pg";
+import { setTimeout as delay } from "node:timers/promises";
 import { ENTITY_KINDS, type EntityKind, type EntityTypes } from "../../model/types.js";
 import type { Logger } from "../../util/logger.js";
 import type {
@@ -33,9 +33,12 @@ import type {
 } from "../store.js";
 import type { Appended, CommittedCache } from "./batch-view.js";
 import { HistoryCache } from "./history-cache.js";
-import { JOURNAL_CHANNEL } from "./mutate.js";
+import { JournalListener } from "./journal-listener.js";
 import type { PostgresStore } from "./postgres-store.js";
 import { DatabasePassThrough } from "./replica-passthrough.js";
+
+/** How long a notification waits for this replica's own batch in flight before reading anyway. */
+const OWN_BATCH_WAIT_MS = 50;
 
 type AnyCurrent = Current<EntityKind>;
 
@@ -58,11 +61,9 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
   #target = 0;
   #reloadWanted = false;
   #syncing: Promise<void> | undefined;
-  #listener: pg.Client | undefined;
+  readonly #listener: JournalListener;
   #closed = false;
-  #retry: NodeJS.Timeout | undefined;
   #syncRetry: NodeJS.Timeout | undefined;
-  #warnedAt = 0;
   #poll: NodeJS.Timeout | undefined;
   #applied = 0;
   #reloads = 0;
@@ -77,12 +78,22 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     db.onCommit((r) => this.#raise(r.number));
     // Group commit reads this memory instead of the database when it is at the journal's head.
     db.useCache(this);
+    this.#listener = new JournalListener({
+      connectionString: db.connectionString,
+      schema: db.schema,
+      logger: this.#log,
+      onRevision: (n) => this.#raise(n),
+      onReload: () => {
+        this.#reloadWanted = true;
+        void this.#kick();
+      },
+    });
   }
 
   /** Listens first, then loads the state: nothing committed in between is missed. */
   static async open(db: PostgresStore, opts: ReplicaStoreOptions): Promise<ReplicaStore> {
     const replica = new ReplicaStore(db, opts);
-    await replica.#listen();
+    await replica.#listener.start();
     await replica.#reload();
     replica.#poll = setInterval(() => {
       db.head().then(
@@ -150,6 +161,10 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
     return sorted as readonly Current<K>[];
   }
 
+  async count(kind: EntityKind): Promise<number> {
+    return this.#state.get(kind)?.size ?? 0;
+  }
+
   async head(): Promise<number> {
     return this.#head;
   }
@@ -206,13 +221,10 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
     if (this.#syncRetry !== undefined) clearTimeout(this.#syncRetry);
     if (this.#poll !== undefined) clearInterval(this.#poll);
     await this.#syncing?.catch(() => undefined);
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.#listener.close();
     await this.#db.close();
   }
 
@@ -267,10 +279,11 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
         await this.#reload();
       } else if (this.#target > this.#head) {
         // This replica's own batch in flight reads the same revisions under the lock: wait for
-        // it once, then read whatever it did not bring.
+        // it once (a while at most: a batch waiting behind a long transaction must not hold back
+        // what readers here see), then read whatever it did not bring.
         const writing: Promise<unknown> | undefined = waited ? undefined : this.#db.writing();
         waited = writing !== undefined;
-        if (writing !== undefined) await writing;
+        if (writing !== undefined) await Promise.race([writing, delay(OWN_BATCH_WAIT_MS)]);
         else await this.#catchUp(this.#target);
       } else return;
     }
@@ -355,52 +368,5 @@ export class ReplicaStore extends DatabasePassThrough implements Store, Committe
 
   #emit(r: Revision): void {
     for (const l of this.#listeners) l(r);
-  }
-
-  /** The notification connection; on loss, a new one after a pause, then a reload. */
-  async #listen(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.#db.connectionString,
-      keepAlive: true,
-      application_name: `br:${this.#db.schema}`.slice(0, 63),
-    });
-    const lost = (err: unknown): void => {
-      if (this.#listener !== client) return;
-      this.#listener = undefined;
-      client.end().catch(() => undefined);
-      if (this.#closed) return;
-      // Every failed reconnection ends here too: one line a minute while the database is away.
-      if (Date.now() - this.#warnedAt >= 60_000) {
-        this.#warnedAt = Date.now();
-        this.#log.warn("journal notifications lost; reconnecting, then reloading the state", { err });
-      }
-      this.#retry = setTimeout(() => {
-        this.#listen().then(
-          () => {
-            this.#reloadWanted = true;
-            void this.#kick();
-          },
-          (e: unknown) => lost(e),
-        );
-      }, 500);
-      this.#retry.unref();
-    };
-    client.on("error", lost);
-    client.on("end", () => lost(new Error("notification connection ended")));
-    client.on("notification", (msg) => {
-      if (msg.channel !== JOURNAL_CHANNEL || msg.payload === undefined) return;
-      const prefix = `${this.#db.schema}:`;
-      if (!msg.payload.startsWith(prefix)) return;
-      const rest = msg.payload.slice(prefix.length);
-      const n = Number(rest);
-      if (Number.isInteger(n) && rest !== "") this.#raise(n);
-      else {
-        this.#reloadWanted = true;
-        void this.#kick();
-      }
-    });
-    this.#listener = client;
-    await client.connect();
-    await client.query(`LISTEN ${JOURNAL_CHANNEL}`);
   }
 }

@@ -80,6 +80,7 @@ export class SqliteStore implements Store {
   readonly #listKind: Database.Statement<[string], CurrentRow & { key: string }>;
   readonly #headStmt: Database.Statement<[], { n: number | null }>;
   readonly #dataVersion: Database.Statement<[], number>;
+  readonly #countKind: Database.Statement<[string], number>;
   readonly #compactedStmt: Database.Statement<[], number>;
   #auditInsert: Database.Statement<(string | number | null)[]> | undefined;
   /**
@@ -92,6 +93,13 @@ export class SqliteStore implements Store {
     string,
     { version: number; appended: number; rows: readonly Current<EntityKind>[] }
   >();
+  /**
+   * `agentStatuses()` parsed once and deep-frozen, valid like `#listCache`: while this connection
+   * wrote no status (`statusWrites`) and no other connection changed the file. An agent of 10,000
+   * load balancers reports a status of megabytes; DNS, metrics and DescribeInstanceHealth read it.
+   */
+  #statusCache: { version: number; writes: number; statuses: readonly AgentStatus[] } | undefined;
+  #statusWrites = 0;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.codec = opts.codec ?? new DocCodec(SecretKey.load(dirname(path)));
@@ -111,6 +119,7 @@ export class SqliteStore implements Store {
     this.#listKind = db.prepare("SELECT key, revision, doc FROM current WHERE kind = ? ORDER BY key");
     this.#headStmt = db.prepare("SELECT MAX(number) AS n FROM revisions");
     this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.#countKind = db.prepare<[string], number>("SELECT count(*) FROM current WHERE kind = ?").pluck();
     this.#compactedStmt = db.prepare<[], number>("SELECT coalesce(max(through), 0) FROM compactions").pluck();
     this.#writer = new SqliteWriter(db, this.codec, {
       getOne: this.#getOne,
@@ -155,6 +164,10 @@ export class SqliteStore implements Store {
     Object.freeze(out);
     this.#listCache.set(kind, { version, appended, rows: out });
     return out;
+  }
+
+  async count(kind: EntityKind): Promise<number> {
+    return this.#countKind.get(kind) ?? 0;
   }
 
   async head(): Promise<number> {
@@ -230,13 +243,23 @@ export class SqliteStore implements Store {
          ON CONFLICT(agent_id) DO UPDATE SET status = excluded.status`,
       )
       .run(status.agentId, JSON.stringify(status));
+    this.#statusWrites++;
   }
 
   async agentStatuses(): Promise<readonly AgentStatus[]> {
-    return this.#db
-      .prepare<[], { status: string }>("SELECT status FROM agent_status ORDER BY agent_id")
-      .all()
-      .map((r) => JSON.parse(r.status) as AgentStatus);
+    const version = this.#dataVersion.get() ?? 0;
+    const cached = this.#statusCache;
+    if (cached !== undefined && cached.version === version && cached.writes === this.#statusWrites)
+      return cached.statuses;
+    const writes = this.#statusWrites;
+    const statuses = Object.freeze(
+      this.#db
+        .prepare<[], { status: string }>("SELECT status FROM agent_status ORDER BY agent_id")
+        .all()
+        .map((r) => deepFreeze(JSON.parse(r.status)) as AgentStatus),
+    );
+    this.#statusCache = { version, writes, statuses };
+    return statuses;
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
@@ -300,7 +323,12 @@ export class SqliteStore implements Store {
    * database's guards like any other (the journal's triggers refuse UPDATE and DELETE).
    */
   async rawSql(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.#queue.run(async () => this.#db.prepare(sql).run(...params).changes);
+    return this.#queue.run(async () => {
+      const changes = this.#db.prepare(sql).run(...params).changes;
+      // Whatever it touched, no status read before it is trusted.
+      this.#statusWrites++;
+      return changes;
+    });
   }
 
   /** A new journal epoch (sqlite/epoch.ts), queued like a mutation; cached reads are dropped. */
