@@ -145,6 +145,21 @@ export function storeConformance<S extends Store>(driver: string, factory: Store
       assert.equal(await store.getAt("loadBalancer", "web", 0), undefined);
     });
 
+    it("stores any text exactly, in documents and in who made the change", async () => {
+      const odd = `it's "quoted" \\ back\\slashed, {braced}, NULL, comma, \u00e9\u{1F600}, E'x'`;
+      const m = { ...meta("CreateLoadBalancer"), principal: odd, requestId: `req ${odd}` };
+      const r = await store.mutate(m, async (tx) => {
+        tx.put("loadBalancer", "odd", aLoadBalancer({ name: "odd", instances: [odd, "NULL", ""] }));
+      });
+      assert.ok(r.revision);
+      assert.deepEqual((await store.get("loadBalancer", "odd"))?.doc.instances, [odd, "NULL", ""]);
+      const stored = await store.revision(r.revision.number);
+      assert.equal(stored?.principal, odd);
+      assert.equal(stored?.requestId, `req ${odd}`);
+      assert.equal(stored?.hash, r.revision.hash);
+      await store.mutate(meta("DeleteLoadBalancer"), async (tx) => tx.delete("loadBalancer", "odd"));
+    });
+
     it("counts the current entities of a kind, as listing them would", async () => {
       const before = await store.count("loadBalancer");
       assert.equal(before, (await store.list("loadBalancer")).length);

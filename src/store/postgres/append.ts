@@ -31,6 +31,84 @@ export async function insertRevisions(
   notify?: { readonly schema: string; readonly head: number },
 ): Promise<void> {
   if (rows.length === 0) return;
+  await client.query(
+    APPEND_SQL(s, (i) => `$${i}`),
+    appendParameters(rows, notify),
+  );
+}
+
+/**
+ * `insertRevisions` and the transaction's COMMIT in one round trip: the statement goes in the
+ * simple protocol, its values written into the text as literals (arrays of text, numbers checked
+ * whole), so the COMMIT can follow it in the same message. If the insert fails, PostgreSQL skips
+ * the COMMIT and the transaction stays aborted for the caller's ROLLBACK. It resolves once the
+ * commit is durable: `synchronous_commit` is on for the journal's transactions (transaction.ts).
+ */
+export async function insertRevisionsAndCommit(
+  client: pg.PoolClient,
+  s: string,
+  rows: readonly RevisionRows[],
+  notify: { readonly schema: string; readonly head: number },
+): Promise<void> {
+  const values = appendParameters(rows, notify);
+  const literal = (v: (string | number | null)[] | string | null, i: number): string => {
+    const type = PARAMETER_TYPES[i - 1] as string;
+    if (v === null) return `NULL::${type}`;
+    if (!Array.isArray(v)) return `${client.escapeLiteral(v)}::${type}`;
+    if (type === "bigint[]") {
+      for (const n of v) if (!Number.isSafeInteger(n)) throw new Error(`bad revision number ${n}`);
+      return `ARRAY[${v.join(",")}]::bigint[]`;
+    }
+    return `${client.escapeLiteral(arrayLiteral(v as (string | null)[]))}::${type}`;
+  };
+  const sql = APPEND_SQL(s, (i) => literal(values[i - 1] as (string | number | null)[] | string | null, i));
+  const results = (await client.query(`${sql};\nCOMMIT`)) as unknown as pg.QueryResult[];
+  // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.
+  if (results.at(-1)?.command !== "COMMIT") throw new Error("the transaction was aborted and rolled back");
+}
+
+/** A PostgreSQL array literal of text (`{"a","b",NULL}`), before it is quoted as an SQL literal. */
+function arrayLiteral(items: readonly (string | null)[]): string {
+  const quoted = items.map((x) => (x === null ? "NULL" : `"${x.replace(/[\\"]/g, (c) => `\\${c}`)}"`));
+  return `{${quoted.join(",")}}`;
+}
+
+/** The types of the append statement's parameters, $1 to $19. */
+const PARAMETER_TYPES = [
+  "bigint[]",
+  ...Array.from({ length: 8 }, () => "text[]"),
+  "text[]",
+  "text[]",
+  "bigint[]",
+  "text[]",
+  "text[]",
+  "text[]",
+  "bigint[]",
+  "text[]",
+  "text",
+  "text",
+];
+
+/** The append statement, with each parameter written by `p(i)` (a placeholder, or a literal). */
+function APPEND_SQL(s: string, p: (i: number) => string): string {
+  const typed = (i: number): string => (p(i).startsWith("$") ? `${p(i)}::${PARAMETER_TYPES[i - 1]}` : p(i));
+  const r = Array.from({ length: 9 }, (_, i) => typed(i + 1)).join(", ");
+  return `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) SELECT * FROM unnest(${r})),
+     v AS (INSERT INTO ${s}.versions (kind, key, revision, doc)
+           SELECT * FROM unnest(${typed(10)}, ${typed(11)}, ${typed(12)}, ${typed(13)})),
+     c AS (SELECT * FROM unnest(${typed(14)}, ${typed(15)}, ${typed(16)}, ${typed(17)}) AS c(kind, key, revision, doc)),
+     u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
+           SELECT kind, key, revision, doc FROM c WHERE doc IS NOT NULL
+           ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc),
+     d AS (DELETE FROM ${s}.current x USING c WHERE c.doc IS NULL AND x.kind = c.kind AND x.key = c.key)
+     SELECT CASE WHEN ${typed(18)} IS NULL THEN NULL ELSE pg_notify(${typed(18)}, ${typed(19)}) END`;
+}
+
+/** The append statement's 19 values: the revisions' columns, every version, each entity's last, the notification. */
+function appendParameters(
+  rows: readonly RevisionRows[],
+  notify?: { readonly schema: string; readonly head: number },
+): ((string | number | null)[] | string | null)[] {
   const revisionColumns: (string | number | null)[][] = REVISION_COLUMNS.split(",").map(() => []);
   for (const { revision } of rows)
     revisionValues(revision).forEach((v, i) => {
@@ -53,32 +131,19 @@ export async function insertRevisions(
   }
   const latest = [...last.values()].sort((a, b) => a - b);
   const pick = <T>(xs: readonly T[]): T[] => latest.map((i) => xs[i] as T);
-  const types = ["bigint", "text", "text", "text", "text", "text", "text", "text", "text"];
-  const r = types.map((t, i) => `$${i + 1}::${t}[]`).join(", ");
-  await client.query(
-    `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) SELECT * FROM unnest(${r})),
-     v AS (INSERT INTO ${s}.versions (kind, key, revision, doc)
-           SELECT * FROM unnest($10::text[], $11::text[], $12::bigint[], $13::text[])),
-     c AS (SELECT * FROM unnest($14::text[], $15::text[], $16::bigint[], $17::text[]) AS c(kind, key, revision, doc)),
-     u AS (INSERT INTO ${s}.current (kind, key, revision, doc)
-           SELECT kind, key, revision, doc FROM c WHERE doc IS NOT NULL
-           ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision, doc = excluded.doc),
-     d AS (DELETE FROM ${s}.current x USING c WHERE c.doc IS NULL AND x.kind = c.kind AND x.key = c.key)
-     SELECT CASE WHEN $18::text IS NULL THEN NULL ELSE pg_notify($18::text, $19::text) END`,
-    [
-      ...revisionColumns,
-      kinds,
-      keys,
-      numbers,
-      docs,
-      pick(kinds),
-      pick(keys),
-      pick(numbers),
-      pick(docs),
-      notify === undefined ? null : JOURNAL_CHANNEL,
-      notify === undefined ? null : `${notify.schema}:${notify.head}`,
-    ],
-  );
+  return [
+    ...revisionColumns,
+    kinds,
+    keys,
+    numbers,
+    docs,
+    pick(kinds),
+    pick(keys),
+    pick(numbers),
+    pick(docs),
+    notify === undefined ? null : JOURNAL_CHANNEL,
+    notify === undefined ? null : `${notify.schema}:${notify.head}`,
+  ];
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from "../rows.js";
 import type { DocCodec } from "../secrets/codec.js";
 import type { EntityDifference, MutationResult, MutationTx, Revision, RevisionMeta } from "../store.js";
-import { insertRevisions, notifyCommit, type RevisionRows } from "./append.js";
+import { insertRevisions, insertRevisionsAndCommit, notifyCommit, type RevisionRows } from "./append.js";
 import { type Appended, BatchView, type CommittedCache } from "./batch-view.js";
 import { type JournalHead, underJournalLock } from "./transaction.js";
 
@@ -83,7 +83,7 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
       underJournalLock(
         target.pool,
         target.s,
-        async (client, head, read) => {
+        async (client, head, read, ending) => {
           let last: JournalHead | undefined = head;
           if (target.cache !== undefined && memoryHead !== undefined) applyCatchUp(target, memoryHead, read);
           // Memory at the journal's head is the committed state: read it, not the database —
@@ -140,12 +140,14 @@ export async function commitBatch(target: BatchTarget, jobs: readonly MutationJo
             out.push({ ok: true, value: { revision, result } });
           }
           const wrote = out.some((o) => o.ok && o.value.revision !== undefined);
-          if (waiting.length > 0)
-            await insertRevisions(client, target.s, waiting, {
+          if (waiting.length > 0) {
+            // The append and the commit in one round trip: the lock is held one round trip less.
+            await insertRevisionsAndCommit(client, target.s, waiting, {
               schema: target.schema,
               head: last?.number ?? 0,
             });
-          else if (wrote) await notifyCommit(client, target.schema, last?.number ?? 0);
+            ending.committed = true;
+          } else if (wrote) await notifyCommit(client, target.schema, last?.number ?? 0);
           return out;
         },
         {

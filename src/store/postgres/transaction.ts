@@ -30,7 +30,13 @@ export interface JournalHead {
 export async function underJournalLock<T>(
   pool: pg.Pool,
   s: string,
-  fn: (client: pg.PoolClient, head: JournalHead | undefined, read: readonly pg.QueryResult[]) => Promise<T>,
+  fn: (
+    client: pg.PoolClient,
+    head: JournalHead | undefined,
+    read: readonly pg.QueryResult[],
+    /** `fn` sets `committed` when its last statement carried the COMMIT (one round trip fewer). */
+    ending: { committed: boolean },
+  ) => Promise<T>,
   opts: LockedOptions<T> = {},
 ): Promise<T> {
   const client = await pool.connect();
@@ -52,7 +58,9 @@ export async function underJournalLock<T>(
     )) as unknown as pg.QueryResult[];
     const extra = opts.thenRead?.length ?? 0;
     const head = results.at(-1 - extra)?.rows[0] as JournalHead | undefined;
-    const value = await fn(client, head, results.slice(results.length - extra));
+    const ending = { committed: false };
+    const value = await fn(client, head, results.slice(results.length - extra), ending);
+    if (ending.committed) return value;
     const commit = opts.commit?.(value) ?? true;
     const ended = await client.query(commit ? "COMMIT" : "ROLLBACK");
     // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.
