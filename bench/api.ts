@@ -216,18 +216,25 @@ function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-/** CPU of every PostgreSQL process on the host (the benchmark's server; its backends live for the phase). */
-function postgresCpuMs(): number {
-  let sum = 0;
+/** CPU of every PostgreSQL process on the host (the benchmark's server), by pid. */
+function postgresCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (stat.includes("(postgres)")) sum += processCpuMs(Number(entry));
+      if (stat.includes("(postgres)")) out.set(Number(entry), processCpuMs(Number(entry)));
     } catch {
       // gone in between
     }
   }
+  return out;
+}
+
+/** What PostgreSQL's processes spent between two readings (a backend gone meanwhile is not counted). */
+function postgresCpuSince(before: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of postgresCpuMs()) sum += ms - (before.get(pid) ?? 0);
   return sum;
 }
 
@@ -278,7 +285,7 @@ async function runPhase(
   const client = process.cpuUsage(clientBefore);
   const serverCpu = (serversCpuMs() - serverBefore) / 1000;
   if (firstError) console.error(`  ${phase}: first error: ${firstError}`);
-  const databaseMs = postgresCpuMs() - databaseBefore;
+  const databaseMs = postgresCpuSince(databaseBefore);
   const commitsAfter = await commitCounts(servers);
   const transactions = commitsAfter.transactions - commitsBefore.transactions;
   const revisions = commitsAfter.revisions - commitsBefore.revisions;

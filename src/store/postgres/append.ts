@@ -91,7 +91,10 @@ const PARAMETER_TYPES = [
 
 /** The append statement, with each parameter written by `p(i)` (a placeholder, or a literal). */
 function APPEND_SQL(s: string, p: (i: number) => string): string {
-  const typed = (i: number): string => (p(i).startsWith("$") ? `${p(i)}::${PARAMETER_TYPES[i - 1]}` : p(i));
+  const typed = (i: number): string => {
+    const v = p(i);
+    return v.startsWith("$") ? `${v}::${PARAMETER_TYPES[i - 1]}` : v;
+  };
   const r = Array.from({ length: 9 }, (_, i) => typed(i + 1)).join(", ");
   return `WITH r AS (INSERT INTO ${s}.revisions (${REVISION_COLUMNS}) SELECT * FROM unnest(${r})),
      v AS (INSERT INTO ${s}.versions (kind, key, revision, doc)
