@@ -35,6 +35,7 @@ function controllerGauges(monitor: StateMonitor, guard: ChangeGuard) {
   return {
     stateVerified: monitor.verified,
     stateRepairs: monitor.repairs,
+    walks: monitor.walks,
     guardHolds: guard
       .holds()
       .map((h) => ({ zone: h.zone, removedLoadBalancers: h.verdict.removedLoadBalancers })),

@@ -42,6 +42,8 @@ export interface ControllerGauges {
   readonly readOnly?: boolean;
   /** When the last state check ran (ISO 8601); absent before the first. */
   readonly checkedAt?: string;
+  /** State checks that walked the whole journal, and those that resumed from the last that passed. */
+  readonly walks?: { readonly whole: number; readonly resumed: number };
 }
 
 export async function renderMetrics(
@@ -219,6 +221,15 @@ function renderController(exp: Exposition, c: ControllerGauges): void {
       "Automatic repairs of the current state from the journal since start.",
     )
     .sample("ballast_state_repairs_total", "", c.stateRepairs);
+  if (c.walks !== undefined)
+    exp
+      .family(
+        "ballast_state_checks_total",
+        "counter",
+        "State checks by walk: the whole journal, or resumed from the last check that passed (only the revisions after it).",
+      )
+      .sample("ballast_state_checks_total", { walk: "whole" }, c.walks.whole)
+      .sample("ballast_state_checks_total", { walk: "resumed" }, c.walks.resumed);
   const raised = new Map<string, number>(ALARM_KINDS.map((k) => [k, 0]));
   for (const a of c.alarms ?? []) raised.set(a.kind, (raised.get(a.kind) ?? 0) + 1);
   raised.set("guard-hold", c.guardHolds.length);

@@ -15,9 +15,22 @@ import type { StateAlarm, StateCheck } from "../model/guard.js";
 import type { ActiveController } from "../model/leadership.js";
 import type { ReadOnlyIncident, WriteGate } from "../model/read-only.js";
 import { type EntityRef, repairCurrentState } from "../store/ops/repair-current.js";
-import { type Divergence, JOURNAL_DAMAGE, verifyJournal } from "../store/ops/verify.js";
+import {
+  type Divergence,
+  JOURNAL_DAMAGE,
+  type VerifyCheckpoint,
+  type VerifyReport,
+  verifyJournal,
+} from "../store/ops/verify.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../util/logger.js";
+
+/**
+ * Checks between two that walk the whole journal: the others resume from the last check that
+ * passed (ops/verify.ts), walking only the revisions after it. A deleted journal row is seen by
+ * every check; a row edited in place, under a guard someone dropped, by the next whole walk.
+ */
+const WHOLE_WALK_EVERY = 12;
 
 /** Agent statuses older than this are not evidence of what runs now. */
 const FRESH_STATUS_MS = 30_000;
@@ -51,6 +64,11 @@ export class StateMonitor implements WriteGate {
   #stopped = true;
   #alarmed = "";
   #readOnly: ReadOnlyIncident | undefined;
+  /** Where the last check that passed left off, and checks since the last whole walk. */
+  #checkpoint: VerifyCheckpoint | undefined;
+  #sinceWholeWalk = 0;
+  #wholeWalks = 0;
+  #resumedChecks = 0;
 
   constructor(opts: StateMonitorOptions) {
     this.#opts = opts;
@@ -115,13 +133,12 @@ export class StateMonitor implements WriteGate {
   }
 
   async #check(): Promise<StateCheckDetail> {
-    const store = this.#opts.store;
-    let report = await verifyJournal(store, { maxDivergences: 100 });
+    let report = await this.#verify();
     const divergences = report.divergences;
     const journalDamaged = divergences.some((d) => JOURNAL_DAMAGE.has(d.type));
     if (!report.ok && !journalDamaged) {
       await this.#repair(divergences);
-      report = await verifyJournal(store, { maxDivergences: 100 });
+      report = await this.#verify();
     }
     const alarms: StateAlarm[] = [];
     const damage = report.divergences.find((d) => JOURNAL_DAMAGE.has(d.type));
@@ -155,6 +172,26 @@ export class StateMonitor implements WriteGate {
     this.#last = check;
     this.#logAlarms(alarms);
     return check;
+  }
+
+  /** Verifies the journal: from the last check that passed, or every WHOLE_WALK_EVERY checks whole. */
+  async #verify(): Promise<VerifyReport> {
+    const resume = this.#sinceWholeWalk < WHOLE_WALK_EVERY ? this.#checkpoint : undefined;
+    this.#checkpoint = undefined; // the walk updates it in place: only a passing check hands it back
+    const report = await verifyJournal(this.#opts.store, {
+      maxDivergences: 100,
+      ...(resume === undefined ? {} : { resume }),
+    });
+    this.#sinceWholeWalk = report.resumed ? this.#sinceWholeWalk + 1 : 0;
+    this.#checkpoint = report.checkpoint;
+    if (report.resumed) this.#resumedChecks++;
+    else this.#wholeWalks++;
+    return report;
+  }
+
+  /** State checks that walked the whole journal, and those that resumed from the last one that passed. */
+  get walks(): { readonly whole: number; readonly resumed: number } {
+    return { whole: this.#wholeWalks, resumed: this.#resumedChecks };
   }
 
   /** The entities the verification named get the journal's newest version, as one new revision. */

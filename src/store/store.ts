@@ -142,6 +142,12 @@ export interface EpochResult {
 }
 // --- end journal epochs ----------------------------------------------------------------------------
 
+/** Counts of the journal's rows up to a revision (`Store.journalRows`). */
+export interface JournalRows {
+  readonly revisions: number;
+  readonly versions: number;
+}
+
 /** The view a mutation has: reads see its own pending writes. */
 export interface MutationTx {
   get<K extends EntityKind>(kind: K, key: string): Promise<EntityTypes[K] | undefined>;
@@ -240,6 +246,12 @@ export interface Store {
   compactions(): Promise<readonly CompactionRecord[]>;
   /** The revision the journal is compacted through; 0 when it never was. */
   compactedThrough(): Promise<number>;
+  /**
+   * How many journal rows there are up to revision `through`: revisions, and entity versions. A
+   * state check that verified the journal up to `through` reads it again to see that nothing it
+   * verified was deleted since, without walking it again (ops/verify.ts).
+   */
+  journalRows(through: number): Promise<JournalRows>;
 
   /**
    * Starts a new journal epoch, in one transaction under the journal's write lock: the rows of

@@ -9,10 +9,16 @@
  * so their hashes cannot be recomputed: their links are checked, and the state at C — replayed
  * from the versions kept — must match the digest the compaction recorded (and revision C the hash
  * it had then). Everything after C is checked in full, as before.
+ *
+ * A check that passed leaves a checkpoint (the revision and hash it reached, the replayed state,
+ * the count of journal rows up to there). The next check may resume from it: it reads that the
+ * revision still has its hash and that no row up to it is gone (`Store.journalRows`), walks only
+ * what came after, and compares the current state as always. A row edited in place under the
+ * journal's guard is found only by a whole walk, which the state monitor still runs regularly.
  */
 import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import { GENESIS_HASH, revisionHash, stateDigest } from "../journal.js";
-import type { EntityVersion, Revision, Store } from "../store.js";
+import type { EntityVersion, JournalRows, Revision, Store } from "../store.js";
 import { type AnyDoc, compareKeys, docsEqual, entityKey } from "./entity.js";
 import { epochStart } from "./epoch.js";
 import { type ProgressFn, REPLAY_BATCH } from "./snapshot.js";
@@ -72,15 +78,34 @@ export interface VerifyReport {
   /** Up to `maxDivergences` problems, in the same order. */
   readonly divergences: readonly Divergence[];
   readonly truncated: boolean;
+  /** When the check passed: where the next one may resume. */
+  readonly checkpoint?: VerifyCheckpoint;
+  /** Whether this check resumed from a checkpoint (walked only the revisions after it). */
+  readonly resumed: boolean;
 }
 
 export interface VerifyOptions {
   readonly onProgress?: ProgressFn;
   readonly maxDivergences?: number;
   readonly batch?: number;
+  /** Resume from the checkpoint of an earlier check that passed (the journal is read again up to it only by count). */
+  readonly resume?: VerifyCheckpoint;
 }
 
-interface Replayed {
+/** Where a check that passed left off (`VerifyReport.checkpoint`); owned by whoever resumes from it. */
+export interface VerifyCheckpoint {
+  readonly walked: number;
+  readonly prevHash: string;
+  readonly replay: Map<EntityKind, Map<string, Replayed>>;
+  readonly revisionsChecked: number;
+  readonly linkCheckedOnly: number;
+  /** The journal as it was: its epoch's first revision, its compactions, its rows up to `walked`. */
+  readonly epochRevision: number | undefined;
+  readonly compactions: number;
+  readonly rows: JournalRows;
+}
+
+export interface Replayed {
   readonly doc: AnyDoc | null;
   readonly revision: number;
 }
@@ -102,7 +127,7 @@ export async function verifyJournal(
     if (journal.length < max) journal.push(d);
   };
 
-  const replay = new Map<EntityKind, Map<string, Replayed>>(ENTITY_KINDS.map((k) => [k, new Map()]));
+  let replay = new Map<EntityKind, Map<string, Replayed>>(ENTITY_KINDS.map((k) => [k, new Map()]));
   let walked = 0;
   let prevHash = GENESIS_HASH;
   const epoch = await epochStart(store);
@@ -115,6 +140,11 @@ export async function verifyJournal(
   const compactions = await store.compactions();
   const compacted = compactions.at(-1);
   const compactedThrough = compacted?.through ?? 0;
+  const resumed =
+    opts.resume !== undefined && (await resumable(store, opts.resume, epoch?.number, compactions.length));
+  if (resumed && opts.resume !== undefined) {
+    ({ walked, prevHash, replay, revisionsChecked, linkCheckedOnly } = opts.resume);
+  }
 
   const walk = async (to: number, total: number): Promise<void> => {
     for (let lo = walked; lo < to; lo += batch) {
@@ -151,7 +181,7 @@ export async function verifyJournal(
   };
 
   const start = await store.head();
-  if (compacted) {
+  if (compacted && !resumed) {
     if (compacted.through > start) {
       note({
         type: "compaction-mismatch",
@@ -185,8 +215,23 @@ export async function verifyJournal(
   const state = compareState(replay, current.entities, head);
   const divergences = [...journal, ...state.slice(0, Math.max(0, max - journal.length))];
   const totalCount = journalCount + state.length;
+  const checkpoint: VerifyCheckpoint | undefined =
+    totalCount === 0
+      ? {
+          walked: head,
+          prevHash,
+          replay,
+          revisionsChecked,
+          linkCheckedOnly,
+          epochRevision: epoch?.number,
+          compactions: compactions.length,
+          rows: await store.journalRows(head),
+        }
+      : undefined;
   return {
     ok: totalCount === 0,
+    resumed,
+    ...(checkpoint === undefined ? {} : { checkpoint }),
     head,
     revisionsChecked,
     compactedThrough,
@@ -206,6 +251,22 @@ export async function verifyJournal(
     divergences,
     truncated: totalCount > divergences.length,
   };
+}
+
+/**
+ * Whether the journal up to a checkpoint is still the one verified: the same epoch and
+ * compactions, the checkpoint's revision with the same hash, and as many rows up to it.
+ */
+async function resumable(
+  store: Store,
+  c: VerifyCheckpoint,
+  epochRevision: number | undefined,
+  compactions: number,
+): Promise<boolean> {
+  if (c.epochRevision !== epochRevision || c.compactions !== compactions) return false;
+  const [revision, rows] = await Promise.all([store.revision(c.walked), store.journalRows(c.walked)]);
+  if (c.walked > 0 && revision?.hash !== c.prevHash) return false;
+  return rows.revisions === c.rows.revisions && rows.versions === c.rows.versions;
 }
 
 /** The replay as of the compaction must be the state the compaction recorded it kept. */

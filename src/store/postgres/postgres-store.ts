@@ -37,6 +37,7 @@ import type {
   EntityVersion,
   EpochResult,
   EpochStart,
+  JournalRows,
   MutateOptions,
   MutationResult,
   MutationTx,
@@ -325,6 +326,15 @@ export class PostgresStore implements Store {
       `SELECT * FROM ${this.#s}.compactions ORDER BY through`,
     );
     return res.rows.map(toCompaction);
+  }
+
+  async journalRows(through: number): Promise<JournalRows> {
+    const res = await this.#pool.query<{ revisions: number; versions: number }>(
+      `SELECT (SELECT count(*)::int FROM ${this.#s}.revisions WHERE number <= $1) AS revisions,
+              (SELECT count(*)::int FROM ${this.#s}.versions WHERE revision <= $1) AS versions`,
+      [through],
+    );
+    return { revisions: res.rows[0]?.revisions ?? 0, versions: res.rows[0]?.versions ?? 0 };
   }
 
   async compactedThrough(): Promise<number> {

@@ -13,6 +13,7 @@ import type {
   CompactionRecord,
   Current,
   EntityVersion,
+  JournalRows,
   Revision,
   RevisionMeta,
   StoredAuditRecord,
@@ -49,6 +50,9 @@ export abstract class DatabasePassThrough {
   }
   compactedThrough(): Promise<number> {
     return this.db.compactedThrough();
+  }
+  journalRows(through: number): Promise<JournalRows> {
+    return this.db.journalRows(through);
   }
   putAgentStatus(status: AgentStatus): Promise<void> {
     return this.db.putAgentStatus(status);

@@ -49,6 +49,7 @@ import type {
   EntityVersion,
   EpochResult,
   EpochStart,
+  JournalRows,
   MutationResult,
   MutationTx,
   Revision,
@@ -230,6 +231,16 @@ export class SqliteStore implements Store {
       .prepare<[], CompactionRow>("SELECT * FROM compactions ORDER BY through")
       .all()
       .map(toCompaction);
+  }
+
+  async journalRows(through: number): Promise<JournalRows> {
+    const row = this.#db
+      .prepare<[number, number], { revisions: number; versions: number }>(
+        `SELECT (SELECT count(*) FROM revisions WHERE number <= ?) AS revisions,
+                (SELECT count(*) FROM versions WHERE revision <= ?) AS versions`,
+      )
+      .get(through, through);
+    return { revisions: row?.revisions ?? 0, versions: row?.versions ?? 0 };
   }
 
   async compactedThrough(): Promise<number> {
