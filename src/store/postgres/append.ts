@@ -32,7 +32,7 @@ export async function insertRevisions(
 ): Promise<void> {
   if (rows.length === 0) return;
   await client.query(
-    APPEND_SQL(s, (i) => `$${i}`),
+    appendStatement(s, (i) => `$${i}`),
     appendParameters(rows, notify),
   );
 }
@@ -61,7 +61,9 @@ export async function insertRevisionsAndCommit(
     }
     return `${client.escapeLiteral(arrayLiteral(v as (string | null)[]))}::${type}`;
   };
-  const sql = APPEND_SQL(s, (i) => literal(values[i - 1] as (string | number | null)[] | string | null, i));
+  const sql = appendStatement(s, (i) =>
+    literal(values[i - 1] as (string | number | null)[] | string | null, i),
+  );
   const results = (await client.query(`${sql};\nCOMMIT`)) as unknown as pg.QueryResult[];
   // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an error.
   if (results.at(-1)?.command !== "COMMIT") throw new Error("the transaction was aborted and rolled back");
@@ -90,7 +92,7 @@ const PARAMETER_TYPES = [
 ];
 
 /** The append statement, with each parameter written by `p(i)` (a placeholder, or a literal). */
-function APPEND_SQL(s: string, p: (i: number) => string): string {
+function appendStatement(s: string, p: (i: number) => string): string {
   const typed = (i: number): string => {
     const v = p(i);
     return v.startsWith("$") ? `${v}::${PARAMETER_TYPES[i - 1]}` : v;
