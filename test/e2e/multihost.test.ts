@@ -156,6 +156,28 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     await waitFor(async () => p.output().includes("agent started"), { what: `agent ${name} started` });
   };
 
+  /**
+   * `it`, and on a failure the control plane's warnings and errors during the test go to the
+   * output: these tests wait on the fleet's passes, and a timeout alone says nothing of why.
+   */
+  const itLogged = (name: string, fn: () => Promise<void>): void => {
+    it(name, async () => {
+      const from = control?.output().length ?? 0;
+      try {
+        await fn();
+      } catch (e) {
+        const lines = (control?.output() ?? "")
+          .slice(from)
+          .split("\n")
+          .filter((l) => /"level":"(warn|error)"/.test(l));
+        console.log(
+          `control plane warnings and errors during the test (${lines.length}):\n${lines.slice(-40).join("\n")}`,
+        );
+        throw e;
+      }
+    });
+  };
+
   /** The control plane's DNS answer for the load balancer. */
   const dns = (): Promise<string[]> => resolveA(dnsPort, dnsName, cpHost.address);
   const inPool = (host: HostAddress, address: string): boolean =>
@@ -281,7 +303,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     network.remove();
   });
 
-  it("serves traffic through agents on other hosts, over TLS with their own keys", async () => {
+  itLogged("serves traffic through agents on other hosts, over TLS with their own keys", async () => {
     const addresses = await waitFor(
       async () => {
         const a = await dns();
@@ -304,7 +326,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     assert.equal(await get(cpHost.address, agentPort), 0);
   });
 
-  it("moves a SIGKILLed agent's node to the other agent of its zone, and DNS follows", async () => {
+  itLogged("moves a SIGKILLed agent's node to the other agent of its zone, and DNS follows", async () => {
     await kill(agents.get("a1"));
     const killedAt = Date.now();
     const moved = await waitFor(
@@ -344,7 +366,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     assert.ok(!(await dns()).some((x) => inPool(a1Host, x)), "a returning agent gets no node back");
   });
 
-  it("scales a zone up under load and down after the cool-down", async () => {
+  itLogged("scales a zone up under load and down after the cool-down", async () => {
     const onA2 = (await dns()).find((x) => inPool(a2Host, x)) as string;
     // A bounded load loop: 16 open connections to the zone-a node, each sending a request a second.
     const sockets: Socket[] = [];
@@ -381,7 +403,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     );
   });
 
-  it("refuses to scale, with an alarm, while the stored state fails verification", async () => {
+  itLogged("refuses to scale, with an alarm, while the stored state fails verification", async () => {
     // An agent reporting a revision the journal does not have: the state monitor's alarm.
     const token = readFileSync(join(dataDir, "agent-token"), "utf8").trim();
     const ghost = setInterval(() => {
@@ -432,7 +454,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     }
   });
 
-  it("refuses a revoked key; the agent keeps serving its last-known-good configuration", async () => {
+  itLogged("refuses a revoked key; the agent keeps serving its last-known-good configuration", async () => {
     const onB1 = (await dns()).find((x) => inPool(b1Host, x)) as string;
     assert.ok(onB1, "b1 serves a node");
     // Load balancers exist: revoking a key is maintenance, under a ticket a second principal approved.
@@ -469,7 +491,7 @@ describe("Ballast across hosts", { timeout: 300_000 }, () => {
     assert.equal(await get(onB1, LB_PORT), 200, "the revoked agent still serves");
   });
 
-  it("moves nothing and raises the breaker alarm when most agents look dead at once", async () => {
+  itLogged("moves nothing and raises the breaker alarm when most agents look dead at once", async () => {
     // b1 (revoked) stops heartbeating; killing a2, which holds the zone-a node, makes 2 of 3 dead.
     const before = /ballast_node_failovers_total (\d+)/.exec(await metrics())?.[1];
     await kill(agents.get("a2"));
