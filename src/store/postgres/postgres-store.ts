@@ -142,18 +142,21 @@ export class PostgresStore implements Store {
   static async open(connectionString: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema ?? "public";
     const log = opts.logger ?? createLogger({ component: "store", driver: "postgres" });
-    const pool = new pg.Pool({
-      connectionString,
-      max: opts.maxConnections ?? 10,
-      types,
-      // The journal's reads are index lookups of a few rows. Once the journal outgrows the
-      // planner's statistics it picked parallel plans for them, each starting worker processes
-      // while every writer waited on the journal lock: 1,300 mutations/s fell to 500 within 20 s.
-      options: "-c max_parallel_workers_per_gather=0",
-    });
+    const pool = new pg.Pool({ connectionString, max: opts.maxConnections ?? 10, types });
     // An idle pooled connection that breaks (server restart, failover) must not crash the process;
     // the pool drops it and the next query opens a new one.
     pool.on("error", (err) => log.warn("idle PostgreSQL connection failed", { err }));
+    // No parallel plans: the journal's reads are index lookups of a few rows. Once the journal
+    // outgrew the planner's statistics it chose parallel plans for the reads under the journal
+    // lock, each starting worker processes while every writer waited: two replicas fell from 1,300
+    // to 500 mutations/s within 20 s. A SET on each new connection, not a startup option (a pooler
+    // such as PgBouncer refuses startup options it does not know); it is queued before any query
+    // the pool's user sends on that connection.
+    pool.on("connect", (client) => {
+      client.query("SET max_parallel_workers_per_gather = 0").catch((err: unknown) => {
+        log.warn("could not turn off parallel plans on a PostgreSQL connection", { err });
+      });
+    });
     try {
       const client = await pool.connect();
       try {
