@@ -19,9 +19,10 @@
 import { ENTITY_KINDS, type EntityKind } from "../../model/types.js";
 import { GENESIS_HASH, revisionHash, stateDigest } from "../journal.js";
 import type { EntityVersion, JournalRows, Revision, Store } from "../store.js";
-import { type AnyDoc, compareKeys, docsEqual, entityKey } from "./entity.js";
+import type { AnyDoc } from "./entity.js";
 import { epochStart } from "./epoch.js";
 import { type ProgressFn, REPLAY_BATCH } from "./snapshot.js";
+import { compareState, readCurrent } from "./verify-current.js";
 
 export type DivergenceType =
   | "missing-revision"
@@ -318,97 +319,6 @@ function checkRevision(
   // The next link is checked against what this revision claims, so one altered hash is reported
   // once as a mismatch here and once as the broken link after it, not as a cascade.
   return r.hash;
-}
-
-interface CurrentRead {
-  readonly revision: number;
-  readonly count: number;
-  readonly entities: Map<EntityKind, Map<string, { doc: AnyDoc; revision: number }>>;
-}
-
-async function readCurrent(store: Store): Promise<CurrentRead> {
-  if (store.currentSnapshot !== undefined) {
-    const { head, entries } = await store.currentSnapshot();
-    const entities = new Map<EntityKind, Map<string, { doc: AnyDoc; revision: number }>>(
-      ENTITY_KINDS.map((k) => [k, new Map()]),
-    );
-    for (const { kind, current } of entries)
-      entities.get(kind)?.set(entityKey(kind, current.doc), { doc: current.doc, revision: current.revision });
-    let count = 0;
-    for (const m of entities.values()) count += m.size;
-    return { revision: head, count, entities };
-  }
-  for (;;) {
-    const before = await store.head();
-    const entities = new Map<EntityKind, Map<string, { doc: AnyDoc; revision: number }>>();
-    let count = 0;
-    for (const kind of ENTITY_KINDS) {
-      const m = new Map<string, { doc: AnyDoc; revision: number }>();
-      for (const c of await store.list(kind))
-        m.set(entityKey(kind, c.doc), { doc: c.doc, revision: c.revision });
-      count += m.size;
-      entities.set(kind, m);
-    }
-    if ((await store.head()) === before) return { revision: before, count, entities };
-  }
-}
-
-function compareState(
-  replay: Map<EntityKind, Map<string, Replayed>>,
-  current: CurrentRead["entities"],
-  head: number,
-): Divergence[] {
-  const out: Divergence[] = [];
-  for (const kind of ENTITY_KINDS) {
-    const want = replay.get(kind) ?? new Map<string, Replayed>();
-    const have = current.get(kind) ?? new Map();
-    const keys = new Set<string>();
-    for (const [k, v] of want) if (v.doc !== null) keys.add(k);
-    for (const k of have.keys()) keys.add(k);
-    for (const key of [...keys].sort(compareKeys)) {
-      const w = want.get(key);
-      const h = have.get(key);
-      const id = `${kind} '${key}'`;
-      if (w?.doc == null && h) {
-        out.push({
-          type: "extra-in-current",
-          kind,
-          key,
-          revision: w?.revision ?? head,
-          message: w
-            ? `${id} is in the current state but the journal deleted it at revision ${w.revision}`
-            : `${id} is in the current state but the journal never wrote it`,
-        });
-      } else if (w?.doc != null && !h) {
-        out.push({
-          type: "missing-from-current",
-          kind,
-          key,
-          revision: w.revision,
-          message: `${id} is missing from the current state; the journal last wrote it at revision ${w.revision}`,
-        });
-      } else if (w?.doc != null && h) {
-        if (!docsEqual(w.doc, h.doc)) {
-          out.push({
-            type: "doc-differs",
-            kind,
-            key,
-            revision: w.revision,
-            message: `${id} in the current state differs from the journal's version at revision ${w.revision}`,
-          });
-        } else if (w.revision !== h.revision) {
-          out.push({
-            type: "revision-differs",
-            kind,
-            key,
-            revision: w.revision,
-            message: `${id} is recorded as of revision ${h.revision} but the journal last wrote it at revision ${w.revision}`,
-          });
-        }
-      }
-    }
-  }
-  return out.sort((a, b) => a.revision - b.revision);
 }
 
 function groupByRevision(changes: readonly EntityVersion[]): Map<number, EntityVersion[]> {

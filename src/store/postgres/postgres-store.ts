@@ -9,7 +9,7 @@
  * one (group commit, mutate.ts), each with its own revision; every commit notifies the journal's
  * channel, so replicas (replica-store.ts) hear of it.
  */
-import pg from "pg";
+import type pg from "pg";
 import type { AgentStatus } from "../../model/agent-protocol.js";
 import type { GuardDecision } from "../../model/guard.js";
 import type { TicketEvent } from "../../model/ticket.js";
@@ -17,16 +17,7 @@ import type { EntityKind } from "../../model/types.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { assertKept } from "../journal.js";
 import { SerialQueue } from "../journal-tx.js";
-import {
-  type CompactionRow,
-  type RevisionRow,
-  toCompaction,
-  toCurrent,
-  toCurrentAt,
-  toRevision,
-  toVersion,
-  type VersionRow,
-} from "../rows.js";
+import { type CompactionRow, toCompaction, toCurrent, toCurrentAt } from "../rows.js";
 import { type DocCodec, defaultCodec } from "../secrets/codec.js";
 import type {
   AuditFilter,
@@ -50,7 +41,9 @@ import type { CommittedCache } from "./batch-view.js";
 import { compactThrough } from "./compaction.js";
 import { type CurrentEntry, readCurrentEntries, readCurrentSnapshot } from "./current-state.js";
 import { startEpoch } from "./epoch.js";
+import { countJournalRows, readChanges, readHistory, readRevision, readRevisions } from "./journal-reads.js";
 import { commitBatch, currentRow, currentRows, type MutationJob, notifyCommit } from "./mutate.js";
+import { openPool } from "./pool.js";
 import { PostgresRecords } from "./records.js";
 import { ensureSchema, quoteIdent } from "./schema.js";
 import { underJournalLock } from "./transaction.js";
@@ -69,16 +62,6 @@ export interface PostgresStoreOptions {
    */
   readonly codec?: DocCodec;
 }
-
-const INT8_OID = 20;
-
-/** Revision numbers are bigint; they stay far below 2^53, so read them as numbers. */
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID
-      ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
-};
 
 /** How many mutation transactions committed, and how many revisions they carried. */
 export interface CommitStats {
@@ -142,21 +125,7 @@ export class PostgresStore implements Store {
   static async open(connectionString: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema ?? "public";
     const log = opts.logger ?? createLogger({ component: "store", driver: "postgres" });
-    const pool = new pg.Pool({ connectionString, max: opts.maxConnections ?? 10, types });
-    // An idle pooled connection that breaks (server restart, failover) must not crash the process;
-    // the pool drops it and the next query opens a new one.
-    pool.on("error", (err) => log.warn("idle PostgreSQL connection failed", { err }));
-    // No parallel plans: the journal's reads are index lookups of a few rows. Once the journal
-    // outgrew the planner's statistics it chose parallel plans for the reads under the journal
-    // lock, each starting worker processes while every writer waited: two replicas fell from 1,300
-    // to 500 mutations/s within 20 s. A SET on each new connection, not a startup option (a pooler
-    // such as PgBouncer refuses startup options it does not know); it is queued before any query
-    // the pool's user sends on that connection.
-    pool.on("connect", (client) => {
-      client.query("SET max_parallel_workers_per_gather = 0").catch((err: unknown) => {
-        log.warn("could not turn off parallel plans on a PostgreSQL connection", { err });
-      });
-    });
+    const pool = openPool(connectionString, opts.maxConnections ?? 10, log);
     try {
       const client = await pool.connect();
       try {
@@ -252,37 +221,17 @@ export class PostgresStore implements Store {
     return res.rows[0]?.n ?? 0;
   }
 
-  async revision(number: number): Promise<Revision | undefined> {
-    const res = await this.#pool.query<RevisionRow>(`SELECT * FROM ${this.#s}.revisions WHERE number = $1`, [
-      number,
-    ]);
-    const row = res.rows[0];
-    return row ? toRevision(row) : undefined;
+  revision(number: number): Promise<Revision | undefined> {
+    return readRevision(this.#pool, this.#s, number);
   }
-
-  async revisions(from: number, to = Number.MAX_SAFE_INTEGER): Promise<readonly Revision[]> {
-    const res = await this.#pool.query<RevisionRow>(
-      `SELECT * FROM ${this.#s}.revisions WHERE number > $1 AND number <= $2 ORDER BY number`,
-      [from, to],
-    );
-    return res.rows.map(toRevision);
+  revisions(from: number, to = Number.MAX_SAFE_INTEGER): Promise<readonly Revision[]> {
+    return readRevisions(this.#pool, this.#s, from, to);
   }
-
-  async changes(from: number, to = Number.MAX_SAFE_INTEGER): Promise<readonly EntityVersion[]> {
-    const res = await this.#pool.query<VersionRow>(
-      `SELECT kind, key, revision, doc FROM ${this.#s}.versions
-       WHERE revision > $1 AND revision <= $2 ORDER BY revision, kind, key`,
-      [from, to],
-    );
-    return res.rows.map((r) => toVersion(r, this.codec));
+  changes(from: number, to = Number.MAX_SAFE_INTEGER): Promise<readonly EntityVersion[]> {
+    return readChanges(this.#pool, this.#s, this.codec, from, to);
   }
-
-  async history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
-    const res = await this.#pool.query<VersionRow>(
-      `SELECT kind, key, revision, doc FROM ${this.#s}.versions WHERE kind = $1 AND key = $2 ORDER BY revision`,
-      [kind, key],
-    );
-    return res.rows.map((r) => toVersion(r, this.codec));
+  history(kind: EntityKind, key: string): Promise<readonly EntityVersion[]> {
+    return readHistory(this.#pool, this.#s, this.codec, kind, key);
   }
 
   async getAt<K extends EntityKind>(kind: K, key: string, revision: number): Promise<Current<K> | undefined> {
@@ -331,13 +280,8 @@ export class PostgresStore implements Store {
     return res.rows.map(toCompaction);
   }
 
-  async journalRows(through: number): Promise<JournalRows> {
-    const res = await this.#pool.query<{ revisions: number; versions: number }>(
-      `SELECT (SELECT count(*)::int FROM ${this.#s}.revisions WHERE number <= $1) AS revisions,
-              (SELECT count(*)::int FROM ${this.#s}.versions WHERE revision <= $1) AS versions`,
-      [through],
-    );
-    return { revisions: res.rows[0]?.revisions ?? 0, versions: res.rows[0]?.versions ?? 0 };
+  journalRows(through: number): Promise<JournalRows> {
+    return countJournalRows(this.#pool, this.#s, through);
   }
 
   async compactedThrough(): Promise<number> {
