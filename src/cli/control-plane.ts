@@ -42,6 +42,10 @@ import { observabilityRoute, startObservabilityServer, urlHost } from "../util/o
 import type { MetricFamilies } from "../util/prometheus.js";
 import { controlPlaneObservability } from "./control-plane-observability.js";
 import type { AgentTls, FleetSettings } from "./fleet-flags.js";
+
+/** How long the API keeps an idle client connection open (AWS's load balancers default to 60 s). */
+const API_KEEP_ALIVE_MS = 65_000;
+
 import { openReplication } from "./replication.js";
 
 export interface ControlPlaneOptions {
@@ -282,6 +286,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       else query(req, res);
     });
     answerClientErrorsAsAws(api);
+    // An idle keep-alive connection is closed after 65 s, not node's 5 s: SDK clients pool their
+    // connections, and one reused just as the server closes it fails with "socket hang up".
+    api.keepAliveTimeout = API_KEEP_ALIVE_MS;
     const apiPort = await listen(api, opts.apiPort, opts.host);
     closers.push(() => closeServer(api));
     let metricsUrl = `http://${urlHost(opts.host)}:${apiPort}/metrics`;

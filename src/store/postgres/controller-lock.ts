@@ -18,6 +18,12 @@ import type { Logger } from "../../util/logger.js";
 
 /** Identifies "the active controller" among advisory locks: ASCII "BLAC". */
 const CONTROLLER_LOCK_CLASS = 0x424c4143;
+/**
+ * A replica that lost the lock with its connection waits this many poll intervals (at least a
+ * second) before it tries again, so a standby takes over rather than the replica whose connection
+ * just failed winning the race back.
+ */
+const HOLD_OFF_POLLS = 5;
 /** A standby that cannot reach the database says so at most this often. */
 const WARN_EVERY_MS = 60_000;
 /** PostgreSQL keeps 63 bytes of an application_name. */
@@ -48,6 +54,8 @@ export class ControllerLock implements ActiveController {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #warnedAt = 0;
+  /** Until when (ms since epoch) this replica leaves the lock to the others, after losing it. */
+  #holdOffUntil = 0;
 
   constructor(opts: ControllerLockOptions) {
     this.#o = opts;
@@ -130,6 +138,7 @@ export class ControllerLock implements ActiveController {
 
   async #tick(): Promise<void> {
     try {
+      if (!this.#active && Date.now() < this.#holdOffUntil) return;
       const client = this.#client ?? (await this.#connect());
       if (this.#active) {
         await client.query("SELECT 1");
@@ -177,11 +186,13 @@ export class ControllerLock implements ActiveController {
     this.#client = undefined;
     if (client !== undefined) client.end().catch(() => undefined);
     if (this.#active) {
-      if (err !== undefined)
+      if (err !== undefined) {
         this.#o.logger.error("lost the controller lock connection: no longer the active controller", {
           replica: this.#o.replicaId,
           err,
         });
+        this.#holdOffUntil = Date.now() + Math.max(1000, HOLD_OFF_POLLS * (this.#o.pollMs ?? 500));
+      }
       this.#become(false);
     } else if (err !== undefined && !this.#stopped && Date.now() - this.#warnedAt >= WARN_EVERY_MS) {
       // While the database is unreachable this fails every poll: one line a minute says so.
